@@ -1,0 +1,117 @@
+//! Files written atomically: a temporary file in the same folder, fsync,
+//! rename. A failure or a kill never leaves a partial file under the final
+//! name and never destroys the previous one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Suffix of temporary files, so that leftovers of a killed process are
+/// recognisable: `.NAME.PID.N.hpk-tmp`.
+pub const TEMP_SUFFIX: &str = ".hpk-tmp";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A file being written under a temporary name, renamed over its final name
+/// by [`AtomicFile::commit`]. Dropped without commit, it removes itself.
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+    renamed: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `target` (mode 0644 on Unix).
+    pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        AtomicFile::create_with_mode(target, 0o644)
+    }
+
+    /// Starts writing `target` with Unix permission bits `mode` (ignored
+    /// elsewhere). The temporary file has that mode from its creation.
+    pub fn create_with_mode(target: &Path, mode: u32) -> io::Result<AtomicFile> {
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.{n}{TEMP_SUFFIX}", std::process::id()));
+        let temp = dir.join(temp_name);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let file = options.open(&temp)?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            temp,
+            file: Some(file),
+            renamed: false,
+        })
+    }
+
+    /// The file to write into.
+    pub fn file(&mut self) -> io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("atomic file already closed"))
+    }
+
+    /// The final path.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes to disk and renames the file over its final name, then
+    /// syncs the folder so that the rename itself is durable.
+    pub fn commit(mut self) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("atomic file already closed"))?;
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.temp, &self.target)?;
+        self.renamed = true;
+        #[cfg(unix)]
+        if let Some(dir) = self.target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            // Best effort: some file systems refuse to sync a folder.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` to `target` atomically.
+pub fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = AtomicFile::create(target)?;
+    f.file()?.write_all(bytes)?;
+    f.commit()
+}

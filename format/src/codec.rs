@@ -1,0 +1,112 @@
+//! Canonical encoding of metadata bodies: the bincode wire format with
+//! fixed-width little-endian integers (`spec/SPEC.md`, "Encoding").
+//!
+//! Decoding is strict: a size limit is set before decoding, trailing bytes
+//! are refused, the value must re-encode to exactly the input, and the
+//! structure's own rules ([`Canonical::validate`]) must hold.
+
+use crate::error::{DecodeError, LimitExceeded};
+use crate::limits::{Limits, MAX_BODY_LEN};
+use bincode::config::{Configuration, Fixint, Limit, LittleEndian};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const DECODE_LIMIT: usize = MAX_BODY_LEN as usize;
+
+type WireConfig = Configuration<LittleEndian, Fixint, Limit<DECODE_LIMIT>>;
+
+fn config() -> WireConfig {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<DECODE_LIMIT>()
+}
+
+/// A metadata structure with a canonical encoding and rules of its own.
+pub trait Canonical: Serialize + DeserializeOwned {
+    /// Checks the rules the encoding alone cannot express (orderings,
+    /// bounds, consistency). Called by [`decode`] after decoding and by
+    /// [`encode`] before encoding.
+    fn validate(&self, limits: &Limits) -> Result<(), DecodeError>;
+}
+
+/// Encodes `value` canonically after validating it against `limits`.
+pub fn encode<T: Canonical>(value: &T, limits: &Limits) -> Result<Vec<u8>, DecodeError> {
+    value.validate(limits)?;
+    let bytes =
+        bincode::serde::encode_to_vec(value, config()).map_err(|e| DecodeError::Malformed {
+            reason: e.to_string(),
+        })?;
+    let len = bytes.len() as u64;
+    if len > limits.body_len() {
+        return Err(DecodeError::Limit(LimitExceeded {
+            what: "encoded body length",
+            value: len,
+            max: limits.body_len(),
+        }));
+    }
+    Ok(bytes)
+}
+
+/// Decodes a canonical encoding of `T` and checks its rules.
+pub fn decode<T: Canonical>(bytes: &[u8], limits: &Limits) -> Result<T, DecodeError> {
+    let len = bytes.len() as u64;
+    if len > limits.body_len() {
+        return Err(DecodeError::Limit(LimitExceeded {
+            what: "body length",
+            value: len,
+            max: limits.body_len(),
+        }));
+    }
+    let (value, read): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| DecodeError::Malformed {
+            reason: e.to_string(),
+        })?;
+    if read != bytes.len() {
+        return Err(DecodeError::TrailingBytes {
+            extra: bytes.len().saturating_sub(read) as u64,
+        });
+    }
+    let again =
+        bincode::serde::encode_to_vec(&value, config()).map_err(|e| DecodeError::Malformed {
+            reason: e.to_string(),
+        })?;
+    if again != bytes {
+        return Err(DecodeError::NonCanonical);
+    }
+    value.validate(limits)?;
+    Ok(value)
+}
+
+/// Checks that a list is no longer than the limit.
+pub(crate) fn check_len<T>(
+    list: &[T],
+    what: &'static str,
+    limits: &Limits,
+) -> Result<(), DecodeError> {
+    let max = u64::from(limits.max_list_len);
+    let value = list.len() as u64;
+    if value > max {
+        return Err(DecodeError::Limit(LimitExceeded { what, value, max }));
+    }
+    Ok(())
+}
+
+/// Checks that a list is strictly ascending by `key` (sorted, no repeats).
+pub(crate) fn check_sorted<T, K: Ord>(
+    list: &[T],
+    field: &'static str,
+    key: impl Fn(&T) -> K,
+) -> Result<(), DecodeError> {
+    for pair in list.windows(2) {
+        if let [a, b] = pair
+            && key(a) >= key(b)
+        {
+            return Err(DecodeError::invalid(
+                field,
+                "entries must be in strictly ascending order without repeats",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! `hpk-format`: the bytes of an hpk package, trust root and catalog.
+//!
+//! This crate knows the container layout (a fixed header, fixed-size
+//! signature records, a metadata body, chunk indexes and a payload area),
+//! the metadata types and their canonical encoding, the chunked payload
+//! writer and reader, and the [`Limits`] that bound every length. It holds
+//! no keys and no policy: `hpk-verify` decides what to trust and
+//! `hpk-sign` makes signatures.
+//!
+//! The normative description is `spec/SPEC.md`.
+#![forbid(unsafe_code)]
+
+mod atomic_file;
+mod catalog;
+mod chunk_index;
+mod codec;
+mod container;
+mod digest;
+mod error;
+mod extension;
+mod header;
+mod limits;
+mod manifest;
+mod names;
+mod payload_reader;
+mod payload_writer;
+mod signature;
+mod trust_root;
+mod version;
+
+pub use atomic_file::{AtomicFile, TEMP_SUFFIX, write_atomically};
+pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
+pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
+pub use codec::{Canonical, decode, encode};
+pub use container::{ContainerView, Head, encode_head, expect_end, read_head, signed_message};
+pub use digest::{Digest, KeyId};
+pub use error::{ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, WriteError};
+pub use extension::{EXT_NOTE, EXT_PRIVATE_START, Extension, unknown_critical};
+pub use header::{FORMAT_MAJOR, FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
+pub use limits::{DEFAULT_CHUNK_SIZE, Limits, MAX_BODY_LEN, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+pub use manifest::{
+    BaselineInfo, Channel, Compression, HotpatchInfo, Manifest, PackageKind, PatchedModule,
+    PayloadDescriptor, Targets,
+};
+pub use names::{
+    MAX_PACKAGE_NAME_LEN, MAX_PAYLOAD_NAME_DEPTH, MAX_PAYLOAD_NAME_LEN, MAX_TOKEN_LEN, NameError,
+    PackageName, PayloadName, Token,
+};
+pub use payload_reader::{ChunkDecoder, PayloadReader, check_chunk};
+pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
+pub use signature::{ALG_ED25519, SIGNATURE_RECORD_LEN, SignatureRecord, canonicalize_signatures};
+pub use trust_root::{Role, RoleName, Roles, TrustRoot, TrustedKey};
+pub use version::{MAX_VERSION_PARTS, Version, VersionError};

@@ -1,0 +1,337 @@
+//! The manifest: the signed description of a package.
+
+use crate::codec::{Canonical, check_len, check_sorted};
+use crate::digest::Digest;
+use crate::error::{DecodeError, LimitExceeded};
+use crate::extension::{Extension, validate_extensions};
+use crate::limits::{Limits, MIN_CHUNK_SIZE};
+use crate::names::{PackageName, PayloadName, Token};
+use crate::version::Version;
+use serde::{Deserialize, Serialize};
+
+/// The signed description of a package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Package name.
+    pub name: PackageName,
+    /// Content version, e.g. `10.0.26100.4349`.
+    pub version: Version,
+    /// What kind of package this is, with the data of that kind.
+    pub kind: PackageKind,
+    /// Anti-rollback counter, separate from the content version: a device
+    /// refuses packages below the floor it keeps.
+    pub security_version: u64,
+    /// Creation time, seconds since the Unix epoch (UTC).
+    pub created: u64,
+    /// Expiry time, seconds since the Unix epoch; none = never.
+    pub expires: Option<u64>,
+    /// Whether installing needs a restart.
+    pub restart_required: bool,
+    /// Which devices the package is for.
+    pub targets: Targets,
+    /// The payloads, in ascending name order; their chunk indexes and stored
+    /// bytes follow the manifest in this order.
+    pub payloads: Vec<PayloadDescriptor>,
+    /// Extension records, ascending by id.
+    pub extensions: Vec<Extension>,
+}
+
+/// The kind of a package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PackageKind {
+    /// Cumulative, needs a restart.
+    Baseline(BaselineInfo),
+    /// Applied in memory on top of one exact baseline, no restart.
+    Hotpatch(HotpatchInfo),
+    /// Cumulative update for devices not eligible for hotpatches.
+    Standard,
+    /// Applied offline from a recovery environment.
+    Recovery,
+}
+
+impl PackageKind {
+    /// The kind's name: `baseline`, `hotpatch`, `standard` or `recovery`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PackageKind::Baseline(_) => "baseline",
+            PackageKind::Hotpatch(_) => "hotpatch",
+            PackageKind::Standard => "standard",
+            PackageKind::Recovery => "recovery",
+        }
+    }
+}
+
+/// What a baseline carries beyond the common fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    /// Manifest digests of hotpatches this baseline revokes, ascending.
+    pub revoked_hotpatches: Vec<Digest>,
+    /// The security-version floor a device raises itself to when it
+    /// installs this baseline (at most this baseline's security version).
+    pub security_floor: u64,
+}
+
+/// What a hotpatch carries beyond the common fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HotpatchInfo {
+    /// Digest of the manifest of the one baseline this hotpatch applies to.
+    pub baseline: Digest,
+    /// Position among the hotpatches of that baseline, from 1. Hotpatches
+    /// are cumulative: a higher sequence contains all lower ones.
+    pub sequence: u32,
+    /// Modules patched in memory, ascending by path.
+    pub modules: Vec<PatchedModule>,
+}
+
+/// A module a hotpatch patches, with the digest it must have beforehand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchedModule {
+    /// Module path, e.g. `System32/ntoskrnl.exe`.
+    pub path: PayloadName,
+    /// SHA-256 the module must have before patching.
+    pub digest_before: Digest,
+}
+
+/// The release channel of a package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Channel {
+    /// Generally available.
+    General,
+    /// Preview: only for devices that opted in.
+    Preview,
+}
+
+impl Channel {
+    /// `general` or `preview`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::General => "general",
+            Channel::Preview => "preview",
+        }
+    }
+}
+
+/// Which devices a package is for. All of it is signed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    /// OS family, e.g. `windows`, `linux`.
+    pub os: Token,
+    /// CPU architectures, ascending; at least one.
+    pub architectures: Vec<Token>,
+    /// Editions, ascending; empty = every edition.
+    pub editions: Vec<Token>,
+    /// Release channel.
+    pub channel: Channel,
+    /// Capabilities the device must all have, ascending.
+    pub capabilities: Vec<Token>,
+}
+
+/// How a payload's chunks may be stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Compression {
+    /// Every chunk is stored raw.
+    None,
+    /// Each chunk is an independent zstd frame, or raw where zstd does not
+    /// make it smaller.
+    Zstd,
+}
+
+/// Describes one payload and commits to its chunk index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayloadDescriptor {
+    /// Payload name: a safe relative path.
+    pub name: PayloadName,
+    /// How chunks may be stored.
+    pub compression: Compression,
+    /// Uncompressed size in bytes.
+    pub size: u64,
+    /// Stored size in bytes: the sum of the chunks' stored lengths.
+    pub stored_size: u64,
+    /// Uncompressed size of every chunk but the last.
+    pub chunk_size: u32,
+    /// Number of chunks: `ceil(size / chunk_size)`.
+    pub chunk_count: u64,
+    /// SHA-256 of this payload's chunk index.
+    pub index_digest: Digest,
+    /// SHA-256 of the uncompressed content.
+    pub content_digest: Digest,
+}
+
+impl PayloadDescriptor {
+    /// Uncompressed length of chunk `i`, or `None` if `i` is out of range.
+    pub fn chunk_len(&self, i: u64) -> Option<u32> {
+        if i >= self.chunk_count {
+            return None;
+        }
+        let start = i.checked_mul(u64::from(self.chunk_size))?;
+        let left = self.size.checked_sub(start)?;
+        u32::try_from(left.min(u64::from(self.chunk_size))).ok()
+    }
+
+    /// Length of this payload's chunk index in bytes.
+    pub fn index_len(&self) -> Option<u64> {
+        self.chunk_count.checked_mul(crate::CHUNK_ENTRY_LEN as u64)
+    }
+
+    fn validate(&self, limits: &Limits) -> Result<(), DecodeError> {
+        let field = "payload descriptor";
+        if self.chunk_size < MIN_CHUNK_SIZE {
+            return Err(DecodeError::invalid(
+                field,
+                format!(
+                    "{}: chunk size {} is below {MIN_CHUNK_SIZE}",
+                    self.name, self.chunk_size
+                ),
+            ));
+        }
+        if self.chunk_size > limits.chunk_size() {
+            return Err(DecodeError::Limit(LimitExceeded {
+                what: "chunk size",
+                value: u64::from(self.chunk_size),
+                max: u64::from(limits.chunk_size()),
+            }));
+        }
+        let expected_count = self.size.div_ceil(u64::from(self.chunk_size));
+        if self.chunk_count != expected_count {
+            return Err(DecodeError::invalid(
+                field,
+                format!(
+                    "{}: chunk count {} but size {} needs {expected_count}",
+                    self.name, self.chunk_count, self.size
+                ),
+            ));
+        }
+        if self.stored_size > self.size {
+            return Err(DecodeError::invalid(
+                field,
+                format!("{}: stored size is larger than the content", self.name),
+            ));
+        }
+        if self.compression == Compression::None && self.stored_size != self.size {
+            return Err(DecodeError::invalid(
+                field,
+                format!(
+                    "{}: uncompressed payload with a different stored size",
+                    self.name
+                ),
+            ));
+        }
+        if self.size > 0 && self.stored_size == 0 {
+            return Err(DecodeError::invalid(
+                field,
+                format!("{}: non-empty payload with no stored bytes", self.name),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Canonical for Manifest {
+    fn validate(&self, limits: &Limits) -> Result<(), DecodeError> {
+        if let Some(expires) = self.expires
+            && expires <= self.created
+        {
+            return Err(DecodeError::invalid("expires", "must be after created"));
+        }
+        validate_targets(&self.targets, limits)?;
+        match &self.kind {
+            PackageKind::Baseline(b) => {
+                check_len(&b.revoked_hotpatches, "revoked hotpatch count", limits)?;
+                check_sorted(&b.revoked_hotpatches, "revoked_hotpatches", |d| *d)?;
+                if b.security_floor > self.security_version {
+                    return Err(DecodeError::invalid(
+                        "security_floor",
+                        "above the baseline's own security version",
+                    ));
+                }
+                if !self.restart_required {
+                    return Err(DecodeError::invalid(
+                        "restart_required",
+                        "a baseline always needs a restart",
+                    ));
+                }
+            }
+            PackageKind::Hotpatch(h) => {
+                if h.sequence == 0 {
+                    return Err(DecodeError::invalid(
+                        "sequence",
+                        "hotpatch sequences start at 1",
+                    ));
+                }
+                check_len(&h.modules, "patched module count", limits)?;
+                check_sorted(&h.modules, "modules", |m| m.path.clone())?;
+                if self.restart_required {
+                    return Err(DecodeError::invalid(
+                        "restart_required",
+                        "a hotpatch never needs a restart",
+                    ));
+                }
+            }
+            PackageKind::Standard | PackageKind::Recovery => {}
+        }
+        let count = self.payloads.len() as u64;
+        if count > u64::from(limits.max_payloads) {
+            return Err(DecodeError::Limit(LimitExceeded {
+                what: "payload count",
+                value: count,
+                max: u64::from(limits.max_payloads),
+            }));
+        }
+        check_sorted(&self.payloads, "payloads", |p| p.name.clone())?;
+        let mut chunks = 0u64;
+        let mut total = 0u64;
+        for p in &self.payloads {
+            p.validate(limits)?;
+            chunks = chunks.saturating_add(p.chunk_count);
+            total = total.saturating_add(p.size);
+        }
+        if chunks > limits.max_chunks {
+            return Err(DecodeError::Limit(LimitExceeded {
+                what: "total chunk count",
+                value: chunks,
+                max: limits.max_chunks,
+            }));
+        }
+        if total > limits.max_total_size {
+            return Err(DecodeError::Limit(LimitExceeded {
+                what: "total payload size",
+                value: total,
+                max: limits.max_total_size,
+            }));
+        }
+        validate_extensions(&self.extensions, limits)
+    }
+}
+
+impl Manifest {
+    /// Total length of the chunk-index section: the sum of every payload's
+    /// index length. `None` on overflow.
+    pub fn index_section_len(&self) -> Option<u64> {
+        self.payloads
+            .iter()
+            .try_fold(0u64, |acc, p| acc.checked_add(p.index_len()?))
+    }
+
+    /// Total length of the payload area: the sum of stored sizes. `None` on
+    /// overflow.
+    pub fn payload_section_len(&self) -> Option<u64> {
+        self.payloads
+            .iter()
+            .try_fold(0u64, |acc, p| acc.checked_add(p.stored_size))
+    }
+}
+
+pub(crate) fn validate_targets(t: &Targets, limits: &Limits) -> Result<(), DecodeError> {
+    check_len(&t.architectures, "architecture count", limits)?;
+    check_len(&t.editions, "edition count", limits)?;
+    check_len(&t.capabilities, "capability count", limits)?;
+    if t.architectures.is_empty() {
+        return Err(DecodeError::invalid(
+            "architectures",
+            "at least one is required",
+        ));
+    }
+    check_sorted(&t.architectures, "architectures", |x| x.clone())?;
+    check_sorted(&t.editions, "editions", |x| x.clone())?;
+    check_sorted(&t.capabilities, "capabilities", |x| x.clone())
+}

@@ -1,0 +1,163 @@
+//! Reading a payload chunk by chunk: every chunk's stored bytes are hashed
+//! and matched against the authenticated chunk index before the
+//! decompressor sees them, and decompression is capped at the chunk's
+//! declared size.
+
+use crate::chunk_index::{ChunkEncoding, ChunkEntry};
+use crate::digest::Digest;
+use crate::error::PayloadError;
+use crate::manifest::PayloadDescriptor;
+use sha2::{Digest as _, Sha256};
+use std::io::{self, Read};
+
+/// Checks a chunk's stored bytes against its index entry.
+pub fn check_chunk(
+    desc: &PayloadDescriptor,
+    chunk: u64,
+    entry: &ChunkEntry,
+    stored: &[u8],
+) -> Result<(), PayloadError> {
+    if stored.len() as u64 != u64::from(entry.stored_len) || Digest::of(stored) != entry.digest {
+        return Err(PayloadError::ChunkDigest {
+            payload: desc.name.to_string(),
+            chunk,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes checked chunks, reusing one zstd context.
+pub struct ChunkDecoder {
+    zstd: zstd::bulk::Decompressor<'static>,
+}
+
+impl ChunkDecoder {
+    /// A new decoder.
+    pub fn new() -> Result<ChunkDecoder, PayloadError> {
+        Ok(ChunkDecoder {
+            zstd: zstd::bulk::Decompressor::new().map_err(PayloadError::Io)?,
+        })
+    }
+
+    /// Checks `stored` against `entry`, then decodes it into `out`
+    /// (replacing its content). `out` never grows past the chunk's declared
+    /// length, and anything but exactly that length is an error.
+    pub fn decode(
+        &mut self,
+        desc: &PayloadDescriptor,
+        chunk: u64,
+        entry: &ChunkEntry,
+        stored: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), PayloadError> {
+        check_chunk(desc, chunk, entry, stored)?;
+        let size_error = |reason: String| PayloadError::ChunkSize {
+            payload: desc.name.to_string(),
+            chunk,
+            reason,
+        };
+        let chunk_len = desc
+            .chunk_len(chunk)
+            .ok_or_else(|| size_error("chunk is past the end of the payload".into()))?
+            as usize;
+        out.clear();
+        match entry.encoding {
+            ChunkEncoding::Raw => out.extend_from_slice(stored),
+            ChunkEncoding::Zstd => {
+                out.resize(chunk_len, 0);
+                let written = self
+                    .zstd
+                    .decompress_to_buffer(stored, out.as_mut_slice())
+                    .map_err(|e| {
+                        size_error(format!(
+                            "zstd frame does not decode within its declared {chunk_len} bytes: {e}"
+                        ))
+                    })?;
+                out.truncate(written);
+            }
+        }
+        if out.len() != chunk_len {
+            return Err(size_error(format!(
+                "decodes to {} bytes, declared {chunk_len}",
+                out.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Reads one payload's stored bytes from a stream and hands out its
+/// content chunk by chunk, each one checked before it is decoded, and the
+/// whole content checked against its SHA-256 at the end.
+pub struct PayloadReader<'d, R> {
+    desc: &'d PayloadDescriptor,
+    entries: &'d [ChunkEntry],
+    input: R,
+    next: u64,
+    stored: Vec<u8>,
+    out: Vec<u8>,
+    decoder: ChunkDecoder,
+    content: Sha256,
+}
+
+impl<'d, R: Read> PayloadReader<'d, R> {
+    /// A reader over `input`, positioned at the payload's first stored byte.
+    /// `entries` must come from [`crate::parse_chunk_index`] for `desc`.
+    pub fn new(
+        desc: &'d PayloadDescriptor,
+        entries: &'d [ChunkEntry],
+        input: R,
+    ) -> Result<Self, PayloadError> {
+        Ok(PayloadReader {
+            desc,
+            entries,
+            input,
+            next: 0,
+            stored: Vec::new(),
+            out: Vec::new(),
+            decoder: ChunkDecoder::new()?,
+            content: Sha256::new(),
+        })
+    }
+
+    /// The next chunk of content, or `None` after the last one, once the
+    /// content SHA-256 has matched.
+    pub fn next_chunk(&mut self) -> Result<Option<&[u8]>, PayloadError> {
+        let i = self.next;
+        let Some(entry) = self.entries.get(i as usize) else {
+            let digest = Digest(std::mem::take(&mut self.content).finalize().into());
+            if digest != self.desc.content_digest {
+                return Err(PayloadError::ContentDigest {
+                    payload: self.desc.name.to_string(),
+                });
+            }
+            return Ok(None);
+        };
+        self.stored.resize(entry.stored_len as usize, 0);
+        self.input
+            .read_exact(&mut self.stored)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => PayloadError::Truncated {
+                    payload: self.desc.name.to_string(),
+                    chunk: i,
+                },
+                _ => PayloadError::Io(e),
+            })?;
+        self.decoder
+            .decode(self.desc, i, entry, &self.stored, &mut self.out)?;
+        self.content.update(&self.out);
+        self.next = i.saturating_add(1);
+        Ok(Some(&self.out))
+    }
+
+    /// Reads the whole payload, passing each checked chunk to `sink`.
+    pub fn for_each_chunk(
+        mut self,
+        mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> Result<R, PayloadError> {
+        while let Some(chunk) = self.next_chunk()? {
+            sink(chunk).map_err(PayloadError::Io)?;
+        }
+        Ok(self.input)
+    }
+}

@@ -1,0 +1,197 @@
+//! The trust root: versioned, expiring metadata naming the keys and the
+//! thresholds of each role.
+
+use crate::codec::{Canonical, check_len, check_sorted};
+use crate::digest::KeyId;
+use crate::error::DecodeError;
+use crate::extension::{Extension, validate_extensions};
+use crate::limits::Limits;
+use crate::signature::ALG_ED25519;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A trust root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustRoot {
+    /// Version, from 1; each new root has exactly the previous version + 1.
+    pub version: u64,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: u64,
+    /// Expiry time, seconds since the Unix epoch.
+    pub expires: u64,
+    /// Every key any role uses, ascending by key id.
+    pub keys: Vec<TrustedKey>,
+    /// The keys and threshold of each role.
+    pub roles: Roles,
+    /// Extension records, ascending by id.
+    pub extensions: Vec<Extension>,
+}
+
+/// A public key named in a trust root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedKey {
+    /// Signature algorithm number (1 = Ed25519).
+    pub algorithm: u16,
+    /// The raw public key.
+    pub public_key: [u8; 32],
+}
+
+impl TrustedKey {
+    /// The key id: SHA-256 of the raw public key.
+    pub fn key_id(&self) -> KeyId {
+        KeyId::of_public_key(&self.public_key)
+    }
+}
+
+/// The five roles, each with its keys and threshold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roles {
+    /// Signs trust roots.
+    pub root: Role,
+    /// Signs baseline and standard packages.
+    pub release: Role,
+    /// Signs hotpatch packages.
+    pub hotpatch: Role,
+    /// Signs recovery packages.
+    pub recovery: Role,
+    /// Signs catalogs.
+    pub catalog: Role,
+}
+
+/// The name of a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoleName {
+    /// Signs trust roots.
+    Root,
+    /// Signs baseline and standard packages.
+    Release,
+    /// Signs hotpatch packages.
+    Hotpatch,
+    /// Signs recovery packages.
+    Recovery,
+    /// Signs catalogs.
+    Catalog,
+}
+
+impl RoleName {
+    /// Every role, in encoding order.
+    pub const ALL: [RoleName; 5] = [
+        RoleName::Root,
+        RoleName::Release,
+        RoleName::Hotpatch,
+        RoleName::Recovery,
+        RoleName::Catalog,
+    ];
+
+    /// The role's name in lowercase.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleName::Root => "root",
+            RoleName::Release => "release",
+            RoleName::Hotpatch => "hotpatch",
+            RoleName::Recovery => "recovery",
+            RoleName::Catalog => "catalog",
+        }
+    }
+
+    /// Parses a lowercase role name.
+    pub fn parse(text: &str) -> Option<RoleName> {
+        RoleName::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Roles {
+    /// The role called `name`.
+    pub fn get(&self, name: RoleName) -> &Role {
+        match name {
+            RoleName::Root => &self.root,
+            RoleName::Release => &self.release,
+            RoleName::Hotpatch => &self.hotpatch,
+            RoleName::Recovery => &self.recovery,
+            RoleName::Catalog => &self.catalog,
+        }
+    }
+
+    /// The role called `name`, to change it.
+    pub fn get_mut(&mut self, name: RoleName) -> &mut Role {
+        match name {
+            RoleName::Root => &mut self.root,
+            RoleName::Release => &mut self.release,
+            RoleName::Hotpatch => &mut self.hotpatch,
+            RoleName::Recovery => &mut self.recovery,
+            RoleName::Catalog => &mut self.catalog,
+        }
+    }
+}
+
+/// The keys of one role and how many of them must sign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// How many distinct keys of the role must sign; at least 1.
+    pub threshold: u32,
+    /// The role's key ids, ascending; each must be in [`TrustRoot::keys`].
+    pub keys: Vec<KeyId>,
+}
+
+impl TrustRoot {
+    /// The key with this id, if the root names it.
+    pub fn key(&self, id: &KeyId) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.key_id() == *id)
+    }
+}
+
+impl Canonical for TrustRoot {
+    fn validate(&self, limits: &Limits) -> Result<(), DecodeError> {
+        if self.version == 0 {
+            return Err(DecodeError::invalid(
+                "version",
+                "trust root versions start at 1",
+            ));
+        }
+        if self.expires <= self.created {
+            return Err(DecodeError::invalid("expires", "must be after created"));
+        }
+        check_len(&self.keys, "key count", limits)?;
+        check_sorted(&self.keys, "keys", |k| k.key_id())?;
+        if let Some(k) = self.keys.iter().find(|k| k.algorithm != ALG_ED25519) {
+            return Err(DecodeError::invalid(
+                "keys",
+                format!("unknown algorithm {}", k.algorithm),
+            ));
+        }
+        for name in RoleName::ALL {
+            let role = self.roles.get(name);
+            check_len(&role.keys, "role key count", limits)?;
+            check_sorted(&role.keys, "role keys", |k| *k)?;
+            if role.threshold == 0 {
+                return Err(DecodeError::invalid(
+                    "threshold",
+                    format!("role {name} has threshold 0"),
+                ));
+            }
+            if role.threshold as usize > role.keys.len() {
+                return Err(DecodeError::invalid(
+                    "threshold",
+                    format!(
+                        "role {name} needs {} signatures but has {} keys",
+                        role.threshold,
+                        role.keys.len()
+                    ),
+                ));
+            }
+            if let Some(missing) = role.keys.iter().find(|id| self.key(id).is_none()) {
+                return Err(DecodeError::invalid(
+                    "role keys",
+                    format!("role {name} names key {missing} that the root does not list"),
+                ));
+            }
+        }
+        validate_extensions(&self.extensions, limits)
+    }
+}
