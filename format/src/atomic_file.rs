@@ -101,6 +101,76 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// Flushes the file to disk and closes it without renaming yet, so that
+    /// several files can be committed together once all are complete.
+    pub fn stage(mut self) -> io::Result<StagedFile> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("atomic file already closed"))?;
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        // The staged file now owns the temporary file.
+        self.renamed = true;
+        Ok(StagedFile {
+            target: self.target.clone(),
+            temp: self.temp.clone(),
+            renamed: false,
+        })
+    }
+}
+
+/// A complete file on disk under its temporary name, waiting for
+/// [`StagedFile::commit`]. Dropped without commit, it removes itself.
+pub struct StagedFile {
+    target: PathBuf,
+    temp: PathBuf,
+    renamed: bool,
+}
+
+impl StagedFile {
+    /// Renames the file over its final name.
+    pub fn commit(mut self) -> io::Result<()> {
+        fs::rename(&self.temp, &self.target)?;
+        self.renamed = true;
+        sync_parent(&self.target);
+        Ok(())
+    }
+
+    /// The final path.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Syncs the folder holding `path`, so that a rename in it is durable.
+/// Best effort: some file systems refuse to sync a folder.
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.renamed {

@@ -1,3 +1,384 @@
 //! `hpk-tests`: workspace-level tests (conformance vectors, end-to-end
-//! command line, attacks and properties) and the helpers they share.
+//! command line, attacks and properties) and the kit they share to build
+//! keys, trust roots and packages in memory, valid or deliberately not.
+//!
+//! The kit uses `hpk-format` and Ed25519 directly rather than `hpk-sign`,
+//! so that tests can build exactly the bytes they need, including bytes no
+//! honest signer would produce.
 #![forbid(unsafe_code)]
+// A test-support crate: a failed expectation here is a test failure, so
+// unwrap/expect/panic are the right tools.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ed25519_dalek::{Signer, SigningKey};
+use hpk_format::{
+    ALG_ED25519, BaselineInfo, Channel, ChunkingOptions, Digest, Extension, FileType, HotpatchInfo,
+    KeyId, Limits, Manifest, PackageKind, PackageName, PayloadName, Role, RoleName, Roles,
+    SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, encode, encode_head,
+    signed_message, write_payload,
+};
+
+/// 2026-01-01T00:00:00Z: the time every fixture is created at.
+pub const T0: u64 = 1_767_225_600;
+/// One day in seconds.
+pub const DAY: u64 = 86_400;
+
+/// A deterministic test key.
+pub struct TestKey {
+    signing: SigningKey,
+}
+
+impl TestKey {
+    /// The key made from a 32-byte seed of `seed` repeated.
+    pub fn from_seed(seed: u8) -> TestKey {
+        TestKey {
+            signing: SigningKey::from_bytes(&[seed; 32]),
+        }
+    }
+
+    /// The raw public key.
+    pub fn public(&self) -> [u8; 32] {
+        self.signing.verifying_key().to_bytes()
+    }
+
+    /// The key id.
+    pub fn id(&self) -> KeyId {
+        KeyId::of_public_key(&self.public())
+    }
+
+    /// The key as a trust root lists it.
+    pub fn trusted(&self) -> TrustedKey {
+        TrustedKey {
+            algorithm: ALG_ED25519,
+            public_key: self.public(),
+        }
+    }
+
+    /// A raw signature over `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
+    /// A signature record over a body of `file_type`.
+    pub fn record(&self, file_type: FileType, body: &[u8]) -> SignatureRecord {
+        SignatureRecord {
+            algorithm: ALG_ED25519,
+            key_id: self.id(),
+            signature: self.sign(&signed_message(file_type, body)),
+        }
+    }
+}
+
+/// The keys of the standard fixture, one role each.
+pub struct Keys {
+    /// Root role key.
+    pub root: TestKey,
+    /// Release role key (baseline, standard).
+    pub release: TestKey,
+    /// Hotpatch role key.
+    pub hotpatch: TestKey,
+    /// Recovery role key.
+    pub recovery: TestKey,
+    /// Catalog role key.
+    pub catalog: TestKey,
+}
+
+impl Keys {
+    /// The standard keys: seeds 1 to 5.
+    pub fn standard() -> Keys {
+        Keys {
+            root: TestKey::from_seed(1),
+            release: TestKey::from_seed(2),
+            hotpatch: TestKey::from_seed(3),
+            recovery: TestKey::from_seed(4),
+            catalog: TestKey::from_seed(5),
+        }
+    }
+
+    /// The key of a role.
+    pub fn of(&self, role: RoleName) -> &TestKey {
+        match role {
+            RoleName::Root => &self.root,
+            RoleName::Release => &self.release,
+            RoleName::Hotpatch => &self.hotpatch,
+            RoleName::Recovery => &self.recovery,
+            RoleName::Catalog => &self.catalog,
+        }
+    }
+}
+
+/// A role with these keys and threshold (keys sorted as the encoding needs).
+pub fn role(threshold: u32, keys: &[&TestKey]) -> Role {
+    let mut ids: Vec<KeyId> = keys.iter().map(|k| k.id()).collect();
+    ids.sort();
+    ids.dedup();
+    Role {
+        threshold,
+        keys: ids,
+    }
+}
+
+/// A trust root with the given roles, listing every key they use.
+pub fn trust_root(version: u64, expires: u64, roles: Roles, keys: &[&TestKey]) -> TrustRoot {
+    let mut listed: Vec<TrustedKey> = keys.iter().map(|k| k.trusted()).collect();
+    listed.sort_by_key(TrustedKey::key_id);
+    listed.dedup_by_key(|k| k.key_id());
+    TrustRoot {
+        version,
+        created: T0,
+        expires,
+        keys: listed,
+        roles,
+        extensions: Vec::new(),
+    }
+}
+
+/// The standard trust root: version 1, one key per role, threshold 1,
+/// valid for a year.
+pub fn standard_root(keys: &Keys) -> TrustRoot {
+    trust_root(
+        1,
+        T0 + 365 * DAY,
+        Roles {
+            root: role(1, &[&keys.root]),
+            release: role(1, &[&keys.release]),
+            hotpatch: role(1, &[&keys.hotpatch]),
+            recovery: role(1, &[&keys.recovery]),
+            catalog: role(1, &[&keys.catalog]),
+        },
+        &[
+            &keys.root,
+            &keys.release,
+            &keys.hotpatch,
+            &keys.recovery,
+            &keys.catalog,
+        ],
+    )
+}
+
+/// A signed metadata file (trust root or catalog) with these records.
+pub fn signed_file(file_type: FileType, body: &[u8], records: &[SignatureRecord]) -> Vec<u8> {
+    encode_head(file_type, records, body, 0, 0).expect("encode head")
+}
+
+/// The encoded trust root signed by `signers`.
+pub fn root_file(root: &TrustRoot, signers: &[&TestKey]) -> Vec<u8> {
+    let body = encode(root, &Limits::default()).expect("encode root");
+    let records: Vec<SignatureRecord> = signers
+        .iter()
+        .map(|k| k.record(FileType::TrustRoot, &body))
+        .collect();
+    signed_file(FileType::TrustRoot, &body, &records)
+}
+
+/// A payload to put in a test package.
+#[derive(Clone)]
+pub struct TestPayload {
+    /// Payload name.
+    pub name: String,
+    /// Content.
+    pub data: Vec<u8>,
+    /// Chunking and compression.
+    pub options: ChunkingOptions,
+}
+
+impl TestPayload {
+    /// A zstd payload with 4 KiB chunks.
+    pub fn new(name: &str, data: Vec<u8>) -> TestPayload {
+        TestPayload {
+            name: name.to_owned(),
+            data,
+            options: ChunkingOptions {
+                chunk_size: hpk_format::MIN_CHUNK_SIZE,
+                threads: 1,
+                ..ChunkingOptions::default()
+            },
+        }
+    }
+}
+
+/// Deterministic, compressible but not trivial test data.
+pub fn sample_data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 3 == 0 {
+                b'a' + (x % 4) as u8
+            } else {
+                (x >> 32) as u8
+            }
+        })
+        .collect()
+}
+
+/// Targets of every fixture unless a test changes them: windows, x64,
+/// enterprise and education, general channel, no capability.
+pub fn default_targets() -> Targets {
+    Targets {
+        os: tok("windows"),
+        architectures: vec![tok("x64")],
+        editions: vec![tok("education"), tok("enterprise")],
+        channel: Channel::General,
+        capabilities: Vec::new(),
+    }
+}
+
+/// A token (test literals only).
+pub fn tok(s: &str) -> Token {
+    Token::new(s).expect("valid token")
+}
+
+/// A package under construction: a manifest and its payloads, then
+/// signed by any keys into a file.
+#[derive(Clone)]
+pub struct PackageSpec {
+    /// The manifest; its payload list is filled from `payloads`.
+    pub manifest: Manifest,
+    /// The payloads, in any order (sorted by name when built).
+    pub payloads: Vec<TestPayload>,
+}
+
+/// The built pieces of a package.
+#[derive(Clone)]
+pub struct BuiltPackage {
+    /// Manifest with payload descriptors.
+    pub manifest: Manifest,
+    /// Encoded manifest.
+    pub body: Vec<u8>,
+    /// Chunk-index section.
+    pub index: Vec<u8>,
+    /// Payload area.
+    pub payload: Vec<u8>,
+}
+
+impl BuiltPackage {
+    /// SHA-256 of the manifest bytes.
+    pub fn digest(&self) -> Digest {
+        Digest::of(&self.body)
+    }
+
+    /// The package file with these signature records.
+    pub fn file_with(&self, records: &[SignatureRecord]) -> Vec<u8> {
+        let mut out = encode_head(
+            FileType::Package,
+            records,
+            &self.body,
+            self.index.len() as u64,
+            self.payload.len() as u64,
+        )
+        .expect("encode head");
+        out.extend_from_slice(&self.index);
+        out.extend_from_slice(&self.payload);
+        out
+    }
+
+    /// The package file signed by `signers`.
+    pub fn file(&self, signers: &[&TestKey]) -> Vec<u8> {
+        let records: Vec<SignatureRecord> = signers
+            .iter()
+            .map(|k| k.record(FileType::Package, &self.body))
+            .collect();
+        self.file_with(&records)
+    }
+}
+
+impl PackageSpec {
+    /// A package of this kind with default fields and no payload.
+    pub fn new(name: &str, kind: PackageKind) -> PackageSpec {
+        let restart_required = !matches!(kind, PackageKind::Hotpatch(_));
+        PackageSpec {
+            manifest: Manifest {
+                name: PackageName::new(name).expect("valid name"),
+                version: "10.0.26100.1".parse().expect("version"),
+                kind,
+                security_version: 10,
+                created: T0,
+                expires: Some(T0 + 90 * DAY),
+                restart_required,
+                targets: default_targets(),
+                payloads: Vec::new(),
+                extensions: Vec::new(),
+            },
+            payloads: Vec::new(),
+        }
+    }
+
+    /// A baseline with no revocations and floor 0.
+    pub fn baseline(name: &str) -> PackageSpec {
+        PackageSpec::new(
+            name,
+            PackageKind::Baseline(BaselineInfo {
+                revoked_hotpatches: Vec::new(),
+                security_floor: 0,
+            }),
+        )
+    }
+
+    /// A hotpatch on `baseline` with this sequence.
+    pub fn hotpatch(name: &str, baseline: Digest, sequence: u32) -> PackageSpec {
+        PackageSpec::new(
+            name,
+            PackageKind::Hotpatch(HotpatchInfo {
+                baseline,
+                sequence,
+                modules: Vec::new(),
+            }),
+        )
+    }
+
+    /// Adds a payload.
+    pub fn with_payload(mut self, name: &str, data: Vec<u8>) -> PackageSpec {
+        self.payloads.push(TestPayload::new(name, data));
+        self
+    }
+
+    /// Sets the content version.
+    pub fn version(mut self, v: &str) -> PackageSpec {
+        self.manifest.version = v.parse::<Version>().expect("version");
+        self
+    }
+
+    /// Adds an extension record.
+    pub fn with_extension(mut self, id: u32, critical: bool, data: &[u8]) -> PackageSpec {
+        self.manifest.extensions.push(Extension {
+            id,
+            critical,
+            data: data.to_vec(),
+        });
+        self.manifest.extensions.sort_by_key(|e| e.id);
+        self
+    }
+
+    /// Encodes the manifest and writes the payloads.
+    pub fn build(&self) -> BuiltPackage {
+        let mut payloads = self.payloads.clone();
+        payloads.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut manifest = self.manifest.clone();
+        manifest.payloads.clear();
+        let mut index = Vec::new();
+        let mut area = Vec::new();
+        for p in &payloads {
+            let written = write_payload(
+                PayloadName::new(&p.name).expect("payload name"),
+                p.data.as_slice(),
+                &mut area,
+                &p.options,
+                &Limits::default(),
+                &mut |_| {},
+            )
+            .expect("write payload");
+            index.extend_from_slice(&written.index);
+            manifest.payloads.push(written.descriptor);
+        }
+        let body = encode(&manifest, &Limits::default()).expect("encode manifest");
+        BuiltPackage {
+            manifest,
+            body,
+            index,
+            payload: area,
+        }
+    }
+}

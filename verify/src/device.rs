@@ -1,0 +1,225 @@
+//! The device profile: what a device is and what it has installed, as the
+//! policy sees it. Written as TOML by agents and recovery tools
+//! (`docs/device-profile.md`).
+
+use hpk_format::{Channel, Digest, Token};
+use serde::Deserialize;
+use std::fmt;
+
+/// Which verification profile applies (`spec/SPEC.md`, "Profiles").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProfileMode {
+    /// An update agent on a running device: trusted clock, expiry enforced,
+    /// baseline, hotpatch and standard packages.
+    #[default]
+    Online,
+    /// A recovery environment: no trusted clock (only a lower bound on the
+    /// time), rollback floor from the last good boot, recovery and baseline
+    /// packages only.
+    Recovery,
+}
+
+impl ProfileMode {
+    /// `online` or `recovery`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileMode::Online => "online",
+            ProfileMode::Recovery => "recovery",
+        }
+    }
+}
+
+/// What the verifier knows about the current time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// A trusted current time (seconds since the Unix epoch): expiry and
+    /// not-yet-valid are both judged against it.
+    Trusted(u64),
+    /// Only a lower bound on the time, such as the newest timestamp ever
+    /// seen: something is expired when it expired at or before the bound;
+    /// "not yet valid" cannot be judged.
+    LowerBound(u64),
+}
+
+impl Clock {
+    /// The instant expiry is judged against.
+    pub fn at_least(self) -> u64 {
+        match self {
+            Clock::Trusted(t) | Clock::LowerBound(t) => t,
+        }
+    }
+
+    /// Whether something expiring at `expires` has expired.
+    pub fn is_expired(self, expires: u64) -> bool {
+        expires <= self.at_least()
+    }
+
+    /// Whether something created at `created` is from the future. Only a
+    /// trusted clock can tell.
+    pub fn is_not_yet_valid(self, created: u64) -> bool {
+        match self {
+            Clock::Trusted(now) => created > now,
+            Clock::LowerBound(_) => false,
+        }
+    }
+
+    /// The clock of the current system time (for online agents).
+    pub fn system() -> Clock {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Clock::Trusted(now)
+    }
+}
+
+/// A device as the policy sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceProfile {
+    /// Online agent or offline recovery.
+    pub mode: ProfileMode,
+    /// OS family, e.g. `windows`.
+    pub os: Token,
+    /// CPU architecture, e.g. `x64`.
+    pub architecture: Token,
+    /// Edition, e.g. `enterprise`.
+    pub edition: Token,
+    /// Channels the device takes packages from (`general` at least).
+    pub channels: Vec<Channel>,
+    /// Capabilities the device has, e.g. `vbs`.
+    pub capabilities: Vec<Token>,
+    /// Manifest digest of the installed baseline, if known.
+    pub installed_baseline: Option<Digest>,
+    /// Sequence of the newest hotpatch installed on that baseline (0 = none).
+    pub installed_hotpatch_sequence: u32,
+    /// The security-version floor the device keeps (from the last good boot
+    /// in recovery).
+    pub security_floor: u64,
+    /// Manifest digests the device knows to be revoked.
+    pub revoked: Vec<Digest>,
+    /// A lower bound on the current time, for the recovery profile.
+    pub time_lower_bound: Option<u64>,
+    /// The newest catalog version the device has accepted (rollback floor).
+    pub catalog_version: u64,
+}
+
+/// Why a device profile could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceError(pub String);
+
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid device profile: {}", self.0)
+    }
+}
+
+impl std::error::Error for DeviceError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    #[serde(default)]
+    profile: Option<String>,
+    os: String,
+    architecture: String,
+    edition: String,
+    #[serde(default)]
+    channels: Option<Vec<String>>,
+    #[serde(default)]
+    capabilities: Vec<String>,
+    #[serde(default)]
+    installed_baseline: Option<String>,
+    #[serde(default)]
+    installed_hotpatch_sequence: u32,
+    #[serde(default)]
+    security_floor: u64,
+    #[serde(default)]
+    revoked: Vec<String>,
+    #[serde(default)]
+    time_lower_bound: Option<u64>,
+    #[serde(default)]
+    catalog_version: u64,
+}
+
+fn token(field: &str, text: &str) -> Result<Token, DeviceError> {
+    Token::new(text).map_err(|e| DeviceError(format!("{field} {text:?}: {e}")))
+}
+
+fn digest(field: &str, text: &str) -> Result<Digest, DeviceError> {
+    Digest::from_hex(text)
+        .ok_or_else(|| DeviceError(format!("{field} {text:?}: expected 64 hex digits")))
+}
+
+/// Parses a channel name: `general` or `preview`.
+pub fn parse_channel(text: &str) -> Option<Channel> {
+    match text {
+        "general" => Some(Channel::General),
+        "preview" => Some(Channel::Preview),
+        _ => None,
+    }
+}
+
+impl DeviceProfile {
+    /// Parses a device profile from TOML (`docs/device-profile.md`).
+    pub fn from_toml(text: &str) -> Result<DeviceProfile, DeviceError> {
+        let raw: RawDevice =
+            toml::from_str(text).map_err(|e| DeviceError(e.message().to_owned()))?;
+        let mode = match raw.profile.as_deref() {
+            None | Some("online") => ProfileMode::Online,
+            Some("recovery") => ProfileMode::Recovery,
+            Some(other) => {
+                return Err(DeviceError(format!(
+                    "profile {other:?}: expected \"online\" or \"recovery\""
+                )));
+            }
+        };
+        let channels = match raw.channels {
+            None => vec![Channel::General],
+            Some(list) => list
+                .iter()
+                .map(|c| {
+                    parse_channel(c).ok_or_else(|| {
+                        DeviceError(format!(
+                            "channel {c:?}: expected \"general\" or \"preview\""
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(DeviceProfile {
+            mode,
+            os: token("os", &raw.os)?,
+            architecture: token("architecture", &raw.architecture)?,
+            edition: token("edition", &raw.edition)?,
+            channels,
+            capabilities: raw
+                .capabilities
+                .iter()
+                .map(|c| token("capability", c))
+                .collect::<Result<_, _>>()?,
+            installed_baseline: raw
+                .installed_baseline
+                .as_deref()
+                .map(|d| digest("installed_baseline", d))
+                .transpose()?,
+            installed_hotpatch_sequence: raw.installed_hotpatch_sequence,
+            security_floor: raw.security_floor,
+            revoked: raw
+                .revoked
+                .iter()
+                .map(|d| digest("revoked", d))
+                .collect::<Result<_, _>>()?,
+            time_lower_bound: raw.time_lower_bound,
+            catalog_version: raw.catalog_version,
+        })
+    }
+
+    /// The clock this profile implies when the caller has no other: the
+    /// system time online, the recorded lower bound (or 0) in recovery.
+    pub fn default_clock(&self) -> Clock {
+        match self.mode {
+            ProfileMode::Online => Clock::system(),
+            ProfileMode::Recovery => Clock::LowerBound(self.time_lower_bound.unwrap_or(0)),
+        }
+    }
+}

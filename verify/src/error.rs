@@ -1,0 +1,300 @@
+//! Errors of verification, one enum per operation, each sorted into a
+//! layer by [`ErrorClass`].
+
+use crate::policy::NotApplicable;
+use crate::threshold::SignerReport;
+use hpk_format::{ContainerError, DecodeError, ErrorClass, KeyId, PayloadError, RoleName};
+use std::fmt;
+use std::io;
+
+/// Signatures that do not reach a role's threshold, with what each key
+/// amounted to, so the message can say what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThresholdNotMet {
+    /// What was being verified ("package", "trust root version 3", …).
+    pub what: String,
+    /// The role whose threshold applies; `None` before the manifest is
+    /// decoded, when any package-signing role would do.
+    pub role: Option<RoleName>,
+    /// Signatures needed.
+    pub needed: u32,
+    /// Distinct valid signatures from the role.
+    pub got: u32,
+    /// Every signer, key by key.
+    pub report: SignerReport,
+    /// Valid signers that belong to other roles only.
+    pub other_role_keys: Vec<KeyId>,
+}
+
+impl fmt::Display for ThresholdNotMet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let role = self
+            .role
+            .map_or_else(|| "any package-signing".to_owned(), |r| r.to_string());
+        write!(
+            f,
+            "{} has {} valid signature(s) from the {role} role, needs {}",
+            self.what, self.got, self.needed
+        )?;
+        let total = self.report.valid.len()
+            + self.report.invalid.len()
+            + self.report.unknown.len()
+            + self.report.unsupported_algorithm;
+        if total == 0 {
+            return write!(f, "; it is unsigned: sign it with `hpk sign`");
+        }
+        if let (Some(k), Some(r)) = (self.other_role_keys.first(), self.role) {
+            write!(
+                f,
+                "; key {}… is not in the trust root's {r} role: sign with a {r} key or add this key with `hpk root add-key`",
+                k.short()
+            )?;
+        }
+        if let Some(k) = self.report.unknown.iter().next() {
+            write!(f, "; key {}… is not in the trust root", k.short())?;
+        }
+        if let Some(k) = self.report.invalid.iter().next() {
+            write!(
+                f,
+                "; the signature of key {}… does not verify (damaged, or made over other bytes)",
+                k.short()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An error verifying a trust root or its rotation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RootError {
+    /// The container is malformed.
+    Container(ContainerError),
+    /// The body does not decode canonically.
+    Decode(DecodeError),
+    /// Not enough root-role signatures.
+    Signature(Box<ThresholdNotMet>),
+    /// The root has expired.
+    Expired {
+        /// Its version.
+        version: u64,
+        /// Its expiry time.
+        expires: u64,
+        /// The time (or lower bound) it was judged at.
+        at: u64,
+    },
+    /// The root was created after the trusted current time.
+    NotYetValid {
+        /// Its version.
+        version: u64,
+        /// Its creation time.
+        created: u64,
+        /// The trusted current time.
+        now: u64,
+    },
+    /// A rotation that does not go to exactly the next version.
+    Version {
+        /// The version that was expected.
+        expected: u64,
+        /// The version found.
+        found: u64,
+    },
+    /// Reading failed.
+    Io(io::Error),
+}
+
+impl RootError {
+    /// The layer of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            RootError::Container(e) => e.class(),
+            RootError::Decode(e) => e.class(),
+            RootError::Signature(_) => ErrorClass::Signature,
+            RootError::Expired { .. }
+            | RootError::NotYetValid { .. }
+            | RootError::Version { .. } => ErrorClass::Policy,
+            RootError::Io(_) => ErrorClass::Io,
+        }
+    }
+}
+
+impl fmt::Display for RootError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootError::Container(e) => write!(f, "trust root: {e}"),
+            RootError::Decode(e) => write!(f, "trust root: {e}"),
+            RootError::Signature(e) => e.fmt(f),
+            RootError::Expired {
+                version,
+                expires,
+                at,
+            } => write!(
+                f,
+                "trust root version {version} expired at {expires} (time is {at} or later): rotate to a new root with `hpk root sign`"
+            ),
+            RootError::NotYetValid {
+                version,
+                created,
+                now,
+            } => write!(
+                f,
+                "trust root version {version} was created at {created}, after the current time {now}: check the clock"
+            ),
+            RootError::Version { expected, found } => write!(
+                f,
+                "trust root version {found} cannot follow: expected version {expected} (versions are never skipped nor go back)"
+            ),
+            RootError::Io(e) => write!(f, "trust root: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RootError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RootError::Container(e) => Some(e),
+            RootError::Decode(e) => Some(e),
+            RootError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An error verifying a package.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The container is malformed, truncated or over the limits.
+    Container(ContainerError),
+    /// The manifest does not decode canonically.
+    Decode(DecodeError),
+    /// Not enough valid signatures from the right role.
+    Signature(Box<ThresholdNotMet>),
+    /// The header's section lengths disagree with the signed manifest.
+    Inconsistent {
+        /// What disagrees.
+        reason: String,
+    },
+    /// A chunk index or chunk does not match what the manifest commits to.
+    Payload(PayloadError),
+    /// Authentic, but not for this device.
+    NotApplicable(NotApplicable),
+}
+
+impl VerifyError {
+    /// The layer of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            VerifyError::Container(e) => e.class(),
+            VerifyError::Decode(e) => e.class(),
+            VerifyError::Signature(_) => ErrorClass::Signature,
+            VerifyError::Inconsistent { .. } => ErrorClass::Malformed,
+            VerifyError::Payload(e) => e.class(),
+            VerifyError::NotApplicable(_) => ErrorClass::Policy,
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Container(e) => e.fmt(f),
+            VerifyError::Decode(e) => write!(f, "manifest: {e}"),
+            VerifyError::Signature(e) => e.fmt(f),
+            VerifyError::Inconsistent { reason } => write!(f, "malformed package: {reason}"),
+            VerifyError::Payload(e) => e.fmt(f),
+            VerifyError::NotApplicable(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            VerifyError::Container(e) => Some(e),
+            VerifyError::Decode(e) => Some(e),
+            VerifyError::Payload(e) => Some(e),
+            VerifyError::NotApplicable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ContainerError> for VerifyError {
+    fn from(e: ContainerError) -> Self {
+        VerifyError::Container(e)
+    }
+}
+
+impl From<PayloadError> for VerifyError {
+    fn from(e: PayloadError) -> Self {
+        VerifyError::Payload(e)
+    }
+}
+
+impl From<NotApplicable> for VerifyError {
+    fn from(e: NotApplicable) -> Self {
+        VerifyError::NotApplicable(e)
+    }
+}
+
+/// An error extracting a verified package into a folder.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExtractError {
+    /// Verification of a chunk, index or content failed: nothing was
+    /// committed under a final name.
+    Verify(VerifyError),
+    /// A path in the way: an existing non-folder, or a symbolic link.
+    Unsafe {
+        /// The path.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Writing failed.
+    Io {
+        /// The path being written.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl ExtractError {
+    /// The layer of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ExtractError::Verify(e) => e.class(),
+            ExtractError::Unsafe { .. } | ExtractError::Io { .. } => ErrorClass::Io,
+        }
+    }
+}
+
+impl fmt::Display for ExtractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExtractError::Verify(e) => write!(f, "{e}; nothing was extracted"),
+            ExtractError::Unsafe { path, reason } => {
+                write!(f, "refusing to write {}: {reason}", path.display())
+            }
+            ExtractError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ExtractError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExtractError::Verify(e) => Some(e),
+            ExtractError::Io { source, .. } => Some(source),
+            ExtractError::Unsafe { .. } => None,
+        }
+    }
+}
+
+impl From<VerifyError> for ExtractError {
+    fn from(e: VerifyError) -> Self {
+        ExtractError::Verify(e)
+    }
+}

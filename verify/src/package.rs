@@ -1,0 +1,283 @@
+//! Verifying a package: authenticate the manifest before decoding it, then
+//! the chunk indexes before parsing them, then every chunk before it is
+//! decompressed or handed out.
+
+use crate::device::{Clock, DeviceProfile};
+use crate::error::{ThresholdNotMet, VerifyError};
+use crate::policy::{self, Candidate, NotApplicable, role_for};
+use crate::threshold::{SignerReport, require_threshold};
+use crate::trust::TrustedRoot;
+use hpk_format::{
+    ChunkEntry, Digest, FileType, Head, Header, KeyId, Limits, Manifest, PayloadDescriptor,
+    PayloadError, PayloadReader, RoleName, check_chunk, decode, expect_end, parse_chunk_index,
+    read_head,
+};
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+
+/// The package-signing roles: before the manifest is decoded, its
+/// signatures must meet the threshold of at least one of them.
+const PACKAGE_ROLES: [RoleName; 3] = [RoleName::Release, RoleName::Hotpatch, RoleName::Recovery];
+
+/// A package head whose manifest is authentic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedHead {
+    /// The fixed header.
+    pub header: Header,
+    /// The decoded, authenticated manifest.
+    pub manifest: Manifest,
+    /// SHA-256 of the manifest bytes: how hotpatches and catalogs name it.
+    pub manifest_digest: Digest,
+    /// The role whose threshold the package met.
+    pub role: RoleName,
+    /// Distinct keys of that role with a valid signature.
+    pub signers: BTreeSet<KeyId>,
+}
+
+impl VerifiedHead {
+    /// Applies the device policy to this package.
+    pub fn check_policy(&self, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
+        policy::check(
+            &Candidate::of_manifest(&self.manifest, self.manifest_digest),
+            device,
+            clock,
+        )
+    }
+}
+
+/// Checks a package head's signatures and decodes its manifest.
+///
+/// 1. Every signature record is checked against the keys of `root` over
+///    the package signing context and the manifest bytes.
+/// 2. The distinct valid signers must meet the threshold of a
+///    package-signing role; only then is the manifest decoded.
+/// 3. They must meet the threshold of the role the package's kind needs.
+/// 4. The header's section lengths must equal what the manifest implies.
+pub fn verify_head(
+    head: &Head,
+    root: &TrustedRoot,
+    limits: &Limits,
+) -> Result<VerifiedHead, VerifyError> {
+    let trust = root.root();
+    let report = SignerReport::check(&head.signatures, &head.signed_message(), &trust.keys);
+    if !PACKAGE_ROLES
+        .iter()
+        .any(|r| report.meets(trust.roles.get(*r)))
+    {
+        let needed = PACKAGE_ROLES
+            .iter()
+            .map(|r| trust.roles.get(*r).threshold)
+            .min()
+            .unwrap_or(1);
+        let got = PACKAGE_ROLES
+            .iter()
+            .map(|r| report.count_in(trust.roles.get(*r)))
+            .max()
+            .unwrap_or(0);
+        let other_role_keys = report.valid.iter().copied().collect();
+        return Err(VerifyError::Signature(Box::new(ThresholdNotMet {
+            what: "package".into(),
+            role: None,
+            needed,
+            got,
+            report,
+            other_role_keys,
+        })));
+    }
+    let manifest: Manifest = decode(&head.body, limits).map_err(VerifyError::Decode)?;
+    let role = role_for(&manifest.kind);
+    require_threshold(
+        &report,
+        role,
+        trust.roles.get(role),
+        &format!("{} package {}", manifest.kind.name(), manifest.name),
+    )
+    .map_err(VerifyError::Signature)?;
+    if manifest.index_section_len() != Some(head.header.index_len) {
+        return Err(VerifyError::Inconsistent {
+            reason: format!(
+                "header declares {} bytes of chunk indexes, the manifest implies {:?}",
+                head.header.index_len,
+                manifest.index_section_len()
+            ),
+        });
+    }
+    if manifest.payload_section_len() != Some(head.header.payload_len) {
+        return Err(VerifyError::Inconsistent {
+            reason: format!(
+                "header declares {} payload bytes, the manifest implies {:?}",
+                head.header.payload_len,
+                manifest.payload_section_len()
+            ),
+        });
+    }
+    let role_keys = trust.roles.get(role);
+    let signers = report
+        .valid
+        .iter()
+        .filter(|k| role_keys.keys.contains(k))
+        .copied()
+        .collect();
+    Ok(VerifiedHead {
+        header: head.header,
+        manifest_digest: Digest::of(&head.body),
+        manifest,
+        role,
+        signers,
+    })
+}
+
+/// Receives a verified package's content, payload by payload.
+pub trait PayloadSink {
+    /// A payload starts.
+    fn begin(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
+    /// The next checked chunk of the current payload.
+    fn data(&mut self, chunk: &[u8]) -> io::Result<()>;
+    /// The current payload ended and its content SHA-256 matched.
+    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
+}
+
+/// A package whose manifest is authentic, positioned at its chunk indexes.
+///
+/// It is the only type that hands out payload bytes, and only bytes of
+/// chunks whose digests have matched the authenticated chunk index.
+pub struct VerifiedPackage<R> {
+    head: VerifiedHead,
+    input: R,
+}
+
+impl<R: Read> VerifiedPackage<R> {
+    /// Reads and verifies the head of a package from `input`.
+    pub fn open(
+        mut input: R,
+        root: &TrustedRoot,
+        limits: &Limits,
+    ) -> Result<VerifiedPackage<R>, VerifyError> {
+        let head = read_head(&mut input, FileType::Package, limits)?;
+        let head = verify_head(&head, root, limits)?;
+        Ok(VerifiedPackage { head, input })
+    }
+
+    /// The verified head.
+    pub fn head(&self) -> &VerifiedHead {
+        &self.head
+    }
+
+    /// The authenticated manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.head.manifest
+    }
+
+    /// Reads and authenticates every payload's chunk index.
+    fn read_indexes(&mut self) -> Result<Vec<Vec<ChunkEntry>>, VerifyError> {
+        let mut indexes = Vec::with_capacity(self.head.manifest.payloads.len());
+        for desc in &self.head.manifest.payloads {
+            let len = desc
+                .index_len()
+                .and_then(|l| usize::try_from(l).ok())
+                .ok_or_else(|| VerifyError::Inconsistent {
+                    reason: format!("payload {}: chunk index too large", desc.name),
+                })?;
+            let mut bytes = vec![0u8; len];
+            self.input
+                .read_exact(&mut bytes)
+                .map_err(|e| truncated(e, "chunk-index section"))?;
+            indexes.push(parse_chunk_index(&bytes, desc)?);
+        }
+        Ok(indexes)
+    }
+
+    /// Checks every stored byte against the authenticated chunk indexes and
+    /// that nothing follows the payload area. `progress` is called with the
+    /// stored bytes checked so far.
+    ///
+    /// This authenticates all of the package; it does not decompress. The
+    /// uncompressed content and its SHA-256 are checked by
+    /// [`VerifiedPackage::stream`] (and so by extraction).
+    pub fn verify_payloads(
+        mut self,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifiedHead, VerifyError> {
+        let indexes = self.read_indexes()?;
+        let mut done = 0u64;
+        let mut buf = Vec::new();
+        for (desc, entries) in self.head.manifest.payloads.iter().zip(&indexes) {
+            for (i, entry) in entries.iter().enumerate() {
+                buf.resize(entry.stored_len as usize, 0);
+                self.input
+                    .read_exact(&mut buf)
+                    .map_err(|e| match e.kind() {
+                        io::ErrorKind::UnexpectedEof => PayloadError::Truncated {
+                            payload: desc.name.to_string(),
+                            chunk: i as u64,
+                        },
+                        _ => PayloadError::Io(e),
+                    })?;
+                check_chunk(desc, i as u64, entry, &buf)?;
+                done = done.saturating_add(u64::from(entry.stored_len));
+                progress(done);
+            }
+        }
+        expect_end(&mut self.input)?;
+        Ok(self.head)
+    }
+
+    /// Streams every payload's content into `sink`, each chunk checked
+    /// before it is decompressed, each payload's content SHA-256 checked
+    /// before `sink.end`, and nothing allowed after the payload area.
+    /// `progress` is called with the uncompressed bytes done so far.
+    pub fn stream(
+        mut self,
+        sink: &mut dyn PayloadSink,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifiedHead, VerifyError> {
+        let indexes = self.read_indexes()?;
+        let mut done = 0u64;
+        for (desc, entries) in self.head.manifest.payloads.iter().zip(&indexes) {
+            sink.begin(desc).map_err(PayloadError::Io)?;
+            let mut reader = PayloadReader::new(desc, entries, &mut self.input)?;
+            while let Some(chunk) = reader.next_chunk()? {
+                sink.data(chunk).map_err(PayloadError::Io)?;
+                done = done.saturating_add(chunk.len() as u64);
+                progress(done);
+            }
+            sink.end(desc).map_err(PayloadError::Io)?;
+        }
+        expect_end(&mut self.input)?;
+        Ok(self.head)
+    }
+}
+
+fn truncated(e: io::Error, section: &'static str) -> VerifyError {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            VerifyError::Container(hpk_format::ContainerError::Truncated { section })
+        }
+        _ => VerifyError::Container(hpk_format::ContainerError::Io(e)),
+    }
+}
+
+/// Collects every payload in memory (for tests, fuzzing and small
+/// packages): name and content, in manifest order.
+#[derive(Default, Debug)]
+pub struct MemorySink {
+    /// Finished payloads.
+    pub payloads: Vec<(String, Vec<u8>)>,
+    current: Vec<u8>,
+}
+
+impl PayloadSink for MemorySink {
+    fn begin(&mut self, _: &PayloadDescriptor) -> io::Result<()> {
+        self.current.clear();
+        Ok(())
+    }
+    fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.current.extend_from_slice(chunk);
+        Ok(())
+    }
+    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()> {
+        self.payloads
+            .push((payload.name.to_string(), std::mem::take(&mut self.current)));
+        Ok(())
+    }
+}

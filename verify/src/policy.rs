@@ -1,0 +1,311 @@
+//! Whether an authentic package applies to a device: targeting, time,
+//! rollback, revocation, hotpatch lineage, kind (`spec/SPEC.md`, "Policy").
+
+use crate::device::{Clock, DeviceProfile, ProfileMode};
+use hpk_format::{Digest, Extension, Manifest, PackageKind, RoleName, unknown_critical};
+use std::fmt;
+
+/// Extension ids this verifier understands.
+pub const KNOWN_EXTENSIONS: &[u32] = &[hpk_format::EXT_NOTE];
+
+/// Why an authentic package does not apply. The list is closed and each
+/// reason has a stable name (`spec/SPEC.md`, "Not-applicable reasons").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Reason {
+    /// This profile does not install this kind of package.
+    KindNotAllowed,
+    /// A critical extension this verifier does not know.
+    UnknownCriticalExtension,
+    /// Another OS family.
+    WrongOs,
+    /// The device's architecture is not targeted.
+    WrongArchitecture,
+    /// The device's edition is not targeted.
+    WrongEdition,
+    /// The device has not opted into the package's channel.
+    WrongChannel,
+    /// The device lacks a required capability.
+    MissingCapability,
+    /// Expired (at or before the time, or its lower bound).
+    Expired,
+    /// Created after the trusted current time.
+    NotYetValid,
+    /// Security version below the device's floor.
+    BelowSecurityFloor,
+    /// The device knows this package to be revoked.
+    Revoked,
+    /// A hotpatch for a baseline other than the installed one.
+    WrongBaseline,
+    /// A hotpatch whose sequence is not above the installed one.
+    SequenceNotNewer,
+}
+
+impl Reason {
+    /// Every reason, in the order the policy checks them.
+    pub const ALL: [Reason; 13] = [
+        Reason::KindNotAllowed,
+        Reason::UnknownCriticalExtension,
+        Reason::WrongOs,
+        Reason::WrongArchitecture,
+        Reason::WrongEdition,
+        Reason::WrongChannel,
+        Reason::MissingCapability,
+        Reason::Expired,
+        Reason::NotYetValid,
+        Reason::BelowSecurityFloor,
+        Reason::Revoked,
+        Reason::WrongBaseline,
+        Reason::SequenceNotNewer,
+    ];
+
+    /// The stable name, e.g. `wrong-architecture`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::KindNotAllowed => "kind-not-allowed",
+            Reason::UnknownCriticalExtension => "unknown-critical-extension",
+            Reason::WrongOs => "wrong-os",
+            Reason::WrongArchitecture => "wrong-architecture",
+            Reason::WrongEdition => "wrong-edition",
+            Reason::WrongChannel => "wrong-channel",
+            Reason::MissingCapability => "missing-capability",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not-yet-valid",
+            Reason::BelowSecurityFloor => "below-security-floor",
+            Reason::Revoked => "revoked",
+            Reason::WrongBaseline => "wrong-baseline",
+            Reason::SequenceNotNewer => "sequence-not-newer",
+        }
+    }
+
+    /// The reason with this stable name.
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authentic package that does not apply, with the reason and details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotApplicable {
+    /// Why.
+    pub reason: Reason,
+    /// The specifics, for people.
+    pub detail: String,
+}
+
+impl fmt::Display for NotApplicable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not applicable ({}): {}", self.reason, self.detail)
+    }
+}
+
+impl std::error::Error for NotApplicable {}
+
+fn no(reason: Reason, detail: impl Into<String>) -> Result<(), NotApplicable> {
+    Err(NotApplicable {
+        reason,
+        detail: detail.into(),
+    })
+}
+
+/// The role whose threshold a package of this kind needs.
+pub fn role_for(kind: &PackageKind) -> RoleName {
+    match kind {
+        PackageKind::Baseline(_) | PackageKind::Standard => RoleName::Release,
+        PackageKind::Hotpatch(_) => RoleName::Hotpatch,
+        PackageKind::Recovery => RoleName::Recovery,
+    }
+}
+
+/// Whether a profile installs packages of this kind.
+pub fn kind_allowed(mode: ProfileMode, kind: &PackageKind) -> bool {
+    match mode {
+        ProfileMode::Online => !matches!(kind, PackageKind::Recovery),
+        ProfileMode::Recovery => {
+            matches!(kind, PackageKind::Recovery | PackageKind::Baseline(_))
+        }
+    }
+}
+
+/// The first unknown critical extension, as a policy failure.
+pub fn check_extensions(extensions: &[Extension]) -> Result<(), NotApplicable> {
+    match unknown_critical(extensions, KNOWN_EXTENSIONS) {
+        Some(e) => no(
+            Reason::UnknownCriticalExtension,
+            format!(
+                "critical extension {} is not supported by this verifier",
+                e.id
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The fields of a package the policy looks at; a manifest and a catalog
+/// entry both provide them, so packages and catalog entries are judged by
+/// the same rules.
+pub struct Candidate<'a> {
+    /// Kind with its data.
+    pub kind: &'a PackageKind,
+    /// Targets.
+    pub targets: &'a hpk_format::Targets,
+    /// Anti-rollback counter.
+    pub security_version: u64,
+    /// Creation time.
+    pub created: u64,
+    /// Expiry time.
+    pub expires: Option<u64>,
+    /// Manifest digest.
+    pub digest: Digest,
+    /// Extensions (empty for a catalog entry, whose package is checked on
+    /// its own when fetched).
+    pub extensions: &'a [Extension],
+}
+
+impl<'a> Candidate<'a> {
+    /// The candidate a manifest describes.
+    pub fn of_manifest(manifest: &'a Manifest, digest: Digest) -> Candidate<'a> {
+        Candidate {
+            kind: &manifest.kind,
+            targets: &manifest.targets,
+            security_version: manifest.security_version,
+            created: manifest.created,
+            expires: manifest.expires,
+            digest,
+            extensions: &manifest.extensions,
+        }
+    }
+}
+
+/// Applies the policy, in the order of [`Reason::ALL`], and returns the
+/// first reason that fails.
+pub fn check(c: &Candidate<'_>, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
+    if !kind_allowed(device.mode, c.kind) {
+        return no(
+            Reason::KindNotAllowed,
+            format!(
+                "the {} profile does not install {} packages",
+                device.mode.as_str(),
+                c.kind.name()
+            ),
+        );
+    }
+    check_extensions(c.extensions)?;
+    let t = c.targets;
+    if t.os != device.os {
+        return no(
+            Reason::WrongOs,
+            format!("package is for {}, device runs {}", t.os, device.os),
+        );
+    }
+    if !t.architectures.contains(&device.architecture) {
+        return no(
+            Reason::WrongArchitecture,
+            format!(
+                "package is for {}, device is {}",
+                join(&t.architectures),
+                device.architecture
+            ),
+        );
+    }
+    if !t.editions.is_empty() && !t.editions.contains(&device.edition) {
+        return no(
+            Reason::WrongEdition,
+            format!(
+                "package is for {}, device is {}",
+                join(&t.editions),
+                device.edition
+            ),
+        );
+    }
+    if !device.channels.contains(&t.channel) {
+        return no(
+            Reason::WrongChannel,
+            format!(
+                "package is on the {} channel, which the device has not opted into",
+                t.channel.name()
+            ),
+        );
+    }
+    if let Some(missing) = t
+        .capabilities
+        .iter()
+        .find(|c| !device.capabilities.contains(c))
+    {
+        return no(
+            Reason::MissingCapability,
+            format!("device lacks capability {missing}"),
+        );
+    }
+    if let Some(expires) = c.expires
+        && clock.is_expired(expires)
+    {
+        return no(
+            Reason::Expired,
+            format!(
+                "expired at {expires} (time is {} or later)",
+                clock.at_least()
+            ),
+        );
+    }
+    if clock.is_not_yet_valid(c.created) {
+        return no(
+            Reason::NotYetValid,
+            format!(
+                "created at {}, after the current time {}",
+                c.created,
+                clock.at_least()
+            ),
+        );
+    }
+    if c.security_version < device.security_floor {
+        return no(
+            Reason::BelowSecurityFloor,
+            format!(
+                "security version {} is below the device's floor {}",
+                c.security_version, device.security_floor
+            ),
+        );
+    }
+    if device.revoked.contains(&c.digest) {
+        return no(Reason::Revoked, format!("package {} is revoked", c.digest));
+    }
+    if let PackageKind::Hotpatch(h) = c.kind {
+        if device.installed_baseline != Some(h.baseline) {
+            return no(
+                Reason::WrongBaseline,
+                format!(
+                    "hotpatch is for baseline {}, device has {}",
+                    h.baseline,
+                    device
+                        .installed_baseline
+                        .map_or_else(|| "no known baseline".to_owned(), |d| d.to_hex())
+                ),
+            );
+        }
+        if h.sequence <= device.installed_hotpatch_sequence {
+            return no(
+                Reason::SequenceNotNewer,
+                format!(
+                    "hotpatch sequence {} is not above the installed {}",
+                    h.sequence, device.installed_hotpatch_sequence
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn join(tokens: &[hpk_format::Token]) -> String {
+    tokens
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,140 @@
+//! Trust roots as a device holds them: loaded from a pinned file, then
+//! rotated one version at a time.
+
+use crate::device::Clock;
+use crate::error::RootError;
+use crate::threshold::{SignerReport, require_threshold};
+use hpk_format::{
+    ContainerView, Digest, FileType, Limits, RoleName, TrustRoot, decode, signed_message,
+};
+
+/// A trust root whose signatures have been checked: self-signed by a
+/// threshold of its own root keys and, when it came by rotation, by a
+/// threshold of the previous version's root keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedRoot {
+    root: TrustRoot,
+    digest: Digest,
+}
+
+struct Parsed<'a> {
+    view: ContainerView<'a>,
+    message: Vec<u8>,
+}
+
+fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, RootError> {
+    let view =
+        ContainerView::parse(bytes, FileType::TrustRoot, limits).map_err(RootError::Container)?;
+    let message = signed_message(FileType::TrustRoot, view.body);
+    Ok(Parsed { view, message })
+}
+
+fn self_signed(parsed: &Parsed<'_>, root: &TrustRoot) -> Result<(), RootError> {
+    let report = SignerReport::check(&parsed.view.signatures, &parsed.message, &root.keys);
+    require_threshold(
+        &report,
+        RoleName::Root,
+        &root.roles.root,
+        &format!("trust root version {}", root.version),
+    )
+    .map_err(RootError::Signature)
+}
+
+impl TrustedRoot {
+    /// Loads a trust root that the device trusts by configuration (shipped
+    /// with it, or pinned). It must be signed by a threshold of its own
+    /// root keys and not be expired at `clock`.
+    pub fn load(bytes: &[u8], clock: Clock, limits: &Limits) -> Result<TrustedRoot, RootError> {
+        let parsed = parse(bytes, limits)?;
+        // A pinned root is trusted by configuration, so its body can be
+        // decoded before its keys are known; its self-signature is still
+        // required so that a damaged or hand-edited root fails closed.
+        let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
+        self_signed(&parsed, &root)?;
+        let trusted = TrustedRoot {
+            digest: Digest::of(parsed.view.body),
+            root,
+        };
+        trusted.check_expiry(clock)?;
+        Ok(trusted)
+    }
+
+    /// Accepts the next version of the root: exactly version + 1, signed by
+    /// a threshold of this root's root keys (checked before its body is
+    /// decoded) and of its own. Expiry is not checked here: check the last
+    /// root of a chain with [`TrustedRoot::check_expiry`] or use
+    /// [`TrustedRoot::rotate`].
+    pub fn update(&self, next: &[u8], limits: &Limits) -> Result<TrustedRoot, RootError> {
+        let parsed = parse(next, limits)?;
+        let expected = self.root.version.saturating_add(1);
+        let by_old = SignerReport::check(&parsed.view.signatures, &parsed.message, &self.root.keys);
+        require_threshold(
+            &by_old,
+            RoleName::Root,
+            &self.root.roles.root,
+            &format!(
+                "trust root rotation from version {} (old root keys)",
+                self.root.version
+            ),
+        )
+        .map_err(RootError::Signature)?;
+        let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
+        if root.version != expected {
+            return Err(RootError::Version {
+                expected,
+                found: root.version,
+            });
+        }
+        self_signed(&parsed, &root)?;
+        Ok(TrustedRoot {
+            digest: Digest::of(parsed.view.body),
+            root,
+        })
+    }
+
+    /// Walks a chain of newer roots, in order, and checks that the last one
+    /// is not expired at `clock`.
+    pub fn rotate<'a>(
+        self,
+        chain: impl IntoIterator<Item = &'a [u8]>,
+        clock: Clock,
+        limits: &Limits,
+    ) -> Result<TrustedRoot, RootError> {
+        let mut current = self;
+        for next in chain {
+            current = current.update(next, limits)?;
+        }
+        current.check_expiry(clock)?;
+        Ok(current)
+    }
+
+    /// Fails if the root is expired at `clock`, or, with a trusted clock,
+    /// created after it.
+    pub fn check_expiry(&self, clock: Clock) -> Result<(), RootError> {
+        if clock.is_not_yet_valid(self.root.created) {
+            return Err(RootError::NotYetValid {
+                version: self.root.version,
+                created: self.root.created,
+                now: clock.at_least(),
+            });
+        }
+        if clock.is_expired(self.root.expires) {
+            return Err(RootError::Expired {
+                version: self.root.version,
+                expires: self.root.expires,
+                at: clock.at_least(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The root's content.
+    pub fn root(&self) -> &TrustRoot {
+        &self.root
+    }
+
+    /// SHA-256 of the root's body.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+}
