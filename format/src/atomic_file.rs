@@ -102,6 +102,43 @@ impl AtomicFile {
 }
 
 impl AtomicFile {
+    /// Like [`AtomicFile::commit`], but never replaces an existing file:
+    /// fails with [`io::ErrorKind::AlreadyExists`] (removing the temporary
+    /// file) if the target exists, even if it appeared while writing.
+    ///
+    /// The temporary file is hard-linked to the target, which fails if the
+    /// target exists; on file systems without hard links this falls back
+    /// to checking for the target and renaming (not atomic against a
+    /// concurrent writer of the same target).
+    pub fn commit_new(mut self) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("atomic file already closed"))?;
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        match fs::hard_link(&self.temp, &self.target) {
+            // The temporary name is removed on drop.
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+            Err(_) => {
+                if fs::symlink_metadata(&self.target).is_ok() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        "target file exists",
+                    ));
+                }
+                fs::rename(&self.temp, &self.target)?;
+                self.renamed = true;
+            }
+        }
+        sync_parent(&self.target);
+        Ok(())
+    }
+}
+
+impl AtomicFile {
     /// Flushes the file to disk and closes it without renaming yet, so that
     /// several files can be committed together once all are complete.
     pub fn stage(mut self) -> io::Result<StagedFile> {

@@ -5,7 +5,7 @@ use crate::digest::Digest;
 use crate::error::DecodeError;
 use crate::extension::{Extension, validate_extensions};
 use crate::limits::Limits;
-use crate::manifest::{PackageKind, Targets, validate_targets};
+use crate::manifest::{PackageKind, Targets, validate_kind, validate_targets};
 use crate::names::PackageName;
 use crate::version::Version;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,12 @@ pub struct CatalogEntry {
 
 impl Canonical for Catalog {
     fn validate(&self, limits: &Limits) -> Result<(), DecodeError> {
+        if self.version == 0 {
+            return Err(DecodeError::invalid(
+                "version",
+                "catalog versions start at 1",
+            ));
+        }
         if self.expires <= self.created {
             return Err(DecodeError::invalid("expires", "must be after created"));
         }
@@ -62,6 +68,7 @@ impl Canonical for Catalog {
         let mut seen = HashSet::new();
         for e in &self.entries {
             validate_targets(&e.targets, limits)?;
+            validate_kind(&e.kind, e.security_version, e.restart_required, limits)?;
             if !seen.insert(e.manifest_digest) {
                 return Err(DecodeError::invalid(
                     "entries",

@@ -286,7 +286,7 @@ impl PayloadError {
     /// The layer of this error.
     pub fn class(&self) -> ErrorClass {
         match self {
-            PayloadError::BadIndex { .. } => ErrorClass::Malformed,
+            PayloadError::BadIndex { .. } | PayloadError::Truncated { .. } => ErrorClass::Malformed,
             PayloadError::Limit(_) => ErrorClass::Limit,
             PayloadError::Io(_) => ErrorClass::Io,
             _ => ErrorClass::Integrity,

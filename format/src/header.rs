@@ -238,7 +238,9 @@ fn magic_hint(bytes: &[u8; HEADER_LEN]) -> Option<&'static str> {
     if bytes[1..4] == *b"HPK" && bytes[4..6] == *b"\n\x1a" {
         return Some("CR LF became LF: transferred in text mode?");
     }
-    if bytes[1..4] == *b"HPK" && bytes[4..8] == *b"\r\n\x1a\r" {
+    // A converter that skips existing CR LF turns only the last LF into
+    // CR LF; a naive one also turns the first CR LF into CR CR LF.
+    if bytes[1..4] == *b"HPK" && (bytes[4..8] == *b"\r\n\x1a\r" || bytes[4..8] == *b"\r\r\n\x1a") {
         return Some("LF became CR LF: transferred in text mode?");
     }
     if bytes[1..4] == *b"HPK" {

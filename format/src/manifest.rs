@@ -8,6 +8,7 @@ use crate::limits::{Limits, MIN_CHUNK_SIZE};
 use crate::names::{PackageName, PayloadName, Token};
 use crate::version::Version;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The signed description of a package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,41 +235,12 @@ impl Canonical for Manifest {
             return Err(DecodeError::invalid("expires", "must be after created"));
         }
         validate_targets(&self.targets, limits)?;
-        match &self.kind {
-            PackageKind::Baseline(b) => {
-                check_len(&b.revoked_hotpatches, "revoked hotpatch count", limits)?;
-                check_sorted(&b.revoked_hotpatches, "revoked_hotpatches", |d| *d)?;
-                if b.security_floor > self.security_version {
-                    return Err(DecodeError::invalid(
-                        "security_floor",
-                        "above the baseline's own security version",
-                    ));
-                }
-                if !self.restart_required {
-                    return Err(DecodeError::invalid(
-                        "restart_required",
-                        "a baseline always needs a restart",
-                    ));
-                }
-            }
-            PackageKind::Hotpatch(h) => {
-                if h.sequence == 0 {
-                    return Err(DecodeError::invalid(
-                        "sequence",
-                        "hotpatch sequences start at 1",
-                    ));
-                }
-                check_len(&h.modules, "patched module count", limits)?;
-                check_sorted(&h.modules, "modules", |m| m.path.clone())?;
-                if self.restart_required {
-                    return Err(DecodeError::invalid(
-                        "restart_required",
-                        "a hotpatch never needs a restart",
-                    ));
-                }
-            }
-            PackageKind::Standard | PackageKind::Recovery => {}
-        }
+        validate_kind(
+            &self.kind,
+            self.security_version,
+            self.restart_required,
+            limits,
+        )?;
         let count = self.payloads.len() as u64;
         if count > u64::from(limits.max_payloads) {
             return Err(DecodeError::Limit(LimitExceeded {
@@ -278,6 +250,7 @@ impl Canonical for Manifest {
             }));
         }
         check_sorted(&self.payloads, "payloads", |p| p.name.clone())?;
+        check_portable_names(&self.payloads)?;
         let mut chunks = 0u64;
         let mut total = 0u64;
         for p in &self.payloads {
@@ -319,6 +292,86 @@ impl Manifest {
             .iter()
             .try_fold(0u64, |acc, p| acc.checked_add(p.stored_size))
     }
+}
+
+/// The rules of each kind, shared by manifests and catalog entries.
+pub(crate) fn validate_kind(
+    kind: &PackageKind,
+    security_version: u64,
+    restart_required: bool,
+    limits: &Limits,
+) -> Result<(), DecodeError> {
+    match kind {
+        PackageKind::Baseline(b) => {
+            check_len(&b.revoked_hotpatches, "revoked hotpatch count", limits)?;
+            check_sorted(&b.revoked_hotpatches, "revoked_hotpatches", |d| *d)?;
+            if b.security_floor > security_version {
+                return Err(DecodeError::invalid(
+                    "security_floor",
+                    "above the baseline's own security version",
+                ));
+            }
+            if !restart_required {
+                return Err(DecodeError::invalid(
+                    "restart_required",
+                    "a baseline always needs a restart",
+                ));
+            }
+        }
+        PackageKind::Hotpatch(h) => {
+            if h.sequence == 0 {
+                return Err(DecodeError::invalid(
+                    "sequence",
+                    "hotpatch sequences start at 1",
+                ));
+            }
+            check_len(&h.modules, "patched module count", limits)?;
+            check_sorted(&h.modules, "modules", |m| m.path.clone())?;
+            if restart_required {
+                return Err(DecodeError::invalid(
+                    "restart_required",
+                    "a hotpatch never needs a restart",
+                ));
+            }
+        }
+        PackageKind::Standard => {
+            if !restart_required {
+                return Err(DecodeError::invalid(
+                    "restart_required",
+                    "a standard update always needs a restart",
+                ));
+            }
+        }
+        PackageKind::Recovery => {}
+    }
+    Ok(())
+}
+
+/// Payload names must stay distinct on case-insensitive file systems, and
+/// no name may be a folder of another (`a` and `a/b`): either would make
+/// extraction fail or overwrite on some platform.
+fn check_portable_names(payloads: &[PayloadDescriptor]) -> Result<(), DecodeError> {
+    let mut files = HashSet::new();
+    let mut folders = HashSet::new();
+    for p in payloads {
+        let lower = p.name.as_str().to_lowercase();
+        for (i, _) in lower.match_indices('/') {
+            folders.insert(lower.get(..i).unwrap_or_default().to_owned());
+        }
+        if !files.insert(lower) {
+            return Err(DecodeError::invalid(
+                "payloads",
+                format!("{} differs from another name only by case", p.name),
+            ));
+        }
+    }
+    if let Some(clash) = files.iter().find(|f| folders.contains(*f)) {
+        return Err(DecodeError::invalid(
+            "payloads",
+            format!("{clash} is both a file and a folder"),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn validate_targets(t: &Targets, limits: &Limits) -> Result<(), DecodeError> {

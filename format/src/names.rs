@@ -58,13 +58,34 @@ impl fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
+/// Characters no payload name may hold: path separators and drive or
+/// stream markers of any platform, and the characters Windows forbids.
+const FORBIDDEN_IN_PATHS: [char; 8] = ['\\', ':', '*', '?', '"', '<', '>', '|'];
+
+/// Whether a path component names a Windows device (`CON`, `nul.txt`,
+/// `COM1`…), which Windows opens instead of a file.
+fn is_windows_device(part: &str) -> bool {
+    let stem = part.split('.').next().unwrap_or(part).trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+        && upper.len() == 4
+        && upper
+            .as_bytes()
+            .get(3)
+            .is_some_and(|d| (b'1'..=b'9').contains(d)))
+}
+
 /// The name of a payload: a relative, `/`-separated path.
 ///
-/// Rules (spec "Payload names"): 1 to 1024 bytes of UTF-8; no NUL, no
-/// control character, no `\`, no `:` (so no drive letters or alternate
-/// streams); not starting with `/`; every component non-empty and neither
-/// `.` nor `..`; at most 32 components. Joined under any folder, it stays in
-/// that folder.
+/// Rules (spec "Payload names"): 1 to 1024 bytes of UTF-8; no control
+/// character (so no NUL) and none of `\ : * ? " < > |` (so no drive
+/// letters, alternate streams or backslash separators); not starting with
+/// `/`; every component non-empty, neither `.` nor `..`, not ending in `.`
+/// or space, not a Windows device name; at most 32 components. Joined
+/// under any folder, on any platform, it stays in that folder.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PayloadName(String);
@@ -83,7 +104,7 @@ impl PayloadName {
         }
         if let Some(ch) = name
             .chars()
-            .find(|c| c.is_control() || *c == '\\' || *c == ':')
+            .find(|c| c.is_control() || FORBIDDEN_IN_PATHS.contains(c))
         {
             return Err(match ch {
                 '\\' => NameError::UnsafePath {
@@ -112,6 +133,16 @@ impl PayloadName {
                 "." | ".." => {
                     return Err(NameError::UnsafePath {
                         reason: "'.' or '..' component",
+                    });
+                }
+                _ if part.ends_with('.') || part.ends_with(' ') => {
+                    return Err(NameError::UnsafePath {
+                        reason: "component ends with '.' or ' ' (Windows drops them)",
+                    });
+                }
+                _ if is_windows_device(part) => {
+                    return Err(NameError::UnsafePath {
+                        reason: "component is a Windows device name (CON, NUL, COM1…)",
                     });
                 }
                 _ => {}
@@ -177,7 +208,8 @@ fn check_charset(text: &str, max: usize, allowed: impl Fn(char) -> bool) -> Resu
     }
 }
 
-/// The name of a package: 1 to 128 characters from `A-Z a-z 0-9 . _ + -`.
+/// The name of a package: 1 to 128 characters from `A-Z a-z 0-9 . _ + -`,
+/// starting with a letter or digit.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PackageName(String);
@@ -188,7 +220,11 @@ impl PackageName {
         check_charset(name, MAX_PACKAGE_NAME_LEN, |c| {
             c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-')
         })?;
-        Ok(PackageName(name.to_owned()))
+        match name.chars().next() {
+            Some(c) if c.is_ascii_alphanumeric() => Ok(PackageName(name.to_owned())),
+            Some(ch) => Err(NameError::BadCharacter { ch }),
+            None => Err(NameError::Empty),
+        }
     }
 
     /// The name as text.
@@ -297,6 +333,16 @@ mod tests {
             ".",
             "a/.",
             "x\ny",
+            "CON",
+            "dir/nul.txt",
+            "com1",
+            "a./b",
+            "b ",
+            "a*b",
+            "a?b",
+            "a|b",
+            "a<b",
+            "a\"b",
         ] {
             assert!(PayloadName::new(bad).is_err(), "{bad:?} accepted");
         }
@@ -312,7 +358,9 @@ mod tests {
             "System32/ntoskrnl.exe",
             "lib/x86_64/libc.so.6",
             "..a",
-            "a..",
+            "console",
+            "com10",
+            "lpt0",
             "é/ü",
         ] {
             assert_eq!(PayloadName::new(good).map(|n| n.0), Ok(good.to_owned()));
@@ -333,5 +381,7 @@ mod tests {
         assert!(PackageName::new("KB5051234-x64_1.0+hp").is_ok());
         assert!(PackageName::new("a/b").is_err());
         assert!(PackageName::new("").is_err());
+        assert!(PackageName::new("..").is_err());
+        assert!(PackageName::new("-rf").is_err());
     }
 }

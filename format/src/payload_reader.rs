@@ -26,6 +26,22 @@ pub fn check_chunk(
     Ok(())
 }
 
+/// The zstd frame magic number, little-endian (RFC 8878, 3.1.1).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// A zstd chunk must be exactly one standard frame: no skippable frame, no
+/// second frame, no legacy format, nothing after the frame.
+fn check_single_frame(stored: &[u8]) -> Result<(), &'static str> {
+    if stored.get(..4) != Some(&ZSTD_MAGIC[..]) {
+        return Err("zstd chunk does not start with a zstd frame");
+    }
+    match zstd::zstd_safe::find_frame_compressed_size(stored) {
+        Ok(n) if n == stored.len() => Ok(()),
+        Ok(_) => Err("zstd chunk holds more than one frame"),
+        Err(_) => Err("zstd chunk holds a damaged frame"),
+    }
+}
+
 /// Decodes checked chunks, reusing one zstd context.
 pub struct ChunkDecoder {
     zstd: zstd::bulk::Decompressor<'static>,
@@ -64,6 +80,7 @@ impl ChunkDecoder {
         match entry.encoding {
             ChunkEncoding::Raw => out.extend_from_slice(stored),
             ChunkEncoding::Zstd => {
+                check_single_frame(stored).map_err(|r| size_error(r.to_owned()))?;
                 out.resize(chunk_len, 0);
                 let written = self
                     .zstd

@@ -70,6 +70,9 @@ impl FromStr for Version {
                 if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(VersionError("parts must be decimal numbers"));
                 }
+                if p.len() > 1 && p.starts_with('0') {
+                    return Err(VersionError("parts must not have leading zeros"));
+                }
                 p.parse::<u32>()
                     .map_err(|_| VersionError("part larger than 4294967295"))
             })

@@ -28,21 +28,25 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod catalog;
 mod device;
 mod error;
 mod extract;
 mod package;
 mod policy;
+mod resolve;
 mod threshold;
 mod trust;
 
+pub use catalog::{CatalogError, FetchError, VerifiedCatalog, open_for_entry, verify_catalog};
 pub use device::{Clock, DeviceError, DeviceProfile, ProfileMode, parse_channel};
 pub use error::{ExtractError, RootError, ThresholdNotMet, VerifyError};
 pub use extract::{Extracted, extract_to_dir};
 pub use package::{MemorySink, PayloadSink, VerifiedHead, VerifiedPackage, verify_head};
 pub use policy::{
-    Candidate, KNOWN_EXTENSIONS, NotApplicable, Reason, check as check_policy, check_extensions,
-    kind_allowed, role_for,
+    Candidate, KNOWN_EXTENSIONS, NotApplicable, Reason, check as check_policy, check_common,
+    check_extensions, check_lineage, kind_allowed, role_for,
 };
+pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track, resolve};
 pub use threshold::{SignerReport, require_threshold};
 pub use trust::TrustedRoot;

@@ -158,6 +158,12 @@ impl<R: Read> VerifiedPackage<R> {
         Ok(VerifiedPackage { head, input })
     }
 
+    /// Continues from a head verified by [`verify_head`], with `input`
+    /// positioned right after it.
+    pub fn from_verified(head: VerifiedHead, input: R) -> VerifiedPackage<R> {
+        VerifiedPackage { head, input }
+    }
+
     /// The verified head.
     pub fn head(&self) -> &VerifiedHead {
         &self.head

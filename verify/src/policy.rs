@@ -169,6 +169,20 @@ pub struct Candidate<'a> {
 }
 
 impl<'a> Candidate<'a> {
+    /// The candidate a catalog entry describes. Its package's own times and
+    /// extensions are checked when it is fetched.
+    pub fn of_entry(entry: &'a hpk_format::CatalogEntry) -> Candidate<'a> {
+        Candidate {
+            kind: &entry.kind,
+            targets: &entry.targets,
+            security_version: entry.security_version,
+            created: 0,
+            expires: None,
+            digest: entry.manifest_digest,
+            extensions: &[],
+        }
+    }
+
     /// The candidate a manifest describes.
     pub fn of_manifest(manifest: &'a Manifest, digest: Digest) -> Candidate<'a> {
         Candidate {
@@ -186,6 +200,17 @@ impl<'a> Candidate<'a> {
 /// Applies the policy, in the order of [`Reason::ALL`], and returns the
 /// first reason that fails.
 pub fn check(c: &Candidate<'_>, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
+    check_common(c, device, clock)?;
+    check_lineage(c, device)
+}
+
+/// Every check but hotpatch lineage: kind, extensions, targets, time,
+/// security floor, revocation.
+pub fn check_common(
+    c: &Candidate<'_>,
+    device: &DeviceProfile,
+    clock: Clock,
+) -> Result<(), NotApplicable> {
     if !kind_allowed(device.mode, c.kind) {
         return no(
             Reason::KindNotAllowed,
@@ -276,6 +301,12 @@ pub fn check(c: &Candidate<'_>, device: &DeviceProfile, clock: Clock) -> Result<
     if device.revoked.contains(&c.digest) {
         return no(Reason::Revoked, format!("package {} is revoked", c.digest));
     }
+    Ok(())
+}
+
+/// For a hotpatch: it must be for the installed baseline and newer than the
+/// installed hotpatch. Other kinds pass.
+pub fn check_lineage(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApplicable> {
     if let PackageKind::Hotpatch(h) = c.kind {
         if device.installed_baseline != Some(h.baseline) {
             return no(

@@ -5,7 +5,8 @@ use crate::device::Clock;
 use crate::error::RootError;
 use crate::threshold::{SignerReport, require_threshold};
 use hpk_format::{
-    ContainerView, Digest, FileType, Limits, RoleName, TrustRoot, decode, signed_message,
+    ContainerView, DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode,
+    signed_message,
 };
 
 /// A trust root whose signatures have been checked: self-signed by a
@@ -29,6 +30,23 @@ fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, RootError> 
     Ok(Parsed { view, message })
 }
 
+/// Every key must be a valid Ed25519 point of large order: a weak key
+/// could make signatures verify that its holder never made.
+fn check_keys(root: &TrustRoot) -> Result<(), RootError> {
+    for key in &root.keys {
+        let usable = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key)
+            .map(|k| !k.is_weak())
+            .unwrap_or(false);
+        if !usable {
+            return Err(RootError::Decode(DecodeError::Invalid {
+                field: "keys",
+                reason: format!("key {} is not a usable Ed25519 public key", key.key_id()),
+            }));
+        }
+    }
+    Ok(())
+}
+
 fn self_signed(parsed: &Parsed<'_>, root: &TrustRoot) -> Result<(), RootError> {
     let report = SignerReport::check(&parsed.view.signatures, &parsed.message, &root.keys);
     require_threshold(
@@ -50,6 +68,7 @@ impl TrustedRoot {
         // decoded before its keys are known; its self-signature is still
         // required so that a damaged or hand-edited root fails closed.
         let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
+        check_keys(&root)?;
         self_signed(&parsed, &root)?;
         let trusted = TrustedRoot {
             digest: Digest::of(parsed.view.body),
@@ -85,6 +104,7 @@ impl TrustedRoot {
                 found: root.version,
             });
         }
+        check_keys(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
             digest: Digest::of(parsed.view.body),
