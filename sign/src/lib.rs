@@ -5,6 +5,15 @@
 //! roots and catalogs.
 #![forbid(unsafe_code)]
 
+pub mod build;
+pub mod description;
 pub mod keys;
+mod time;
 
+pub use build::{
+    BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
+};
+pub use description::{
+    BaselineRef, DescriptionError, KindDescription, PackageDescription, PayloadSource,
+};
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};

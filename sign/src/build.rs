@@ -1,0 +1,494 @@
+//! Building an unsigned package from a [`PackageDescription`].
+//!
+//! Every payload file is checked before anything is written. Payloads are
+//! then cut, compressed and hashed one after the other (in manifest order)
+//! into an anonymous spool file in the output's folder, so memory stays
+//! independent of payload size. Last, the package is written through an
+//! [`AtomicFile`]: header, manifest, chunk indexes, then the spooled
+//! payload area copied file to file. A failure leaves nothing under the
+//! output name (an existing file there is untouched) and no temporary file
+//! behind.
+//!
+//! The result is deterministic: the same description, payload bytes and
+//! creation time give the same bytes, whatever the thread count.
+
+use crate::description::{DescriptionError, PackageDescription};
+use crate::time;
+use hpk_format::{
+    AtomicFile, ChunkingOptions, Digest, FileType, LimitExceeded, Limits, Manifest, WriteError,
+    encode, encode_head, write_payload,
+};
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Name of the environment variable that fixes the creation time of
+/// reproducible builds (<https://reproducible-builds.org/specs/source-date-epoch/>).
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+/// Options of [`build_package`].
+#[derive(Default)]
+pub struct BuildOptions<'a> {
+    /// Compression threads per payload; 0 = one per core. Does not change
+    /// the output.
+    pub threads: usize,
+    /// Limits the package must respect (also used to read a hotpatch's
+    /// baseline package).
+    pub limits: Limits,
+    /// Creation time (Unix seconds) used when the description has no
+    /// `created`. `None`: the `SOURCE_DATE_EPOCH` environment variable if
+    /// set (see [`source_date_epoch`]), else the current time.
+    pub source_date_epoch: Option<u64>,
+    /// Called as payload bytes are processed, e.g. to draw a progress bar.
+    pub progress: Option<&'a mut dyn FnMut(BuildProgress)>,
+}
+
+impl fmt::Debug for BuildOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildOptions")
+            .field("threads", &self.threads)
+            .field("limits", &self.limits)
+            .field("source_date_epoch", &self.source_date_epoch)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// How far a build is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BuildProgress {
+    /// The payload being written: an index into
+    /// [`PackageDescription::payloads`].
+    pub payload: usize,
+    /// How many payloads there are.
+    pub payloads: usize,
+    /// Payload bytes read so far, over all payloads.
+    pub done: u64,
+    /// Size of all payload files together.
+    pub total: u64,
+}
+
+/// A package that [`build_package`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltPackage {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// SHA-256 of the encoded manifest: what hotpatches name as their
+    /// baseline, what baselines revoke and catalogs list.
+    pub manifest_digest: Digest,
+    /// File size in bytes.
+    pub size: u64,
+    /// Where it was written.
+    pub path: PathBuf,
+}
+
+/// The creation time `SOURCE_DATE_EPOCH` asks for: `None` when the
+/// variable is unset or empty, an error when it is not a decimal number of
+/// seconds.
+pub fn source_date_epoch() -> Result<Option<u64>, BuildError> {
+    let Some(value) = std::env::var_os(SOURCE_DATE_EPOCH) else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BuildError::SourceDateEpoch {
+            value: text.into_owned(),
+        });
+    }
+    text.parse::<u64>()
+        .map(Some)
+        .map_err(|_| BuildError::SourceDateEpoch {
+            value: text.into_owned(),
+        })
+}
+
+/// Builds the unsigned package `desc` describes and writes it atomically
+/// to `out`. Relative paths in the description start from `base_dir`
+/// (normally the description's folder).
+pub fn build_package(
+    desc: &PackageDescription,
+    base_dir: &Path,
+    out: &Path,
+    options: &mut BuildOptions<'_>,
+) -> Result<BuiltPackage, BuildError> {
+    let limits = options.limits.clone();
+    if out.file_name().is_none() {
+        return Err(BuildError::Output {
+            path: out.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        });
+    }
+    let default_created = match (desc.created(), options.source_date_epoch) {
+        (Some(_), _) => 0,
+        (None, Some(t)) => t,
+        (None, None) => source_date_epoch()?.unwrap_or_else(time::now),
+    };
+    let mut manifest = desc.to_manifest(base_dir, default_created, &limits)?;
+
+    // Check every payload file before writing anything.
+    let sources = desc.payloads();
+    let count = sources.len() as u64;
+    if count > u64::from(limits.max_payloads) {
+        return Err(BuildError::Limit(LimitExceeded {
+            what: "payload count",
+            value: count,
+            max: u64::from(limits.max_payloads),
+        }));
+    }
+    let mut files = Vec::with_capacity(sources.len());
+    let mut total = 0u64;
+    let mut chunks = 0u64;
+    for p in sources {
+        let file = base_dir.join(&p.file);
+        let size = payload_file_size(&p.name.to_string(), &file)?;
+        if p.chunk_size > limits.chunk_size() {
+            return Err(BuildError::Limit(LimitExceeded {
+                what: "chunk size",
+                value: u64::from(p.chunk_size),
+                max: u64::from(limits.chunk_size()),
+            }));
+        }
+        total = total.saturating_add(size);
+        chunks = chunks.saturating_add(size.div_ceil(u64::from(p.chunk_size)));
+        files.push((file, size));
+    }
+    if total > limits.max_total_size {
+        return Err(BuildError::Limit(LimitExceeded {
+            what: "total payload size",
+            value: total,
+            max: limits.max_total_size,
+        }));
+    }
+    if chunks > limits.max_chunks {
+        return Err(BuildError::Limit(LimitExceeded {
+            what: "total chunk count",
+            value: chunks,
+            max: limits.max_chunks,
+        }));
+    }
+
+    // Spool the payload area. The spool file has no name (or loses it at
+    // once), so nothing is left behind whatever happens.
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let spool_error = |source: io::Error| BuildError::Spool {
+        dir: dir.clone(),
+        source,
+    };
+    let mut spool = tempfile::tempfile_in(&dir).map_err(spool_error)?;
+    let mut indexes = Vec::with_capacity(sources.len());
+    let mut done_before = 0u64;
+    for (i, (p, (file, size))) in sources.iter().zip(&files).enumerate() {
+        let mut report = |done: u64| {
+            if let Some(cb) = options.progress.as_deref_mut() {
+                cb(BuildProgress {
+                    payload: i,
+                    payloads: sources.len(),
+                    done: done_before.saturating_add(done).min(total),
+                    total,
+                });
+            }
+        };
+        report(0);
+        let read_error = |source: io::Error| BuildError::PayloadRead {
+            name: p.name.to_string(),
+            file: file.clone(),
+            source,
+        };
+        let mut input = Tracked::new(File::open(file).map_err(read_error)?);
+        let mut output = Tracked::new(&mut spool);
+        let chunking = ChunkingOptions {
+            chunk_size: p.chunk_size,
+            compression: p.compression,
+            level: p.level,
+            threads: options.threads,
+        };
+        let written = write_payload(
+            p.name.clone(),
+            &mut input,
+            &mut output,
+            &chunking,
+            &limits,
+            &mut report,
+        );
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                return Err(if let Some(source) = input.error {
+                    read_error(source)
+                } else if let Some(source) = output.error {
+                    spool_error(source)
+                } else {
+                    BuildError::Payload {
+                        name: p.name.to_string(),
+                        source: e,
+                    }
+                });
+            }
+        };
+        if written.descriptor.size != *size {
+            return Err(BuildError::PayloadChanged {
+                name: p.name.to_string(),
+                file: file.clone(),
+                expected: *size,
+                found: written.descriptor.size,
+            });
+        }
+        done_before = done_before.saturating_add(*size);
+        manifest.payloads.push(written.descriptor);
+        indexes.push(written.index);
+    }
+
+    let body = encode(&manifest, &limits).map_err(BuildError::Manifest)?;
+    let index_len = indexes
+        .iter()
+        .try_fold(0u64, |acc, i| acc.checked_add(i.len() as u64));
+    let payload_len = spool.stream_position().map_err(spool_error)?;
+    let index_len = match index_len {
+        Some(len)
+            if Some(len) == manifest.index_section_len()
+                && Some(payload_len) == manifest.payload_section_len() =>
+        {
+            len
+        }
+        _ => {
+            return Err(BuildError::Inconsistent {
+                reason: "section lengths do not match the manifest".into(),
+            });
+        }
+    };
+    let head = encode_head(FileType::Package, &[], &body, index_len, payload_len).map_err(|e| {
+        BuildError::Inconsistent {
+            reason: e.to_string(),
+        }
+    })?;
+    spool.seek(SeekFrom::Start(0)).map_err(spool_error)?;
+
+    let output_error = |source: io::Error| BuildError::Output {
+        path: out.to_path_buf(),
+        source,
+    };
+    let mut package = AtomicFile::create(out).map_err(output_error)?;
+    let file = package.file().map_err(output_error)?;
+    file.write_all(&head).map_err(output_error)?;
+    for index in &indexes {
+        file.write_all(index).map_err(output_error)?;
+    }
+    // File to file: Linux copies in the kernel (copy_file_range).
+    let copied = io::copy(&mut spool, file).map_err(output_error)?;
+    if copied != payload_len {
+        return Err(BuildError::Inconsistent {
+            reason: format!("spooled {copied} payload bytes, expected {payload_len}"),
+        });
+    }
+    package.commit().map_err(output_error)?;
+    drop(spool);
+
+    Ok(BuiltPackage {
+        manifest_digest: Digest::of(&body),
+        size: (head.len() as u64)
+            .saturating_add(index_len)
+            .saturating_add(payload_len),
+        path: out.to_path_buf(),
+        manifest,
+    })
+}
+
+/// The size of a payload file, which must exist and be a regular file.
+fn payload_file_size(name: &str, file: &Path) -> Result<u64, DescriptionError> {
+    let error = |source: io::Error| DescriptionError::PayloadFile {
+        name: name.to_owned(),
+        file: file.to_path_buf(),
+        source,
+    };
+    let meta = fs::metadata(file).map_err(error)?;
+    if meta.is_dir() {
+        return Err(error(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a folder, not a file",
+        )));
+    }
+    if !meta.is_file() {
+        return Err(error(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is not a regular file",
+        )));
+    }
+    Ok(meta.len())
+}
+
+/// A reader or writer that keeps its first error, so that a failure inside
+/// [`write_payload`] can be blamed on the right file.
+struct Tracked<T> {
+    inner: T,
+    error: Option<io::Error>,
+}
+
+impl<T> Tracked<T> {
+    fn new(inner: T) -> Self {
+        Tracked { inner, error: None }
+    }
+
+    fn keep<V>(&mut self, result: io::Result<V>) -> io::Result<V> {
+        match result {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                if self.error.is_none() {
+                    self.error = Some(e);
+                }
+                Err(copy)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: Read> Read for Tracked<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.inner.read(buf);
+        self.keep(result)
+    }
+}
+
+impl<T: Write> Write for Tracked<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.keep(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.inner.flush();
+        self.keep(result)
+    }
+}
+
+/// Why a package could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The description is invalid, a payload file is missing, or the
+    /// hotpatch's baseline cannot be used.
+    Description(DescriptionError),
+    /// `SOURCE_DATE_EPOCH` is set but is not a number of seconds.
+    SourceDateEpoch {
+        /// Its value.
+        value: String,
+    },
+    /// The payloads are over the build's limits.
+    Limit(LimitExceeded),
+    /// Reading a payload file failed.
+    PayloadRead {
+        /// The payload's name.
+        name: String,
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A payload file changed size while the package was being built.
+    PayloadChanged {
+        /// The payload's name.
+        name: String,
+        /// The file.
+        file: PathBuf,
+        /// Its size when the build started.
+        expected: u64,
+        /// The number of bytes read.
+        found: u64,
+    },
+    /// Cutting or compressing a payload failed.
+    Payload {
+        /// The payload's name.
+        name: String,
+        /// Why.
+        source: WriteError,
+    },
+    /// The finished manifest breaks a rule of the format or a limit.
+    Manifest(hpk_format::DecodeError),
+    /// The spool file in the output's folder could not be created or
+    /// written.
+    Spool {
+        /// The output's folder.
+        dir: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// Writing the package failed.
+    Output {
+        /// The package path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A bug: the parts of the package do not fit together.
+    Inconsistent {
+        /// What does not fit.
+        reason: String,
+    },
+}
+
+impl From<DescriptionError> for BuildError {
+    fn from(e: DescriptionError) -> Self {
+        BuildError::Description(e)
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Description(e) => e.fmt(f),
+            BuildError::SourceDateEpoch { value } => write!(
+                f,
+                "{SOURCE_DATE_EPOCH}={value:?} is not a number of seconds since 1970-01-01T00:00:00Z"
+            ),
+            BuildError::Limit(l) => write!(f, "package over the limits: {l}"),
+            BuildError::PayloadRead { name, file, source } => {
+                write!(f, "payload {name:?} file {}: {source}", file.display())
+            }
+            BuildError::PayloadChanged {
+                name,
+                file,
+                expected,
+                found,
+            } => write!(
+                f,
+                "payload {name:?} file {} changed during the build: it had {expected} bytes, {found} were read",
+                file.display()
+            ),
+            BuildError::Payload { name, source } => write!(f, "payload {name:?}: {source}"),
+            BuildError::Manifest(e) => write!(f, "the manifest would be invalid: {e}"),
+            BuildError::Spool { dir, source } => write!(
+                f,
+                "cannot spool payloads in {} (the output's folder): {source}",
+                dir.display()
+            ),
+            BuildError::Output { path, source } => {
+                write!(f, "cannot write {}: {source}", path.display())
+            }
+            BuildError::Inconsistent { reason } => {
+                write!(f, "internal error while building the package: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Description(e) => Some(e),
+            BuildError::PayloadRead { source, .. }
+            | BuildError::Spool { source, .. }
+            | BuildError::Output { source, .. } => Some(source),
+            BuildError::Payload { source, .. } => Some(source),
+            BuildError::Manifest(e) => Some(e),
+            _ => None,
+        }
+    }
+}
