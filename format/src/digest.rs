@@ -65,9 +65,25 @@ impl KeyId {
         Digest::from_hex(text).map(|d| KeyId(d.0))
     }
 
+    /// Wraps 32 raw bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> KeyId {
+        KeyId(bytes)
+    }
+
+    /// The raw 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The first 8 hex characters, for messages.
     pub fn short(&self) -> String {
         hex::encode(&self.0[..4])
+    }
+}
+
+impl From<[u8; 32]> for KeyId {
+    fn from(bytes: [u8; 32]) -> KeyId {
+        KeyId(bytes)
     }
 }
 

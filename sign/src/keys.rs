@@ -24,11 +24,12 @@
 //! with mode 0644 (on Unix; the process umask still applies).
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use hpk_format::AtomicFile;
 use pkcs8::der::asn1::OctetStringRef;
 use pkcs8::der::pem::{self, LineEnding};
 use pkcs8::der::{AnyRef, Decode, Encode};
@@ -37,7 +38,6 @@ use pkcs8::{
     AlgorithmIdentifierRef, EncryptedPrivateKeyInfoRef, ObjectIdentifier, PrivateKeyInfoRef,
     SubjectPublicKeyInfoRef,
 };
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 /// Largest key file, in bytes, that the readers accept. Real Ed25519 key
@@ -75,9 +75,6 @@ const OID_RSA: &str = "1.2.840.113549.1.1.1";
 const OID_EC: &str = "1.2.840.10045.2.1";
 /// id-dsa.
 const OID_DSA: &str = "1.2.840.10040.4.1";
-
-/// Length of the temporary-name suffix, in random bytes.
-const TEMP_RANDOM_LEN: usize = 8;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -267,48 +264,7 @@ fn fill_random(buf: &mut [u8]) -> Result<(), KeyError> {
 // Key id
 // ---------------------------------------------------------------------------
 
-/// The id of a public key: SHA-256 of its raw 32 bytes. Shown as lowercase
-/// hex.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId([u8; 32]);
-
-impl KeyId {
-    /// Wraps 32 raw bytes.
-    #[must_use]
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        KeyId(bytes)
-    }
-
-    /// The raw 32 bytes.
-    #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Lowercase hex, 64 characters.
-    #[must_use]
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({})", self.to_hex())
-    }
-}
-
-impl From<[u8; 32]> for KeyId {
-    fn from(bytes: [u8; 32]) -> Self {
-        KeyId(bytes)
-    }
-}
+pub use hpk_format::KeyId;
 
 // ---------------------------------------------------------------------------
 // Public key
@@ -343,7 +299,7 @@ impl PublicKey {
     /// The key id: SHA-256 of the raw 32 bytes.
     #[must_use]
     pub fn key_id(&self) -> KeyId {
-        KeyId(Sha256::digest(self.as_bytes()).into())
+        KeyId::of_public_key(self.as_bytes())
     }
 
     /// Verifies an Ed25519 signature over `msg` with the strict rules of
@@ -894,99 +850,30 @@ fn check_not_exists(path: &Path, force: bool) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// Removes a temporary file when dropped, unless disarmed.
-struct TempGuard<'a> {
-    path: &'a Path,
-    armed: bool,
-}
-
-impl Drop for TempGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            // Best effort: nothing more can be done if this fails.
-            let _ = fs::remove_file(self.path);
-        }
-    }
-}
-
-/// Writes `contents` to `path` atomically: a temporary file in the same
-/// folder is created with `mode`, written, flushed to disk and then moved
-/// into place. Without `force`, an existing `path` is never replaced, even
-/// if it appears while we write. On failure the temporary file is removed
-/// and any existing `path` is untouched.
+/// Writes `contents` to `path` atomically with [`AtomicFile`]: a temporary
+/// file in the same folder is created with `mode`, written, flushed to disk
+/// and then moved into place. Without `force`, an existing `path` is never
+/// replaced, even if it appears while we write. On failure the temporary
+/// file is removed and any existing `path` is untouched.
 fn write_atomic(path: &Path, contents: &[u8], mode: u32, force: bool) -> Result<(), KeyError> {
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err(
-            path,
-            io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-
-    let mut random = [0u8; TEMP_RANDOM_LEN];
-    fill_random(&mut random)?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".tmp-{}", hex::encode(random)));
-    let temp_path = dir.join(temp_name);
-
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-
-    let mut file = options
-        .open(&temp_path)
-        .map_err(|e| io_err(&temp_path, e))?;
-    let mut guard = TempGuard {
-        path: &temp_path,
-        armed: true,
-    };
-    file.write_all(contents)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| io_err(&temp_path, e))?;
-    drop(file);
-
-    if force {
-        fs::rename(&temp_path, path).map_err(|e| io_err(path, e))?;
-        guard.armed = false;
+    let mut file = AtomicFile::create_with_mode(path, mode).map_err(|e| io_err(path, e))?;
+    file.file()
+        .and_then(|f| f.write_all(contents))
+        .map_err(|e| io_err(path, e))?;
+    let committed = if force {
+        file.commit()
     } else {
-        // A hard link fails if the target exists, which makes "create, but
-        // never replace" atomic. Fall back to check-then-rename on file
-        // systems without hard links.
-        match fs::hard_link(&temp_path, path) {
-            Ok(()) => {
-                // The temporary name is removed by the guard.
+        file.commit_new()
+    };
+    committed.map_err(|e| {
+        if !force && e.kind() == io::ErrorKind::AlreadyExists {
+            KeyError::Exists {
+                path: path.to_path_buf(),
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(KeyError::Exists {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(_) => {
-                check_not_exists(path, false)?;
-                fs::rename(&temp_path, path).map_err(|e| io_err(path, e))?;
-                guard.armed = false;
-            }
+        } else {
+            io_err(path, e)
         }
-    }
-    drop(guard);
-
-    // Make the rename durable. Best effort: the new file is already in
-    // place, so a failure here is not reported as a failed write.
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]

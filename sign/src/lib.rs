@@ -7,7 +7,10 @@
 
 pub mod build;
 pub mod description;
+mod error;
 pub mod keys;
+pub mod root;
+pub mod signing;
 mod time;
 
 pub use build::{
@@ -16,4 +19,7 @@ pub use build::{
 pub use description::{
     BaselineRef, DescriptionError, KindDescription, PackageDescription, PayloadSource,
 };
+pub use error::SignError;
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
+pub use root::{RoleKeys, RoleSpec, RootEditError, RotationError, SaveOutcome};
+pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_package, tbs};

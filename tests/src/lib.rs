@@ -382,3 +382,144 @@ impl PackageSpec {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Helpers of the threat, rotation, policy and extraction tests.
+// ---------------------------------------------------------------------------
+
+/// The wire encoding of a trust root, written by hand and without the
+/// checks that `encode` makes, so that tests can build roots an honest
+/// writer refuses to produce (a key listed twice, threshold 0, a role
+/// without keys). For a valid root it equals `encode`.
+pub fn encode_root_unchecked(root: &TrustRoot) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&root.version.to_le_bytes());
+    out.extend_from_slice(&root.created.to_le_bytes());
+    out.extend_from_slice(&root.expires.to_le_bytes());
+    out.extend_from_slice(&(root.keys.len() as u64).to_le_bytes());
+    for key in &root.keys {
+        out.extend_from_slice(&key.algorithm.to_le_bytes());
+        out.extend_from_slice(&key.public_key);
+    }
+    for name in RoleName::ALL {
+        let role = root.roles.get(name);
+        out.extend_from_slice(&role.threshold.to_le_bytes());
+        out.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
+        for id in &role.keys {
+            out.extend_from_slice(&id.0);
+        }
+    }
+    out.extend_from_slice(&(root.extensions.len() as u64).to_le_bytes());
+    for ext in &root.extensions {
+        out.extend_from_slice(&ext.id.to_le_bytes());
+        out.push(u8::from(ext.critical));
+        out.extend_from_slice(&(ext.data.len() as u64).to_le_bytes());
+        out.extend_from_slice(&ext.data);
+    }
+    out
+}
+
+/// A trust-root file around a body given as bytes, signed by `signers`.
+pub fn root_file_from_body(body: &[u8], signers: &[&TestKey]) -> Vec<u8> {
+    let records: Vec<SignatureRecord> = signers
+        .iter()
+        .map(|k| k.record(FileType::TrustRoot, body))
+        .collect();
+    signed_file(FileType::TrustRoot, body, &records)
+}
+
+impl BuiltPackage {
+    /// A package from hand-made pieces: `manifest` (with its payload
+    /// descriptors) is encoded under `limits`, `index` and `payload` are
+    /// taken as they are.
+    pub fn from_parts(
+        manifest: Manifest,
+        index: Vec<u8>,
+        payload: Vec<u8>,
+        limits: &Limits,
+    ) -> BuiltPackage {
+        let body = encode(&manifest, limits).expect("encode manifest");
+        BuiltPackage {
+            manifest,
+            body,
+            index,
+            payload,
+        }
+    }
+
+    /// Where the chunk-index section starts in a file of this package with
+    /// `signatures` records.
+    pub fn index_offset(&self, signatures: usize) -> usize {
+        hpk_format::HEADER_LEN + signatures * hpk_format::SIGNATURE_RECORD_LEN + self.body.len()
+    }
+
+    /// Where the payload area starts in a file of this package with
+    /// `signatures` records.
+    pub fn payload_offset(&self, signatures: usize) -> usize {
+        self.index_offset(signatures) + self.index.len()
+    }
+}
+
+/// The device every policy fixture fits: online, windows, x64, enterprise,
+/// general channel only, no capability, nothing installed, floor 0.
+pub fn online_device() -> hpk_verify::DeviceProfile {
+    hpk_verify::DeviceProfile {
+        mode: hpk_verify::ProfileMode::Online,
+        os: tok("windows"),
+        architecture: tok("x64"),
+        edition: tok("enterprise"),
+        channels: vec![Channel::General],
+        capabilities: Vec::new(),
+        installed_baseline: None,
+        installed_hotpatch_sequence: 0,
+        security_floor: 0,
+        revoked: Vec::new(),
+        time_lower_bound: None,
+        catalog_version: 0,
+    }
+}
+
+/// A zstd frame written by hand (RFC 8878): no declared content size, a
+/// 128 KiB window, then `blocks` RLE blocks of 128 KiB of `byte` each. It
+/// is 4 bytes per block and expands to `blocks` × 128 KiB: a
+/// decompression bomb.
+pub fn zstd_rle_bomb(byte: u8, blocks: usize) -> Vec<u8> {
+    zstd_rle_frame(byte, &vec![128 * 1024; blocks])
+}
+
+/// A zstd frame written by hand (RFC 8878): no declared content size, a
+/// 128 KiB window, then one RLE block of `byte` per entry of `sizes`
+/// (each 1 to 128 KiB).
+pub fn zstd_rle_frame(byte: u8, sizes: &[u32]) -> Vec<u8> {
+    // Magic; frame header descriptor 0 (no content size, not single
+    // segment, no checksum, no dictionary); window descriptor: 2^17.
+    let mut out = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38];
+    for (i, &size) in sizes.iter().enumerate() {
+        assert!((1..=128 * 1024).contains(&size), "RLE block size");
+        let last = u32::from(i + 1 == sizes.len());
+        let header = (size << 3) | (1 << 1) | last;
+        out.extend_from_slice(&header.to_le_bytes()[..3]);
+        out.push(byte);
+    }
+    out
+}
+
+/// Every entry under `dir` that is not a folder (files, symbolic links),
+/// relative to `dir`, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).expect("under root").to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

@@ -45,7 +45,7 @@ pub use extract::{Extracted, extract_to_dir};
 pub use package::{MemorySink, PayloadSink, VerifiedHead, VerifiedPackage, verify_head};
 pub use policy::{
     Candidate, KNOWN_EXTENSIONS, NotApplicable, Reason, check as check_policy, check_common,
-    check_extensions, check_lineage, kind_allowed, role_for,
+    check_extensions, check_intrinsic, check_lineage, kind_allowed, role_for,
 };
 pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track, resolve};
 pub use threshold::{SignerReport, require_threshold};

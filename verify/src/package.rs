@@ -64,16 +64,16 @@ pub fn verify_head(
         .iter()
         .any(|r| report.meets(trust.roles.get(*r)))
     {
-        let needed = PACKAGE_ROLES
+        // Report the role that came closest (most valid signers, then the
+        // lowest threshold), so that "got" and "needed" are of one role.
+        let (got, needed) = PACKAGE_ROLES
             .iter()
-            .map(|r| trust.roles.get(*r).threshold)
-            .min()
-            .unwrap_or(1);
-        let got = PACKAGE_ROLES
-            .iter()
-            .map(|r| report.count_in(trust.roles.get(*r)))
-            .max()
-            .unwrap_or(0);
+            .map(|r| {
+                let role = trust.roles.get(*r);
+                (report.count_in(role), role.threshold)
+            })
+            .max_by_key(|&(got, needed)| (got, std::cmp::Reverse(needed)))
+            .unwrap_or((0, 1));
         let other_role_keys = report.valid.iter().copied().collect();
         return Err(VerifyError::Signature(Box::new(ThresholdNotMet {
             what: "package".into(),

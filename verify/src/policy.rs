@@ -2,7 +2,7 @@
 //! rollback, revocation, hotpatch lineage, kind (`spec/SPEC.md`, "Policy").
 
 use crate::device::{Clock, DeviceProfile, ProfileMode};
-use hpk_format::{Digest, Extension, Manifest, PackageKind, RoleName, unknown_critical};
+use hpk_format::{Channel, Digest, Extension, Manifest, PackageKind, RoleName, unknown_critical};
 use std::fmt;
 
 /// Extension ids this verifier understands.
@@ -222,6 +222,18 @@ pub fn check_common(
         );
     }
     check_extensions(c.extensions)?;
+    check_targets(c, device)?;
+    check_time(c, clock)?;
+    check_rollback(c, device)
+}
+
+/// What can be judged without a device: critical extensions and time.
+pub fn check_intrinsic(c: &Candidate<'_>, clock: Clock) -> Result<(), NotApplicable> {
+    check_extensions(c.extensions)?;
+    check_time(c, clock)
+}
+
+fn check_targets(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApplicable> {
     let t = c.targets;
     if t.os != device.os {
         return no(
@@ -249,7 +261,10 @@ pub fn check_common(
             ),
         );
     }
-    if !device.channels.contains(&t.channel) {
+    // Every device takes general packages; preview ones only when it
+    // opted in (a device listing only `preview` has not opted out of
+    // `general`).
+    if t.channel != Channel::General && !device.channels.contains(&t.channel) {
         return no(
             Reason::WrongChannel,
             format!(
@@ -268,6 +283,10 @@ pub fn check_common(
             format!("device lacks capability {missing}"),
         );
     }
+    Ok(())
+}
+
+fn check_time(c: &Candidate<'_>, clock: Clock) -> Result<(), NotApplicable> {
     if let Some(expires) = c.expires
         && clock.is_expired(expires)
     {
@@ -289,6 +308,10 @@ pub fn check_common(
             ),
         );
     }
+    Ok(())
+}
+
+fn check_rollback(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApplicable> {
     if c.security_version < device.security_floor {
         return no(
             Reason::BelowSecurityFloor,

@@ -98,7 +98,9 @@ impl TrustedRoot {
         )
         .map_err(RootError::Signature)?;
         let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
-        if root.version != expected {
+        // At u64::MAX there is no next version: `expected` saturates, so
+        // the overflow itself must refuse (else the same version would pass).
+        if self.root.version.checked_add(1) != Some(root.version) {
             return Err(RootError::Version {
                 expected,
                 found: root.version,
