@@ -1,4 +1,395 @@
 //! `hpk`: the command-line front end over `hpk-sign` and `hpk-verify`.
+//!
+//! Results go to stdout (plain text, or JSON with `--json`); notes, progress
+//! and errors go to stderr. Exit codes are listed in [`exit`].
 #![forbid(unsafe_code)]
 
-fn main() {}
+mod commands;
+mod exit;
+mod inputs;
+mod json;
+mod ui;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use exit::CliResult;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 invalid or tampered, 2 usage or bad input file,
+3 valid but not applicable to this device, 4 I/O error.
+Documentation: README.md, docs/, spec/SPEC.md.";
+
+/// hpk: signed OS update packages (baselines, hotpatches, standard and
+/// recovery updates): build, sign, verify, plan.
+#[derive(Parser)]
+#[command(name = "hpk", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Print nothing but results and errors (no notes, no progress).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn time_arg(s: &str) -> Result<u64, String> {
+    inputs::parse_time(s)
+}
+
+/// Options shared by the commands that judge time.
+#[derive(Args)]
+struct TimeArgs {
+    /// Judge time at this instant (Unix seconds or YYYY-MM-DD[THH:MM:SSZ])
+    /// instead of the system clock; in the recovery profile, a lower bound.
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    now: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    // ---- authoring ----
+    /// [authoring] Generate an Ed25519 key pair (KEY and KEY.pub).
+    #[command(
+        after_help = "Example:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key --encrypt"
+    )]
+    Keygen {
+        /// Secret key file to write; the public key goes to OUT.pub.
+        #[arg(long, short, value_name = "KEY")]
+        out: PathBuf,
+        /// Encrypt the secret key with a passphrase (HPK_PASSPHRASE or --passphrase-file).
+        #[arg(long)]
+        encrypt: bool,
+        /// Read the passphrase from this file (first line).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+        /// Overwrite existing key files.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// [authoring] Build an unsigned package from a description (TOML).
+    #[command(
+        after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n\nThe description format is in docs/package-description.md."
+    )]
+    Pack {
+        /// The package description.
+        description: PathBuf,
+        /// Package file to write.
+        #[arg(long, short, value_name = "PKG")]
+        out: PathBuf,
+        /// Compression threads (0: one per core). The output does not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// [authoring] Add a signature to a package with a local key.
+    #[command(
+        after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot"
+    )]
+    Sign {
+        /// The package.
+        package: PathBuf,
+        /// Secret key file.
+        #[arg(long, short)]
+        key: PathBuf,
+        /// Refuse a key that the trust root's role for this package kind does not hold.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Write the signed package here instead of in place.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Read the key passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// [authoring] Write the exact message an external signer (HSM, KMS) must sign.
+    #[command(
+        after_help = "Example:\n  hpk tbs baseline.hpk --out baseline.msg\n  openssl pkeyutl -sign -rawin -inkey release.key -in baseline.msg -out baseline.sig\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
+    )]
+    Tbs {
+        /// The package (or trust root, or catalog).
+        file: PathBuf,
+        /// Message file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// [authoring] Attach a raw 64-byte Ed25519 signature made elsewhere.
+    #[command(
+        after_help = "Example:\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
+    )]
+    Attach {
+        /// The package (or trust root, or catalog).
+        file: PathBuf,
+        /// The signer's public key (SPKI PEM).
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// The raw 64-byte signature.
+        #[arg(long)]
+        signature: PathBuf,
+        /// Write the result here instead of in place.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// [authoring] Create, edit, sign and check trust roots.
+    #[command(subcommand)]
+    Root(commands::root::RootCommand),
+    /// [authoring] Create, fill, sign and check catalogs.
+    #[command(subcommand)]
+    Catalog(commands::catalog::CatalogCommand),
+    // ---- checking ----
+    /// [checking] Verify a package's signatures, payloads and (with --device) applicability.
+    #[command(
+        after_help = "Example:\n  hpk verify baseline.hpk --root root.hpkroot --device device.toml\n  hpk verify baseline.hpk --root root.hpkroot --header-only --json"
+    )]
+    Verify {
+        /// The package.
+        package: PathBuf,
+        /// The trust root the device is configured with.
+        #[arg(long, short)]
+        root: PathBuf,
+        /// Device profile (docs/device-profile.md) to check applicability against.
+        #[arg(long, short)]
+        device: Option<PathBuf>,
+        /// Check signatures, manifest and policy only, not the payloads.
+        #[arg(long)]
+        header_only: bool,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// [checking] Verify a package and extract its payloads into a folder.
+    #[command(
+        after_help = "Example:\n  hpk extract baseline.hpk --root root.hpkroot --out ./files"
+    )]
+    Extract {
+        /// The package.
+        package: PathBuf,
+        /// The trust root.
+        #[arg(long, short)]
+        root: PathBuf,
+        /// Folder to extract into (created if missing).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Device profile to check applicability against.
+        #[arg(long, short)]
+        device: Option<PathBuf>,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+    /// [checking] Show what a package holds (marked UNVERIFIED without --root).
+    #[command(
+        after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json"
+    )]
+    Inspect {
+        /// The package.
+        package: PathBuf,
+        /// Verify the signatures with this trust root first.
+        #[arg(long, short)]
+        root: Option<PathBuf>,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// [checking] Decide what a device should install from a catalog.
+    #[command(
+        after_help = "Example:\n  hpk plan --catalog catalog.hpkcat --root root.hpkroot --device device.toml --json"
+    )]
+    Plan {
+        /// The catalog.
+        #[arg(long, short)]
+        catalog: PathBuf,
+        /// The trust root.
+        #[arg(long, short)]
+        root: PathBuf,
+        /// The device profile.
+        #[arg(long, short)]
+        device: PathBuf,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    // ---- other ----
+    /// Run the whole flow in a fresh folder: keys, root, packages, catalog, plans.
+    #[command(after_help = "Example:\n  hpk demo\n  hpk demo --dir ./hpk-demo")]
+    Demo {
+        /// Folder to work in (default: a new temporary folder, kept).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  hpk completions bash > /etc/bash_completion.d/hpk")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (hpk.1 and one per subcommand) into a folder.
+    #[command(after_help = "Example:\n  hpk man --out ./man")]
+    Man {
+        /// Folder to write into.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+}
+
+/// Runs a parsed command line.
+fn run(cli: Cli) -> CliResult {
+    let ui = ui::Ui::new(cli.quiet);
+    run_with(cli, ui)
+}
+
+/// Runs a parsed command line with this UI (the demo shares its own).
+pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
+    let ui = if cli.quiet { ui::Ui::new(true) } else { ui };
+    match cli.command {
+        Command::Keygen {
+            out,
+            encrypt,
+            passphrase_file,
+            force,
+            json,
+        } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json),
+        Command::Pack {
+            description,
+            out,
+            threads,
+        } => commands::pack::pack(&description, &out, threads, ui),
+        Command::Sign {
+            package,
+            key,
+            root,
+            out,
+            passphrase_file,
+        } => commands::sign::sign(
+            &package,
+            &key,
+            root.as_deref(),
+            out.as_deref(),
+            passphrase_file.as_deref(),
+            ui,
+        ),
+        Command::Tbs { file, out } => commands::sign::tbs(&file, &out, ui),
+        Command::Attach {
+            file,
+            pubkey,
+            signature,
+            out,
+        } => commands::sign::attach(&file, &pubkey, &signature, out.as_deref(), ui),
+        Command::Root(cmd) => commands::root::run(cmd, ui),
+        Command::Catalog(cmd) => commands::catalog::run(cmd, ui),
+        Command::Verify {
+            package,
+            root,
+            device,
+            header_only,
+            time,
+            json,
+        } => commands::check::verify(
+            &commands::check::VerifyArgs {
+                package,
+                root,
+                device,
+                header_only,
+                now: time.now,
+                json,
+            },
+            ui,
+        ),
+        Command::Extract {
+            package,
+            root,
+            out,
+            device,
+            time,
+        } => commands::check::extract(
+            &commands::check::ExtractArgs {
+                package,
+                root,
+                out,
+                device,
+                now: time.now,
+            },
+            ui,
+        ),
+        Command::Inspect {
+            package,
+            root,
+            time,
+            json,
+        } => commands::check::inspect(&commands::check::InspectArgs {
+            package,
+            root,
+            now: time.now,
+            json,
+        }),
+        Command::Plan {
+            catalog,
+            root,
+            device,
+            time,
+            json,
+        } => commands::plan::plan(&catalog, &root, &device, time.now, json),
+        Command::Demo { dir } => commands::demo::demo(dir.as_deref(), ui),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "hpk", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { out } => commands::man::write_man_pages(Cli::command(), &out),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; real usage errors
+            // exit with the usage code.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::Failure::Usage.code())
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        for sub in Cli::command().get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let nested = sub.get_subcommands().count() > 0;
+            assert!(
+                nested || help.contains("Example"),
+                "{} has no example",
+                sub.get_name()
+            );
+        }
+    }
+}

@@ -17,6 +17,9 @@ use std::io::{self, Read, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
+/// Most compression threads, whatever is asked.
+const MAX_THREADS: usize = 64;
+
 /// How to cut and store a payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChunkingOptions {
@@ -27,7 +30,7 @@ pub struct ChunkingOptions {
     pub compression: Compression,
     /// zstd level (1 to 19). Default: 3.
     pub level: i32,
-    /// Compression threads; 0 = one per core. Default: 0.
+    /// Compression threads; 0 = one per core; at most 64. Default: 0.
     pub threads: usize,
 }
 
@@ -118,7 +121,8 @@ pub fn write_payload<R: Read + Send, W: Write>(
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
-    };
+    }
+    .clamp(1, MAX_THREADS);
     let in_flight = 2 * threads + 2;
     let chunk_size = options.chunk_size as usize;
     let compress = options.compression == Compression::Zstd;

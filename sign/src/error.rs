@@ -95,6 +95,13 @@ pub enum SignError {
         /// What is wrong.
         source: WriteError,
     },
+    /// A catalog location that cannot be used.
+    Location {
+        /// The package being added.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading or writing a file failed.
     Io {
         /// The file (or folder) concerned.
@@ -111,7 +118,7 @@ impl SignError {
             SignError::Container { source, .. } => source.class(),
             SignError::Body { source, .. } | SignError::Invalid { source, .. } => source.class(),
             SignError::Encode { source, .. } => source.class(),
-            SignError::Inconsistent { .. } => ErrorClass::Malformed,
+            SignError::Inconsistent { .. } | SignError::Location { .. } => ErrorClass::Malformed,
             SignError::NotInRole { .. }
             | SignError::SignatureMismatch { .. }
             | SignError::SignatureLength { .. } => ErrorClass::Signature,
@@ -131,6 +138,7 @@ impl SignError {
             | SignError::TooManySignatures { path, .. }
             | SignError::Invalid { path, .. }
             | SignError::Encode { path, .. }
+            | SignError::Location { path, .. }
             | SignError::Io { path, .. } => Some(path),
             SignError::SignatureLength { .. } => None,
         }
@@ -233,6 +241,9 @@ impl fmt::Display for SignError {
             SignError::Encode { path, source } => {
                 write!(f, "{}: cannot write: {source}", path.display())
             }
+            SignError::Location { path, reason } => {
+                write!(f, "{}: bad catalog location: {reason}", path.display())
+            }
             SignError::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }
@@ -249,7 +260,8 @@ impl std::error::Error for SignError {
             | SignError::NotInRole { .. }
             | SignError::SignatureMismatch { .. }
             | SignError::SignatureLength { .. }
-            | SignError::TooManySignatures { .. } => None,
+            | SignError::TooManySignatures { .. }
+            | SignError::Location { .. } => None,
         }
     }
 }

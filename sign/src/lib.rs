@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod build;
+pub mod catalog;
 pub mod description;
 mod error;
 pub mod keys;
+pub mod metadata;
 pub mod root;
 pub mod signing;
 mod time;

@@ -21,14 +21,15 @@
 
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
-use crate::signing::{SignOptions, SignOutcome, add_record, open_root, raw_signature, trusted_key};
+use crate::metadata;
+pub use crate::metadata::SaveOutcome;
+use crate::signing::{SignOutcome, trusted_key};
 use hpk_format::{
-    AtomicFile, Canonical, DecodeError, FileType, Head, KeyId, Limits, Role, RoleName, Roles,
-    TrustRoot, encode, encode_head,
+    Canonical, DecodeError, FileType, Head, KeyId, Limits, Role, RoleName, Roles, TrustRoot,
 };
 use hpk_verify::{Clock, RootError, TrustedRoot};
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------
@@ -355,60 +356,16 @@ pub fn next_version(
 // Files
 // ---------------------------------------------------------------------------
 
-/// What [`save_root`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SaveOutcome {
-    /// The file already held this exact root; it was left as it was, with
-    /// its signatures.
-    Unchanged {
-        /// Its signature records.
-        signatures: usize,
-    },
-    /// The root was written without signatures.
-    Written {
-        /// Signatures of the previous file that no longer cover the body
-        /// and were dropped.
-        dropped_signatures: usize,
-    },
-}
-
 /// Reads a trust-root file and decodes it **without** checking its
 /// signatures, for editing. Use [`hpk_verify::TrustedRoot::load`] to trust
 /// one.
 pub fn read_root_file(path: &Path) -> Result<(Head, TrustRoot), SignError> {
-    let (opened, root) = open_root(path, &Limits::default())?;
-    Ok((opened.head, root))
-}
-
-/// The file bytes of `root` without signatures.
-fn unsigned_bytes(path: &Path, root: &TrustRoot) -> Result<Vec<u8>, SignError> {
-    let body = encode(root, &Limits::default()).map_err(|source| SignError::Invalid {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    encode_head(FileType::TrustRoot, &[], &body, 0, 0).map_err(|source| SignError::Encode {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
-    let io_err = |source: io::Error| SignError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = AtomicFile::create(path).map_err(io_err)?;
-    file.file()
-        .and_then(|f| f.write_all(bytes))
-        .map_err(io_err)?;
-    file.commit().map_err(io_err)
+    metadata::read_file(path, FileType::TrustRoot)
 }
 
 /// Writes `root` to `path` atomically, without signatures.
 pub fn write_unsigned_root(path: &Path, root: &TrustRoot) -> Result<(), SignError> {
-    let bytes = unsigned_bytes(path, root)?;
-    write_file(path, &bytes)
+    metadata::write_unsigned(path, FileType::TrustRoot, root)
 }
 
 /// Writes an edited `root` to `path`: if `path` already holds exactly this
@@ -416,26 +373,13 @@ pub fn write_unsigned_root(path: &Path, root: &TrustRoot) -> Result<(), SignErro
 /// written without signatures (signatures over another body would not
 /// verify), and must be signed again.
 pub fn save_root(path: &Path, root: &TrustRoot) -> Result<SaveOutcome, SignError> {
-    let bytes = unsigned_bytes(path, root)?;
-    let previous = read_root_file(path).ok();
-    if let Some((head, existing)) = &previous
-        && existing == root
-    {
-        return Ok(SaveOutcome::Unchanged {
-            signatures: head.signatures.len(),
-        });
-    }
-    write_file(path, &bytes)?;
-    Ok(SaveOutcome::Written {
-        dropped_signatures: previous.map_or(0, |(head, _)| head.signatures.len()),
-    })
+    metadata::save(path, FileType::TrustRoot, root)
 }
 
 /// The message a signer must sign for the trust-root file `path`: the
 /// trust-root signing context followed by the body.
 pub fn root_tbs(path: &Path) -> Result<Vec<u8>, SignError> {
-    let (opened, _) = open_root(path, &Limits::default())?;
-    Ok(opened.head.signed_message())
+    metadata::tbs::<TrustRoot>(path, FileType::TrustRoot)
 }
 
 /// Signs the trust-root file `path` with `key` and writes the result to
@@ -445,35 +389,18 @@ pub fn root_tbs(path: &Path) -> Result<Vec<u8>, SignError> {
 /// The key is not required to be in the root's root role: a rotation must
 /// also be signed by the previous version's root keys.
 pub fn sign_root_file(path: &Path, key: &SecretKey, out: &Path) -> Result<SignOutcome, SignError> {
-    let (opened, _) = open_root(path, &Limits::default())?;
-    let signature = key.sign(&opened.head.signed_message());
-    add_record(
-        opened,
-        &key.public_key(),
-        signature,
-        out,
-        &mut SignOptions::default(),
-    )
+    metadata::sign::<TrustRoot>(path, FileType::TrustRoot, key, out)
 }
 
-/// Attaches a detached signature from an external signer: the 64 raw
-/// bytes of an Ed25519 signature by `public_key` over [`root_tbs`]`(path)`.
-/// Then as [`sign_root_file`].
+/// Attaches a raw 64-byte signature made by an external signer over
+/// [`root_tbs`]'s message, after checking it against `public_key`.
 pub fn attach_root_signature(
     path: &Path,
     public_key: &PublicKey,
     signature: &[u8],
     out: &Path,
 ) -> Result<SignOutcome, SignError> {
-    let signature = raw_signature(signature)?;
-    let (opened, _) = open_root(path, &Limits::default())?;
-    add_record(
-        opened,
-        public_key,
-        signature,
-        out,
-        &mut SignOptions::default(),
-    )
+    metadata::attach::<TrustRoot>(path, FileType::TrustRoot, public_key, signature, out)
 }
 
 // ---------------------------------------------------------------------------

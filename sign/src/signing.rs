@@ -21,8 +21,8 @@
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use hpk_format::{
-    ALG_ED25519, AtomicFile, ContainerError, DecodeError, FileType, Head, KeyId, Layout, Limits,
-    Manifest, SignatureRecord, TrustRoot, TrustedKey, canonicalize_signatures, decode, encode_head,
+    ALG_ED25519, AtomicFile, Canonical, ContainerError, DecodeError, FileType, Head, KeyId, Layout,
+    Limits, Manifest, SignatureRecord, TrustedKey, canonicalize_signatures, decode, encode_head,
     read_head,
 };
 use hpk_verify::{TrustedRoot, role_for};
@@ -208,13 +208,16 @@ pub(crate) fn open_package(path: &Path, limits: &Limits) -> Result<(Opened, Mani
     Ok((opened, manifest))
 }
 
-/// Opens a trust root file and decodes its body (without checking its
+/// Opens a trust root or catalog file and decodes its body (without checking its
 /// signatures).
-pub(crate) fn open_root(path: &Path, limits: &Limits) -> Result<(Opened, TrustRoot), SignError> {
-    let opened = open_container(path, FileType::TrustRoot, limits)?;
-    let root: TrustRoot =
-        decode(&opened.head.body, limits).map_err(body_err(path, FileType::TrustRoot))?;
-    Ok((opened, root))
+pub(crate) fn open_metadata<T: Canonical>(
+    path: &Path,
+    file_type: FileType,
+    limits: &Limits,
+) -> Result<(Opened, T), SignError> {
+    let opened = open_container(path, file_type, limits)?;
+    let value: T = decode(&opened.head.body, limits).map_err(body_err(path, file_type))?;
+    Ok((opened, value))
 }
 
 /// Whether two paths name the same existing file.

@@ -1,0 +1,358 @@
+//! `hpk demo`: the whole flow in a fresh folder, every step printed as the
+//! command that performs it and run through the same code as that command,
+//! so a newcomer can repeat each step by hand.
+
+use crate::exit::{CliError, CliResult};
+use crate::ui::Ui;
+use std::path::{Path, PathBuf};
+
+/// Deterministic sample content that compresses like real binaries do:
+/// runs of structure mixed with noise.
+fn sample_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match i % 64 {
+                0..=39 => b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"[i % 16],
+                _ => (x >> 24) as u8,
+            }
+        })
+        .collect()
+}
+
+fn write(path: &Path, bytes: &[u8]) -> CliResult {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| CliError::io(parent, e))?;
+    }
+    hpk_format::write_atomically(path, bytes).map_err(|e| CliError::io(path, e))
+}
+
+const BASELINE: &str = r#"# A quarterly baseline for x64 devices eligible for hotpatching.
+name = "demo-2026-q1-baseline-x64"
+kind = "baseline"
+version = "10.0.26100.3000"
+security_version = 30
+
+[targets]
+os = "windows"
+architectures = ["x64"]
+editions = ["education", "enterprise", "windows365-enterprise"]
+channel = "general"
+capabilities = ["vbs"]
+
+[baseline]
+security_floor = 30
+
+[[payloads]]
+name = "System32/ntoskrnl.exe"
+file = "payload/ntoskrnl.exe"
+
+[[payloads]]
+name = "System32/hal.dll"
+file = "payload/hal.dll"
+"#;
+
+const BASELINE_ARM64: &str = r#"# The same baseline for arm64: hotpatching on arm64 is preview only.
+name = "demo-2026-q1-baseline-arm64"
+kind = "baseline"
+version = "10.0.26100.3000"
+security_version = 30
+
+[targets]
+os = "windows"
+architectures = ["arm64"]
+editions = ["education", "enterprise", "windows365-enterprise"]
+channel = "preview"
+capabilities = ["vbs"]
+
+[baseline]
+security_floor = 30
+
+[[payloads]]
+name = "System32/ntoskrnl.exe"
+file = "payload/ntoskrnl.exe"
+"#;
+
+const HOTPATCH: &str = r#"# A hotpatch on the x64 baseline: applied in memory, no restart.
+name = "demo-2026-02-hotpatch-x64"
+kind = "hotpatch"
+version = "10.0.26100.3100"
+security_version = 31
+
+[targets]
+os = "windows"
+architectures = ["x64"]
+editions = ["education", "enterprise", "windows365-enterprise"]
+channel = "general"
+capabilities = ["vbs"]
+
+[hotpatch]
+baseline = "baseline-x64.hpk"
+sequence = 1
+
+[[hotpatch.modules]]
+path = "System32/ntoskrnl.exe"
+digest_before = "NTOSKRNL_DIGEST"
+
+[[payloads]]
+name = "hotpatch/ntoskrnl.hp"
+file = "payload/ntoskrnl.hp"
+"#;
+
+const STANDARD: &str = r#"# The monthly cumulative update for every other device: needs a restart.
+name = "demo-2026-02-standard"
+kind = "standard"
+version = "10.0.26100.3100"
+security_version = 31
+
+[targets]
+os = "windows"
+architectures = ["arm64", "x64"]
+channel = "general"
+
+[[payloads]]
+name = "System32/ntoskrnl.exe"
+file = "payload/ntoskrnl.exe"
+
+[[payloads]]
+name = "System32/hal.dll"
+file = "payload/hal.dll"
+"#;
+
+const DEVICES: [(&str, &str); 3] = [
+    (
+        "devices/x64-enterprise.toml",
+        "# An x64 Enterprise device with virtualization-based security.\nos = \"windows\"\narchitecture = \"x64\"\nedition = \"enterprise\"\ncapabilities = [\"vbs\"]\n",
+    ),
+    (
+        "devices/arm64-enterprise-preview.toml",
+        "# An arm64 Enterprise device that opted into the preview channel.\nos = \"windows\"\narchitecture = \"arm64\"\nedition = \"enterprise\"\nchannels = [\"general\", \"preview\"]\ncapabilities = [\"vbs\"]\n",
+    ),
+    (
+        "devices/x64-home.toml",
+        "# An x64 Home device: not eligible for hotpatches.\nos = \"windows\"\narchitecture = \"x64\"\nedition = \"home\"\n",
+    ),
+];
+
+/// Prints a command and runs it through the same dispatcher as the CLI.
+fn step(args: &[&str], ui: Ui) -> CliResult {
+    println!("\n$ hpk {}", args.join(" "));
+    let argv = std::iter::once("hpk").chain(args.iter().copied());
+    let cli = <crate::Cli as clap::Parser>::try_parse_from(argv)
+        .map_err(|e| CliError::usage(format!("demo step is invalid: {e}")))?;
+    crate::run_with(cli, ui)
+}
+
+fn say(text: &str) {
+    println!("\n# {text}");
+}
+
+/// Runs the demo in `dir` (default: a new temporary folder, kept).
+pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
+    let dir: PathBuf = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| CliError::io(d, e))?;
+            d.to_path_buf()
+        }
+        None => tempfile::Builder::new()
+            .prefix("hpk-demo-")
+            .tempdir()
+            .map_err(|e| CliError::io(Path::new("temporary folder"), e))?
+            .keep(),
+    };
+    std::env::set_current_dir(&dir).map_err(|e| CliError::io(&dir, e))?;
+    println!("# hpk demo in {}", dir.display());
+    println!("# Every step below is a command you can run yourself in that folder.");
+
+    say("1. Keys: one per role (in production: several, some in an HSM).");
+    for role in ["root", "release", "hotpatch", "recovery", "catalog"] {
+        let out = format!("keys/{role}.key");
+        std::fs::create_dir_all("keys").map_err(|e| CliError::io(Path::new("keys"), e))?;
+        step(&["keygen", "--out", &out, "--force"], ui)?;
+    }
+
+    say("2. A trust root naming them, signed by the root key.");
+    step(
+        &[
+            "root",
+            "init",
+            "--out",
+            "root.hpkroot",
+            "--force",
+            "--root-key",
+            "keys/root.key.pub",
+            "--release-key",
+            "keys/release.key.pub",
+            "--hotpatch-key",
+            "keys/hotpatch.key.pub",
+            "--recovery-key",
+            "keys/recovery.key.pub",
+            "--catalog-key",
+            "keys/catalog.key.pub",
+        ],
+        ui,
+    )?;
+    step(
+        &["root", "sign", "root.hpkroot", "--key", "keys/root.key"],
+        ui,
+    )?;
+    step(&["root", "verify", "root.hpkroot"], ui)?;
+
+    say("3. Sample payloads and package descriptions (see docs/package-description.md).");
+    let kernel = sample_bytes(3 << 20, 1);
+    write(Path::new("payload/ntoskrnl.exe"), &kernel)?;
+    write(Path::new("payload/hal.dll"), &sample_bytes(512 << 10, 2))?;
+    write(Path::new("payload/ntoskrnl.hp"), &sample_bytes(96 << 10, 3))?;
+    let kernel_digest = hpk_format::Digest::of(&kernel).to_hex();
+    write(Path::new("baseline-x64.toml"), BASELINE.as_bytes())?;
+    write(Path::new("baseline-arm64.toml"), BASELINE_ARM64.as_bytes())?;
+    write(
+        Path::new("hotpatch-x64.toml"),
+        HOTPATCH
+            .replace("NTOSKRNL_DIGEST", &kernel_digest)
+            .as_bytes(),
+    )?;
+    write(Path::new("standard.toml"), STANDARD.as_bytes())?;
+    for (path, text) in DEVICES {
+        write(Path::new(path), text.as_bytes())?;
+    }
+    println!(
+        "wrote payload/, baseline-x64.toml, baseline-arm64.toml, hotpatch-x64.toml, standard.toml, devices/"
+    );
+
+    say("4. Build and sign the packages, each with its role's key.");
+    for (desc, pkg, key) in [
+        ("baseline-x64.toml", "baseline-x64.hpk", "keys/release.key"),
+        (
+            "baseline-arm64.toml",
+            "baseline-arm64.hpk",
+            "keys/release.key",
+        ),
+        ("hotpatch-x64.toml", "hotpatch-x64.hpk", "keys/hotpatch.key"),
+        ("standard.toml", "standard.hpk", "keys/release.key"),
+    ] {
+        step(&["pack", desc, "--out", pkg], ui)?;
+        step(&["sign", pkg, "--key", key, "--root", "root.hpkroot"], ui)?;
+    }
+
+    say("5. Verify on a device: signatures, every payload byte, and applicability.");
+    step(
+        &[
+            "verify",
+            "baseline-x64.hpk",
+            "--root",
+            "root.hpkroot",
+            "--device",
+            "devices/x64-enterprise.toml",
+        ],
+        ui,
+    )?;
+    step(
+        &["inspect", "hotpatch-x64.hpk", "--root", "root.hpkroot"],
+        ui,
+    )?;
+    println!(
+        "\n# The hotpatch is authentic but not for this device yet (its baseline is not installed):"
+    );
+    match step(
+        &[
+            "verify",
+            "hotpatch-x64.hpk",
+            "--root",
+            "root.hpkroot",
+            "--device",
+            "devices/x64-enterprise.toml",
+            "--header-only",
+        ],
+        ui,
+    ) {
+        Err(e) if e.failure == crate::exit::Failure::NotApplicable => {
+            println!("{e}  (exit code 3)")
+        }
+        Err(e) => return Err(e),
+        Ok(()) => println!("(unexpectedly applicable)"),
+    }
+
+    say("6. Extract a verified package.");
+    step(
+        &[
+            "extract",
+            "baseline-x64.hpk",
+            "--root",
+            "root.hpkroot",
+            "--out",
+            "extracted",
+        ],
+        ui,
+    )?;
+
+    say("7. A catalog of everything on offer, signed by the catalog key.");
+    step(
+        &[
+            "catalog",
+            "new",
+            "--out",
+            "catalog.hpkcat",
+            "--version",
+            "1",
+            "--force",
+        ],
+        ui,
+    )?;
+    step(
+        &[
+            "catalog",
+            "add",
+            "catalog.hpkcat",
+            "baseline-x64.hpk",
+            "baseline-arm64.hpk",
+            "hotpatch-x64.hpk",
+            "standard.hpk",
+        ],
+        ui,
+    )?;
+    step(
+        &[
+            "catalog",
+            "sign",
+            "catalog.hpkcat",
+            "--key",
+            "keys/catalog.key",
+            "--root",
+            "root.hpkroot",
+        ],
+        ui,
+    )?;
+    step(
+        &[
+            "catalog",
+            "verify",
+            "catalog.hpkcat",
+            "--root",
+            "root.hpkroot",
+        ],
+        ui,
+    )?;
+
+    say("8. What each device should install.");
+    for (device, _) in DEVICES {
+        step(
+            &[
+                "plan",
+                "--catalog",
+                "catalog.hpkcat",
+                "--root",
+                "root.hpkroot",
+                "--device",
+                device,
+            ],
+            ui,
+        )?;
+    }
+
+    println!("\n# Done. Everything is in {}", dir.display());
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! `hpk keygen`: a new Ed25519 key pair.
+
+use crate::exit::{CliError, CliResult};
+use crate::inputs;
+use crate::json;
+use hpk_sign::keys::{SecretKey, write_public_key_file, write_secret_key_file};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// The public key file that goes with a secret key file: `KEY.pub`.
+pub fn public_path(secret: &Path) -> PathBuf {
+    let mut name = secret.as_os_str().to_owned();
+    name.push(".pub");
+    PathBuf::from(name)
+}
+
+/// Runs `hpk keygen`.
+pub fn keygen(
+    out: &Path,
+    encrypt: bool,
+    passphrase_file: Option<&Path>,
+    force: bool,
+    as_json: bool,
+) -> CliResult {
+    let passphrase = if encrypt {
+        Some(inputs::passphrase(passphrase_file)?.ok_or_else(|| {
+            CliError::usage("--encrypt needs a passphrase").hint(format!(
+                "set {} or pass --passphrase-file FILE",
+                inputs::PASSPHRASE_ENV
+            ))
+        })?)
+    } else {
+        None
+    };
+    let key = SecretKey::generate().map_err(|e| CliError::io(out, e))?;
+    let public = key.public_key();
+    let pub_path = public_path(out);
+    if !force && pub_path.exists() {
+        return Err(CliError::usage(format!("{} exists", pub_path.display()))
+            .hint("pass --force to overwrite"));
+    }
+    write_secret_key_file(out, &key, passphrase.as_deref(), force).map_err(|e| match e {
+        hpk_sign::KeyError::Exists { .. } => {
+            CliError::usage(format!("{e}")).hint("pass --force to overwrite")
+        }
+        other => CliError::io(out, other),
+    })?;
+    write_public_key_file(&pub_path, &public, force).map_err(|e| CliError::io(&pub_path, e))?;
+    let id = public.key_id().to_hex();
+    if as_json {
+        json::print(&json!({
+            "schema": "hpk-keygen/1",
+            "secret_key": out.display().to_string(),
+            "public_key": pub_path.display().to_string(),
+            "key_id": id,
+            "encrypted": encrypt,
+        }));
+    } else {
+        println!("{id}");
+        eprintln!(
+            "wrote {} (secret{}) and {}",
+            out.display(),
+            if encrypt { ", encrypted" } else { "" },
+            pub_path.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! One module per group of commands.
+
+pub mod catalog;
+pub mod check;
+pub mod demo;
+pub mod keygen;
+pub mod man;
+pub mod pack;
+pub mod plan;
+pub mod root;
+pub mod sign;

@@ -1,0 +1,377 @@
+//! `hpk root …`: create, edit, sign and check trust roots.
+//!
+//! Editing an unsigned root changes it in place. Editing a signed (that is,
+//! published) root makes the next version, written to `--out`, which must
+//! then be signed by a threshold of the old root keys and of its own.
+
+use crate::commands::sign::sign_error;
+use crate::exit::{CliError, CliResult, Failure};
+use crate::inputs;
+use crate::ui::Ui;
+use clap::Subcommand;
+use hpk_format::{KeyId, RoleName, TrustRoot};
+use hpk_sign::root::{self, RoleKeys, RoleSpec, SaveOutcome};
+use std::path::{Path, PathBuf};
+
+fn role_arg(s: &str) -> Result<RoleName, String> {
+    RoleName::parse(s)
+        .ok_or_else(|| format!("{s}: expected root, release, hotpatch, recovery or catalog"))
+}
+
+fn time_arg(s: &str) -> Result<u64, String> {
+    inputs::parse_time(s)
+}
+
+fn days_arg(s: &str) -> Result<u64, String> {
+    inputs::parse_days(s)
+}
+
+fn threshold_arg(s: &str) -> Result<(RoleName, u32), String> {
+    let (role, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s}: expected ROLE=N, e.g. root=2"))?;
+    let n = n
+        .parse::<u32>()
+        .map_err(|_| format!("{s}: N must be a number"))?;
+    Ok((role_arg(role)?, n))
+}
+
+/// The `hpk root` subcommands.
+#[derive(Subcommand)]
+pub enum RootCommand {
+    /// Create version 1 of a trust root (unsigned; sign it with `hpk root sign`).
+    #[command(
+        after_help = "Example:\n  hpk root init --out root.hpkroot --root-key root.key.pub \\\n    --release-key release.key.pub --hotpatch-key hotpatch.key.pub \\\n    --recovery-key recovery.key.pub --catalog-key catalog.key.pub --expires-in 365"
+    )]
+    Init {
+        /// Trust root file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Public key of the root role (repeat for several).
+        #[arg(long = "root-key", value_name = "PUB", required = true)]
+        root_keys: Vec<PathBuf>,
+        /// Public key of the release role: baselines and standard updates.
+        #[arg(long = "release-key", value_name = "PUB", required = true)]
+        release_keys: Vec<PathBuf>,
+        /// Public key of the hotpatch role.
+        #[arg(long = "hotpatch-key", value_name = "PUB", required = true)]
+        hotpatch_keys: Vec<PathBuf>,
+        /// Public key of the recovery role.
+        #[arg(long = "recovery-key", value_name = "PUB", required = true)]
+        recovery_keys: Vec<PathBuf>,
+        /// Public key of the catalog role.
+        #[arg(long = "catalog-key", value_name = "PUB", required = true)]
+        catalog_keys: Vec<PathBuf>,
+        /// A role's threshold (default 1), e.g. root=2. Repeatable.
+        #[arg(long, value_parser = threshold_arg, value_name = "ROLE=N")]
+        threshold: Vec<(RoleName, u32)>,
+        /// Creation time (default: SOURCE_DATE_EPOCH or now).
+        #[arg(long, value_parser = time_arg, value_name = "TIME")]
+        created: Option<u64>,
+        /// Days until it expires.
+        #[arg(long, value_parser = days_arg, default_value = "365", value_name = "DAYS")]
+        expires_in: u64,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add a key to a role.
+    #[command(
+        after_help = "Example:\n  hpk root add-key root.hpkroot --role hotpatch --pubkey hotpatch2.key.pub --out root-v2.hpkroot"
+    )]
+    AddKey {
+        /// The trust root.
+        root: PathBuf,
+        /// The role.
+        #[arg(long, value_parser = role_arg)]
+        role: RoleName,
+        /// The public key to add.
+        #[arg(long)]
+        pubkey: PathBuf,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Remove a key from a role.
+    #[command(
+        after_help = "Example:\n  hpk root remove-key root.hpkroot --role release --key-id 3f2a… --out root-v2.hpkroot"
+    )]
+    RemoveKey {
+        /// The trust root.
+        root: PathBuf,
+        /// The role.
+        #[arg(long, value_parser = role_arg)]
+        role: RoleName,
+        /// The key, by public key file.
+        #[arg(long, conflicts_with = "key_id", required_unless_present = "key_id")]
+        pubkey: Option<PathBuf>,
+        /// The key, by key id (64 hex digits).
+        #[arg(long)]
+        key_id: Option<String>,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Set a role's threshold.
+    #[command(
+        after_help = "Example:\n  hpk root set-threshold root.hpkroot --role root --threshold 2 --out root-v2.hpkroot"
+    )]
+    SetThreshold {
+        /// The trust root.
+        root: PathBuf,
+        /// The role.
+        #[arg(long, value_parser = role_arg)]
+        role: RoleName,
+        /// Distinct keys that must sign.
+        #[arg(long)]
+        threshold: u32,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Sign a trust root (for a rotation: with old and new root keys).
+    #[command(
+        after_help = "Example:\n  hpk root sign root-v2.hpkroot --key old-root.key\n  hpk root sign root-v2.hpkroot --key new-root.key"
+    )]
+    Sign {
+        /// The trust root.
+        root: PathBuf,
+        /// Secret key file.
+        #[arg(long, short)]
+        key: PathBuf,
+        /// Write here instead of in place.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Read the key passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Check a trust root, or a rotation from a trusted one.
+    #[command(
+        after_help = "Example:\n  hpk root verify root.hpkroot\n  hpk root verify root-v2.hpkroot --trusted root.hpkroot"
+    )]
+    Verify {
+        /// The trust root to check.
+        root: PathBuf,
+        /// The root currently trusted: check that ROOT is its valid next version.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
+        /// Judge time at this instant (Unix seconds or a date).
+        #[arg(long, value_parser = time_arg, value_name = "TIME")]
+        now: Option<u64>,
+    },
+}
+
+/// Where an edit goes.
+#[derive(clap::Args)]
+pub struct EditArgs {
+    /// Write the edited root here. Required when ROOT is signed: the edit
+    /// then makes its next version.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Days until the edited root expires (default: keep the old expiry,
+    /// or 365 days for a next version).
+    #[arg(long, value_parser = days_arg, value_name = "DAYS")]
+    expires_in: Option<u64>,
+}
+
+/// Authoring time: `SOURCE_DATE_EPOCH` if set, else now.
+pub fn authoring_time() -> CliResult<u64> {
+    Ok(hpk_sign::source_date_epoch()
+        .map_err(|e| CliError::usage(e.to_string()))?
+        .unwrap_or_else(inputs::now))
+}
+
+fn edit_error(path: &Path, e: root::RootEditError) -> CliError {
+    CliError::usage(format!("{}: {e}", path.display()))
+}
+
+/// Loads `path` for editing: the root as it is if unsigned, else its next
+/// version (which needs `--out`).
+fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf, bool)> {
+    let (head, current) = root::read_root_file(path).map_err(|e| sign_error(&e))?;
+    let now = authoring_time()?;
+    if head.signatures.is_empty() {
+        let mut r = current;
+        if let Some(days) = edit.expires_in {
+            let expires = r.created.saturating_add(days);
+            root::set_expiry(&mut r, expires).map_err(|e| edit_error(path, e))?;
+        }
+        return Ok((
+            r,
+            edit.out.clone().unwrap_or_else(|| path.to_path_buf()),
+            false,
+        ));
+    }
+    let out = edit.out.clone().ok_or_else(|| {
+        CliError::usage(format!("{} is signed (published): an edit makes version {}", path.display(), current.version.saturating_add(1)))
+            .hint("write it to a new file with --out NEW, then sign NEW with the old and the new root keys")
+    })?;
+    if out == path {
+        return Err(CliError::usage(
+            "--out must differ from the signed root: the old version is needed to sign the rotation",
+        ));
+    }
+    let expires = now.saturating_add(edit.expires_in.unwrap_or(365 * 86_400));
+    let next = root::next_version(&current, now, expires).map_err(|e| edit_error(path, e))?;
+    Ok((next, out, true))
+}
+
+fn save(out: &Path, r: &TrustRoot, next: bool, ui: Ui) -> CliResult {
+    let outcome = root::save_root(out, r).map_err(|e| sign_error(&e))?;
+    match outcome {
+        SaveOutcome::Unchanged { .. } => ui.note(format!("{} unchanged", out.display())),
+        SaveOutcome::Written { dropped_signatures } => {
+            ui.note(format!(
+                "wrote {} (version {}, unsigned{}){}",
+                out.display(),
+                r.version,
+                if dropped_signatures > 0 {
+                    format!("; {dropped_signatures} old signature(s) dropped")
+                } else {
+                    String::new()
+                },
+                if next {
+                    ": sign it with the previous version's root keys and its own (`hpk root sign`)"
+                } else {
+                    ": sign it with `hpk root sign`"
+                }
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn keys(paths: &[PathBuf]) -> CliResult<Vec<hpk_sign::PublicKey>> {
+    paths.iter().map(|p| inputs::public_key(p)).collect()
+}
+
+/// Runs an `hpk root` subcommand.
+pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
+    match cmd {
+        RootCommand::Init {
+            out,
+            root_keys,
+            release_keys,
+            hotpatch_keys,
+            recovery_keys,
+            catalog_keys,
+            threshold,
+            created,
+            expires_in,
+            force,
+        } => {
+            if out.exists() && !force {
+                return Err(CliError::usage(format!("{} exists", out.display()))
+                    .hint("pass --force to overwrite"));
+            }
+            let mut role_keys = RoleKeys {
+                root: RoleSpec::new(keys(&root_keys)?, 1),
+                release: RoleSpec::new(keys(&release_keys)?, 1),
+                hotpatch: RoleSpec::new(keys(&hotpatch_keys)?, 1),
+                recovery: RoleSpec::new(keys(&recovery_keys)?, 1),
+                catalog: RoleSpec::new(keys(&catalog_keys)?, 1),
+            };
+            for (role, n) in threshold {
+                role_keys.get_mut(role).threshold = n;
+            }
+            let created = match created {
+                Some(c) => c,
+                None => authoring_time()?,
+            };
+            let r = root::init(&role_keys, created, created.saturating_add(expires_in))
+                .map_err(|e| edit_error(&out, e))?;
+            root::write_unsigned_root(&out, &r).map_err(|e| sign_error(&e))?;
+            ui.note(format!(
+                "wrote {} (version 1, {} keys, unsigned): sign it with `hpk root sign {} --key ROOT_KEY`",
+                out.display(),
+                r.keys.len(),
+                out.display()
+            ));
+            Ok(())
+        }
+        RootCommand::AddKey {
+            root: path,
+            role,
+            pubkey,
+            edit,
+        } => {
+            let key = inputs::public_key(&pubkey)?;
+            let (mut r, out, next) = load_for_edit(&path, &edit)?;
+            root::add_key(&mut r, role, &key).map_err(|e| edit_error(&path, e))?;
+            save(&out, &r, next, ui)
+        }
+        RootCommand::RemoveKey {
+            root: path,
+            role,
+            pubkey,
+            key_id,
+            edit,
+        } => {
+            let id = match (pubkey, key_id) {
+                (Some(p), _) => inputs::public_key(&p)?.key_id(),
+                (None, Some(hex)) => KeyId::from_hex(&hex)
+                    .ok_or_else(|| CliError::usage(format!("{hex}: expected 64 hex digits")))?,
+                (None, None) => return Err(CliError::usage("give --pubkey or --key-id")),
+            };
+            let (mut r, out, next) = load_for_edit(&path, &edit)?;
+            root::remove_key(&mut r, role, &id).map_err(|e| edit_error(&path, e))?;
+            save(&out, &r, next, ui)
+        }
+        RootCommand::SetThreshold {
+            root: path,
+            role,
+            threshold,
+            edit,
+        } => {
+            let (mut r, out, next) = load_for_edit(&path, &edit)?;
+            root::set_threshold(&mut r, role, threshold).map_err(|e| edit_error(&path, e))?;
+            save(&out, &r, next, ui)
+        }
+        RootCommand::Sign {
+            root: path,
+            key,
+            out,
+            passphrase_file,
+        } => crate::commands::sign::sign(
+            &path,
+            &key,
+            None,
+            out.as_deref(),
+            passphrase_file.as_deref(),
+            ui,
+        ),
+        RootCommand::Verify {
+            root: path,
+            trusted,
+            now,
+        } => {
+            let clock = inputs::clock(now, None);
+            let verified = match trusted {
+                None => inputs::trust_root(&path, clock)?,
+                Some(old) => root::check_rotation(&old, &path, clock)
+                    .map_err(|e| CliError::new(Failure::Invalid, e.to_string()))?,
+            };
+            let r = verified.root();
+            println!(
+                "OK: trust root version {}, expires {}, {} key(s)",
+                r.version,
+                r.expires,
+                r.keys.len()
+            );
+            for name in RoleName::ALL {
+                let role = r.roles.get(name);
+                println!(
+                    "  {:<9} threshold {} of {}: {}",
+                    name.as_str(),
+                    role.threshold,
+                    role.keys.len(),
+                    role.keys
+                        .iter()
+                        .map(|k| k.short())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
+        }
+    }
+}

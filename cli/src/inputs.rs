@@ -1,0 +1,167 @@
+//! Loading what commands take as input: trust roots, device profiles, keys,
+//! passphrases and times, each failure turned into a clear error.
+
+use crate::exit::{CliError, CliResult, Failure};
+use hpk_format::Limits;
+use hpk_sign::keys::{PublicKey, SecretKey, read_public_key_file, read_secret_key_file};
+use hpk_verify::{Clock, DeviceProfile, ProfileMode, TrustedRoot};
+use std::path::Path;
+
+/// Environment variable holding a key passphrase.
+pub const PASSPHRASE_ENV: &str = "HPK_PASSPHRASE";
+
+/// Reads a whole file.
+pub fn read(path: &Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| CliError::io(path, e))
+}
+
+/// The clock to judge time by: `--now` if given, else the device profile's
+/// (system time online, the recorded lower bound in recovery), else the
+/// system time.
+pub fn clock(now: Option<u64>, device: Option<&DeviceProfile>) -> Clock {
+    match (now, device) {
+        (Some(t), Some(d)) if d.mode == ProfileMode::Recovery => Clock::LowerBound(t),
+        (Some(t), _) => Clock::Trusted(t),
+        (None, Some(d)) => d.default_clock(),
+        (None, None) => Clock::system(),
+    }
+}
+
+/// Loads and checks the trust root a device is configured with.
+pub fn trust_root(path: &Path, clock: Clock) -> CliResult<TrustedRoot> {
+    let bytes = read(path)?;
+    TrustedRoot::load(&bytes, clock, &Limits::default()).map_err(|e| {
+        let err = CliError::new(
+            match e.class() {
+                hpk_format::ErrorClass::Io => Failure::Io,
+                _ => Failure::Invalid,
+            },
+            format!("{}: {e}", path.display()),
+        );
+        match e {
+            hpk_verify::RootError::Signature(_) => {
+                err.hint("sign the trust root with a root key: `hpk root sign ROOT --key KEY`")
+            }
+            _ => err,
+        }
+    })
+}
+
+/// Loads a device profile.
+pub fn device(path: &Path) -> CliResult<DeviceProfile> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
+    DeviceProfile::from_toml(&text).map_err(|e| {
+        CliError::usage(format!("{}: {e}", path.display()))
+            .hint("see docs/device-profile.md for the format")
+    })
+}
+
+/// The passphrase from `--passphrase-file` or `HPK_PASSPHRASE`, if any.
+pub fn passphrase(file: Option<&Path>) -> CliResult<Option<Vec<u8>>> {
+    if let Some(path) = file {
+        let text = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+        let trimmed = text
+            .strip_suffix(b"\n")
+            .map(|t| t.strip_suffix(b"\r").unwrap_or(t))
+            .unwrap_or(&text);
+        return Ok(Some(trimmed.to_vec()));
+    }
+    Ok(std::env::var_os(PASSPHRASE_ENV).map(|v| v.into_encoded_bytes()))
+}
+
+/// Reads a secret key file, with the passphrase if one is given.
+pub fn secret_key(path: &Path, passphrase_file: Option<&Path>) -> CliResult<SecretKey> {
+    let pass = passphrase(passphrase_file)?;
+    read_secret_key_file(path, pass.as_deref()).map_err(|e| key_error(path, e))
+}
+
+/// Reads a public key file.
+pub fn public_key(path: &Path) -> CliResult<PublicKey> {
+    read_public_key_file(path).map_err(|e| key_error(path, e))
+}
+
+fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
+    use hpk_sign::KeyError;
+    match e {
+        KeyError::Io { .. } => CliError::io(path, &e),
+        KeyError::PassphraseRequired => CliError::usage(format!("{}: {e}", path.display())).hint(
+            format!("set {PASSPHRASE_ENV} or pass --passphrase-file FILE"),
+        ),
+        _ => CliError::usage(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Parses a time: Unix seconds, or an RFC 3339 UTC date such as
+/// `2026-12-31` or `2026-12-31T23:59:59Z`.
+pub fn parse_time(text: &str) -> Result<u64, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse()
+            .map_err(|_| format!("{text}: time out of range"));
+    }
+    let (date, time) = match text.split_once('T') {
+        Some((d, t)) => (
+            d,
+            t.strip_suffix('Z')
+                .ok_or_else(|| format!("{text}: only UTC times ending in Z are accepted"))?,
+        ),
+        None => (text, "00:00:00"),
+    };
+    let nums = |s: &str, sep: char| -> Option<Vec<u64>> {
+        s.split(sep).map(|p| p.parse::<u64>().ok()).collect()
+    };
+    let bad = || format!("{text}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+    let d = nums(date, '-').filter(|v| v.len() == 3).ok_or_else(bad)?;
+    let t = nums(time, ':').filter(|v| v.len() == 3).ok_or_else(bad)?;
+    let (y, m, day) = (d[0], d[1], d[2]);
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || t[0] > 23
+        || t[1] > 59
+        || t[2] > 60
+    {
+        return Err(bad());
+    }
+    // Days from the civil date (proleptic Gregorian), after H. Hinnant.
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2 / 400;
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2])
+}
+
+/// Parses a duration in days (`90`, `90d`) into seconds.
+pub fn parse_days(text: &str) -> Result<u64, String> {
+    let n = text.strip_suffix('d').unwrap_or(text);
+    n.parse::<u64>()
+        .ok()
+        .and_then(|d| d.checked_mul(86_400))
+        .ok_or_else(|| format!("{text}: expected a number of days, e.g. 90 or 90d"))
+}
+
+/// Seconds since the Unix epoch now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times() {
+        assert_eq!(parse_time("0"), Ok(0));
+        assert_eq!(parse_time("1970-01-01"), Ok(0));
+        assert_eq!(parse_time("2026-01-01T00:00:00Z"), Ok(1_767_225_600));
+        assert_eq!(parse_time("2000-03-01"), Ok(951_868_800));
+        assert!(parse_time("2026-13-01").is_err());
+        assert!(parse_time("2026-01-01T00:00:00+01:00").is_err());
+        assert!(parse_time("yesterday").is_err());
+    }
+}

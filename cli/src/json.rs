@@ -1,0 +1,114 @@
+//! JSON shapes of the `--json` outputs (documented in `docs/json.md`).
+//! Every document carries a `schema` name with a version; fields are only
+//! ever added within a version.
+
+use hpk_format::{CatalogEntry, Manifest, PackageKind, Targets};
+use hpk_verify::{Plan, Skipped, Step};
+use serde_json::{Value, json};
+
+/// Targets as JSON.
+pub fn targets(t: &Targets) -> Value {
+    json!({
+        "os": t.os.as_str(),
+        "architectures": t.architectures.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+        "editions": t.editions.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+        "channel": t.channel.name(),
+        "capabilities": t.capabilities.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+/// The kind-specific fields.
+pub fn kind(k: &PackageKind) -> Value {
+    match k {
+        PackageKind::Baseline(b) => json!({
+            "kind": "baseline",
+            "security_floor": b.security_floor,
+            "revoked_hotpatches": b.revoked_hotpatches.iter().map(|d| d.to_hex()).collect::<Vec<_>>(),
+        }),
+        PackageKind::Hotpatch(h) => json!({
+            "kind": "hotpatch",
+            "baseline": h.baseline.to_hex(),
+            "sequence": h.sequence,
+            "modules": h.modules.iter().map(|m| json!({"path": m.path.as_str(), "digest_before": m.digest_before.to_hex()})).collect::<Vec<_>>(),
+        }),
+        PackageKind::Standard => json!({"kind": "standard"}),
+        PackageKind::Recovery => json!({"kind": "recovery"}),
+    }
+}
+
+/// A manifest as JSON.
+pub fn manifest(m: &Manifest, digest: &hpk_format::Digest) -> Value {
+    json!({
+        "name": m.name.as_str(),
+        "version": m.version.to_string(),
+        "kind": kind(&m.kind),
+        "security_version": m.security_version,
+        "created": m.created,
+        "expires": m.expires,
+        "restart_required": m.restart_required,
+        "targets": targets(&m.targets),
+        "manifest_digest": digest.to_hex(),
+        "payloads": m.payloads.iter().map(|p| json!({
+            "name": p.name.as_str(),
+            "size": p.size,
+            "stored_size": p.stored_size,
+            "compression": match p.compression { hpk_format::Compression::None => "none", hpk_format::Compression::Zstd => "zstd" },
+            "chunk_size": p.chunk_size,
+            "chunk_count": p.chunk_count,
+            "sha256": p.content_digest.to_hex(),
+        })).collect::<Vec<_>>(),
+        "extensions": m.extensions.iter().map(|e| json!({"id": e.id, "critical": e.critical, "data_hex": hex::encode(&e.data)})).collect::<Vec<_>>(),
+    })
+}
+
+/// A catalog entry as JSON.
+pub fn entry(e: &CatalogEntry) -> Value {
+    json!({
+        "name": e.name.as_str(),
+        "version": e.version.to_string(),
+        "kind": kind(&e.kind),
+        "security_version": e.security_version,
+        "restart_required": e.restart_required,
+        "targets": targets(&e.targets),
+        "manifest_digest": e.manifest_digest.to_hex(),
+        "size": e.size,
+        "location": e.location,
+    })
+}
+
+fn step(s: &Step) -> Value {
+    json!({
+        "action": "install",
+        "restart": s.restart,
+        "entry": entry(&s.entry),
+    })
+}
+
+fn skipped(s: &Skipped) -> Value {
+    json!({
+        "reason": s.reason.as_str(),
+        "detail": s.detail,
+        "entry": entry(&s.entry),
+    })
+}
+
+/// A plan as JSON (schema `hpk-plan/1`).
+pub fn plan(p: &Plan, catalog_version: u64) -> Value {
+    json!({
+        "schema": "hpk-plan/1",
+        "catalog_version": catalog_version,
+        "track": p.track.as_str(),
+        "status": p.status.as_str(),
+        "restart_required": p.restart_required(),
+        "steps": p.steps.iter().map(step).collect::<Vec<_>>(),
+        "skipped": p.skipped.iter().map(skipped).collect::<Vec<_>>(),
+    })
+}
+
+/// Prints a JSON document on stdout.
+pub fn print(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
+}

@@ -1,0 +1,74 @@
+//! What the user sees besides results: notes and progress on stderr.
+//!
+//! With stderr on a terminal, long work draws a progress bar (bytes, rate,
+//! time left). Otherwise only plain lines are written, never escape codes,
+//! so logs stay clean. `--quiet` silences both.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+/// Where notes and progress go.
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    quiet: bool,
+    terminal: bool,
+}
+
+/// Work smaller than this gets no progress bar.
+const BAR_THRESHOLD: u64 = 32 * 1024 * 1024;
+
+impl Ui {
+    /// A UI for this process's stderr.
+    pub fn new(quiet: bool) -> Ui {
+        Ui {
+            quiet,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Writes a note line to stderr unless quiet.
+    pub fn note(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// A progress reporter for `total` bytes of `what`.
+    pub fn progress(&self, what: &str, total: u64) -> Progress {
+        let bar = if self.quiet || !self.terminal || total < BAR_THRESHOLD {
+            None
+        } else {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{msg:10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(what.to_owned());
+            Some(bar)
+        };
+        Progress { bar }
+    }
+}
+
+/// Reports progress of one piece of work.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// `done` bytes are finished.
+    pub fn set(&self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
+    /// The work ended (either way): remove the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Catalog authoring: start a catalog, add packages to it (their entries
+//! copied from their manifests), sign it.
+
+use crate::error::SignError;
+use crate::keys::{PublicKey, SecretKey};
+use crate::metadata::{self, SaveOutcome};
+use crate::signing::{SignOutcome, open_package};
+use hpk_format::{Catalog, CatalogEntry, Digest, FileType, Head, Limits, MAX_LOCATION_LEN};
+use std::path::Path;
+
+/// A new, empty catalog.
+pub fn new_catalog(version: u64, created: u64, expires: u64) -> Catalog {
+    Catalog {
+        version,
+        created,
+        expires,
+        entries: Vec::new(),
+        extensions: Vec::new(),
+    }
+}
+
+/// The catalog entry for the package file `package`: what its manifest
+/// says, its manifest digest and exact size, and `location` (default: the
+/// file's name).
+pub fn entry_for_package(
+    package: &Path,
+    location: Option<&str>,
+) -> Result<CatalogEntry, SignError> {
+    let (opened, manifest) = open_package(package, &Limits::default())?;
+    let size = std::fs::metadata(package)
+        .map_err(|source| SignError::Io {
+            path: package.to_path_buf(),
+            source,
+        })?
+        .len();
+    let location = match location {
+        Some(l) => l.to_owned(),
+        None => package
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if location.is_empty() || location.len() > MAX_LOCATION_LEN {
+        return Err(SignError::Location {
+            path: package.to_path_buf(),
+            reason: format!("location must be 1 to {MAX_LOCATION_LEN} bytes"),
+        });
+    }
+    Ok(CatalogEntry {
+        name: manifest.name,
+        version: manifest.version,
+        kind: manifest.kind,
+        security_version: manifest.security_version,
+        restart_required: manifest.restart_required,
+        targets: manifest.targets,
+        manifest_digest: Digest::of(&opened.head.body),
+        size,
+        location,
+    })
+}
+
+/// Adds `entry`, replacing an entry for the same package, and keeps the
+/// entries in a deterministic order (name, version, manifest digest).
+/// Returns whether the catalog changed.
+pub fn add_entry(catalog: &mut Catalog, entry: CatalogEntry) -> bool {
+    if let Some(existing) = catalog
+        .entries
+        .iter_mut()
+        .find(|e| e.manifest_digest == entry.manifest_digest)
+    {
+        if *existing == entry {
+            return false;
+        }
+        *existing = entry;
+    } else {
+        catalog.entries.push(entry);
+    }
+    catalog.entries.sort_by(|a, b| {
+        (&a.name, &a.version, a.manifest_digest).cmp(&(&b.name, &b.version, b.manifest_digest))
+    });
+    true
+}
+
+/// Reads a catalog file **without** checking its signatures, for editing.
+pub fn read_catalog_file(path: &Path) -> Result<(Head, Catalog), SignError> {
+    metadata::read_file(path, FileType::Catalog)
+}
+
+/// Writes an edited catalog (unsigned, unless it is unchanged).
+pub fn save_catalog(path: &Path, catalog: &Catalog) -> Result<SaveOutcome, SignError> {
+    metadata::save(path, FileType::Catalog, catalog)
+}
+
+/// The message a signer must sign for the catalog file.
+pub fn catalog_tbs(path: &Path) -> Result<Vec<u8>, SignError> {
+    metadata::tbs::<Catalog>(path, FileType::Catalog)
+}
+
+/// Signs the catalog file with `key`, writing to `out` (may be `path`).
+pub fn sign_catalog_file(
+    path: &Path,
+    key: &SecretKey,
+    out: &Path,
+) -> Result<SignOutcome, SignError> {
+    metadata::sign::<Catalog>(path, FileType::Catalog, key, out)
+}
+
+/// Attaches a raw signature made elsewhere over [`catalog_tbs`]'s message.
+pub fn attach_catalog_signature(
+    path: &Path,
+    public_key: &PublicKey,
+    signature: &[u8],
+    out: &Path,
+) -> Result<SignOutcome, SignError> {
+    metadata::attach::<Catalog>(path, FileType::Catalog, public_key, signature, out)
+}
