@@ -39,7 +39,7 @@ fn time_arg(s: &str) -> Result<u64, String> {
 /// Options shared by the commands that judge time.
 #[derive(Args)]
 struct TimeArgs {
-    /// Judge time at this instant (Unix seconds or YYYY-MM-DD[THH:MM:SSZ])
+    /// Judge time at this instant (Unix seconds, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`)
     /// instead of the system clock; in the recovery profile, a lower bound.
     #[arg(long, value_parser = time_arg, value_name = "TIME")]
     now: Option<u64>,
@@ -48,7 +48,7 @@ struct TimeArgs {
 #[derive(Subcommand)]
 enum Command {
     // ---- authoring ----
-    /// [authoring] Generate an Ed25519 key pair (KEY and KEY.pub).
+    /// Generate an Ed25519 key pair (KEY and KEY.pub).
     #[command(
         after_help = "Example:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key --encrypt"
     )]
@@ -69,7 +69,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// [authoring] Build an unsigned package from a description (TOML).
+    /// Build an unsigned package from a description (TOML).
     #[command(
         after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n\nThe description format is in docs/package-description.md."
     )]
@@ -83,7 +83,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
-    /// [authoring] Add a signature to a package with a local key.
+    /// Add a signature to a package with a local key.
     #[command(
         after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot"
     )]
@@ -103,7 +103,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
-    /// [authoring] Write the exact message an external signer (HSM, KMS) must sign.
+    /// Write the exact message an external signer (HSM, KMS) must sign.
     #[command(
         after_help = "Example:\n  hpk tbs baseline.hpk --out baseline.msg\n  openssl pkeyutl -sign -rawin -inkey release.key -in baseline.msg -out baseline.sig\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
     )]
@@ -114,7 +114,7 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
-    /// [authoring] Attach a raw 64-byte Ed25519 signature made elsewhere.
+    /// Attach a raw 64-byte Ed25519 signature made elsewhere.
     #[command(
         after_help = "Example:\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
     )]
@@ -131,14 +131,14 @@ enum Command {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
-    /// [authoring] Create, edit, sign and check trust roots.
+    /// Create, edit, sign and check trust roots.
     #[command(subcommand)]
     Root(commands::root::RootCommand),
-    /// [authoring] Create, fill, sign and check catalogs.
+    /// Create, fill, sign and check catalogs.
     #[command(subcommand)]
     Catalog(commands::catalog::CatalogCommand),
     // ---- checking ----
-    /// [checking] Verify a package's signatures, payloads and (with --device) applicability.
+    /// Verify a package's signatures, payloads and (with --device) applicability.
     #[command(
         after_help = "Example:\n  hpk verify baseline.hpk --root root.hpkroot --device device.toml\n  hpk verify baseline.hpk --root root.hpkroot --header-only --json"
     )]
@@ -160,7 +160,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// [checking] Verify a package and extract its payloads into a folder.
+    /// Verify a package and extract its payloads into a folder.
     #[command(
         after_help = "Example:\n  hpk extract baseline.hpk --root root.hpkroot --out ./files"
     )]
@@ -179,7 +179,7 @@ enum Command {
         #[command(flatten)]
         time: TimeArgs,
     },
-    /// [checking] Show what a package holds (marked UNVERIFIED without --root).
+    /// Show what a package holds (marked UNVERIFIED without --root).
     #[command(
         after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json"
     )]
@@ -195,7 +195,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// [checking] Decide what a device should install from a catalog.
+    /// Decide what a device should install from a catalog.
     #[command(
         after_help = "Example:\n  hpk plan --catalog catalog.hpkcat --root root.hpkroot --device device.toml --json"
     )]
@@ -337,7 +337,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
         } => commands::plan::plan(&catalog, &root, &device, time.now, json),
         Command::Demo { dir } => commands::demo::demo(dir.as_deref(), ui),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
+            let mut cmd = command();
             clap_complete::generate(shell, &mut cmd, "hpk", &mut std::io::stdout());
             Ok(())
         }
@@ -345,8 +345,44 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
     }
 }
 
+/// Which help group each subcommand is listed under.
+const GROUPS: [(&str, &[&str]); 3] = [
+    (
+        "Authoring",
+        &["keygen", "pack", "sign", "tbs", "attach", "root", "catalog"],
+    ),
+    ("Checking", &["verify", "extract", "inspect", "plan"]),
+    ("Other", &["demo", "completions", "man", "help"]),
+];
+
+/// The command definition, with subcommands grouped by audience in
+/// `hpk --help` (clap lists them under one heading otherwise).
+pub(crate) fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let mut listing = String::new();
+    for (heading, names) in GROUPS {
+        listing.push_str(&format!("{heading}:\n"));
+        for name in names {
+            let about = cmd
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "Print help for a command".to_owned());
+            listing.push_str(&format!("  {name:<12} {about}\n"));
+        }
+        listing.push('\n');
+    }
+    let template = format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{listing}Options:\n{{options}}{{after-help}}"
+    );
+    cmd.help_template(template)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with success; real usage errors
@@ -375,6 +411,18 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_is_in_exactly_one_help_group() {
+        let grouped: Vec<&str> = GROUPS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        for sub in Cli::command().get_subcommands() {
+            let n = grouped.iter().filter(|g| **g == sub.get_name()).count();
+            assert_eq!(n, 1, "{} is listed {n} times", sub.get_name());
+        }
     }
 
     #[test]

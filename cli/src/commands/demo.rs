@@ -141,7 +141,9 @@ const DEVICES: [(&str, &str); 3] = [
 fn step(args: &[&str], ui: Ui) -> CliResult {
     println!("\n$ hpk {}", args.join(" "));
     let argv = std::iter::once("hpk").chain(args.iter().copied());
-    let cli = <crate::Cli as clap::Parser>::try_parse_from(argv)
+    let cli = crate::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| <crate::Cli as clap::FromArgMatches>::from_arg_matches(&m))
         .map_err(|e| CliError::usage(format!("demo step is invalid: {e}")))?;
     crate::run_with(cli, ui)
 }
