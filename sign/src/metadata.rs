@@ -9,7 +9,7 @@ use hpk_format::{AtomicFile, Canonical, FileType, Head, Limits, encode, encode_h
 use std::io::{self, Write};
 use std::path::Path;
 
-/// What [`save_root`] did.
+/// What [`save`] (or `save_root`, `save_catalog`) did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SaveOutcome {
