@@ -39,11 +39,9 @@ impl ChunkEntry {
     /// Encodes the entry.
     pub fn to_bytes(&self) -> [u8; CHUNK_ENTRY_LEN] {
         let mut out = [0u8; CHUNK_ENTRY_LEN];
-        let (len, rest) = out.split_at_mut(4);
-        len.copy_from_slice(&self.stored_len.to_le_bytes());
-        let (enc, rest) = rest.split_at_mut(4);
-        enc[0] = self.encoding as u8;
-        rest.copy_from_slice(&self.digest.0);
+        out[..4].copy_from_slice(&self.stored_len.to_le_bytes());
+        out[4] = self.encoding as u8;
+        out[8..].copy_from_slice(&self.digest.0);
         out
     }
 }
@@ -79,16 +77,19 @@ pub fn parse_chunk_index(
     let mut stored_total = 0u64;
     for (i, raw) in bytes.chunks_exact(CHUNK_ENTRY_LEN).enumerate() {
         let i = i as u64;
-        let (len, rest) = raw.split_at(4);
-        let (enc, digest) = rest.split_at(4);
-        let stored_len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
-        if enc[1..] != [0, 0, 0] {
+        let Ok(&[l0, l1, l2, l3, encoding, r0, r1, r2, ref digest @ ..]) =
+            <&[u8; CHUNK_ENTRY_LEN]>::try_from(raw)
+        else {
+            return Err(bad(format!("chunk {i}: short entry")));
+        };
+        let stored_len = u32::from_le_bytes([l0, l1, l2, l3]);
+        if [r0, r1, r2] != [0, 0, 0] {
             return Err(bad(format!("chunk {i}: reserved bytes are not zero")));
         }
         let chunk_len = desc
             .chunk_len(i)
             .ok_or_else(|| bad(format!("chunk {i} is past the end")))?;
-        let encoding = match enc[0] {
+        let encoding = match encoding {
             0 => {
                 if stored_len != chunk_len {
                     return Err(bad(format!(
@@ -113,8 +114,7 @@ pub fn parse_chunk_index(
             }
             other => return Err(bad(format!("chunk {i}: unknown encoding {other}"))),
         };
-        let mut d = Digest::default();
-        d.0.copy_from_slice(digest);
+        let d = Digest(*digest);
         stored_total = stored_total.saturating_add(u64::from(stored_len));
         entries.push(ChunkEntry {
             stored_len,

@@ -173,8 +173,13 @@ pub fn encode_head(
     header.layout().map_err(|e| WriteError::Invalid {
         reason: e.to_string(),
     })?;
-    let mut out =
-        Vec::with_capacity(HEADER_LEN + signatures.len() * SIGNATURE_RECORD_LEN + body.len());
+    let mut out = Vec::with_capacity(
+        signatures
+            .len()
+            .saturating_mul(SIGNATURE_RECORD_LEN)
+            .saturating_add(HEADER_LEN)
+            .saturating_add(body.len()),
+    );
     out.extend_from_slice(&header.to_bytes());
     for s in signatures {
         out.extend_from_slice(&s.to_bytes());

@@ -106,19 +106,13 @@ pub struct Layout {
 }
 
 fn le_u16(b: &[u8; HEADER_LEN], at: usize) -> u16 {
-    let mut x = [0u8; 2];
-    if let Some(src) = b.get(at..at + 2) {
-        x.copy_from_slice(src);
-    }
-    u16::from_le_bytes(x)
+    let field = b.get(at..).and_then(|s| s.first_chunk::<2>());
+    u16::from_le_bytes(field.copied().unwrap_or_default())
 }
 
 fn le_u64(b: &[u8; HEADER_LEN], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    if let Some(src) = b.get(at..at + 8) {
-        x.copy_from_slice(src);
-    }
-    u64::from_le_bytes(x)
+    let field = b.get(at..).and_then(|s| s.first_chunk::<8>());
+    u64::from_le_bytes(field.copied().unwrap_or_default())
 }
 
 fn limit(what: &'static str, value: u64, max: u64) -> Result<(), ContainerError> {
@@ -191,7 +185,8 @@ impl Header {
 
     /// The offsets of every section. Fails if they overflow a u64.
     pub fn layout(&self) -> Result<Layout, ContainerError> {
-        let sig_len = u64::from(self.signature_count) * SIGNATURE_RECORD_LEN as u64;
+        // At most 65535 × 100: cannot overflow.
+        let sig_len = u64::from(self.signature_count).saturating_mul(SIGNATURE_RECORD_LEN as u64);
         let body = (HEADER_LEN as u64)
             .checked_add(sig_len)
             .ok_or_else(overflow_err)?;

@@ -123,7 +123,7 @@ impl PayloadName {
         }
         let mut depth = 0usize;
         for part in name.split('/') {
-            depth += 1;
+            depth = depth.saturating_add(1);
             match part {
                 "" => {
                     return Err(NameError::UnsafePath {

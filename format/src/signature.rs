@@ -40,21 +40,19 @@ impl std::fmt::Debug for SignatureRecord {
 impl SignatureRecord {
     /// Parses one record.
     pub fn parse(bytes: &[u8; SIGNATURE_RECORD_LEN]) -> Result<SignatureRecord, ContainerError> {
-        let (alg, rest) = bytes.split_at(2);
-        let (reserved, rest) = rest.split_at(2);
-        let (key_id, signature) = rest.split_at(32);
-        if reserved != [0, 0] {
+        let [a0, a1, r0, r1, rest @ ..] = *bytes;
+        if [r0, r1] != [0, 0] {
             return Err(ContainerError::ReservedNotZero {
                 field: "signature record bytes 2-3",
             });
         }
         let mut record = SignatureRecord {
-            algorithm: u16::from_le_bytes([alg[0], alg[1]]),
+            algorithm: u16::from_le_bytes([a0, a1]),
             key_id: KeyId([0; 32]),
             signature: [0; 64],
         };
-        record.key_id.0.copy_from_slice(key_id);
-        record.signature.copy_from_slice(signature);
+        record.key_id.0.copy_from_slice(&rest[..32]);
+        record.signature.copy_from_slice(&rest[32..]);
         Ok(record)
     }
 
