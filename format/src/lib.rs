@@ -9,6 +9,12 @@
 //!
 //! The normative description is `spec/SPEC.md`.
 #![forbid(unsafe_code)]
+// Input must never make this crate panic: no indexing that can go out of
+// bounds, no arithmetic that can overflow (tests may).
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 mod atomic_file;
 mod catalog;

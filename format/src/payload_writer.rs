@@ -5,7 +5,7 @@
 //! `2 × threads + 2` chunks are in flight between the reader, the
 //! compressors and the writer.
 
-use crate::chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry};
+use crate::chunk_index::{ChunkEncoding, ChunkEntry};
 use crate::digest::Digest;
 use crate::error::{LimitExceeded, WriteError};
 use crate::limits::{DEFAULT_CHUNK_SIZE, Limits, MIN_CHUNK_SIZE};
@@ -123,7 +123,8 @@ pub fn write_payload<R: Read + Send, W: Write>(
         n => n,
     }
     .clamp(1, MAX_THREADS);
-    let in_flight = 2 * threads + 2;
+    // threads ≤ MAX_THREADS, so this cannot overflow.
+    let in_flight = threads.saturating_mul(2).saturating_add(2);
     let chunk_size = options.chunk_size as usize;
     let compress = options.compression == Compression::Zstd;
 
@@ -235,7 +236,7 @@ fn fill<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
         }
         match input.read(rest) {
             Ok(0) => break,
-            Ok(n) => filled += n,
+            Ok(n) => filled = filled.saturating_add(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -314,6 +315,5 @@ fn write_in_order<W: Write>(
             "a compression thread stopped early",
         )));
     }
-    debug_assert_eq!(index.len() as u64, next * CHUNK_ENTRY_LEN as u64);
     Ok((index, stored_size, next))
 }

@@ -36,11 +36,11 @@ impl fmt::Display for ThresholdNotMet {
             "{} has {} valid signature(s) from the {role} role, needs {}",
             self.what, self.got, self.needed
         )?;
-        let total = self.report.valid.len()
-            + self.report.invalid.len()
-            + self.report.unknown.len()
-            + self.report.unsupported_algorithm;
-        if total == 0 {
+        let unsigned = self.report.valid.is_empty()
+            && self.report.invalid.is_empty()
+            && self.report.unknown.is_empty()
+            && self.report.unsupported_algorithm == 0;
+        if unsigned {
             return write!(f, "; it is unsigned: sign it with `hpk sign`");
         }
         if let (Some(k), Some(r)) = (self.other_role_keys.first(), self.role) {

@@ -27,6 +27,12 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+// Input must never make this crate panic: no indexing that can go out of
+// bounds, no arithmetic that can overflow (tests may).
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 mod catalog;
 mod device;
