@@ -76,28 +76,21 @@ impl AtomicFile {
     /// Flushes to disk and renames the file over its final name, then
     /// syncs the folder so that the rename itself is durable.
     pub fn commit(mut self) -> io::Result<()> {
+        self.close()?;
+        fs::rename(&self.temp, &self.target)?;
+        self.renamed = true;
+        sync_parent(&self.target);
+        Ok(())
+    }
+
+    /// Flushes the file's content to disk and closes it.
+    fn close(&mut self) -> io::Result<()> {
         let mut file = self
             .file
             .take()
             .ok_or_else(|| io::Error::other("atomic file already closed"))?;
         file.flush()?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.temp, &self.target)?;
-        self.renamed = true;
-        #[cfg(unix)]
-        if let Some(dir) = self.target.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            // Best effort: some file systems refuse to sync a folder.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+        file.sync_all()
     }
 }
 
@@ -111,13 +104,7 @@ impl AtomicFile {
     /// to checking for the target and renaming (not atomic against a
     /// concurrent writer of the same target).
     pub fn commit_new(mut self) -> io::Result<()> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("atomic file already closed"))?;
-        file.flush()?;
-        file.sync_all()?;
-        drop(file);
+        self.close()?;
         match fs::hard_link(&self.temp, &self.target) {
             // The temporary name is removed on drop.
             Ok(()) => {}
@@ -142,13 +129,7 @@ impl AtomicFile {
     /// Flushes the file to disk and closes it without renaming yet, so that
     /// several files can be committed together once all are complete.
     pub fn stage(mut self) -> io::Result<StagedFile> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("atomic file already closed"))?;
-        file.flush()?;
-        file.sync_all()?;
-        drop(file);
+        self.close()?;
         // The staged file now owns the temporary file.
         self.renamed = true;
         Ok(StagedFile {
