@@ -468,3 +468,29 @@ fn a_package_signed_by_a_key_removed_in_v2_is_refused_under_v2_only() {
     assert!(VerifiedPackage::open(new_signed.as_slice(), &v2, &limits()).is_ok());
     assert!(VerifiedPackage::open(new_signed.as_slice(), &c.trusted_v1(), &limits()).is_err());
 }
+
+#[test]
+fn a_root_with_an_unknown_critical_extension_is_refused_and_a_non_critical_one_ignored() {
+    let keys = Keys::standard();
+    let mut root = standard_root(&keys);
+    root.extensions.push(hpk_format::Extension {
+        id: 0x8000_0001,
+        critical: true,
+        data: b"must understand".to_vec(),
+    });
+    let e = TrustedRoot::load(&root_file(&root, &[&keys.root]), NOW, &limits()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RootError::UnknownCriticalExtension {
+                version: 1,
+                id: 0x8000_0001
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.class(), ErrorClass::Unsupported);
+
+    root.extensions[0].critical = false;
+    TrustedRoot::load(&root_file(&root, &[&keys.root]), NOW, &limits()).unwrap();
+}

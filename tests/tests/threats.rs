@@ -648,10 +648,14 @@ fn unknown_critical_extension_is_refused_and_unknown_non_critical_ignored() {
         .with_extension(0x8000_0001, true, b"must understand")
         .build();
     let file = critical.file(&[&keys.release]);
-    let package = open(&file, &root).unwrap();
-    let e = package.head().check_policy(&device, NOW).unwrap_err();
-    assert_eq!(e.reason, Reason::UnknownCriticalExtension);
-    assert_eq!(VerifyError::from(e).class(), ErrorClass::Policy);
+    // Refused when the package is opened, before any policy call, so that
+    // no caller can reach its payloads.
+    let e = open(&file, &root).err().expect("refused on open");
+    assert!(
+        matches!(&e, VerifyError::NotApplicable(n) if n.reason == Reason::UnknownCriticalExtension),
+        "{e:?}"
+    );
+    assert_eq!(e.class(), ErrorClass::Policy);
 
     let optional = PackageSpec::baseline("contoso-os")
         .with_extension(0x8000_0001, false, b"may ignore")

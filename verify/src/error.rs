@@ -92,6 +92,13 @@ pub enum RootError {
         /// The trusted current time.
         now: u64,
     },
+    /// A critical extension this verifier does not know.
+    UnknownCriticalExtension {
+        /// The root's version.
+        version: u64,
+        /// The extension id.
+        id: u32,
+    },
     /// A rotation that does not go to exactly the next version.
     Version {
         /// The version that was expected.
@@ -110,6 +117,7 @@ impl RootError {
             RootError::Container(e) => e.class(),
             RootError::Decode(e) => e.class(),
             RootError::Signature(_) => ErrorClass::Signature,
+            RootError::UnknownCriticalExtension { .. } => ErrorClass::Unsupported,
             RootError::Expired { .. }
             | RootError::NotYetValid { .. }
             | RootError::Version { .. } => ErrorClass::Policy,
@@ -139,6 +147,10 @@ impl fmt::Display for RootError {
             } => write!(
                 f,
                 "trust root version {version} was created at {created}, after the current time {now}: check the clock"
+            ),
+            RootError::UnknownCriticalExtension { version, id } => write!(
+                f,
+                "trust root version {version} has critical extension {id}, which this verifier does not support: upgrade hpk"
             ),
             RootError::Version { expected, found } => write!(
                 f,

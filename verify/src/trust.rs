@@ -3,10 +3,11 @@
 
 use crate::device::Clock;
 use crate::error::RootError;
+use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
 use hpk_format::{
     ContainerView, DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode,
-    signed_message,
+    signed_message, unknown_critical,
 };
 
 /// A trust root whose signatures have been checked: self-signed by a
@@ -47,6 +48,16 @@ fn check_keys(root: &TrustRoot) -> Result<(), RootError> {
     Ok(())
 }
 
+fn check_extensions(root: &TrustRoot) -> Result<(), RootError> {
+    match unknown_critical(&root.extensions, KNOWN_EXTENSIONS) {
+        Some(e) => Err(RootError::UnknownCriticalExtension {
+            version: root.version,
+            id: e.id,
+        }),
+        None => Ok(()),
+    }
+}
+
 fn self_signed(parsed: &Parsed<'_>, root: &TrustRoot) -> Result<(), RootError> {
     let report = SignerReport::check(&parsed.view.signatures, &parsed.message, &root.keys);
     require_threshold(
@@ -69,6 +80,7 @@ impl TrustedRoot {
         // required so that a damaged or hand-edited root fails closed.
         let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
         check_keys(&root)?;
+        check_extensions(&root)?;
         self_signed(&parsed, &root)?;
         let trusted = TrustedRoot {
             digest: Digest::of(parsed.view.body),
@@ -107,6 +119,7 @@ impl TrustedRoot {
             });
         }
         check_keys(&root)?;
+        check_extensions(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
             digest: Digest::of(parsed.view.body),
