@@ -1,0 +1,784 @@
+//! The conformance vectors of `spec/vectors/` through every entry point:
+//!
+//! - library, in memory: `ContainerView` split, `verify_head`, policy,
+//!   `parse_chunk_index` and `ChunkDecoder` over slices (`memory`);
+//! - library, streaming: `VerifiedPackage::open` + policy (`head`), then
+//!   `verify_payloads` (`verify-payloads`), `stream` into a `MemorySink`
+//!   (`stream`) or `extract_to_dir` into a fresh folder (`extract-dir`);
+//! - the `hpk` command line: `hpk verify --header-only`, `hpk verify`,
+//!   `hpk extract` for packages, `hpk root verify` (one step per rotation)
+//!   for trust roots, `hpk catalog verify` for catalogs.
+//!
+//! Each entry point checks to a depth (header, full, extract). At or past
+//! a vector's `check` depth it must report exactly `expect`; before it, it
+//! may not see the fault yet, so it must report success or `expect`. A
+//! failed extraction must leave no file in its folder; a successful one
+//! must produce exactly the `payload_sha256` contents.
+//!
+//! The command line is the `hpk` binary of this workspace: the tests run
+//! `cargo build -p hpk-cli --bin hpk` once (a no-op when it is up to date)
+//! into the target folder the test itself was built in, and run
+//! `<target>/<profile>/hpk`. Set `HPK_BIN` to test another binary (for
+//! example another implementation of the same command line).
+//!
+//! Also: the committed vectors are exactly what the generator makes now,
+//! and there are enough of them, covering every policy reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use hpk_format::{ChunkDecoder, ContainerView, Digest, FileType, Head, Limits, parse_chunk_index};
+use hpk_tests::files_under;
+use hpk_vectors::Vector;
+use hpk_verify::{
+    Candidate, CatalogError, Clock, DeviceProfile, ExtractError, MemorySink, NotApplicable,
+    ProfileMode, Reason, RootError, TrustedRoot, VerifiedHead, VerifiedPackage, VerifyError,
+    check_intrinsic, extract_to_dir, verify_catalog, verify_head,
+};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+// ---------------------------------------------------------------------------
+// Reading the vectors.
+// ---------------------------------------------------------------------------
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors")
+}
+
+fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every committed vector, sorted by name.
+fn load_vectors() -> Vec<Vector> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(vectors_dir()).expect("spec/vectors") {
+        let path = entry.expect("entry").path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".vec"))
+        else {
+            continue;
+        };
+        let bytes = std::fs::read(&path).expect("read vector");
+        out.push(Vector::parse(name, &bytes).unwrap_or_else(|e| panic!("{e}")));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(!out.is_empty(), "no vectors in {}", vectors_dir().display());
+    out
+}
+
+/// How deep an entry point checks a package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Depth {
+    Header,
+    Full,
+    Extract,
+}
+
+fn depth_of(v: &Vector) -> Depth {
+    match v.get("check") {
+        None | Some("header") => Depth::Header,
+        Some("full") => Depth::Full,
+        Some("extract") => Depth::Extract,
+        Some(other) => panic!("{}: unknown check {other:?}", v.name),
+    }
+}
+
+/// The inputs a vector names, resolved.
+struct Setup {
+    limits: Limits,
+    clock: Clock,
+    time: u64,
+    root_path: Option<PathBuf>,
+    chain: Vec<PathBuf>,
+    device_path: Option<PathBuf>,
+    device: Option<DeviceProfile>,
+    last_seen: u64,
+    payloads: Vec<(String, String)>,
+}
+
+fn setup(v: &Vector) -> Setup {
+    let dir = vectors_dir();
+    let time: u64 = v.get("time").unwrap().parse().expect("time");
+    let clock = match v.get("clock") {
+        Some("trusted") => Clock::Trusted(time),
+        Some("lower-bound") => Clock::LowerBound(time),
+        other => panic!("{}: clock {other:?}", v.name),
+    };
+    let root_path = match v.get("root") {
+        Some("inline") => None,
+        Some(name) => Some(dir.join("roots").join(name)),
+        None => panic!("{}: no root", v.name),
+    };
+    let chain = v
+        .get("chain")
+        .map(|c| {
+            c.split(',')
+                .map(|n| dir.join("roots").join(n.trim()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let device_path = v.get("device").map(|d| dir.join("devices").join(d));
+    let device = device_path.as_ref().map(|p| {
+        DeviceProfile::from_toml(&std::fs::read_to_string(p).expect("device file"))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    });
+    // The command line judges time as a lower bound exactly under the
+    // recovery profile, so the vectors keep the two together.
+    let recovery = device
+        .as_ref()
+        .is_some_and(|d| d.mode == ProfileMode::Recovery);
+    assert_eq!(
+        matches!(clock, Clock::LowerBound(_)),
+        recovery,
+        "{}: a lower-bound clock goes with the recovery profile, and only with it",
+        v.name
+    );
+    let payloads = v
+        .get_all("payload_sha256")
+        .map(|line| {
+            let (hex, name) = line.split_once(' ').expect("payload_sha256: HEX NAME");
+            (name.to_owned(), hex.to_owned())
+        })
+        .collect();
+    Setup {
+        limits: Limits::default(),
+        clock,
+        time,
+        root_path,
+        chain,
+        device_path,
+        device,
+        last_seen: v
+            .get("last_seen")
+            .map(|s| s.parse().expect("last_seen"))
+            .unwrap_or(0),
+        payloads,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Outcomes: "success", a class name, or "policy:<reason>".
+// ---------------------------------------------------------------------------
+
+/// What an entry point did: accepted (with the payloads it produced, if
+/// it produces any: name, SHA-256 hex), or refused with an outcome name.
+type Outcome = Result<Option<Vec<(String, String)>>, String>;
+
+fn not_applicable(n: &NotApplicable) -> String {
+    format!("policy:{}", n.reason.as_str())
+}
+
+fn verify_outcome(e: &VerifyError) -> String {
+    match e {
+        VerifyError::NotApplicable(n) => not_applicable(n),
+        other => other.class().as_str().to_owned(),
+    }
+}
+
+fn root_outcome(e: &RootError) -> String {
+    match e {
+        RootError::Expired { .. } => "policy:expired".into(),
+        RootError::NotYetValid { .. } => "policy:not-yet-valid".into(),
+        RootError::Version { .. } => "policy:wrong-version".into(),
+        other => other.class().as_str().to_owned(),
+    }
+}
+
+fn catalog_outcome(e: &CatalogError) -> String {
+    match e {
+        CatalogError::Expired { .. } => "policy:expired".into(),
+        CatalogError::NotYetValid { .. } => "policy:not-yet-valid".into(),
+        CatalogError::Rollback { .. } => "policy:rollback".into(),
+        other => other.class().as_str().to_owned(),
+    }
+}
+
+/// Compares what an entry point did with the vector; returns a complaint.
+fn judge(v: &Vector, entry: &str, depth: Depth, got: &Outcome) -> Option<String> {
+    let want = v.expect();
+    let sees_fault = depth >= depth_of(v);
+    match got {
+        Ok(payloads) => {
+            if want != "success" && sees_fault {
+                return Some(format!("{}: {entry}: accepted, expected {want}", v.name));
+            }
+            if want == "success"
+                && let Some(p) = payloads
+            {
+                let expected = setup(v).payloads;
+                if *p != expected {
+                    return Some(format!(
+                        "{}: {entry}: payloads {p:?}, expected {expected:?}",
+                        v.name
+                    ));
+                }
+            }
+            None
+        }
+        Err(out) if out == want => None,
+        Err(out) => Some(format!(
+            "{}: {entry}: {out}, expected {want}{}",
+            v.name,
+            if sees_fault { "" } else { " or success" }
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Library entry points.
+// ---------------------------------------------------------------------------
+
+fn package_root(v: &Vector, s: &Setup) -> TrustedRoot {
+    let path = s.root_path.as_ref().expect("a package vector names a root");
+    let bytes = std::fs::read(path).expect("root file");
+    TrustedRoot::load(&bytes, s.clock, &s.limits)
+        .unwrap_or_else(|e| panic!("{}: its trust root does not load: {e}", v.name))
+}
+
+/// The policy as the command line applies it: the device's whole policy,
+/// or without a device what needs none (critical extensions, time).
+fn policy(head: &VerifiedHead, s: &Setup) -> Result<(), String> {
+    match &s.device {
+        Some(d) => head.check_policy(d, s.clock),
+        None => check_intrinsic(
+            &Candidate::of_manifest(&head.manifest, head.manifest_digest),
+            s.clock,
+        ),
+    }
+    .map_err(|n| not_applicable(&n))
+}
+
+fn digests(payloads: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
+    payloads
+        .iter()
+        .map(|(n, d)| (n.clone(), Digest::of(d).to_hex()))
+        .collect()
+}
+
+/// `ContainerView` over the whole file, every check done on slices.
+fn lib_memory(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    let class = |c: hpk_format::ErrorClass| c.as_str().to_owned();
+    let view = ContainerView::parse(&v.bytes, FileType::Package, &s.limits)
+        .map_err(|e| class(e.class()))?;
+    let head = Head {
+        header: view.header,
+        signatures: view.signatures.clone(),
+        body: view.body.to_vec(),
+    };
+    let verified = verify_head(&head, root, &s.limits).map_err(|e| verify_outcome(&e))?;
+    policy(&verified, s)?;
+    let mut decoder = ChunkDecoder::new().map_err(|e| class(e.class()))?;
+    let (mut index_at, mut stored_at) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for desc in &verified.manifest.payloads {
+        let len = desc.index_len().expect("bounded by verify_head") as usize;
+        let index = view
+            .index
+            .get(index_at..index_at + len)
+            .ok_or("malformed")?;
+        index_at += len;
+        let entries = parse_chunk_index(index, desc).map_err(|e| class(e.class()))?;
+        let mut content = Vec::new();
+        let mut chunk = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let end = stored_at + entry.stored_len as usize;
+            let stored = view.payload.get(stored_at..end).ok_or("malformed")?;
+            stored_at = end;
+            decoder
+                .decode(desc, i as u64, entry, stored, &mut chunk)
+                .map_err(|e| class(e.class()))?;
+            content.extend_from_slice(&chunk);
+        }
+        if Digest::of(&content) != desc.content_digest {
+            return Err("integrity".into());
+        }
+        out.push((desc.name.to_string(), content));
+    }
+    Ok(Some(digests(&out)))
+}
+
+fn open<'a>(
+    v: &'a Vector,
+    s: &Setup,
+    root: &TrustedRoot,
+) -> Result<VerifiedPackage<&'a [u8]>, String> {
+    let package =
+        VerifiedPackage::open(&v.bytes[..], root, &s.limits).map_err(|e| verify_outcome(&e))?;
+    policy(package.head(), s)?;
+    Ok(package)
+}
+
+fn lib_head(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    open(v, s, root).map(|_| None)
+}
+
+fn lib_verify_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    open(v, s, root)?
+        .verify_payloads(&mut |_| {})
+        .map(|_| None)
+        .map_err(|e| verify_outcome(&e))
+}
+
+fn lib_stream(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    let mut sink = MemorySink::default();
+    open(v, s, root)?
+        .stream(&mut sink, &mut |_| {})
+        .map_err(|e| verify_outcome(&e))?;
+    Ok(Some(digests(&sink.payloads)))
+}
+
+/// Reads back the files of an extraction, in manifest order.
+fn read_back(dir: &Path, names: impl Iterator<Item = String>) -> Vec<(String, String)> {
+    names
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).expect("extracted file");
+            (n, Digest::of(&bytes).to_hex())
+        })
+        .collect()
+}
+
+fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Option<String>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = match open(v, s, root) {
+        Ok(p) => p,
+        Err(e) => return (Err(e), None),
+    };
+    let result = extract_to_dir(package, dir.path(), &mut |_| {});
+    // Files only: the library promises that no payload is left under its
+    // final name (and no temporary file); folders it made may remain.
+    let left = files_under(dir.path());
+    match result {
+        Ok(extracted) => {
+            let names = extracted
+                .head
+                .manifest
+                .payloads
+                .iter()
+                .map(|p| p.name.to_string());
+            (Ok(Some(read_back(dir.path(), names))), None)
+        }
+        Err(e) => {
+            let out = match &e {
+                ExtractError::Verify(inner) => verify_outcome(inner),
+                other => format!("io ({other})"),
+            };
+            let complaint = (!left.is_empty()).then(|| {
+                format!(
+                    "{}: extract-dir: failed ({out}) but left files behind: {left:?}",
+                    v.name
+                )
+            });
+            (Err(out), complaint)
+        }
+    }
+}
+
+fn lib_trust_root(v: &Vector, s: &Setup) -> Outcome {
+    let result = match &s.root_path {
+        None => TrustedRoot::load(&v.bytes, s.clock, &s.limits),
+        Some(path) => {
+            // A pinned root is trusted by configuration: only its
+            // signatures are checked (a lower bound of 0 expires nothing);
+            // the last root of the chain is judged at the vector's time.
+            let pinned = std::fs::read(path).expect("root file");
+            let start = TrustedRoot::load(&pinned, Clock::LowerBound(0), &s.limits)
+                .unwrap_or_else(|e| panic!("{}: starting root: {e}", v.name));
+            let chain: Vec<Vec<u8>> = s
+                .chain
+                .iter()
+                .map(|p| std::fs::read(p).expect("chain file"))
+                .collect();
+            start.rotate(
+                chain
+                    .iter()
+                    .map(Vec::as_slice)
+                    .chain(std::iter::once(v.bytes.as_slice())),
+                s.clock,
+                &s.limits,
+            )
+        }
+    };
+    result.map(|_| None).map_err(|e| root_outcome(&e))
+}
+
+fn lib_catalog(v: &Vector, s: &Setup) -> Outcome {
+    let root = package_root(v, s);
+    verify_catalog(&v.bytes, &root, s.clock, s.last_seen, &s.limits)
+        .map(|_| None)
+        .map_err(|e| catalog_outcome(&e))
+}
+
+#[test]
+fn library_entry_points_agree_with_every_vector() {
+    let mut complaints = Vec::new();
+    let mut runs = 0usize;
+    for v in load_vectors() {
+        let s = setup(&v);
+        let mut record = |entry: &str, depth: Depth, got: Outcome| {
+            runs += 1;
+            if let Some(c) = judge(&v, entry, depth, &got) {
+                complaints.push(c);
+            }
+        };
+        match v.get("file") {
+            Some("package") => {
+                let root = package_root(&v, &s);
+                record("memory", Depth::Extract, lib_memory(&v, &s, &root));
+                record("head", Depth::Header, lib_head(&v, &s, &root));
+                record(
+                    "verify-payloads",
+                    Depth::Full,
+                    lib_verify_payloads(&v, &s, &root),
+                );
+                record("stream", Depth::Extract, lib_stream(&v, &s, &root));
+                let (got, left) = lib_extract_dir(&v, &s, &root);
+                record("extract-dir", Depth::Extract, got);
+                complaints.extend(left);
+            }
+            Some("trust-root") => record("trust-root", Depth::Header, lib_trust_root(&v, &s)),
+            Some("catalog") => record("catalog", Depth::Header, lib_catalog(&v, &s)),
+            other => panic!("{}: file {other:?}", v.name),
+        }
+    }
+    assert!(
+        complaints.is_empty(),
+        "{} of {runs} runs disagree with their vector:\n{}",
+        complaints.len(),
+        complaints.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The command line.
+// ---------------------------------------------------------------------------
+
+/// The `hpk` binary: `HPK_BIN`, or this workspace's, built on first use.
+fn hpk_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("HPK_BIN") {
+            return PathBuf::from(bin);
+        }
+        // This test runs from <target>/<profile>/deps/.
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("<target>/<profile>/deps")
+            .to_path_buf();
+        let target_dir = profile_dir.parent().expect("<target>");
+        let profile = profile_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("profile folder");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_dir())
+            .args(["build", "--quiet", "-p", "hpk-cli", "--bin", "hpk"])
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        let status = cmd.status().expect("run cargo build -p hpk-cli");
+        assert!(status.success(), "cargo build -p hpk-cli failed");
+        profile_dir.join(format!("hpk{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(hpk_binary())
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .expect("run hpk")
+}
+
+/// Turns an exit status into an outcome as far as the command line tells
+/// it: 0 success, 3 `policy` (with the reason from `--json` output when
+/// there is one), 1 `invalid`.
+fn cli_outcome(out: &Output) -> Result<(), String> {
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(3) => {
+            let stdout = String::from_utf8_lossy(&out.stdout).replace([' ', '\n'], "");
+            Err(match stdout.split_once("\"reason\":\"") {
+                Some((_, rest)) => format!("policy:{}", rest.split('"').next().unwrap_or("")),
+                None => "policy".into(),
+            })
+        }
+        Some(1) => Err("invalid".into()),
+        other => Err(format!(
+            "exit {other:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+/// What the command line must say for `want`: `success`, `policy` (exit
+/// 3, only for packages: the reason is checked where the output gives
+/// it) or `invalid` (exit 1) for everything else. Trust-root and catalog
+/// commands exit 1 on every failure.
+fn cli_expected(want: &str, file: &str) -> String {
+    if want == "success" {
+        "success".into()
+    } else if want.starts_with("policy") && file == "package" {
+        want.to_owned()
+    } else {
+        "invalid".into()
+    }
+}
+
+fn judge_cli(
+    v: &Vector,
+    entry: &str,
+    depth: Depth,
+    got: Result<(), String>,
+    payloads: Option<Vec<(String, String)>>,
+) -> Option<String> {
+    let want = cli_expected(v.expect(), v.get("file").unwrap_or_default());
+    let sees_fault = depth >= depth_of(v);
+    let ok = match &got {
+        Ok(()) => want == "success" || !sees_fault,
+        // Without --json the reason is not printed: the code must match.
+        Err(out) if out == "policy" => want.starts_with("policy"),
+        Err(out) => *out == want,
+    };
+    if !ok {
+        return Some(format!(
+            "{}: {entry}: {}, expected {want}{}",
+            v.name,
+            got.err().unwrap_or_else(|| "success".into()),
+            if sees_fault { "" } else { " or success" }
+        ));
+    }
+    if v.is_success()
+        && let Some(p) = payloads
+    {
+        let expected = setup(v).payloads;
+        if p != expected {
+            return Some(format!(
+                "{}: {entry}: payloads {p:?}, expected {expected:?}",
+                v.name
+            ));
+        }
+    }
+    None
+}
+
+fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
+    let mut complaints = Vec::new();
+    let root = s.root_path.clone().expect("root");
+    let now = s.time.to_string();
+    let mut common: Vec<&std::ffi::OsStr> = vec![
+        file.as_os_str(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--now".as_ref(),
+        now.as_ref(),
+    ];
+    if let Some(d) = &s.device_path {
+        common.extend(["--device".as_ref(), d.as_os_str()]);
+    }
+
+    for (entry, depth, extra) in [
+        (
+            "hpk verify --header-only",
+            Depth::Header,
+            &["--header-only", "--json"][..],
+        ),
+        ("hpk verify", Depth::Full, &["--json"][..]),
+    ] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref()];
+        args.extend(&common);
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        let out = run(&args);
+        complaints.extend(judge_cli(v, entry, depth, cli_outcome(&out), None));
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let mut args: Vec<&std::ffi::OsStr> = vec!["extract".as_ref()];
+    args.extend(&common);
+    args.extend(["--out".as_ref(), out_dir.as_os_str()]);
+    let out = run(&args);
+    let got = cli_outcome(&out);
+    let payloads = if got.is_ok() {
+        // `hpk extract` prints each file written, in manifest order.
+        let names = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                Path::new(l)
+                    .strip_prefix(&out_dir)
+                    .expect("a path under --out")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect::<Vec<_>>();
+        Some(read_back(&out_dir, names.into_iter()))
+    } else {
+        let left = if out_dir.exists() {
+            files_under(&out_dir)
+        } else {
+            Vec::new()
+        };
+        if !left.is_empty() {
+            complaints.push(format!(
+                "{}: hpk extract: failed but left files behind: {left:?}",
+                v.name
+            ));
+        }
+        None
+    };
+    complaints.extend(judge_cli(v, "hpk extract", Depth::Extract, got, payloads));
+    complaints
+}
+
+fn cli_trust_root(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
+    let now = s.time.to_string();
+    let got = match &s.root_path {
+        None => cli_outcome(&run(&[
+            "root".as_ref(),
+            "verify".as_ref(),
+            file.as_os_str(),
+            "--now".as_ref(),
+            now.as_ref(),
+        ])),
+        Some(pinned) => {
+            // One `hpk root verify NEXT --trusted PREVIOUS` per step.
+            let mut steps: Vec<&Path> = vec![pinned];
+            steps.extend(s.chain.iter().map(PathBuf::as_path));
+            steps.push(file);
+            steps
+                .windows(2)
+                .map(|w| {
+                    cli_outcome(&run(&[
+                        "root".as_ref(),
+                        "verify".as_ref(),
+                        w[1].as_os_str(),
+                        "--trusted".as_ref(),
+                        w[0].as_os_str(),
+                        "--now".as_ref(),
+                        now.as_ref(),
+                    ]))
+                })
+                .collect::<Result<Vec<()>, String>>()
+                .map(|_| ())
+        }
+    };
+    judge_cli(v, "hpk root verify", Depth::Header, got, None)
+        .into_iter()
+        .collect()
+}
+
+fn cli_catalog(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
+    let root = s.root_path.clone().expect("root");
+    let (now, last_seen) = (s.time.to_string(), s.last_seen.to_string());
+    let got = cli_outcome(&run(&[
+        "catalog".as_ref(),
+        "verify".as_ref(),
+        file.as_os_str(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--last-seen".as_ref(),
+        last_seen.as_ref(),
+        "--now".as_ref(),
+        now.as_ref(),
+    ]));
+    judge_cli(v, "hpk catalog verify", Depth::Header, got, None)
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn command_line_agrees_with_every_vector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut complaints = Vec::new();
+    for v in load_vectors() {
+        let s = setup(&v);
+        let file = dir.path().join(format!("{}.bin", v.name));
+        std::fs::write(&file, &v.bytes).expect("write file under test");
+        complaints.extend(match v.get("file") {
+            Some("package") => cli_package(&v, &s, &file),
+            Some("trust-root") => cli_trust_root(&v, &s, &file),
+            Some("catalog") => cli_catalog(&v, &s, &file),
+            other => panic!("{}: file {other:?}", v.name),
+        });
+    }
+    assert!(
+        complaints.is_empty(),
+        "{} command-line runs disagree with their vector ({}):\n{}",
+        complaints.len(),
+        hpk_binary().display(),
+        complaints.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The vectors themselves.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn committed_vectors_are_what_the_generator_makes() {
+    if let Err(diffs) = hpk_vectors::check(&vectors_dir()) {
+        panic!(
+            "spec/vectors is out of date ({} difference(s)); run `cargo run -p hpk-vectors -- spec/vectors`:\n{}",
+            diffs.len(),
+            diffs.join("\n")
+        );
+    }
+}
+
+#[test]
+fn there_are_enough_vectors_and_every_outcome_is_covered() {
+    let vectors = load_vectors();
+    let success = vectors.iter().filter(|v| v.is_success()).count();
+    let failure = vectors.len() - success;
+    assert!(success >= 20, "only {success} success vectors");
+    assert!(failure >= 60, "only {failure} failure vectors");
+    let expects: Vec<&str> = vectors.iter().map(Vector::expect).collect();
+    for reason in Reason::ALL {
+        let want = format!("policy:{}", reason.as_str());
+        assert!(expects.contains(&want.as_str()), "no vector expects {want}");
+    }
+    for class in [
+        "malformed",
+        "unsupported",
+        "limit",
+        "signature",
+        "integrity",
+    ] {
+        assert!(expects.contains(&class), "no vector expects {class}");
+    }
+    for file in ["package", "trust-root", "catalog"] {
+        for outcome in ["success", "signature", "malformed"] {
+            assert!(
+                vectors
+                    .iter()
+                    .any(|v| v.get("file") == Some(file) && v.expect() == outcome),
+                "no {file} vector expects {outcome}"
+            );
+        }
+    }
+    // File names say the layer: `valid-…` or the class before the first dash.
+    for v in &vectors {
+        let layer = v.expect().split(':').next().unwrap_or_default();
+        let prefix = if layer == "success" { "valid" } else { layer };
+        assert!(
+            v.name.starts_with(&format!("{prefix}-")),
+            "{} should start with {prefix}-",
+            v.name
+        );
+    }
+}
