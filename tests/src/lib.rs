@@ -523,3 +523,72 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+// ---------------------------------------------------------------------------
+// Helpers of the catalog and year tests.
+// ---------------------------------------------------------------------------
+
+/// The catalog entry for `built` as signed into `file`: what its manifest
+/// says, its manifest digest, the file's exact size, and `location` (what
+/// `hpk_sign::entry_for_package` makes from a file on disk).
+pub fn catalog_entry(
+    built: &BuiltPackage,
+    file: &[u8],
+    location: &str,
+) -> hpk_format::CatalogEntry {
+    let m = &built.manifest;
+    hpk_format::CatalogEntry {
+        name: m.name.clone(),
+        version: m.version.clone(),
+        kind: m.kind.clone(),
+        security_version: m.security_version,
+        restart_required: m.restart_required,
+        targets: m.targets.clone(),
+        manifest_digest: built.digest(),
+        size: file.len() as u64,
+        location: location.to_owned(),
+    }
+}
+
+/// The encoded catalog signed by `signers`.
+pub fn catalog_file(catalog: &hpk_format::Catalog, signers: &[&TestKey]) -> Vec<u8> {
+    let body = encode(catalog, &Limits::default()).expect("encode catalog");
+    let records: Vec<SignatureRecord> = signers
+        .iter()
+        .map(|k| k.record(FileType::Catalog, &body))
+        .collect();
+    signed_file(FileType::Catalog, &body, &records)
+}
+
+/// The standard trust root as a device holds it (loaded at `T0 + DAY`).
+pub fn standard_trusted_root(keys: &Keys) -> hpk_verify::TrustedRoot {
+    hpk_verify::TrustedRoot::load(
+        &root_file(&standard_root(keys), &[&keys.root]),
+        hpk_verify::Clock::Trusted(T0 + DAY),
+        &Limits::default(),
+    )
+    .expect("standard root loads")
+}
+
+/// A reader that counts the bytes it hands out, to check that a consumer
+/// never reads further than it may.
+pub struct CountingReader<R> {
+    inner: R,
+    /// Bytes handed out so far.
+    pub count: u64,
+}
+
+impl<R> CountingReader<R> {
+    /// Counts the bytes read from `inner`.
+    pub fn new(inner: R) -> CountingReader<R> {
+        CountingReader { inner, count: 0 }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}

@@ -2,16 +2,36 @@
 //! ordered install plan (`spec/SPEC.md`, "Resolver").
 //!
 //! Tracks. A device is on the *hotpatch track* when at least one baseline
-//! in the catalog applies to it: baselines are only ever targeted at
-//! eligible devices (editions, architectures, channel, capabilities), so
-//! eligibility lives in signed targeting, not in the resolver. Every other
-//! online device is on the *standard track*. A recovery environment is on
-//! the *recovery track*.
+//! in the catalog targets it (OS, architecture, edition, channel,
+//! capabilities): baselines are only ever targeted at eligible devices, so
+//! eligibility lives in signed targeting, not in the resolver. A targeted
+//! baseline that the device refuses for its security floor or a revocation
+//! still keeps the device on the hotpatch track: an eligible device never
+//! takes standard updates. Every other online device is on the *standard
+//! track*. A recovery environment is on the *recovery track*.
+//!
+//! - Hotpatch track: the newest applicable baseline unless it is the
+//!   installed one (restart), then the newest applicable hotpatch for that
+//!   baseline whose sequence is above the installed one (0 after a new
+//!   baseline), without restart. With no applicable baseline, hotpatches
+//!   are judged against the installed baseline. Revocations listed by any
+//!   baseline of the catalog apply, whether or not the device has
+//!   installed or could install that baseline; the floor of a planned
+//!   baseline applies to the hotpatches planned after it.
+//! - Standard track: the newest applicable standard update, unless the
+//!   installed package (`installed_baseline`, found in the catalog by its
+//!   digest) has at least its (content version, security version).
+//! - Recovery track: the newest applicable recovery package; with none,
+//!   the newest applicable baseline unless it is the installed one.
+//!   Applicable baselines are reported `superseded` when a recovery package
+//!   is preferred. Hotpatches and standard updates are never planned.
 //!
 //! "Newest" means the greatest (content version, security version) — for
 //! hotpatches (sequence, content version, security version) — and among
 //! equals the entry with the smallest manifest digest, so plans are
-//! deterministic whatever the catalog order.
+//! deterministic whatever the catalog order. The digest only breaks ties
+//! between candidates: whether the installed package is "as new" as a
+//! candidate compares versions only.
 
 use crate::catalog::VerifiedCatalog;
 use crate::device::{Clock, DeviceProfile, ProfileMode};
@@ -78,7 +98,8 @@ pub struct Step {
 pub enum SkipReason {
     /// The policy refuses it for this device.
     NotApplicable(Reason),
-    /// A newer entry of the same kind was chosen.
+    /// A newer entry of the same kind was chosen (or, on the recovery
+    /// track, a recovery package is preferred to this baseline).
     Superseded,
     /// It belongs to a track this device is not on.
     OtherTrack,
@@ -153,6 +174,21 @@ fn newer(a: &CatalogEntry, b: &CatalogEntry) -> Ordering {
     newest_key(a).cmp(&newest_key(b))
 }
 
+/// Whether `reason` says the package is not targeted at the device (as
+/// opposed to refused by the device's own state: floor, revocation).
+fn is_targeting(reason: Reason) -> bool {
+    matches!(
+        reason,
+        Reason::KindNotAllowed
+            | Reason::UnknownCriticalExtension
+            | Reason::WrongOs
+            | Reason::WrongArchitecture
+            | Reason::WrongEdition
+            | Reason::WrongChannel
+            | Reason::MissingCapability
+    )
+}
+
 /// Computes the plan for `device` from `catalog` at `clock`.
 pub fn resolve(catalog: &VerifiedCatalog, device: &DeviceProfile, clock: Clock) -> Plan {
     let entries = &catalog.catalog().entries;
@@ -172,11 +208,11 @@ pub fn resolve(catalog: &VerifiedCatalog, device: &DeviceProfile, clock: Clock) 
     let (track, steps) = match device.mode {
         ProfileMode::Recovery => (Track::Recovery, planner.recovery(&view)),
         ProfileMode::Online => {
-            let eligible = planner.applicable(&view, |k| matches!(k, PackageKind::Baseline(_)));
-            if eligible.is_empty() {
-                (Track::Standard, planner.standard(&view))
+            let baselines = planner.applicable(&view, |k| matches!(k, PackageKind::Baseline(_)));
+            if planner.any_baseline_targets_device() {
+                (Track::Hotpatch, planner.hotpatch(&mut view, &baselines))
             } else {
-                (Track::Hotpatch, planner.hotpatch(&mut view, &eligible))
+                (Track::Standard, planner.standard(&view))
             }
         }
     };
@@ -278,6 +314,23 @@ impl Planner<'_> {
         out
     }
 
+    /// Whether a baseline of the catalog targets the device: applicable,
+    /// or refused only for the device's floor, revocations or time. Call
+    /// after [`Planner::applicable`] has judged the baselines.
+    fn any_baseline_targets_device(&self) -> bool {
+        self.entries
+            .iter()
+            .zip(&self.decided)
+            .any(|(e, d)| match (&e.kind, d) {
+                (PackageKind::Baseline(_), None) => true,
+                (
+                    PackageKind::Baseline(_),
+                    Some(Decision::Skip(SkipReason::NotApplicable(r), _)),
+                ) => !is_targeting(*r),
+                _ => false,
+            })
+    }
+
     /// The newest of `candidates`; marks the others superseded.
     fn pick_newest(&mut self, candidates: &[usize]) -> Option<usize> {
         let best = candidates.iter().copied().max_by(|a, b| {
@@ -301,42 +354,42 @@ impl Planner<'_> {
 
     fn hotpatch(&mut self, view: &mut DeviceProfile, baselines: &[usize]) -> Vec<usize> {
         let mut steps = Vec::new();
-        let Some(b) = self.pick_newest(baselines) else {
-            return steps;
-        };
-        let Some(baseline) = self.entries.get(b) else {
-            return steps;
-        };
         let mut installed_sequence = view.installed_hotpatch_sequence;
-        if view.installed_baseline == Some(baseline.manifest_digest) {
-            self.skip(
-                b,
-                SkipReason::Installed,
-                "this baseline is installed".into(),
-            );
-        } else {
-            self.choose(b);
-            steps.push(b);
-            if let PackageKind::Baseline(info) = &baseline.kind {
-                view.security_floor = view.security_floor.max(info.security_floor);
+        if let Some(b) = self.pick_newest(baselines)
+            && let Some(baseline) = self.entries.get(b)
+        {
+            if view.installed_baseline == Some(baseline.manifest_digest) {
+                self.skip(
+                    b,
+                    SkipReason::Installed,
+                    "this baseline is installed".into(),
+                );
+            } else {
+                self.choose(b);
+                steps.push(b);
+                if let PackageKind::Baseline(info) = &baseline.kind {
+                    view.security_floor = view.security_floor.max(info.security_floor);
+                }
+                view.installed_baseline = Some(baseline.manifest_digest);
+                installed_sequence = 0;
             }
-            view.installed_baseline = Some(baseline.manifest_digest);
-            installed_sequence = 0;
         }
-        let base_digest = baseline.manifest_digest;
+        // With no applicable baseline, the installed one (if any).
+        let base_digest = view.installed_baseline;
         let hotpatches = self.applicable(view, |k| matches!(k, PackageKind::Hotpatch(_)));
         let mut newer_ones = Vec::new();
         for i in hotpatches {
             let Some(PackageKind::Hotpatch(h)) = self.entries.get(i).map(|e| &e.kind) else {
                 continue;
             };
-            if h.baseline != base_digest {
+            if Some(h.baseline) != base_digest {
                 self.skip(
                     i,
                     SkipReason::NotApplicable(Reason::WrongBaseline),
                     format!(
-                        "for baseline {}, the plan's baseline is {base_digest}",
-                        h.baseline
+                        "for baseline {}, the plan's baseline is {}",
+                        h.baseline,
+                        base_digest.map_or_else(|| "unknown".to_owned(), |d| d.to_hex())
                     ),
                 );
             } else if h.sequence <= installed_sequence {
@@ -369,8 +422,13 @@ impl Planner<'_> {
             .iter()
             .find(|e| Some(e.manifest_digest) == view.installed_baseline);
         let chosen = self.entries.get(s);
+        // "As new" compares versions only: the digest merely breaks ties
+        // between candidates, and the installed package is not one.
+        let as_new = |inst: &CatalogEntry, c: &CatalogEntry| {
+            (&inst.version, inst.security_version) >= (&c.version, c.security_version)
+        };
         match (installed, chosen) {
-            (Some(inst), Some(c)) if newer(inst, c) != Ordering::Less => {
+            (Some(inst), Some(c)) if as_new(inst, c) => {
                 let detail = if inst.manifest_digest == c.manifest_digest {
                     "this update is installed".to_owned()
                 } else {
@@ -388,11 +446,23 @@ impl Planner<'_> {
 
     fn recovery(&mut self, view: &DeviceProfile) -> Vec<usize> {
         let recovery = self.applicable(view, |k| matches!(k, PackageKind::Recovery));
+        let baselines = self.applicable(view, |k| matches!(k, PackageKind::Baseline(_)));
         if let Some(r) = self.pick_newest(&recovery) {
             self.choose(r);
+            let name = self
+                .entries
+                .get(r)
+                .map(|e| format!("{} {}", e.name, e.version))
+                .unwrap_or_default();
+            for b in baselines {
+                self.skip(
+                    b,
+                    SkipReason::Superseded,
+                    format!("the recovery package {name} is preferred"),
+                );
+            }
             return vec![r];
         }
-        let baselines = self.applicable(view, |k| matches!(k, PackageKind::Baseline(_)));
         let Some(b) = self.pick_newest(&baselines) else {
             return Vec::new();
         };
