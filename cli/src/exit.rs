@@ -61,10 +61,15 @@ impl Failure {
 pub struct CliError {
     /// Which exit code.
     pub failure: Failure,
-    /// One line: what failed.
+    /// The library's error class, when a library error caused this.
+    pub class: Option<ErrorClass>,
+    /// One line: what failed (a multi-line text is joined into one).
     pub message: String,
     /// An optional second line: what to do.
     pub hint: Option<String>,
+    /// The command already printed its own `--json` document about this
+    /// failure (so no `hpk-error/1` document follows).
+    pub reported: bool,
 }
 
 impl CliError {
@@ -72,8 +77,10 @@ impl CliError {
     pub fn new(failure: Failure, message: impl Into<String>) -> CliError {
         CliError {
             failure,
+            class: None,
             message: message.into(),
             hint: None,
+            reported: false,
         }
     }
 
@@ -88,6 +95,12 @@ impl CliError {
         self
     }
 
+    /// Records the library's error class.
+    pub fn with_class(mut self, class: ErrorClass) -> CliError {
+        self.class = Some(class);
+        self
+    }
+
     /// An error from a library, classified by its layer, about `file`.
     pub fn from_class(
         class: ErrorClass,
@@ -98,23 +111,44 @@ impl CliError {
             Failure::of_class(class),
             format!("{}: {err}", file.display()),
         )
+        .with_class(class)
     }
 
     /// An I/O error on `file`.
     pub fn io(file: &std::path::Path, err: impl fmt::Display) -> CliError {
-        CliError::new(Failure::Io, format!("{}: {err}", file.display()))
+        CliError::new(Failure::Io, format!("{}: {err}", file.display())).with_class(ErrorClass::Io)
     }
 
     /// The exit code.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.failure.code())
     }
+
+    /// The message on one line.
+    pub fn line(&self) -> String {
+        one_line(&self.message)
+    }
+
+    /// The hint on one line, if any.
+    pub fn hint_line(&self) -> Option<String> {
+        self.hint.as_deref().map(one_line)
+    }
+}
+
+/// Joins a multi-line text into one line: `a\n  b` becomes `a; b`.
+pub fn one_line(text: &str) -> String {
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    parts.join("; ")
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
-        if let Some(h) = &self.hint {
+        write!(f, "error: {}", self.line())?;
+        if let Some(h) = self.hint_line() {
             write!(f, "\nhint: {h}")?;
         }
         Ok(())
@@ -123,3 +157,18 @@ impl fmt::Display for CliError {
 
 /// The result of a command.
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_print_on_at_most_two_lines() {
+        let e = CliError::usage("a.toml: bad\n  |\n  ^ here\n").hint("fix it\nnow");
+        assert_eq!(
+            e.to_string(),
+            "error: a.toml: bad; |; ^ here\nhint: fix it; now"
+        );
+        assert_eq!(Failure::NotApplicable.code(), 3);
+    }
+}

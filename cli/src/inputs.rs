@@ -2,9 +2,9 @@
 //! passphrases and times, each failure turned into a clear error.
 
 use crate::exit::{CliError, CliResult, Failure};
-use hpk_format::Limits;
+use hpk_format::{ErrorClass, Limits};
 use hpk_sign::keys::{PublicKey, SecretKey, read_public_key_file, read_secret_key_file};
-use hpk_verify::{Clock, DeviceProfile, ProfileMode, TrustedRoot};
+use hpk_verify::{Clock, DeviceProfile, ProfileMode, RootError, TrustedRoot};
 use std::path::Path;
 
 /// Environment variable holding a key passphrase.
@@ -30,21 +30,54 @@ pub fn clock(now: Option<u64>, device: Option<&DeviceProfile>) -> Clock {
 /// Loads and checks the trust root a device is configured with.
 pub fn trust_root(path: &Path, clock: Clock) -> CliResult<TrustedRoot> {
     let bytes = read(path)?;
-    TrustedRoot::load(&bytes, clock, &Limits::default()).map_err(|e| {
-        let err = CliError::new(
-            match e.class() {
-                hpk_format::ErrorClass::Io => Failure::Io,
-                _ => Failure::Invalid,
-            },
+    TrustedRoot::load(&bytes, clock, &Limits::default()).map_err(|e| root_error(path, &e))
+}
+
+/// A trust root that does not load, as an error about `path`.
+pub fn root_error(path: &Path, e: &RootError) -> CliError {
+    let failure = match e.class() {
+        ErrorClass::Io => Failure::Io,
+        _ => Failure::Invalid,
+    };
+    let at = |t: u64| format_time(t);
+    let (message, hint) = match e {
+        RootError::Signature(_) => (
             format!("{}: {e}", path.display()),
-        );
-        match e {
-            hpk_verify::RootError::Signature(_) => {
-                err.hint("sign the trust root with a root key: `hpk root sign ROOT --key KEY`")
-            }
-            _ => err,
-        }
-    })
+            Some("a trust root is signed by its root-role keys: `hpk root sign ROOT --key ROOT_KEY`".to_owned()),
+        ),
+        RootError::Expired { version, expires, at: now } => (
+            format!(
+                "{}: trust root version {version} expired at {} (judged at {})",
+                path.display(),
+                at(*expires),
+                at(*now)
+            ),
+            Some(
+                "publish its next version (`hpk root add-key … --out NEW`, signed with `hpk root sign`), or check the clock and --now"
+                    .to_owned(),
+            ),
+        ),
+        RootError::NotYetValid { version, created, now } => (
+            format!(
+                "{}: trust root version {version} was created at {}, after the current time {}",
+                path.display(),
+                at(*created),
+                at(*now)
+            ),
+            Some("check the clock, or pass --now".to_owned()),
+        ),
+        RootError::Container(hpk_format::ContainerError::WrongFileType { .. })
+        | RootError::Container(hpk_format::ContainerError::BadMagic { .. }) => (
+            format!("{}: {e}", path.display()),
+            Some("--root takes a trust root file (made by `hpk root init`), e.g. root.hpkroot".to_owned()),
+        ),
+        _ => (format!("{}: {e}", path.display()), None),
+    };
+    let err = CliError::new(failure, message).with_class(e.class());
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 /// Loads a device profile.
@@ -52,7 +85,7 @@ pub fn device(path: &Path) -> CliResult<DeviceProfile> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
     DeviceProfile::from_toml(&text).map_err(|e| {
         CliError::usage(format!("{}: {e}", path.display()))
-            .hint("see docs/device-profile.md for the format")
+            .hint("the format is in docs/device-profile.md")
     })
 }
 
@@ -82,12 +115,19 @@ pub fn public_key(path: &Path) -> CliResult<PublicKey> {
 
 fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
     use hpk_sign::KeyError;
+    let err = CliError::usage(format!("{}: {e}", path.display()));
     match e {
-        KeyError::Io { .. } => CliError::io(path, &e),
-        KeyError::PassphraseRequired => CliError::usage(format!("{}: {e}", path.display())).hint(
-            format!("set {PASSPHRASE_ENV} or pass --passphrase-file FILE"),
+        KeyError::Io { source, .. } => CliError::io(path, source),
+        KeyError::PassphraseRequired => err.hint(format!(
+            "set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
+        )),
+        KeyError::WrongPassphrase => err.hint(format!(
+            "check {PASSPHRASE_ENV} or the --passphrase-file (its first line is the passphrase)"
+        )),
+        KeyError::UnexpectedPemLabel { .. } => err.hint(
+            "--key takes a secret key file (KEY); --pubkey and --ROLE-key take public key files (KEY.pub)",
         ),
-        _ => CliError::usage(format!("{}: {e}", path.display())),
+        _ => err,
     }
 }
 
@@ -133,6 +173,28 @@ pub fn parse_time(text: &str) -> Result<u64, String> {
     Ok(days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2])
 }
 
+/// Formats Unix seconds as an RFC 3339 UTC time: `2026-01-01T00:00:00Z`.
+pub fn format_time(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days (proleptic Gregorian), after H. Hinnant.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Parses a duration in days (`90`, `90d`) into seconds.
 pub fn parse_days(text: &str) -> Result<u64, String> {
     let n = text.strip_suffix('d').unwrap_or(text);
@@ -163,5 +225,23 @@ mod tests {
         assert!(parse_time("2026-13-01").is_err());
         assert!(parse_time("2026-01-01T00:00:00+01:00").is_err());
         assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn formats_times_as_the_parser_reads_them() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(format_time(951_868_799), "2000-02-29T23:59:59Z");
+        for t in [
+            0,
+            59,
+            86_399,
+            951_868_800,
+            1_709_210_096,
+            4_102_444_800,
+            253_402_300_799,
+        ] {
+            assert_eq!(parse_time(&format_time(t)), Ok(t), "{t}");
+        }
     }
 }

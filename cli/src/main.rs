@@ -4,6 +4,21 @@
 //! and errors go to stderr. Exit codes are listed in [`exit`].
 #![forbid(unsafe_code)]
 
+/// Writes a line to stdout; a closed stdout is not an error worth a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::ui::write_out(format_args!($($arg)*)) };
+}
+
+/// Writes a line to stderr, ignoring a closed stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::ui::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Writes to stderr, ignoring a closed stderr.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::ui::write_err(format_args!($($arg)*)) };
+}
+
 mod commands;
 mod exit;
 mod inputs;
@@ -38,11 +53,11 @@ fn time_arg(s: &str) -> Result<u64, String> {
 
 /// Options shared by the commands that judge time.
 #[derive(Args)]
-struct TimeArgs {
+pub(crate) struct TimeArgs {
     /// Judge time at this instant (Unix seconds, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`)
     /// instead of the system clock; in the recovery profile, a lower bound.
     #[arg(long, value_parser = time_arg, value_name = "TIME")]
-    now: Option<u64>,
+    pub(crate) now: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -53,7 +68,7 @@ enum Command {
         after_help = "Example:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key --encrypt"
     )]
     Keygen {
-        /// Secret key file to write; the public key goes to OUT.pub.
+        /// Secret key file to write; the public key goes to KEY.pub.
         #[arg(long, short, value_name = "KEY")]
         out: PathBuf,
         /// Encrypt the secret key with a passphrase (HPK_PASSPHRASE or --passphrase-file).
@@ -65,7 +80,7 @@ enum Command {
         /// Overwrite existing key files.
         #[arg(long)]
         force: bool,
-        /// Print JSON.
+        /// Print a JSON document on stdout (hpk-keygen/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -83,20 +98,20 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
-    /// Add a signature to a package with a local key.
+    /// Sign a package (or a trust root, or a catalog) with a local key.
     #[command(
         after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot"
     )]
     Sign {
-        /// The package.
+        /// The package (or trust root, or catalog).
         package: PathBuf,
         /// Secret key file.
         #[arg(long, short)]
         key: PathBuf,
         /// Refuse a key that the trust root's role for this package kind does not hold.
-        #[arg(long)]
+        #[arg(long, short)]
         root: Option<PathBuf>,
-        /// Write the signed package here instead of in place.
+        /// Write the signed file here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
         /// Read the key passphrase from this file.
@@ -156,7 +171,7 @@ enum Command {
         header_only: bool,
         #[command(flatten)]
         time: TimeArgs,
-        /// Print JSON.
+        /// Print a JSON document on stdout (hpk-verify/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -191,7 +206,7 @@ enum Command {
         root: Option<PathBuf>,
         #[command(flatten)]
         time: TimeArgs,
-        /// Print JSON.
+        /// Print a JSON document on stdout (hpk-inspect/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -211,7 +226,7 @@ enum Command {
         device: PathBuf,
         #[command(flatten)]
         time: TimeArgs,
-        /// Print JSON.
+        /// Print a JSON document on stdout (hpk-plan/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -254,7 +269,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             passphrase_file,
             force,
             json,
-        } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json),
+        } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json, ui),
         Command::Pack {
             description,
             out,
@@ -274,13 +289,13 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             passphrase_file.as_deref(),
             ui,
         ),
-        Command::Tbs { file, out } => commands::sign::tbs(&file, &out, ui),
+        Command::Tbs { file, out } => commands::sign::tbs(&file, &out, None, ui),
         Command::Attach {
             file,
             pubkey,
             signature,
             out,
-        } => commands::sign::attach(&file, &pubkey, &signature, out.as_deref(), ui),
+        } => commands::sign::attach(&file, &pubkey, &signature, out.as_deref(), None, ui),
         Command::Root(cmd) => commands::root::run(cmd, ui),
         Command::Catalog(cmd) => commands::catalog::run(cmd, ui),
         Command::Verify {
@@ -338,10 +353,15 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
         Command::Demo { dir } => commands::demo::demo(dir.as_deref(), ui),
         Command::Completions { shell } => {
             let mut cmd = command();
-            clap_complete::generate(shell, &mut cmd, "hpk", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "hpk", &mut script);
+            ui::write_out(format_args!(
+                "{}",
+                String::from_utf8_lossy(&script).trim_end()
+            ));
             Ok(())
         }
-        Command::Man { out } => commands::man::write_man_pages(Cli::command(), &out),
+        Command::Man { out } => commands::man::write_man_pages(Cli::command(), &out, ui),
     }
 }
 
@@ -378,27 +398,125 @@ pub(crate) fn command() -> clap::Command {
     cmd.help_template(template)
 }
 
+impl Cli {
+    /// Whether the command was asked for JSON output.
+    fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Keygen { json, .. }
+            | Command::Verify { json, .. }
+            | Command::Inspect { json, .. }
+            | Command::Plan { json, .. } => *json,
+            Command::Catalog(c) => c.wants_json(),
+            _ => false,
+        }
+    }
+}
+
+/// The subcommand path named on the command line (`hpk catalog verify`),
+/// for "see `… --help`" hints, and that subcommand's usage line.
+fn invoked(cmd: &clap::Command, args: &[String]) -> (String, String) {
+    let mut built = cmd.clone();
+    built.build();
+    let mut path = String::from("hpk");
+    let mut current = &built;
+    for arg in args {
+        if !current.has_subcommands() {
+            break;
+        }
+        if let Some(sub) = current.find_subcommand(arg) {
+            path.push(' ');
+            path.push_str(sub.get_name());
+            current = sub;
+        }
+    }
+    let usage = current.clone().render_usage().to_string();
+    let usage = usage.trim().trim_start_matches("Usage:").trim().to_owned();
+    (path, usage)
+}
+
+/// A clap usage error in at most three lines: what is wrong, the usage,
+/// and a hint (clap's tip if any, and where to read more).
+fn compact_usage_error(rendered: &str, invoked: &str, default_usage: &str) -> String {
+    let mut message = String::new();
+    let mut usage = None;
+    let mut tips = Vec::new();
+    let mut items = Vec::new();
+    for line in rendered.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with("For more information") {
+            continue;
+        }
+        if let Some(u) = trimmed.strip_prefix("Usage:") {
+            if usage.is_none() {
+                usage = Some(u.trim().to_owned());
+            }
+        } else if let Some(t) = trimmed.strip_prefix("tip:") {
+            tips.push(t.trim().to_owned());
+        } else if let Some(m) = trimmed.strip_prefix("error:") {
+            message = m.trim().to_owned();
+        } else if usage.is_none() && tips.is_empty() {
+            items.push(trimmed.to_owned());
+        }
+    }
+    if !items.is_empty() {
+        let sep = if message.ends_with(':') { " " } else { "; " };
+        message = format!("{message}{sep}{}", items.join(", "));
+    }
+    let usage = usage.unwrap_or_else(|| default_usage.to_owned());
+    let mut out = format!("error: {message}\nusage: {usage}\n");
+    tips.push(format!("see `{invoked} --help`"));
+    out.push_str(&format!("hint: {}\n", tips.join("; ")));
+    out
+}
+
+/// Prints a failure: the message on stderr, and with `--json` an
+/// `hpk-error/1` document on stdout (unless the command printed its own).
+fn report_failure(e: &exit::CliError, json: bool, command: &str) {
+    if json && !e.reported {
+        json::print(&json::error(e, command));
+    }
+    errln!("{e}");
+}
+
 fn main() -> ExitCode {
-    let parsed = command()
+    let cmd = command();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let parsed = cmd
+        .clone()
         .try_get_matches()
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout with success; real usage errors
-            // exit with the usage code.
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(exit::Failure::Usage.code())
+            use clap::error::ErrorKind;
+            // Help and version go to stdout with success; a command named
+            // without its arguments shows its help; real usage errors are
+            // kept short and exit with the usage code.
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
             } else {
-                ExitCode::SUCCESS
-            };
+                let (path, usage) = invoked(&cmd, &args);
+                err!(
+                    "{}",
+                    compact_usage_error(&e.render().to_string(), &path, &usage)
+                );
+            }
+            return ExitCode::from(exit::Failure::Usage.code());
         }
     };
+    let json = cli.wants_json();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            let (name, _) = invoked(&cmd, &args);
+            report_failure(&e, json, name.strip_prefix("hpk ").unwrap_or(&name));
             e.exit_code()
         }
     }
@@ -425,19 +543,83 @@ mod tests {
         }
     }
 
+    /// The `hpk …` lines of a help text's examples, continuation lines
+    /// joined, each as the words clap would receive.
+    fn example_lines(help: &str) -> Vec<Vec<String>> {
+        let joined = help.replace("\\\n", " ");
+        joined
+            .lines()
+            .map(str::trim)
+            .filter_map(|line| {
+                // Drop `VAR=value` prefixes, and shell redirections.
+                let words: Vec<&str> = line
+                    .split_whitespace()
+                    .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                    .take_while(|w| !w.starts_with('>') && *w != "|")
+                    .collect();
+                (words.first() == Some(&"hpk"))
+                    .then(|| words.iter().map(|w| (*w).to_owned()).collect())
+            })
+            .collect()
+    }
+
     #[test]
-    fn every_command_has_an_example() {
-        for sub in Cli::command().get_subcommands() {
-            let help = sub
+    fn every_example_in_the_help_parses() {
+        fn walk(cmd: &clap::Command, checked: &mut usize) {
+            let help = cmd
                 .get_after_help()
                 .map(|h| h.to_string())
                 .unwrap_or_default();
-            let nested = sub.get_subcommands().count() > 0;
-            assert!(
-                nested || help.contains("Example"),
-                "{} has no example",
-                sub.get_name()
-            );
+            for words in example_lines(&help) {
+                if let Err(e) = command().try_get_matches_from(&words) {
+                    assert!(
+                        !e.use_stderr(),
+                        "example `{}` of `{}` does not parse: {e}",
+                        words.join(" "),
+                        cmd.get_name()
+                    );
+                }
+                *checked += 1;
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, checked);
+            }
         }
+        let mut checked = 0;
+        walk(&command(), &mut checked);
+        assert!(checked > 25, "only {checked} examples found");
+    }
+
+    #[test]
+    fn usage_errors_are_cut_to_three_lines() {
+        let rendered = "error: the following required arguments were not provided:\n  --root <ROOT>\n  <PACKAGE>\n\nUsage: hpk verify --root <ROOT> <PACKAGE>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            compact_usage_error(rendered, "hpk verify", "unused"),
+            "error: the following required arguments were not provided: --root <ROOT>, <PACKAGE>\nusage: hpk verify --root <ROOT> <PACKAGE>\nhint: see `hpk verify --help`\n"
+        );
+        let args: Vec<String> = ["-q", "catalog", "verify", "x"].map(String::from).to_vec();
+        let (path, usage) = invoked(&command(), &args);
+        assert_eq!(path, "hpk catalog verify");
+        assert!(usage.starts_with("hpk catalog verify [OPTIONS]"), "{usage}");
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name());
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                let nested = sub.get_subcommands().count() > 0;
+                assert!(
+                    nested || help.contains("Example:\n"),
+                    "`{name}` has no example"
+                );
+                walk(sub, &name);
+            }
+        }
+        walk(&Cli::command(), "hpk");
     }
 }

@@ -1,11 +1,24 @@
 //! What the user sees besides results: notes and progress on stderr.
 //!
-//! With stderr on a terminal, long work draws a progress bar (bytes, rate,
-//! time left). Otherwise only plain lines are written, never escape codes,
-//! so logs stay clean. `--quiet` silences both.
+//! With stderr on a terminal, long work (32 MiB or more) draws a progress
+//! bar (bytes, rate, time left). Otherwise only plain lines are written,
+//! never escape codes, so logs stay clean. `--quiet` silences both.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::fmt;
+use std::io::{IsTerminal, Write};
+
+/// Writes a line to stdout. A reader that went away (`hpk … | head -1`)
+/// is not worth a panic: the rest of the output is dropped.
+pub fn write_out(args: fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{args}").and_then(|()| out.flush());
+}
+
+/// Writes to stderr, ignoring a closed stderr.
+pub fn write_err(args: fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
 
 /// Where notes and progress go.
 #[derive(Clone, Copy, Debug)]
@@ -29,18 +42,26 @@ impl Ui {
     /// Writes a note line to stderr unless quiet.
     pub fn note(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", line.as_ref());
+            errln!("{}", line.as_ref());
         }
     }
 
-    /// A progress reporter for `total` bytes of `what`.
+    /// A progress reporter for `total` bytes of `what` (`verifying`, …).
+    /// On a terminal, large work draws a bar; elsewhere it gets one plain
+    /// line, so logs show what a long pause is.
     pub fn progress(&self, what: &str, total: u64) -> Progress {
-        let bar = if self.quiet || !self.terminal || total < BAR_THRESHOLD {
+        let bar = if self.quiet || total < BAR_THRESHOLD {
+            None
+        } else if !self.terminal {
+            self.note(format!(
+                "{what} {}…",
+                crate::commands::check::human_bytes(total)
+            ));
             None
         } else {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "{msg:10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                "{msg} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
             )
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());

@@ -67,7 +67,7 @@ pub enum CatalogCommand {
         #[arg(long, short)]
         key: PathBuf,
         /// Refuse a key that is not in the trust root's catalog role.
-        #[arg(long)]
+        #[arg(long, short)]
         root: Option<PathBuf>,
         /// Write here instead of in place.
         #[arg(long, short)]
@@ -89,13 +89,47 @@ pub enum CatalogCommand {
         /// The newest catalog version already accepted (rollback floor).
         #[arg(long, default_value_t = 0)]
         last_seen: u64,
-        /// Judge time at this instant.
-        #[arg(long, value_parser = time_arg, value_name = "TIME")]
-        now: Option<u64>,
-        /// Print JSON.
+        #[command(flatten)]
+        time: crate::TimeArgs,
+        /// Print a JSON document on stdout (hpk-catalog/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
+    /// Write the exact message an external signer must sign for a catalog.
+    #[command(
+        after_help = "Example:\n  hpk catalog tbs catalog.hpkcat --out catalog.msg\n  openssl pkeyutl -sign -rawin -inkey catalog.key -in catalog.msg -out catalog.sig\n  hpk catalog attach catalog.hpkcat --pubkey catalog.key.pub --signature catalog.sig"
+    )]
+    Tbs {
+        /// The catalog.
+        catalog: PathBuf,
+        /// Message file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Attach a raw 64-byte Ed25519 signature made elsewhere to a catalog.
+    #[command(
+        after_help = "Example:\n  hpk catalog attach catalog.hpkcat --pubkey catalog.key.pub --signature catalog.sig"
+    )]
+    Attach {
+        /// The catalog.
+        catalog: PathBuf,
+        /// The signer's public key (SPKI PEM).
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// The raw 64-byte signature.
+        #[arg(long)]
+        signature: PathBuf,
+        /// Write here instead of in place.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+impl CatalogCommand {
+    /// Whether the command was asked for JSON output.
+    pub fn wants_json(&self) -> bool {
+        matches!(self, CatalogCommand::Verify { json: true, .. })
+    }
 }
 
 /// Runs an `hpk catalog` subcommand.
@@ -185,8 +219,24 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
             catalog: path,
             root,
             last_seen,
-            now,
+            time,
             json,
-        } => crate::commands::plan::catalog_verify(&path, &root, last_seen, now, json),
+        } => crate::commands::plan::catalog_verify(&path, &root, last_seen, time.now, json),
+        CatalogCommand::Tbs { catalog: path, out } => {
+            crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::Catalog), ui)
+        }
+        CatalogCommand::Attach {
+            catalog: path,
+            pubkey,
+            signature,
+            out,
+        } => crate::commands::sign::attach(
+            &path,
+            &pubkey,
+            &signature,
+            out.as_deref(),
+            Some(hpk_format::FileType::Catalog),
+            ui,
+        ),
     }
 }

@@ -7,12 +7,12 @@ use crate::json;
 use crate::ui::Ui;
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
-    Candidate, Clock, DeviceProfile, ExtractError, VerifiedHead, VerifiedPackage, VerifyError,
-    check_intrinsic, extract_to_dir,
+    Candidate, Clock, DeviceProfile, ExtractError, NotApplicable, Reason, VerifiedHead,
+    VerifiedPackage, VerifyError, check_intrinsic, extract_to_dir,
 };
 use serde_json::json;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Read buffer for package files: large reads, few system calls.
@@ -41,6 +41,18 @@ fn open(path: &Path) -> CliResult<(BufReader<File>, u64)> {
 }
 
 fn verify_error(path: &Path, e: &VerifyError) -> CliError {
+    if let VerifyError::Container(hpk_format::ContainerError::Truncated { section: "header" }) = e
+        && !starts_like_hpk(path)
+    {
+        // Shorter than a header and not even the start of one: say so
+        // rather than call it truncated.
+        return CliError::new(
+            Failure::Invalid,
+            format!("{}: not an hpk file (bad magic bytes)", path.display()),
+        )
+        .with_class(hpk_format::ErrorClass::Malformed)
+        .hint("give a package file (made by `hpk pack`)");
+    }
     let err = CliError::from_class(e.class(), path, e);
     match e {
         VerifyError::Payload(_) => {
@@ -49,7 +61,68 @@ fn verify_error(path: &Path, e: &VerifyError) -> CliError {
         VerifyError::Container(hpk_format::ContainerError::Truncated { .. }) => {
             err.hint("the download is incomplete: fetch it again")
         }
+        VerifyError::Container(hpk_format::ContainerError::WrongFileType { found, .. }) => {
+            match found {
+                FileType::TrustRoot => err.hint("check a trust root with `hpk root verify`"),
+                FileType::Catalog => err.hint("check a catalog with `hpk catalog verify`"),
+                FileType::Package => err,
+            }
+        }
+        VerifyError::Container(hpk_format::ContainerError::BadMagic { .. }) => {
+            err.hint("give a package file (made by `hpk pack`)")
+        }
         _ => err,
+    }
+}
+
+/// Whether the file's first bytes are (a prefix of) the hpk magic.
+fn starts_like_hpk(path: &Path) -> bool {
+    let mut first = Vec::new();
+    let _ = File::open(path).and_then(|f| f.take(8).read_to_end(&mut first));
+    let n = first.len().min(hpk_format::MAGIC.len());
+    first.get(..n) == hpk_format::MAGIC.get(..n)
+}
+
+/// A not-applicable verdict for people, with times as dates.
+pub fn describe(n: &NotApplicable, manifest: &Manifest, clock: Clock) -> String {
+    format!(
+        "not applicable ({}): {}",
+        n.reason,
+        detail(n, manifest, clock)
+    )
+}
+
+/// The specifics of a not-applicable verdict, with times as dates.
+fn detail(n: &NotApplicable, manifest: &Manifest, clock: Clock) -> String {
+    match n.reason {
+        Reason::Expired => match manifest.expires {
+            Some(e) => format!(
+                "expired at {} (judged at {})",
+                inputs::format_time(e),
+                inputs::format_time(clock.at_least())
+            ),
+            None => n.detail.clone(),
+        },
+        Reason::NotYetValid => format!(
+            "created at {}, after the current time {}",
+            inputs::format_time(manifest.created),
+            inputs::format_time(clock.at_least())
+        ),
+        _ => n.detail.clone(),
+    }
+}
+
+/// What to do about a not-applicable verdict, when there is something.
+fn not_applicable_hint(n: &NotApplicable) -> Option<&'static str> {
+    match n.reason {
+        Reason::WrongBaseline => Some(
+            "install its baseline first, and record it as installed_baseline in the device profile",
+        ),
+        Reason::Expired | Reason::NotYetValid => Some("check the clock, or pass --now"),
+        Reason::KindNotAllowed => {
+            Some("the recovery profile takes recovery and baseline packages only")
+        }
+        _ => None,
     }
 }
 
@@ -106,35 +179,32 @@ pub fn human_bytes(n: u64) -> String {
 
 /// Runs `hpk verify`.
 pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
-    let result = verify_inner(args, ui);
+    let out = verify_inner(args, ui)?;
+    let verdict = out.not_applicable.as_ref().map(|n| {
+        (
+            n,
+            detail(n, &out.head.manifest, out.clock),
+            describe(n, &out.head.manifest, out.clock),
+        )
+    });
     if args.json {
-        let doc = match &result {
-            Ok(out) => json!({
-                "schema": "hpk-verify/1",
-                "file": args.package.display().to_string(),
-                "result": if out.not_applicable.is_some() { "not-applicable" } else { "valid" },
-                "checked": if args.header_only { "header" } else { "full" },
-                "reason": out.not_applicable.as_ref().map(|n| n.reason.as_str()),
-                "detail": out.not_applicable.as_ref().map(|n| n.detail.clone()),
-                "role": out.head.role.as_str(),
-                "signers": signers_json(&out.head),
-                "package": json::manifest(&out.head.manifest, &out.head.manifest_digest),
-            }),
-            Err(e) => json!({
-                "schema": "hpk-verify/1",
-                "file": args.package.display().to_string(),
-                "result": e.failure.as_str(),
-                "checked": if args.header_only { "header" } else { "full" },
-                "error": e.message,
-            }),
-        };
-        json::print(&doc);
+        json::print(&json!({
+            "schema": "hpk-verify/1",
+            "file": args.package.display().to_string(),
+            "result": if verdict.is_some() { "not-applicable" } else { "valid" },
+            "checked": if args.header_only { "header" } else { "full" },
+            "policy": if args.device.is_some() { "device" } else { "intrinsic" },
+            "reason": verdict.as_ref().map(|(n, _, _)| n.reason.as_str()),
+            "detail": verdict.as_ref().map(|(_, d, _)| d.clone()),
+            "role": out.head.role.as_str(),
+            "signers": signers_json(&out.head),
+            "package": json::manifest(&out.head.manifest, &out.head.manifest_digest),
+        }));
     }
-    let out = result?;
-    match out.not_applicable {
+    match verdict {
         None => {
             if !args.json {
-                println!(
+                outln!(
                     "OK: {} {}",
                     summary(&out.head),
                     if args.header_only {
@@ -146,24 +216,28 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
             }
             Ok(())
         }
-        Some(n) => {
+        Some((n, _, text)) => {
             let err = CliError::new(
                 Failure::NotApplicable,
-                format!("{}: authentic, but {n}", args.package.display()),
-            );
-            if args.json {
-                // The JSON document already says why; keep stderr to one line.
-                Err(CliError { hint: None, ..err })
-            } else {
-                Err(err)
-            }
+                format!("{}: authentic, but {text}", args.package.display()),
+            )
+            .with_class(hpk_format::ErrorClass::Policy);
+            let err = match not_applicable_hint(n) {
+                Some(h) => err.hint(h),
+                None => err,
+            };
+            Err(CliError {
+                reported: args.json,
+                ..err
+            })
         }
     }
 }
 
 struct VerifyOutcome {
     head: VerifiedHead,
-    not_applicable: Option<hpk_verify::NotApplicable>,
+    clock: Clock,
+    not_applicable: Option<NotApplicable>,
 }
 
 fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
@@ -201,6 +275,7 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     };
     Ok(VerifyOutcome {
         head,
+        clock,
         not_applicable,
     })
 }
@@ -229,13 +304,19 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
     let package = VerifiedPackage::open(reader, &root, &limits)
         .map_err(|e| verify_error(&args.package, &e))?;
     if let Err(n) = check_policy(package.head(), device.as_ref(), clock) {
-        return Err(CliError::new(
+        let err = CliError::new(
             Failure::NotApplicable,
             format!(
-                "{}: authentic, but {n}; nothing extracted",
-                args.package.display()
+                "{}: authentic, but {}; nothing extracted",
+                args.package.display(),
+                describe(&n, package.manifest(), clock)
             ),
-        ));
+        )
+        .with_class(hpk_format::ErrorClass::Policy);
+        return Err(match not_applicable_hint(&n) {
+            Some(h) => err.hint(h),
+            None => err,
+        });
     }
     std::fs::create_dir_all(&args.out).map_err(|e| CliError::io(&args.out, e))?;
     let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
@@ -243,13 +324,22 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
     let result = extract_to_dir(package, &args.out, &mut |done| progress.set(done));
     progress.finish();
     let extracted = result.map_err(|e| match &e {
-        ExtractError::Verify(v) => verify_error(&args.package, v).hint("nothing was extracted"),
-        ExtractError::Unsafe { .. } => CliError::new(Failure::Io, e.to_string()),
-        _ => CliError::new(Failure::Io, e.to_string()),
+        ExtractError::Verify(v) => {
+            let mut err = verify_error(&args.package, v);
+            let hint = match err.hint.take() {
+                Some(h) => format!("nothing was extracted; {h}"),
+                None => "nothing was extracted".to_owned(),
+            };
+            err.hint(hint)
+        }
+        ExtractError::Unsafe { .. } => CliError::new(Failure::Io, e.to_string())
+            .with_class(hpk_format::ErrorClass::Io)
+            .hint("extract into an empty folder, or remove what is in the way"),
+        _ => CliError::new(Failure::Io, e.to_string()).with_class(hpk_format::ErrorClass::Io),
     })?;
     ui.note(format!("OK: {}", summary(&extracted.head)));
     for f in &extracted.files {
-        println!("{}", f.display());
+        outln!("{}", f.display());
     }
     Ok(())
 }
@@ -280,7 +370,7 @@ pub fn inspect(args: &InspectArgs) -> CliResult {
         Some(root_path) => {
             let root = inputs::trust_root(root_path, inputs::clock(args.now, None))?;
             let head = read_head(&mut reader, FileType::Package, &limits)
-                .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
+                .map_err(|e| verify_error(&args.package, &VerifyError::from(e)))?;
             let verified = hpk_verify::verify_head(&head, &root, &limits)
                 .map_err(|e| verify_error(&args.package, &e))?;
             (
@@ -293,7 +383,7 @@ pub fn inspect(args: &InspectArgs) -> CliResult {
         }
         None => {
             let head = read_head(&mut reader, FileType::Package, &limits)
-                .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
+                .map_err(|e| verify_error(&args.package, &VerifyError::from(e)))?;
             let manifest: Manifest = decode(&head.body, &limits).map_err(|e| {
                 CliError::from_class(e.class(), &args.package, format!("manifest: {e}"))
             })?;
@@ -323,72 +413,72 @@ pub fn inspect(args: &InspectArgs) -> CliResult {
     } else {
         "UNVERIFIED"
     };
-    println!("package      {} [{mark}]", args.package.display());
+    outln!("package       {} [{mark}]", args.package.display());
     if verified.is_none() {
-        println!("             (no --root given: nothing below is authenticated)");
+        outln!("              (no --root given: nothing below is authenticated)");
     }
-    println!("name         {}", manifest.name);
-    println!("version      {}", manifest.version);
-    println!("kind         {}", manifest.kind.name());
+    outln!("name          {}", manifest.name);
+    outln!("version       {}", manifest.version);
+    outln!("kind          {}", manifest.kind.name());
     match &manifest.kind {
         hpk_format::PackageKind::Baseline(b) => {
-            println!("floor        {}", b.security_floor);
+            outln!("floor         {}", b.security_floor);
             for d in &b.revoked_hotpatches {
-                println!("revokes      {d}");
+                outln!("revokes       {d}");
             }
         }
         hpk_format::PackageKind::Hotpatch(h) => {
-            println!("baseline     {}", h.baseline);
-            println!("sequence     {}", h.sequence);
+            outln!("baseline      {}", h.baseline);
+            outln!("sequence      {}", h.sequence);
             for m in &h.modules {
-                println!("patches      {} (before: {})", m.path, m.digest_before);
+                outln!("patches       {} (before: {})", m.path, m.digest_before);
             }
         }
         _ => {}
     }
-    println!("security     {}", manifest.security_version);
-    println!(
-        "restart      {}",
+    outln!("security      {}", manifest.security_version);
+    outln!(
+        "restart       {}",
         if manifest.restart_required {
             "required"
         } else {
             "not required"
         }
     );
-    println!("created      {}", manifest.created);
-    println!(
-        "expires      {}",
+    outln!("created       {}", inputs::format_time(manifest.created));
+    outln!(
+        "expires       {}",
         manifest
             .expires
-            .map_or_else(|| "never".to_owned(), |e| e.to_string())
+            .map_or_else(|| "never".to_owned(), inputs::format_time)
     );
     let t = &manifest.targets;
-    println!("os           {}", t.os);
-    println!("architectures {}", join(&t.architectures));
-    println!(
-        "editions     {}",
+    outln!("os            {}", t.os);
+    outln!("architectures {}", join(&t.architectures));
+    outln!(
+        "editions      {}",
         if t.editions.is_empty() {
             "any".to_owned()
         } else {
             join(&t.editions)
         }
     );
-    println!("channel      {}", t.channel.name());
-    println!(
-        "capabilities {}",
+    outln!("channel       {}", t.channel.name());
+    outln!(
+        "capabilities  {}",
         if t.capabilities.is_empty() {
             "none".to_owned()
         } else {
             join(&t.capabilities)
         }
     );
-    println!("manifest     {digest}");
+    outln!("manifest      {digest}");
     for s in &signatures {
-        println!("signature    key {} (algorithm {})", s.key_id, s.algorithm);
+        outln!("signature     key {} (algorithm {})", s.key_id, s.algorithm);
     }
     for p in &manifest.payloads {
-        println!(
-            "payload      {} {} -> {} stored, {} chunk(s), sha256 {}",
+        outln!(
+            "payload       {} {} -> {} stored, {} chunk(s), sha256 {}",
             p.name,
             human_bytes(p.size),
             human_bytes(p.stored_size),
@@ -397,8 +487,8 @@ pub fn inspect(args: &InspectArgs) -> CliResult {
         );
     }
     for e in &manifest.extensions {
-        println!(
-            "extension    {} ({}), {} bytes",
+        outln!(
+            "extension     {} ({}), {} bytes",
             e.id,
             if e.critical {
                 "critical"

@@ -139,7 +139,7 @@ const DEVICES: [(&str, &str); 3] = [
 
 /// Prints a command and runs it through the same dispatcher as the CLI.
 fn step(args: &[&str], ui: Ui) -> CliResult {
-    println!("\n$ hpk {}", args.join(" "));
+    outln!("\n$ hpk {}", args.join(" "));
     let argv = std::iter::once("hpk").chain(args.iter().copied());
     let cli = crate::command()
         .try_get_matches_from(argv)
@@ -149,7 +149,7 @@ fn step(args: &[&str], ui: Ui) -> CliResult {
 }
 
 fn say(text: &str) {
-    println!("\n# {text}");
+    outln!("\n# {text}");
 }
 
 /// Runs the demo in `dir` (default: a new temporary folder, kept).
@@ -166,8 +166,8 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
             .keep(),
     };
     std::env::set_current_dir(&dir).map_err(|e| CliError::io(&dir, e))?;
-    println!("# hpk demo in {}", dir.display());
-    println!("# Every step below is a command you can run yourself in that folder.");
+    outln!("# hpk demo in {}", dir.display());
+    outln!("# Every step below is a command you can run yourself in that folder.");
 
     say("1. Keys: one per role (in production: several, some in an HSM).");
     for role in ["root", "release", "hotpatch", "recovery", "catalog"] {
@@ -221,7 +221,7 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
     for (path, text) in DEVICES {
         write(Path::new(path), text.as_bytes())?;
     }
-    println!(
+    outln!(
         "wrote payload/, baseline-x64.toml, baseline-arm64.toml, hotpatch-x64.toml, standard.toml, devices/"
     );
 
@@ -256,7 +256,7 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
         &["inspect", "hotpatch-x64.hpk", "--root", "root.hpkroot"],
         ui,
     )?;
-    println!(
+    outln!(
         "\n# The hotpatch is authentic but not for this device yet (its baseline is not installed):"
     );
     match step(
@@ -272,10 +272,10 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
         ui,
     ) {
         Err(e) if e.failure == crate::exit::Failure::NotApplicable => {
-            println!("{e}  (exit code 3)")
+            outln!("{e}\n(exit code 3)")
         }
         Err(e) => return Err(e),
-        Ok(()) => println!("(unexpectedly applicable)"),
+        Ok(()) => outln!("(unexpectedly applicable)"),
     }
 
     say("6. Extract a verified package.");
@@ -355,6 +355,6 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
         )?;
     }
 
-    println!("\n# Done. Everything is in {}", dir.display());
+    outln!("\n# Done. Everything is in {}", dir.display());
     Ok(())
 }

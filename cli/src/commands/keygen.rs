@@ -3,6 +3,7 @@
 use crate::exit::{CliError, CliResult};
 use crate::inputs;
 use crate::json;
+use crate::ui::Ui;
 use hpk_sign::keys::{SecretKey, write_public_key_file, write_secret_key_file};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub fn keygen(
     passphrase_file: Option<&Path>,
     force: bool,
     as_json: bool,
+    ui: Ui,
 ) -> CliResult {
     let passphrase = if encrypt {
         Some(inputs::passphrase(passphrase_file)?.ok_or_else(|| {
@@ -56,13 +58,13 @@ pub fn keygen(
             "encrypted": encrypt,
         }));
     } else {
-        println!("{id}");
-        eprintln!(
+        outln!("{id}");
+        ui.note(format!(
             "wrote {} (secret{}) and {}",
             out.display(),
             if encrypt { ", encrypted" } else { "" },
             pub_path.display()
-        );
+        ));
     }
     Ok(())
 }

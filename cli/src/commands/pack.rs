@@ -2,13 +2,44 @@
 
 use crate::exit::{CliError, CliResult, Failure};
 use crate::ui::Ui;
-use hpk_sign::{BuildError, BuildOptions, PackageDescription, build_package, source_date_epoch};
+use hpk_sign::{
+    BuildError, BuildOptions, DescriptionError, PackageDescription, build_package,
+    source_date_epoch,
+};
 use std::path::Path;
+
+/// A description that cannot be used, as an error about its file: the
+/// parser's multi-line report is cut to `FILE:LINE:COLUMN: what`.
+fn description_error(path: &Path, e: &DescriptionError) -> CliError {
+    let hint = "the format is in docs/package-description.md";
+    match e {
+        DescriptionError::Read { source, .. } => CliError::io(path, source),
+        DescriptionError::PayloadFile { .. } => {
+            CliError::new(Failure::Io, format!("{}: {e}", path.display()))
+                .hint("payload files are found relative to the description's folder")
+        }
+        DescriptionError::Syntax { message } => {
+            let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or_default();
+            let what = lines.next_back().unwrap_or(first);
+            let at = first
+                .strip_prefix("TOML parse error at line ")
+                .and_then(|rest| rest.split_once(", column "))
+                .map(|(line, col)| format!(":{line}:{col}"));
+            match at {
+                Some(at) => CliError::usage(format!("{}{at}: {what}", path.display())),
+                None => CliError::usage(format!("{}: {message}", path.display())),
+            }
+            .hint(hint)
+        }
+        _ => CliError::usage(format!("{}: {e}", path.display())).hint(hint),
+    }
+}
 
 /// Runs `hpk pack`.
 pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult {
-    let desc = PackageDescription::load(description)
-        .map_err(|e| CliError::usage(format!("{}: {e}", description.display())))?;
+    let desc =
+        PackageDescription::load(description).map_err(|e| description_error(description, &e))?;
     let base = description
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -32,7 +63,8 @@ pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult
     progress.finish();
     let built = result.map_err(|e| {
         let failure = match &e {
-            BuildError::Description(_) | BuildError::SourceDateEpoch { .. } => Failure::Usage,
+            BuildError::Description(d) => return description_error(description, d),
+            BuildError::SourceDateEpoch { .. } => Failure::Usage,
             BuildError::PayloadRead { .. }
             | BuildError::Spool { .. }
             | BuildError::Output { .. } => Failure::Io,
@@ -40,7 +72,7 @@ pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult
         };
         CliError::new(failure, format!("{}: {e}", description.display()))
     })?;
-    println!("{}", built.manifest_digest);
+    outln!("{}", built.manifest_digest);
     ui.note(format!(
         "wrote {} ({} {} {}, {} bytes, unsigned): sign it with `hpk sign {} --key KEY`",
         built.path.display(),

@@ -4,7 +4,7 @@
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::json;
-use hpk_format::Limits;
+use hpk_format::{ErrorClass, Limits};
 use hpk_verify::{
     CatalogError, Clock, PlanStatus, TrustedRoot, VerifiedCatalog, resolve, verify_catalog,
 };
@@ -18,19 +18,62 @@ fn load_catalog(
     last_seen: u64,
 ) -> CliResult<VerifiedCatalog> {
     let bytes = inputs::read(path)?;
-    verify_catalog(&bytes, root, clock, last_seen, &Limits::default()).map_err(|e| {
-        let err = CliError::new(
-            match e.class() {
-                hpk_format::ErrorClass::Io => Failure::Io,
-                _ => Failure::Invalid,
-            },
+    verify_catalog(&bytes, root, clock, last_seen, &Limits::default())
+        .map_err(|e| catalog_error(path, &e))
+}
+
+/// A catalog that does not verify, as an error about `path`.
+fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
+    let failure = match e.class() {
+        ErrorClass::Io => Failure::Io,
+        _ => Failure::Invalid,
+    };
+    let at = inputs::format_time;
+    let (message, hint) = match e {
+        CatalogError::Signature(_) => (
             format!("{}: {e}", path.display()),
-        );
-        match e {
-            CatalogError::Signature(_) => err.hint("catalogs are signed by catalog-role keys: `hpk catalog sign CAT --key CATALOG_KEY`"),
-            _ => err,
-        }
-    })
+            Some(
+                "catalogs are signed by catalog-role keys: `hpk catalog sign CATALOG --key CATALOG_KEY`",
+            ),
+        ),
+        CatalogError::Expired {
+            version,
+            expires,
+            at: now,
+        } => (
+            format!(
+                "{}: catalog version {version} expired at {} (judged at {})",
+                path.display(),
+                at(*expires),
+                at(*now)
+            ),
+            Some(
+                "fetch a fresh catalog (publishers re-sign it with `hpk catalog add` and `hpk catalog sign`)",
+            ),
+        ),
+        CatalogError::NotYetValid { version, created } => (
+            format!(
+                "{}: catalog version {version} was created at {}, in the future",
+                path.display(),
+                at(*created)
+            ),
+            Some("check the clock, or pass --now"),
+        ),
+        CatalogError::Rollback { .. } => (
+            format!("{}: {e}", path.display()),
+            Some("a replayed or stale catalog: fetch the current one"),
+        ),
+        CatalogError::Container(hpk_format::ContainerError::WrongFileType { .. }) => (
+            format!("{}: {e}", path.display()),
+            Some("--catalog takes a catalog file (made by `hpk catalog new`), e.g. catalog.hpkcat"),
+        ),
+        _ => (format!("{}: {e}", path.display()), None),
+    };
+    let err = CliError::new(failure, message).with_class(e.class());
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 /// Runs `hpk catalog verify`.
@@ -57,15 +100,15 @@ pub fn catalog_verify(
         }));
         return Ok(());
     }
-    println!(
+    outln!(
         "OK: catalog version {} with {} entr{}, expires {}",
         c.version,
         c.entries.len(),
         if c.entries.len() == 1 { "y" } else { "ies" },
-        c.expires
+        inputs::format_time(c.expires)
     );
     for e in &c.entries {
-        println!(
+        outln!(
             "  {} {} ({}) {} bytes at {}",
             e.name,
             e.version,
@@ -91,19 +134,23 @@ pub fn plan(
     let verified = load_catalog(catalog, &root, clock, device.catalog_version)?;
     let plan = resolve(&verified, &device, clock);
     if as_json {
-        json::print(&json::plan(&plan, verified.catalog().version));
+        json::print(&json::plan(
+            &plan,
+            &catalog.display().to_string(),
+            verified.catalog().version,
+        ));
         return Ok(());
     }
     match plan.status {
-        PlanStatus::UpToDate => println!("up to date ({} track)", plan.track.as_str()),
-        PlanStatus::NotEligible => println!(
+        PlanStatus::UpToDate => outln!("up to date ({} track)", plan.track.as_str()),
+        PlanStatus::NotEligible => outln!(
             "nothing in catalog version {} applies to this device",
             verified.catalog().version
         ),
         PlanStatus::Update => {
-            println!("plan ({} track):", plan.track.as_str());
+            outln!("plan ({} track):", plan.track.as_str());
             for (i, s) in plan.steps.iter().enumerate() {
-                println!(
+                outln!(
                     "  {}. install {} {} {} ({}) from {}",
                     i + 1,
                     s.entry.kind.name(),
@@ -116,9 +163,12 @@ pub fn plan(
         }
     }
     for s in &plan.skipped {
-        println!(
+        outln!(
             "  skipped {} {}: {} ({})",
-            s.entry.name, s.entry.version, s.reason, s.detail
+            s.entry.name,
+            s.entry.version,
+            s.reason,
+            s.detail
         );
     }
     Ok(())

@@ -10,7 +10,7 @@ use crate::inputs;
 use crate::ui::Ui;
 use clap::Subcommand;
 use hpk_format::{KeyId, RoleName, TrustRoot};
-use hpk_sign::root::{self, RoleKeys, RoleSpec, SaveOutcome};
+use hpk_sign::root::{self, RoleKeys, RoleSpec, RotationError, SaveOutcome};
 use std::path::{Path, PathBuf};
 
 fn role_arg(s: &str) -> Result<RoleName, String> {
@@ -153,9 +153,36 @@ pub enum RootCommand {
         /// The root currently trusted: check that ROOT is its valid next version.
         #[arg(long)]
         trusted: Option<PathBuf>,
-        /// Judge time at this instant (Unix seconds or a date).
-        #[arg(long, value_parser = time_arg, value_name = "TIME")]
-        now: Option<u64>,
+        #[command(flatten)]
+        time: crate::TimeArgs,
+    },
+    /// Write the exact message an external signer must sign for a trust root.
+    #[command(
+        after_help = "Example:\n  hpk root tbs root-v2.hpkroot --out root-v2.msg\n  openssl pkeyutl -sign -rawin -inkey root.key -in root-v2.msg -out root-v2.sig\n  hpk root attach root-v2.hpkroot --pubkey root.key.pub --signature root-v2.sig"
+    )]
+    Tbs {
+        /// The trust root.
+        root: PathBuf,
+        /// Message file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Attach a raw 64-byte Ed25519 signature made elsewhere to a trust root.
+    #[command(
+        after_help = "Example:\n  hpk root attach root-v2.hpkroot --pubkey root.key.pub --signature root-v2.sig"
+    )]
+    Attach {
+        /// The trust root.
+        root: PathBuf,
+        /// The signer's public key (SPKI PEM).
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// The raw 64-byte signature.
+        #[arg(long)]
+        signature: PathBuf,
+        /// Write here instead of in place.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -185,7 +212,7 @@ fn edit_error(path: &Path, e: root::RootEditError) -> CliError {
 
 /// Loads `path` for editing: the root as it is if unsigned, else its next
 /// version (which needs `--out`).
-fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf, bool)> {
+fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf)> {
     let (head, current) = root::read_root_file(path).map_err(|e| sign_error(&e))?;
     let now = authoring_time()?;
     if head.signatures.is_empty() {
@@ -194,27 +221,25 @@ fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf,
             let expires = r.created.saturating_add(days);
             root::set_expiry(&mut r, expires).map_err(|e| edit_error(path, e))?;
         }
-        return Ok((
-            r,
-            edit.out.clone().unwrap_or_else(|| path.to_path_buf()),
-            false,
-        ));
+        return Ok((r, edit.out.clone().unwrap_or_else(|| path.to_path_buf())));
     }
     let out = edit.out.clone().ok_or_else(|| {
         CliError::usage(format!("{} is signed (published): an edit makes version {}", path.display(), current.version.saturating_add(1)))
             .hint("write it to a new file with --out NEW, then sign NEW with the old and the new root keys")
     })?;
     if out == path {
-        return Err(CliError::usage(
-            "--out must differ from the signed root: the old version is needed to sign the rotation",
-        ));
+        return Err(CliError::usage(format!(
+            "{}: --out must differ from the signed root: devices need the old version to check the new one",
+            path.display()
+        ))
+        .hint("write the next version to a new file, e.g. --out root-v2.hpkroot"));
     }
     let expires = now.saturating_add(edit.expires_in.unwrap_or(365 * 86_400));
     let next = root::next_version(&current, now, expires).map_err(|e| edit_error(path, e))?;
-    Ok((next, out, true))
+    Ok((next, out))
 }
 
-fn save(out: &Path, r: &TrustRoot, next: bool, ui: Ui) -> CliResult {
+fn save(out: &Path, r: &TrustRoot, ui: Ui) -> CliResult {
     let outcome = root::save_root(out, r).map_err(|e| sign_error(&e))?;
     match outcome {
         SaveOutcome::Unchanged { .. } => ui.note(format!("{} unchanged", out.display())),
@@ -228,10 +253,13 @@ fn save(out: &Path, r: &TrustRoot, next: bool, ui: Ui) -> CliResult {
                 } else {
                     String::new()
                 },
-                if next {
-                    ": sign it with the previous version's root keys and its own (`hpk root sign`)"
+                if r.version > 1 {
+                    format!(
+                        ": sign it with root keys of version {} and of its own (`hpk root sign`)",
+                        r.version - 1
+                    )
                 } else {
-                    ": sign it with `hpk root sign`"
+                    ": sign it with `hpk root sign`".to_owned()
                 }
             ));
         }
@@ -242,6 +270,41 @@ fn save(out: &Path, r: &TrustRoot, next: bool, ui: Ui) -> CliResult {
 
 fn keys(paths: &[PathBuf]) -> CliResult<Vec<hpk_sign::PublicKey>> {
     paths.iter().map(|p| inputs::public_key(p)).collect()
+}
+
+/// A rotation that devices would refuse, as an error.
+fn rotation_error(e: &RotationError) -> CliError {
+    match e {
+        RotationError::Io { path, source } => CliError::io(path, source),
+        RotationError::Current { path, source } => {
+            let inner = inputs::root_error(path, source);
+            CliError {
+                message: format!("the trusted root does not load: {}", inner.message),
+                ..inner
+            }
+        }
+        RotationError::Rejected { path, source } => {
+            let inner = inputs::root_error(path, source);
+            let hint = match source {
+                hpk_verify::RootError::Signature(_) => Some(
+                    "sign the new version with a threshold of the old root keys and of its own: `hpk root sign NEW --key ROOT_KEY`",
+                ),
+                hpk_verify::RootError::Version { .. } => Some(
+                    "make the next version by editing the trusted root with --out NEW (`hpk root add-key`, `remove-key`, `set-threshold`)",
+                ),
+                _ => None,
+            };
+            let err = CliError {
+                message: format!("devices would refuse this rotation: {}", inner.message),
+                ..inner
+            };
+            match hint {
+                Some(h) => err.hint(h),
+                None => err,
+            }
+        }
+        _ => CliError::new(Failure::Invalid, e.to_string()),
+    }
 }
 
 /// Runs an `hpk root` subcommand.
@@ -295,9 +358,9 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             edit,
         } => {
             let key = inputs::public_key(&pubkey)?;
-            let (mut r, out, next) = load_for_edit(&path, &edit)?;
+            let (mut r, out) = load_for_edit(&path, &edit)?;
             root::add_key(&mut r, role, &key).map_err(|e| edit_error(&path, e))?;
-            save(&out, &r, next, ui)
+            save(&out, &r, ui)
         }
         RootCommand::RemoveKey {
             root: path,
@@ -312,9 +375,9 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
                     .ok_or_else(|| CliError::usage(format!("{hex}: expected 64 hex digits")))?,
                 (None, None) => return Err(CliError::usage("give --pubkey or --key-id")),
             };
-            let (mut r, out, next) = load_for_edit(&path, &edit)?;
+            let (mut r, out) = load_for_edit(&path, &edit)?;
             root::remove_key(&mut r, role, &id).map_err(|e| edit_error(&path, e))?;
-            save(&out, &r, next, ui)
+            save(&out, &r, ui)
         }
         RootCommand::SetThreshold {
             root: path,
@@ -322,9 +385,9 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             threshold,
             edit,
         } => {
-            let (mut r, out, next) = load_for_edit(&path, &edit)?;
+            let (mut r, out) = load_for_edit(&path, &edit)?;
             root::set_threshold(&mut r, role, threshold).map_err(|e| edit_error(&path, e))?;
-            save(&out, &r, next, ui)
+            save(&out, &r, ui)
         }
         RootCommand::Sign {
             root: path,
@@ -342,24 +405,30 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
         RootCommand::Verify {
             root: path,
             trusted,
-            now,
+            time,
         } => {
-            let clock = inputs::clock(now, None);
-            let verified = match trusted {
+            let clock = inputs::clock(time.now, None);
+            let verified = match &trusted {
                 None => inputs::trust_root(&path, clock)?,
-                Some(old) => root::check_rotation(&old, &path, clock)
-                    .map_err(|e| CliError::new(Failure::Invalid, e.to_string()))?,
+                Some(old) => {
+                    root::check_rotation(old, &path, clock).map_err(|e| rotation_error(&e))?
+                }
             };
             let r = verified.root();
-            println!(
-                "OK: trust root version {}, expires {}, {} key(s)",
+            outln!(
+                "OK: trust root version {}{}, expires {}, {} key(s)",
                 r.version,
-                r.expires,
+                if trusted.is_some() {
+                    " (a valid rotation)"
+                } else {
+                    ""
+                },
+                inputs::format_time(r.expires),
                 r.keys.len()
             );
             for name in RoleName::ALL {
                 let role = r.roles.get(name);
-                println!(
+                outln!(
                     "  {:<9} threshold {} of {}: {}",
                     name.as_str(),
                     role.threshold,
@@ -373,5 +442,21 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             }
             Ok(())
         }
+        RootCommand::Tbs { root: path, out } => {
+            crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::TrustRoot), ui)
+        }
+        RootCommand::Attach {
+            root: path,
+            pubkey,
+            signature,
+            out,
+        } => crate::commands::sign::attach(
+            &path,
+            &pubkey,
+            &signature,
+            out.as_deref(),
+            Some(hpk_format::FileType::TrustRoot),
+            ui,
+        ),
     }
 }

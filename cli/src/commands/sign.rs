@@ -4,7 +4,7 @@
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::ui::Ui;
-use hpk_format::{FileType, HEADER_LEN, Header, Limits};
+use hpk_format::{FileType, HEADER_LEN, Header, Limits, MAGIC};
 use hpk_sign::{SignError, SignOptions, SignOutcome};
 use std::io::Read;
 use std::path::Path;
@@ -24,10 +24,29 @@ pub fn sign_error(e: &SignError) -> CliError {
 
 /// Which kind of hpk file `path` is, from its header.
 pub fn file_type(path: &Path) -> CliResult<FileType> {
-    let mut fixed = [0u8; HEADER_LEN];
+    let mut fixed = Vec::with_capacity(HEADER_LEN);
     std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut fixed))
+        .and_then(|f| f.take(HEADER_LEN as u64).read_to_end(&mut fixed))
         .map_err(|e| CliError::io(path, e))?;
+    let n = fixed.len().min(MAGIC.len());
+    if fixed.get(..n) != MAGIC.get(..n) || fixed.is_empty() {
+        return Err(CliError::new(
+            Failure::Invalid,
+            format!("{}: not an hpk file (bad magic bytes)", path.display()),
+        )
+        .with_class(hpk_format::ErrorClass::Malformed)
+        .hint("give a package, trust root or catalog file"));
+    }
+    let fixed: [u8; HEADER_LEN] = fixed.try_into().map_err(|_| {
+        CliError::new(
+            Failure::Invalid,
+            format!(
+                "{}: file is truncated: it ends inside the header",
+                path.display()
+            ),
+        )
+        .with_class(hpk_format::ErrorClass::Malformed)
+    })?;
     Header::parse(&fixed, &Limits::default())
         .map(|h| h.file_type)
         .map_err(|e| CliError::from_class(e.class(), path, e))
@@ -78,7 +97,11 @@ pub fn sign(
         }
         FileType::TrustRoot => {
             if root.is_some() {
-                return Err(CliError::usage("--root applies to packages only"));
+                return Err(CliError::usage(format!(
+                    "{}: --root does not apply to a trust root (its own root keys sign it)",
+                    file.display()
+                ))
+                .hint("leave out --root"));
             }
             hpk_sign::root::sign_root_file(file, &secret, out)
         }
@@ -88,7 +111,8 @@ pub fn sign(
                 let id = secret.public_key().key_id();
                 if !trusted.root().roles.catalog.keys.contains(&id) {
                     return Err(CliError::usage(format!(
-                        "key {}… is not in the trust root's catalog role",
+                        "{}: key {}… is not in the trust root's catalog role",
+                        file.display(),
                         id.short()
                     ))
                     .hint("sign with a catalog key or add this key with `hpk root add-key --role catalog`"));
@@ -102,9 +126,27 @@ pub fn sign(
     Ok(())
 }
 
-/// Runs `hpk tbs`.
-pub fn tbs(file: &Path, out: &Path, ui: Ui) -> CliResult {
-    let message = match file_type(file)? {
+/// The file's type, checked against what a `root …` or `catalog …`
+/// subcommand expects.
+fn typed(file: &Path, expect: Option<FileType>) -> CliResult<FileType> {
+    let found = file_type(file)?;
+    match expect {
+        Some(want) if want != found => Err(CliError::usage(format!(
+            "{}: expected a {want}, found a {found}",
+            file.display()
+        ))
+        .hint(match found {
+            FileType::Package => "use `hpk tbs` / `hpk attach` for packages",
+            FileType::TrustRoot => "use `hpk root tbs` / `hpk root attach` for trust roots",
+            FileType::Catalog => "use `hpk catalog tbs` / `hpk catalog attach` for catalogs",
+        })),
+        _ => Ok(found),
+    }
+}
+
+/// Runs `hpk tbs` (and `hpk root tbs`, `hpk catalog tbs`).
+pub fn tbs(file: &Path, out: &Path, expect: Option<FileType>, ui: Ui) -> CliResult {
+    let message = match typed(file, expect)? {
         FileType::Package => hpk_sign::tbs(file, &Limits::default()),
         FileType::TrustRoot => hpk_sign::root::root_tbs(file),
         FileType::Catalog => hpk_sign::catalog::catalog_tbs(file),
@@ -120,25 +162,33 @@ pub fn tbs(file: &Path, out: &Path, ui: Ui) -> CliResult {
     Ok(())
 }
 
-/// Runs `hpk attach`.
+/// Runs `hpk attach` (and `hpk root attach`, `hpk catalog attach`).
 pub fn attach(
     file: &Path,
     pubkey: &Path,
     signature: &Path,
     out: Option<&Path>,
+    expect: Option<FileType>,
     ui: Ui,
 ) -> CliResult {
     let out = out.unwrap_or(file);
+    let kind = typed(file, expect)?;
     let public = inputs::public_key(pubkey)?;
     let sig = inputs::read(signature)?;
-    let outcome = match file_type(file)? {
+    let outcome = match kind {
         FileType::Package => {
             hpk_sign::attach(file, &public, &sig, out, &mut SignOptions::default())
         }
         FileType::TrustRoot => hpk_sign::root::attach_root_signature(file, &public, &sig, out),
         FileType::Catalog => hpk_sign::catalog::attach_catalog_signature(file, &public, &sig, out),
     }
-    .map_err(|e| sign_error(&e))?;
+    .map_err(|e| match e {
+        // The library's message names no file: name the signature file.
+        SignError::SignatureLength { .. } => {
+            CliError::usage(format!("{}: {e}", signature.display()))
+        }
+        _ => sign_error(&e),
+    })?;
     report(ui, out, &outcome);
     Ok(())
 }
