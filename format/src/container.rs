@@ -6,7 +6,7 @@
 //! indexes, payload area, with no gap, overlap or trailing byte.
 
 use crate::error::{ContainerError, WriteError};
-use crate::header::{FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout};
+use crate::header::{FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
 use crate::limits::Limits;
 use crate::signature::{SIGNATURE_RECORD_LEN, SignatureRecord};
 use std::io::{self, Read};
@@ -45,6 +45,23 @@ pub fn signed_message(file_type: FileType, body: &[u8]) -> Vec<u8> {
     msg
 }
 
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+pub(crate) fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        match input.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled = filled.saturating_add(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 fn read_section<R: Read>(
     input: &mut R,
     buf: &mut [u8],
@@ -66,7 +83,16 @@ pub fn read_head<R: Read>(
     limits: &Limits,
 ) -> Result<Head, ContainerError> {
     let mut fixed = [0u8; HEADER_LEN];
-    read_section(input, &mut fixed, "header")?;
+    let got = read_up_to(input, &mut fixed).map_err(ContainerError::Io)?;
+    if got < HEADER_LEN {
+        // A short file that does not even start like hpk is not an hpk
+        // file, rather than a truncated one.
+        let prefix = got.min(MAGIC.len());
+        if fixed.get(..prefix) != MAGIC.get(..prefix) {
+            return Err(ContainerError::BadMagic { hint: None });
+        }
+        return Err(ContainerError::Truncated { section: "header" });
+    }
     let header = Header::parse(&fixed, limits)?;
     if header.file_type != expected {
         return Err(ContainerError::WrongFileType {

@@ -6,6 +6,7 @@
 //! compressors and the writer.
 
 use crate::chunk_index::{ChunkEncoding, ChunkEntry};
+use crate::container::read_up_to;
 use crate::digest::Digest;
 use crate::error::{LimitExceeded, WriteError};
 use crate::limits::{DEFAULT_CHUNK_SIZE, Limits, MIN_CHUNK_SIZE};
@@ -196,7 +197,7 @@ fn read_chunks<R: Read>(
             return Ok((size, Digest(content.finalize().into())));
         }
         let mut chunk = vec![0u8; chunk_size];
-        let got = fill(&mut input, &mut chunk)?;
+        let got = read_up_to(&mut input, &mut chunk)?;
         chunk.truncate(got);
         if got == 0 {
             return Ok((size, Digest(content.finalize().into())));
@@ -225,23 +226,6 @@ fn read_chunks<R: Read>(
             return Ok((size, Digest(content.finalize().into())));
         }
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn fill<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..) {
-        if rest.is_empty() {
-            break;
-        }
-        match input.read(rest) {
-            Ok(0) => break,
-            Ok(n) => filled = filled.saturating_add(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// A compression worker.

@@ -299,3 +299,35 @@ fn the_target_must_be_an_existing_folder() {
     let e = extract_err(&file, &a_file);
     assert!(matches!(e, ExtractError::Unsafe { .. }), "{e:?}");
 }
+
+#[test]
+fn a_failed_extraction_removes_the_folders_it_created() {
+    let keys = Keys::standard();
+    let root = TrustedRoot::load(
+        &root_file(&standard_root(&keys), &[&keys.root]),
+        hpk_verify::Clock::Trusted(T0 + DAY),
+        &hpk_format::Limits::default(),
+    )
+    .unwrap();
+    let built = PackageSpec::baseline("contoso-os")
+        .with_payload("deep/er/a.bin", sample_data(10_000, 1))
+        .with_payload("z/b.bin", sample_data(10_000, 2))
+        .build();
+    let mut file = built.file(&[&keys.release]);
+    // Damage the last stored byte: the second payload fails its check.
+    let last = file.len() - 1;
+    file[last] ^= 1;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("z")).unwrap();
+    let package = VerifiedPackage::open(&file[..], &root, &hpk_format::Limits::default()).unwrap();
+    extract_to_dir(package, dir.path(), &mut |_| {}).unwrap_err();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    // The folder that was there before stays; the ones made for the
+    // payloads are gone, and so is every file.
+    assert_eq!(left, vec!["z".to_owned()]);
+    assert_eq!(std::fs::read_dir(dir.path().join("z")).unwrap().count(), 0);
+}

@@ -28,12 +28,13 @@ pub struct ThresholdNotMet {
 
 impl fmt::Display for ThresholdNotMet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let role = self
-            .role
-            .map_or_else(|| "any package-signing".to_owned(), |r| r.to_string());
+        let role = self.role.map_or_else(
+            || "any package-signing role".to_owned(),
+            |r| format!("the {r} role"),
+        );
         write!(
             f,
-            "{} has {} valid signature(s) from the {role} role, needs {}",
+            "{} has {} valid signature(s) from {role}, needs {}",
             self.what, self.got, self.needed
         )?;
         let unsigned = self.report.valid.is_empty()

@@ -9,8 +9,76 @@
 use crate::error::{ExtractError, VerifyError};
 use crate::package::{PayloadSink, VerifiedHead, VerifiedPackage};
 use hpk_format::{AtomicFile, PayloadDescriptor, PayloadError, StagedFile};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+/// Bytes written to a payload file between two requests to write its
+/// pages back (32 MiB).
+const WRITE_BEHIND: u64 = 32 * 1024 * 1024;
+
+/// Writes a payload file's pages to disk on another thread while the
+/// extraction goes on, so that the flush before the file is staged finds
+/// little left to do: the disk works while the processor decompresses.
+///
+/// It only starts a thread once a file is larger than [`WRITE_BEHIND`].
+/// An error it meets is returned by [`WriteBehind::finish`]: it must not
+/// be lost, since the file's final flush may then no longer report it.
+#[derive(Default)]
+struct WriteBehind {
+    unsynced: u64,
+    worker: Option<(SyncSender<()>, JoinHandle<io::Result<()>>)>,
+}
+
+impl WriteBehind {
+    /// Notes `n` more bytes written to `file`; asks for a flush every
+    /// [`WRITE_BEHIND`] bytes.
+    fn wrote(&mut self, n: usize, file: &File) -> io::Result<()> {
+        self.unsynced = self.unsynced.saturating_add(n as u64);
+        if self.unsynced < WRITE_BEHIND {
+            return Ok(());
+        }
+        self.unsynced = 0;
+        if self.worker.is_none() {
+            let file = file.try_clone()?;
+            let (tx, rx) = sync_channel::<()>(1);
+            let handle = std::thread::Builder::new()
+                .name("hpk-write-behind".into())
+                .spawn(move || {
+                    for () in rx.iter() {
+                        file.sync_data()?;
+                    }
+                    Ok(())
+                })?;
+            self.worker = Some((tx, handle));
+        }
+        if let Some((tx, _)) = &self.worker {
+            match tx.try_send(()) {
+                // A flush is already waiting: it will take these bytes too.
+                Ok(()) | Err(TrySendError::Full(())) => {}
+                // The thread stopped on an error: `finish` reports it.
+                Err(TrySendError::Disconnected(())) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the thread and returns the first error it met.
+    fn finish(&mut self) -> io::Result<()> {
+        self.unsynced = 0;
+        match self.worker.take() {
+            None => Ok(()),
+            Some((tx, handle)) => {
+                drop(tx);
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("write-behind thread failed")))
+            }
+        }
+    }
+}
 
 /// What an extraction wrote.
 #[derive(Debug)]
@@ -24,13 +92,34 @@ pub struct Extracted {
 struct DirSink<'a> {
     dir: &'a Path,
     current: Option<AtomicFile>,
+    write_behind: WriteBehind,
     staged: Vec<StagedFile>,
     unsafe_path: Option<ExtractError>,
+    /// Folders this extraction created, in creation order, so that a
+    /// failed extraction can remove them again.
+    created: Vec<PathBuf>,
+}
+
+impl DirSink<'_> {
+    /// Removes the temporary files, then the folders this extraction
+    /// created (deepest first); folders that are not empty stay.
+    fn remove_created_folders(&mut self) {
+        let _ = self.write_behind.finish();
+        self.current = None;
+        self.staged.clear();
+        for dir in self.created.drain(..).rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 /// Creates the folders leading to `name` under `dir`, refusing to pass
 /// through anything but real folders.
-fn prepare_parent(dir: &Path, desc: &PayloadDescriptor) -> Result<PathBuf, ExtractError> {
+fn prepare_parent(
+    dir: &Path,
+    desc: &PayloadDescriptor,
+    created: &mut Vec<PathBuf>,
+) -> Result<PathBuf, ExtractError> {
     let mut path = dir.to_path_buf();
     let mut parts = desc.name.components().peekable();
     while let Some(part) = parts.next() {
@@ -64,6 +153,7 @@ fn prepare_parent(dir: &Path, desc: &PayloadDescriptor) -> Result<PathBuf, Extra
                     path: path.clone(),
                     source,
                 })?;
+                created.push(path.clone());
             }
             Err(source) => return Err(ExtractError::Io { path, source }),
         }
@@ -76,7 +166,7 @@ fn prepare_parent(dir: &Path, desc: &PayloadDescriptor) -> Result<PathBuf, Extra
 
 impl PayloadSink for DirSink<'_> {
     fn begin(&mut self, desc: &PayloadDescriptor) -> io::Result<()> {
-        let target = match prepare_parent(self.dir, desc) {
+        let target = match prepare_parent(self.dir, desc, &mut self.created) {
             Ok(t) => t,
             Err(e) => {
                 let msg = e.to_string();
@@ -90,7 +180,11 @@ impl PayloadSink for DirSink<'_> {
 
     fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
         match self.current.as_mut() {
-            Some(f) => f.file()?.write_all(chunk),
+            Some(f) => {
+                let file = f.file()?;
+                file.write_all(chunk)?;
+                self.write_behind.wrote(chunk.len(), file)
+            }
             None => Err(io::Error::other("data outside a payload")),
         }
     }
@@ -100,6 +194,7 @@ impl PayloadSink for DirSink<'_> {
             .current
             .take()
             .ok_or_else(|| io::Error::other("end outside a payload"))?;
+        self.write_behind.finish()?;
         self.staged.push(file.stage()?);
         Ok(())
     }
@@ -125,13 +220,16 @@ pub fn extract_to_dir<R: Read>(
     let mut sink = DirSink {
         dir,
         current: None,
+        write_behind: WriteBehind::default(),
         staged: Vec::new(),
         unsafe_path: None,
+        created: Vec::new(),
     };
     let head = match package.stream(&mut sink, progress) {
         Ok(head) => head,
         Err(e) => {
-            // Dropping the sink removes every temporary file.
+            // Removes every temporary file, then the folders made for them.
+            sink.remove_created_folders();
             if let Some(u) = sink.unsafe_path.take() {
                 return Err(u);
             }
