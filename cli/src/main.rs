@@ -167,8 +167,12 @@ enum Command {
         #[arg(long, short)]
         device: Option<PathBuf>,
         /// Check signatures, manifest and policy only, not the payloads.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "deep")]
         header_only: bool,
+        /// Also decompress every chunk and check each payload's content
+        /// SHA-256, as extraction does, without writing anything.
+        #[arg(long)]
+        deep: bool,
         #[command(flatten)]
         time: TimeArgs,
         /// Print a JSON document on stdout (hpk-verify/1, see docs/json.md).
@@ -303,6 +307,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             root,
             device,
             header_only,
+            deep,
             time,
             json,
         } => commands::check::verify(
@@ -311,6 +316,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
                 root,
                 device,
                 header_only,
+                deep,
                 now: time.now,
                 json,
             },

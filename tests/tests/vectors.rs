@@ -6,7 +6,7 @@
 //!   `verify_payloads` (`verify-payloads`), `stream` into a `MemorySink`
 //!   (`stream`) or `extract_to_dir` into a fresh folder (`extract-dir`);
 //! - the `hpk` command line: `hpk verify --header-only`, `hpk verify`,
-//!   `hpk extract` for packages, `hpk root verify` (one step per rotation)
+//!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (one step per rotation)
 //!   for trust roots, `hpk catalog verify` for catalogs.
 //!
 //! Each entry point checks to a depth (header, full, extract). At or past
@@ -597,6 +597,11 @@ fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
             &["--header-only", "--json"][..],
         ),
         ("hpk verify", Depth::Full, &["--json"][..]),
+        (
+            "hpk verify --deep",
+            Depth::Extract,
+            &["--deep", "--json"][..],
+        ),
     ] {
         let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref()];
         args.extend(&common);

@@ -28,6 +28,8 @@ pub struct VerifyArgs {
     pub device: Option<PathBuf>,
     /// Check only the head (signatures, manifest, policy).
     pub header_only: bool,
+    /// Also decompress and check content digests.
+    pub deep: bool,
     /// Judge time at this instant.
     pub now: Option<u64>,
     /// JSON output.
@@ -192,7 +194,7 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
             "schema": "hpk-verify/1",
             "file": args.package.display().to_string(),
             "result": if verdict.is_some() { "not-applicable" } else { "valid" },
-            "checked": if args.header_only { "header" } else { "full" },
+            "checked": checked(args),
             "policy": if args.device.is_some() { "device" } else { "intrinsic" },
             "reason": verdict.as_ref().map(|(n, _, _)| n.reason.as_str()),
             "detail": verdict.as_ref().map(|(_, d, _)| d.clone()),
@@ -207,10 +209,12 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
                 outln!(
                     "OK: {} {}",
                     summary(&out.head),
-                    if args.header_only {
-                        "(header only: payloads not checked)"
-                    } else {
-                        "(all payloads checked)"
+                    match checked(args) {
+                        "header" => "(header only: payloads not checked)",
+                        "deep" =>
+                            "(every stored byte authenticated; content decompressed and its SHA-256 checked)",
+                        _ =>
+                            "(every stored byte authenticated; --deep also checks decompressed content)",
                     }
                 );
             }
@@ -267,6 +271,12 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
             .hint("the download is incomplete or has extra bytes: fetch it again"));
         }
         package.head().clone()
+    } else if args.deep {
+        let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
+        let progress = ui.progress("verifying", total);
+        let result = package.stream(&mut Discard, &mut |done| progress.set(done));
+        progress.finish();
+        result.map_err(|e| verify_error(&args.package, &e))?
     } else {
         let progress = ui.progress("verifying", package.head().header.payload_len);
         let result = package.verify_payloads(&mut |done| progress.set(done));
@@ -278,6 +288,33 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
         clock,
         not_applicable,
     })
+}
+
+/// How deep `hpk verify` checks: `header`, `full` (every stored byte) or
+/// `deep` (also decompressed content), as JSON names it.
+fn checked(args: &VerifyArgs) -> &'static str {
+    if args.header_only {
+        "header"
+    } else if args.deep {
+        "deep"
+    } else {
+        "full"
+    }
+}
+
+/// A sink that checks everything and keeps nothing (`hpk verify --deep`).
+struct Discard;
+
+impl hpk_verify::PayloadSink for Discard {
+    fn begin(&mut self, _: &hpk_format::PayloadDescriptor) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn data(&mut self, _: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn end(&mut self, _: &hpk_format::PayloadDescriptor) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Options of `hpk extract`.
