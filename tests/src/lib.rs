@@ -592,3 +592,45 @@ impl<R: std::io::Read> std::io::Read for CountingReader<R> {
         Ok(n)
     }
 }
+
+// ---------------------------------------------------------------------------
+// Helpers of the robustness tests (corruption, bombs, crash safety).
+// ---------------------------------------------------------------------------
+
+/// A small deterministic pseudo-random generator (SplitMix64): fixed seeds
+/// make every random choice of a test the same on every run.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `range`, which must not be empty (modulo bias is
+    /// negligible for test ranges).
+    pub fn below(&mut self, range: std::ops::Range<usize>) -> usize {
+        assert!(!range.is_empty(), "empty range");
+        range.start + (self.next_u64() % (range.end - range.start) as u64) as usize
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `len` incompressible bytes.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+}

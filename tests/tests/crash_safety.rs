@@ -1,0 +1,758 @@
+//! Crash safety of the `hpk` commands that write files: `pack`, `sign`,
+//! `extract`, `catalog add` and `catalog sign` are killed with SIGKILL at
+//! random moments (fixed-seed delays, spread over the time an
+//! uninterrupted run takes), again and again. After every kill:
+//!
+//! - the destination holds the complete old content or the complete new
+//!   content, byte for byte (compared with the outputs of uninterrupted
+//!   runs), or is absent if there was none;
+//! - an extraction folder holds, under each payload's final name, either
+//!   the complete old file or the complete new one;
+//! - the only other new names are temporary files of the killed process,
+//!   `.NAME.PID.N.hpk-tmp` (`hpk_format::TEMP_SUFFIX`), next to their
+//!   target.
+//!
+//! The commands run the `hpk` binary of this workspace,
+//! `target/<profile>/hpk`. The test runs `cargo build -p hpk-cli` once
+//! first (a no-op when the binary is up to date), so that it never tests
+//! a stale binary; if cargo cannot be run, an existing binary is used.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use hpk_format::{Digest, TEMP_SUFFIX};
+use hpk_tests::*;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// The binary
+// ---------------------------------------------------------------------------
+
+/// The `hpk` binary next to this test's target folder, built once.
+fn hpk() -> &'static Path {
+    static HPK: OnceLock<PathBuf> = OnceLock::new();
+    HPK.get_or_init(|| {
+        // target/<profile>/deps/crash_safety-… → target/<profile>/hpk
+        let exe = std::env::current_exe().expect("test executable");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let hpk = profile_dir.join("hpk");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "hpk-cli",
+            "--bin",
+            "hpk",
+            "--manifest-path",
+        ]);
+        build.arg(&manifest).arg("--target-dir");
+        build.arg(profile_dir.parent().expect("target folder"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        match build.status() {
+            Ok(status) => assert!(status.success(), "cargo build -p hpk-cli failed"),
+            Err(e) => eprintln!("cannot run cargo ({e}); using {}", hpk.display()),
+        }
+        assert!(hpk.is_file(), "no hpk binary at {}", hpk.display());
+        hpk
+    })
+}
+
+/// An `hpk` command line, quiet, with a fixed `SOURCE_DATE_EPOCH`.
+fn command(args: &[OsString]) -> Command {
+    let mut c = Command::new(hpk());
+    c.arg("--quiet")
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", T0.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Runs `hpk args` to completion; returns how long it took.
+fn run(args: &[OsString]) -> Duration {
+    let start = Instant::now();
+    let out = command(args).output().expect("run hpk");
+    assert!(
+        out.status.success(),
+        "hpk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start.elapsed()
+}
+
+fn args(list: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
+    list.iter().map(|a| a.as_ref().to_owned()).collect()
+}
+
+/// How a killed run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    /// Killed by the signal.
+    Killed,
+    /// Finished (with success) before the signal.
+    Finished,
+}
+
+/// Starts `hpk args`, sends SIGKILL after `delay`, reaps it. Returns its
+/// process id and how it ended.
+fn run_and_kill(args: &[OsString], delay: Duration) -> (u32, Ended) {
+    let mut child = command(args)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hpk");
+    let pid = child.id();
+    std::thread::sleep(delay);
+    // SIGKILL on Unix; a process that already exited is not an error.
+    child.kill().expect("kill");
+    let status = child.wait().expect("wait");
+    match status.signal() {
+        Some(9) => (pid, Ended::Killed),
+        _ => {
+            assert!(status.success(), "hpk {args:?} failed by itself: {status}");
+            (pid, Ended::Finished)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Checking a folder after a kill
+// ---------------------------------------------------------------------------
+
+/// Whether `name` is the temporary name process `pid` gives to `target`
+/// in the same folder: `.TARGET.PID.N.hpk-tmp`.
+fn is_temp_of(name: &str, target: &str, pid: u32) -> bool {
+    name.strip_prefix('.')
+        .and_then(|n| n.strip_prefix(target))
+        .and_then(|n| n.strip_prefix(&format!(".{pid}.")))
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a folder held after a kill.
+#[derive(Default, Debug)]
+struct Seen {
+    /// Targets that held their old content.
+    old: usize,
+    /// Targets that held their new content.
+    new: usize,
+    /// Targets that were absent.
+    absent: usize,
+    /// Temporary files left by the killed process.
+    temps: usize,
+}
+
+/// Checks the files of `dir` (recursively) after process `pid` was
+/// killed: every file named in `expected` holds one of the contents
+/// listed for it (old first, then new; `None`: may be absent; a single
+/// content: an input that must not change), every other file is a temporary
+/// file of `pid` for one of them, and every folder leads to one of them.
+/// Removes the temporary files. Returns what it saw, or why it failed.
+fn check_dir(
+    dir: &Path,
+    expected: &BTreeMap<PathBuf, Vec<Option<Digest>>>,
+    pid: u32,
+) -> Result<Seen, String> {
+    let mut seen = Seen::default();
+    for rel in files_under(dir) {
+        let path = dir.join(&rel);
+        if let Some(contents) = expected.get(&rel) {
+            let digest = Digest::of(&std::fs::read(&path).unwrap());
+            match contents.iter().position(|c| *c == Some(digest)) {
+                // An input that must stay as it is.
+                Some(_) if contents.len() == 1 => {}
+                Some(0) => seen.old += 1,
+                Some(_) => seen.new += 1,
+                None => {
+                    return Err(format!(
+                        "{} is neither the old nor the new content ({} bytes)",
+                        rel.display(),
+                        std::fs::metadata(&path).unwrap().len()
+                    ));
+                }
+            }
+            continue;
+        }
+        let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let is_temp = expected.keys().any(|target| {
+            target.parent().unwrap_or(Path::new("")) == parent
+                && is_temp_of(&name, &target.file_name().unwrap().to_string_lossy(), pid)
+        });
+        if !is_temp {
+            return Err(format!("unexpected file {}", rel.display()));
+        }
+        seen.temps += 1;
+        std::fs::remove_file(&path).unwrap();
+    }
+    for (rel, contents) in expected {
+        if !dir.join(rel).exists() {
+            if !contents.contains(&None) {
+                return Err(format!("{} is missing", rel.display()));
+            }
+            seen.absent += 1;
+        }
+    }
+    // No folder but those leading to an expected file.
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                let rel = path.strip_prefix(dir).unwrap();
+                if !expected.keys().any(|t| t.starts_with(rel)) {
+                    return Err(format!("unexpected folder {}", rel.display()));
+                }
+                stack.push(path);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// Totals for one command.
+#[derive(Default, Debug)]
+struct Tally {
+    kills: usize,
+    killed_midway: usize,
+    finished_first: usize,
+    left_old: usize,
+    left_new: usize,
+    left_absent: usize,
+    temps: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, ended: Ended, seen: Result<Seen, String>, what: &str) {
+        self.kills += 1;
+        match ended {
+            Ended::Killed => self.killed_midway += 1,
+            Ended::Finished => self.finished_first += 1,
+        }
+        match seen {
+            Ok(s) => {
+                if ended == Ended::Finished && (s.old > 0 || s.absent > 0) {
+                    self.failures.push(format!(
+                        "{what}: finished, but not every file is new: {s:?}"
+                    ));
+                }
+                self.left_old += s.old;
+                self.left_new += s.new;
+                self.left_absent += s.absent;
+                self.temps += s.temps;
+            }
+            Err(e) => self.failures.push(format!("{what}: {e}")),
+        }
+    }
+}
+
+/// Kills `hpk args` `kills` times, each after a random delay within 1.2 ×
+/// `duration` (the time an uninterrupted run took): `prepare(k)` sets the
+/// folder up before kill `k` and returns the contents each file may hold
+/// after it (the old content first).
+fn kill_repeatedly(
+    name: &str,
+    args: &[OsString],
+    dir: &Path,
+    kills: usize,
+    duration: Duration,
+    rng: &mut SplitMix64,
+    prepare: &mut dyn FnMut(usize) -> BTreeMap<PathBuf, Vec<Option<Digest>>>,
+) -> Tally {
+    let mut tally = Tally::default();
+    for k in 0..kills {
+        let expected = prepare(k);
+        let delay = duration.mul_f64(1.2 * rng.unit());
+        let (pid, ended) = run_and_kill(args, delay);
+        let seen = check_dir(dir, &expected, pid);
+        tally.add(
+            ended,
+            seen,
+            &format!("{name} #{k} (killed after {delay:.1?})"),
+        );
+    }
+    println!(
+        "{name}: {} run(s), took {duration:.1?} uninterrupted: {tally:?}",
+        kills
+    );
+    tally
+}
+
+// ---------------------------------------------------------------------------
+// Fixture
+// ---------------------------------------------------------------------------
+
+fn write(path: &Path, bytes: &[u8]) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Compressible text.
+fn text(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = SplitMix64(seed);
+    let mut out = Vec::with_capacity(len + 64);
+    while out.len() < len {
+        out.extend_from_slice(
+            format!(
+                "{:08x} update line {} of the crash-safety fixture\n",
+                rng.next_u64() % 4096,
+                out.len()
+            )
+            .as_bytes(),
+        );
+    }
+    out.truncate(len);
+    out
+}
+
+/// A package description with these payloads (name, file).
+fn description(version: &str, payloads: &[(&str, &str)]) -> String {
+    let mut d = format!(
+        "name = \"crash-test\"\nkind = \"baseline\"\nversion = \"{version}\"\n\
+         security_version = 1\ncreated = {T0}\nexpires = {}\n\n\
+         [targets]\nos = \"windows\"\narchitectures = [\"x64\"]\n",
+        T0 + 365 * DAY
+    );
+    for (name, file) in payloads {
+        d.push_str(&format!(
+            "\n[[payloads]]\nname = \"{name}\"\nfile = \"{file}\"\n"
+        ));
+    }
+    d
+}
+
+/// The payload names of both packages, and where they come from.
+const PAYLOADS: [&str; 3] = ["readme.txt", "sys/big.bin", "sys/text.bin"];
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    /// Input files: descriptions, payloads, keys, trust root.
+    src: PathBuf,
+    /// The old and new package descriptions.
+    old_desc: PathBuf,
+    new_desc: PathBuf,
+    /// Payload contents of the old and the new package, by name.
+    old_payloads: BTreeMap<PathBuf, Vec<u8>>,
+    new_payloads: BTreeMap<PathBuf, Vec<u8>>,
+    release_key: PathBuf,
+    catalog_key: PathBuf,
+    trust_root: PathBuf,
+}
+
+impl Fixture {
+    /// Keys and trust root of the test kit, and the payloads of an old
+    /// (small) and a new (tens of MiB) package with the same names.
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let src = root.join("src");
+        let keys = Keys::standard();
+        let mut rng = SplitMix64(0xC0FFEE);
+        let new_payloads: BTreeMap<PathBuf, Vec<u8>> = [
+            (PAYLOADS[0], b"new readme\n".to_vec()),
+            (PAYLOADS[1], rng.bytes(24 * MIB)),
+            (PAYLOADS[2], text(12 * MIB + 345, 1)),
+        ]
+        .into_iter()
+        .map(|(n, d)| (PathBuf::from(n), d))
+        .collect();
+        let old_payloads: BTreeMap<PathBuf, Vec<u8>> = [
+            (PAYLOADS[0], b"old readme\n".to_vec()),
+            (PAYLOADS[1], rng.bytes(300_000)),
+            (PAYLOADS[2], text(200_000, 2)),
+        ]
+        .into_iter()
+        .map(|(n, d)| (PathBuf::from(n), d))
+        .collect();
+        let mut files = Vec::new();
+        for (tag, payloads) in [("old", &old_payloads), ("new", &new_payloads)] {
+            for (i, (name, data)) in payloads.iter().enumerate() {
+                let file = format!("{tag}-{i}.dat");
+                write(&src.join(&file), data);
+                files.push((tag, name.display().to_string(), file));
+            }
+        }
+        let desc_for = |tag: &str, version: &str| {
+            let list: Vec<(&str, &str)> = files
+                .iter()
+                .filter(|(t, _, _)| *t == tag)
+                .map(|(_, n, f)| (n.as_str(), f.as_str()))
+                .collect();
+            description(version, &list)
+        };
+        let old_desc = src.join("old.toml");
+        let new_desc = src.join("new.toml");
+        write(&old_desc, desc_for("old", "10.0.1").as_bytes());
+        write(&new_desc, desc_for("new", "10.0.2").as_bytes());
+        let release_key = src.join("release.key");
+        let catalog_key = src.join("catalog.key");
+        for (path, seed) in [(&release_key, 2u8), (&catalog_key, 5u8)] {
+            let key = hpk_sign::SecretKey::from_seed(&[seed; 32]);
+            hpk_sign::keys::write_secret_key_file(path, &key, None, false).unwrap();
+        }
+        assert_eq!(
+            hpk_sign::SecretKey::from_seed(&[2; 32])
+                .public_key()
+                .as_bytes(),
+            &keys.release.public()
+        );
+        let trust_root = src.join("root.hpkroot");
+        write(
+            &trust_root,
+            &root_file(&standard_root(&keys), &[&keys.root]),
+        );
+        Fixture {
+            _tmp: tmp,
+            root,
+            src,
+            old_desc,
+            new_desc,
+            old_payloads,
+            new_payloads,
+            release_key,
+            catalog_key,
+            trust_root,
+        }
+    }
+
+    /// A fresh, empty folder.
+    fn folder(&self, name: &str) -> PathBuf {
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
+
+/// Puts `content` at `path` (`None`: removes it).
+fn set(path: &Path, content: Option<&[u8]>) {
+    match content {
+        Some(bytes) => std::fs::write(path, bytes).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn one(name: &str, contents: Vec<Option<Digest>>) -> BTreeMap<PathBuf, Vec<Option<Digest>>> {
+    BTreeMap::from([(PathBuf::from(name), contents)])
+}
+
+// ---------------------------------------------------------------------------
+// The test
+// ---------------------------------------------------------------------------
+
+#[test]
+fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
+    let start = Instant::now();
+    let f = Fixture::new();
+    let mut rng = SplitMix64(0x51C4_11ED);
+    let mut tallies: Vec<(&str, Tally)> = Vec::new();
+    let os = |p: &Path| p.as_os_str().to_owned();
+
+    // Reference outputs of uninterrupted runs.
+    let refs = f.folder("refs");
+    let old_pkg = refs.join("old.hpk");
+    let new_pkg = refs.join("new.hpk");
+    run(&args(&[&"pack", &f.old_desc, &"--out", &old_pkg]));
+    let pack_time = run(&args(&[&"pack", &f.new_desc, &"--out", &new_pkg]));
+    let signed_pkg = refs.join("new-signed.hpk");
+    std::fs::copy(&new_pkg, &signed_pkg).unwrap();
+    let sign_time = run(&args(&[&"sign", &signed_pkg, &"--key", &f.release_key]));
+    let old_bytes = std::fs::read(&old_pkg).unwrap();
+    let new_bytes = std::fs::read(&new_pkg).unwrap();
+    let signed_bytes = std::fs::read(&signed_pkg).unwrap();
+    assert_ne!(new_bytes, signed_bytes);
+    println!(
+        "packages: old {} bytes, new {} bytes, signed {} bytes",
+        old_bytes.len(),
+        new_bytes.len(),
+        signed_bytes.len()
+    );
+
+    // `hpk pack`: over an old package, or where there was none.
+    let mut untouched = vec![(f.src.clone(), files_under(&f.src))];
+    let dir = f.folder("pack");
+    let out = dir.join("out.hpk");
+    let pack_args = args(&[&"pack", &f.new_desc, &"--out", &out]);
+    let (old_d, new_d) = (Digest::of(&old_bytes), Digest::of(&new_bytes));
+    let tally = kill_repeatedly(
+        "pack",
+        &pack_args,
+        &dir,
+        14,
+        pack_time,
+        &mut rng,
+        &mut |k| {
+            let old = (k % 2 == 0).then_some(old_bytes.as_slice());
+            set(&out, old);
+            one("out.hpk", vec![old.map(|_| old_d), Some(new_d)])
+        },
+    );
+    tallies.push(("pack", tally));
+
+    // `hpk sign` in place (unsigned → signed), and to a new file.
+    let dir = f.folder("sign");
+    let pkg = dir.join("pkg.hpk");
+    let copy = dir.join("copy.hpk");
+    let signed_d = Digest::of(&signed_bytes);
+    let in_place = args(&[&"sign", &pkg, &"--key", &f.release_key]);
+    let to_copy = args(&[&"sign", &pkg, &"--key", &f.release_key, &"--out", &copy]);
+    let mut tally = Tally::default();
+    for (which, sign_args) in [("in place", &in_place), ("to a new file", &to_copy)] {
+        let t = kill_repeatedly(
+            &format!("sign {which}"),
+            sign_args,
+            &dir,
+            7,
+            sign_time,
+            &mut rng,
+            &mut |_| {
+                set(&pkg, Some(&new_bytes));
+                set(&copy, None);
+                if which == "in place" {
+                    one("pkg.hpk", vec![Some(new_d), Some(signed_d)])
+                } else {
+                    let mut m = one("pkg.hpk", vec![Some(new_d)]);
+                    m.insert("copy.hpk".into(), vec![None, Some(signed_d)]);
+                    m
+                }
+            },
+        );
+        merge(&mut tally, t);
+    }
+    tallies.push(("sign", tally));
+
+    // `hpk extract` into an empty folder, and over the old package's files.
+    let dir = f.folder("extract");
+    let extract_args = args(&[
+        &"extract",
+        &signed_pkg,
+        &"--root",
+        &f.trust_root,
+        &"--out",
+        &dir,
+        &"--now",
+        &(T0 + DAY).to_string(),
+    ]);
+    let extract_time = {
+        let t = run(&extract_args);
+        for (name, data) in &f.new_payloads {
+            assert_eq!(&std::fs::read(dir.join(name)).unwrap(), data, "{name:?}");
+        }
+        t
+    };
+    let tally = kill_repeatedly(
+        "extract",
+        &extract_args,
+        &dir,
+        14,
+        extract_time,
+        &mut rng,
+        &mut |k| {
+            std::fs::remove_dir_all(&dir).unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            let with_old = k % 2 == 0;
+            f.new_payloads
+                .iter()
+                .map(|(name, new)| {
+                    let old = with_old.then(|| {
+                        let data = &f.old_payloads[name];
+                        write(&dir.join(name), data);
+                        Digest::of(data)
+                    });
+                    (name.clone(), vec![old, Some(Digest::of(new))])
+                })
+                .collect()
+        },
+    );
+    tallies.push(("extract", tally));
+
+    // `hpk catalog add` of many packages to a signed catalog (which makes
+    // the next version), then `hpk catalog sign` of the result.
+    let pkgs = f.folder("catalog-packages");
+    let mut add_args = args(&[&"catalog", &"add"]);
+    let dir = f.folder("catalog");
+    let cat = dir.join("catalog.hpkcat");
+    add_args.push(os(&cat));
+    for i in 0..1000 {
+        let built = PackageSpec::baseline(&format!("kb{i:04}"))
+            .version(&format!("10.0.{i}"))
+            .build();
+        let path = pkgs.join(format!("kb{i:04}.hpk"));
+        write(&path, &built.file(&[]));
+        add_args.push(os(&path));
+    }
+    untouched.push((pkgs.clone(), files_under(&pkgs)));
+    let cat_ref = refs.join("catalog.hpkcat");
+    run(&args(&[
+        &"catalog",
+        &"new",
+        &"--out",
+        &cat_ref,
+        &"--version",
+        &"7",
+        &"--created",
+        &T0.to_string(),
+    ]));
+    run(&args(&[&"catalog", &"add", &cat_ref, &old_pkg]));
+    run(&args(&[
+        &"catalog",
+        &"sign",
+        &cat_ref,
+        &"--key",
+        &f.catalog_key,
+    ]));
+    let cat_v7 = std::fs::read(&cat_ref).unwrap();
+    let mut ref_add_args = add_args.clone();
+    ref_add_args[2] = os(&cat_ref);
+    let add_time = run(&ref_add_args);
+    let cat_v8 = std::fs::read(&cat_ref).unwrap();
+    let sign_cat_args = |c: &Path| args(&[&"catalog", &"sign", &c, &"--key", &f.catalog_key]);
+    let cat_sign_time = run(&sign_cat_args(&cat_ref));
+    let cat_v8_signed = std::fs::read(&cat_ref).unwrap();
+    assert!(cat_v7 != cat_v8 && cat_v8 != cat_v8_signed);
+    let (v7, v8, v8s) = (
+        Digest::of(&cat_v7),
+        Digest::of(&cat_v8),
+        Digest::of(&cat_v8_signed),
+    );
+    untouched.push((refs.clone(), files_under(&refs)));
+    let tally = kill_repeatedly(
+        "catalog add",
+        &add_args,
+        &dir,
+        8,
+        add_time,
+        &mut rng,
+        &mut |_| {
+            set(&cat, Some(&cat_v7));
+            one("catalog.hpkcat", vec![Some(v7), Some(v8)])
+        },
+    );
+    tallies.push(("catalog add", tally));
+    let tally = kill_repeatedly(
+        "catalog sign",
+        &sign_cat_args(&cat),
+        &dir,
+        8,
+        cat_sign_time,
+        &mut rng,
+        &mut |_| {
+            set(&cat, Some(&cat_v8));
+            one("catalog.hpkcat", vec![Some(v8), Some(v8s)])
+        },
+    );
+    tallies.push(("catalog sign", tally));
+
+    // Nothing appeared next to the inputs and the references.
+    for (dir, before) in &untouched {
+        assert_eq!(&files_under(dir), before, "{}", dir.display());
+    }
+
+    let kills: usize = tallies.iter().map(|(_, t)| t.kills).sum();
+    println!("{kills} kills in {:.1?}", start.elapsed());
+    let failures: Vec<&String> = tallies.iter().flat_map(|(_, t)| &t.failures).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(kills >= 50, "{kills} kills");
+    // The kills did land while the commands worked: each command was
+    // interrupted at least once, and the long writers were caught with a
+    // temporary file on disk.
+    for (name, t) in &tallies {
+        assert!(t.killed_midway > 0, "{name} was never interrupted: {t:?}");
+        if ["sign", "extract"].contains(name) {
+            assert!(t.temps > 0, "{name} was never caught writing: {t:?}");
+        }
+    }
+}
+
+fn merge(into: &mut Tally, t: Tally) {
+    into.kills += t.kills;
+    into.killed_midway += t.killed_midway;
+    into.finished_first += t.finished_first;
+    into.left_old += t.left_old;
+    into.left_new += t.left_new;
+    into.left_absent += t.left_absent;
+    into.temps += t.temps;
+    into.failures.extend(t.failures);
+}
+
+/// The folder check itself catches what it must: a partial file, a file
+/// that is neither old nor new, a missing file, a stray file, a temporary
+/// file of another process or of another target.
+#[test]
+fn the_folder_check_catches_partial_and_stray_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (old, new) = (b"old content".to_vec(), b"new content!".to_vec());
+    let expected = one(
+        "a.hpk",
+        vec![Some(Digest::of(&old)), Some(Digest::of(&new))],
+    );
+    let pid = 4242;
+    let check = |setup: &dyn Fn()| {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        setup();
+        check_dir(dir, &expected, pid)
+    };
+    let a = dir.join("a.hpk");
+    assert!(check(&|| set(&a, Some(&old))).is_ok());
+    let seen = check(&|| {
+        set(&a, Some(&new));
+        set(&dir.join(".a.hpk.4242.0.hpk-tmp"), Some(b"partial"));
+    })
+    .unwrap();
+    assert_eq!((seen.new, seen.temps), (1, 1));
+    assert!(!dir.join(".a.hpk.4242.0.hpk-tmp").exists(), "temp removed");
+    for (what, setup) in [
+        ("partial", &(|| set(&a, Some(&new[..5]))) as &dyn Fn()),
+        ("other", &|| set(&a, Some(b"something else"))),
+        ("missing", &|| {}),
+        ("stray", &|| {
+            set(&a, Some(&old));
+            set(&dir.join("a.hpk.bak"), Some(&old));
+        }),
+        ("other pid", &|| {
+            set(&a, Some(&old));
+            set(&dir.join(".a.hpk.4243.0.hpk-tmp"), Some(&old));
+        }),
+        ("other target", &|| {
+            set(&a, Some(&old));
+            set(&dir.join(".b.hpk.4242.0.hpk-tmp"), Some(&old));
+        }),
+        ("no counter", &|| {
+            set(&a, Some(&old));
+            set(&dir.join(".a.hpk.4242..hpk-tmp"), Some(&old));
+        }),
+    ] {
+        assert!(check(setup).is_err(), "{what} not caught");
+    }
+}
