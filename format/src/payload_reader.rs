@@ -67,39 +67,91 @@ impl ChunkDecoder {
         out: &mut Vec<u8>,
     ) -> Result<(), PayloadError> {
         check_chunk(desc, chunk, entry, stored)?;
+        let chunk_len = desc
+            .chunk_len(chunk)
+            .ok_or_else(|| past_the_end(desc, chunk))? as usize;
+        out.clear();
+        out.resize(chunk_len, 0);
+        self.decode_checked(desc, chunk, entry, stored, out)
+    }
+
+    /// Like [`ChunkDecoder::decode`], but into `out`, a buffer of exactly
+    /// the chunk's declared length (see [`PayloadDescriptor::chunk_len`]),
+    /// so that a caller can decode many chunks into one buffer without
+    /// copying them. A buffer of another length is an error (after the
+    /// digest check).
+    pub fn decode_to_slice(
+        &mut self,
+        desc: &PayloadDescriptor,
+        chunk: u64,
+        entry: &ChunkEntry,
+        stored: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), PayloadError> {
+        check_chunk(desc, chunk, entry, stored)?;
+        let chunk_len = desc
+            .chunk_len(chunk)
+            .ok_or_else(|| past_the_end(desc, chunk))? as usize;
+        if out.len() != chunk_len {
+            return Err(PayloadError::ChunkSize {
+                payload: desc.name.to_string(),
+                chunk,
+                reason: format!(
+                    "output buffer of {} bytes for a chunk of {chunk_len} bytes",
+                    out.len()
+                ),
+            });
+        }
+        self.decode_checked(desc, chunk, entry, stored, out)
+    }
+
+    /// Decodes a chunk whose digest matched into `out`, which is exactly
+    /// the chunk's declared length.
+    fn decode_checked(
+        &mut self,
+        desc: &PayloadDescriptor,
+        chunk: u64,
+        entry: &ChunkEntry,
+        stored: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), PayloadError> {
+        let chunk_len = out.len();
         let size_error = |reason: String| PayloadError::ChunkSize {
             payload: desc.name.to_string(),
             chunk,
             reason,
         };
-        let chunk_len = desc
-            .chunk_len(chunk)
-            .ok_or_else(|| size_error("chunk is past the end of the payload".into()))?
-            as usize;
-        out.clear();
-        match entry.encoding {
-            ChunkEncoding::Raw => out.extend_from_slice(stored),
+        let written = match entry.encoding {
+            ChunkEncoding::Raw => {
+                if let Some(dst) = out.get_mut(..stored.len()) {
+                    dst.copy_from_slice(stored);
+                }
+                stored.len()
+            }
             ChunkEncoding::Zstd => {
                 check_single_frame(stored).map_err(|r| size_error(r.to_owned()))?;
-                out.resize(chunk_len, 0);
-                let written = self
-                    .zstd
-                    .decompress_to_buffer(stored, out.as_mut_slice())
-                    .map_err(|e| {
-                        size_error(format!(
-                            "zstd frame does not decode within its declared {chunk_len} bytes: {e}"
-                        ))
-                    })?;
-                out.truncate(written);
+                self.zstd.decompress_to_buffer(stored, out).map_err(|e| {
+                    size_error(format!(
+                        "zstd frame does not decode within its declared {chunk_len} bytes: {e}"
+                    ))
+                })?
             }
-        }
-        if out.len() != chunk_len {
+        };
+        if written != chunk_len {
             return Err(size_error(format!(
-                "decodes to {} bytes, declared {chunk_len}",
-                out.len()
+                "decodes to {written} bytes, declared {chunk_len}"
             )));
         }
         Ok(())
+    }
+}
+
+/// The error for a chunk number past the payload's last chunk.
+fn past_the_end(desc: &PayloadDescriptor, chunk: u64) -> PayloadError {
+    PayloadError::ChunkSize {
+        payload: desc.name.to_string(),
+        chunk,
+        reason: "chunk is past the end of the payload".into(),
     }
 }
 

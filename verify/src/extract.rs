@@ -253,3 +253,45 @@ pub fn extract_to_dir<R: Read>(
     }
     Ok(Extracted { head, files })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn write_behind_flushes_a_large_file_on_its_thread_and_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let mut file = File::create(&path).unwrap();
+        let mut wb = WriteBehind::default();
+        let chunk: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let chunks = 3 * WRITE_BEHIND as usize / chunk.len() + 1;
+        for _ in 0..chunks {
+            file.write_all(&chunk).unwrap();
+            wb.wrote(chunk.len(), &file).unwrap();
+        }
+        assert!(
+            wb.worker.is_some(),
+            "a file over the threshold gets a thread"
+        );
+        wb.finish().unwrap();
+        assert!(wb.worker.is_none());
+        file.sync_all().unwrap();
+        let mut back = Vec::new();
+        File::open(&path).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back.len(), chunks * chunk.len());
+        assert!(back.chunks(chunk.len()).all(|c| c == chunk.as_slice()));
+    }
+
+    #[test]
+    fn write_behind_starts_no_thread_for_a_small_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = File::create(dir.path().join("small.bin")).unwrap();
+        let mut wb = WriteBehind::default();
+        file.write_all(b"small").unwrap();
+        wb.wrote(5, &file).unwrap();
+        assert!(wb.worker.is_none());
+        wb.finish().unwrap();
+    }
+}

@@ -39,6 +39,7 @@ mod device;
 mod error;
 mod extract;
 mod package;
+mod parallel;
 mod policy;
 mod resolve;
 mod threshold;

@@ -4,13 +4,13 @@
 
 use crate::device::{Clock, DeviceProfile};
 use crate::error::{ThresholdNotMet, VerifyError};
+use crate::parallel::{self, Consumer, Mode, Threads};
 use crate::policy::{self, Candidate, NotApplicable, role_for};
 use crate::threshold::{SignerReport, require_threshold};
 use crate::trust::TrustedRoot;
 use hpk_format::{
     ChunkEntry, Digest, FileType, Head, Header, KeyId, Limits, Manifest, PayloadDescriptor,
-    PayloadError, PayloadReader, RoleName, check_chunk, decode, expect_end, parse_chunk_index,
-    read_head,
+    PayloadError, RoleName, decode, expect_end, parse_chunk_index, read_head,
 };
 use std::collections::BTreeSet;
 use std::io::{self, Read};
@@ -18,6 +18,9 @@ use std::io::{self, Read};
 /// The package-signing roles: before the manifest is decoded, its
 /// signatures must meet the threshold of at least one of them.
 const PACKAGE_ROLES: [RoleName; 3] = [RoleName::Release, RoleName::Hotpatch, RoleName::Recovery];
+
+/// How much more room a chunk index being read gets at a time.
+const INDEX_READ_STEP: usize = 1 << 20;
 
 /// A package head whose manifest is authentic.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +96,9 @@ pub fn verify_head(
         &format!("{} package {}", manifest.kind.name(), manifest.name),
     )
     .map_err(VerifyError::Signature)?;
+    // Unknown critical extensions refuse the package here, so that no
+    // caller can reach its payloads without the check.
+    policy::check_extensions(&manifest.extensions)?;
     if manifest.index_section_len() != Some(head.header.index_len) {
         return Err(VerifyError::Inconsistent {
             reason: format!(
@@ -184,10 +190,19 @@ impl<R: Read> VerifiedPackage<R> {
                 .ok_or_else(|| VerifyError::Inconsistent {
                     reason: format!("payload {}: chunk index too large", desc.name),
                 })?;
-            let mut bytes = vec![0u8; len];
-            self.input
-                .read_exact(&mut bytes)
-                .map_err(|e| truncated(e, "chunk-index section"))?;
+            // Grow the buffer as bytes arrive (1 MiB at a time) instead of
+            // allocating the declared length first: with raised local
+            // limits, a signed manifest may declare more than memory holds,
+            // and an input that ends early must be an error, not an abort.
+            let mut bytes = Vec::new();
+            while bytes.len() < len {
+                let start = bytes.len();
+                let step = len.saturating_sub(start).min(INDEX_READ_STEP);
+                bytes.resize(start.saturating_add(step), 0);
+                self.input
+                    .read_exact(bytes.get_mut(start..).unwrap_or_default())
+                    .map_err(|e| truncated(e, "chunk-index section"))?;
+            }
             indexes.push(parse_chunk_index(&bytes, desc)?);
         }
         Ok(indexes)
@@ -200,30 +215,24 @@ impl<R: Read> VerifiedPackage<R> {
     /// This authenticates all of the package; it does not decompress. The
     /// uncompressed content and its SHA-256 are checked by
     /// [`VerifiedPackage::stream`] (and so by extraction).
+    ///
+    /// Chunks are hashed on every core (the calling thread reads ahead in
+    /// large reads) and the results taken in order: progress, and the
+    /// error for the first bad chunk, are those of a sequential check.
     pub fn verify_payloads(
         mut self,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifiedHead, VerifyError> {
         let indexes = self.read_indexes()?;
-        let mut done = 0u64;
-        let mut buf = Vec::new();
-        for (desc, entries) in self.head.manifest.payloads.iter().zip(&indexes) {
-            for (i, entry) in entries.iter().enumerate() {
-                buf.resize(entry.stored_len as usize, 0);
-                self.input
-                    .read_exact(&mut buf)
-                    .map_err(|e| match e.kind() {
-                        io::ErrorKind::UnexpectedEof => PayloadError::Truncated {
-                            payload: desc.name.to_string(),
-                            chunk: i as u64,
-                        },
-                        _ => PayloadError::Io(e),
-                    })?;
-                check_chunk(desc, i as u64, entry, &buf)?;
-                done = done.saturating_add(u64::from(entry.stored_len));
-                progress(done);
-            }
-        }
+        let mut consumer = CheckProgress { done: 0, progress };
+        parallel::run(
+            &mut self.input,
+            &self.head.manifest.payloads,
+            &indexes,
+            Mode::Check,
+            Threads::Auto,
+            &mut consumer,
+        )?;
         expect_end(&mut self.input)?;
         Ok(self.head)
     }
@@ -232,25 +241,99 @@ impl<R: Read> VerifiedPackage<R> {
     /// before it is decompressed, each payload's content SHA-256 checked
     /// before `sink.end`, and nothing allowed after the payload area.
     /// `progress` is called with the uncompressed bytes done so far.
+    ///
+    /// Chunks are checked and decompressed on every core and handed to
+    /// `sink` in order, while another thread computes the content SHA-256;
+    /// `sink` sees the same calls, and the caller the same error, as from
+    /// a sequential reader.
     pub fn stream(
         mut self,
         sink: &mut dyn PayloadSink,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifiedHead, VerifyError> {
         let indexes = self.read_indexes()?;
-        let mut done = 0u64;
-        for (desc, entries) in self.head.manifest.payloads.iter().zip(&indexes) {
-            sink.begin(desc).map_err(PayloadError::Io)?;
-            let mut reader = PayloadReader::new(desc, entries, &mut self.input)?;
-            while let Some(chunk) = reader.next_chunk()? {
-                sink.data(chunk).map_err(PayloadError::Io)?;
-                done = done.saturating_add(chunk.len() as u64);
-                progress(done);
-            }
-            sink.end(desc).map_err(PayloadError::Io)?;
-        }
+        let payloads = &self.head.manifest.payloads;
+        let mut consumer = StreamTo {
+            payloads,
+            sink,
+            done: 0,
+            progress,
+        };
+        parallel::run(
+            &mut self.input,
+            payloads,
+            &indexes,
+            Mode::Decode,
+            Threads::Auto,
+            &mut consumer,
+        )?;
         expect_end(&mut self.input)?;
         Ok(self.head)
+    }
+}
+
+/// Reports the stored bytes checked so far.
+struct CheckProgress<'a> {
+    done: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl Consumer for CheckProgress<'_> {
+    fn begin(&mut self, _: usize) -> Result<(), VerifyError> {
+        Ok(())
+    }
+    fn chunk(&mut self, _: usize, stored: &[u8]) -> Result<(), VerifyError> {
+        self.done = self.done.saturating_add(stored.len() as u64);
+        (self.progress)(self.done);
+        Ok(())
+    }
+    fn end(&mut self, _: usize, _: Option<Digest>) -> Result<(), VerifyError> {
+        Ok(())
+    }
+}
+
+/// Passes checked content to a [`PayloadSink`] and checks each payload's
+/// content SHA-256 before its end.
+struct StreamTo<'a> {
+    payloads: &'a [PayloadDescriptor],
+    sink: &'a mut dyn PayloadSink,
+    done: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+fn descriptor(
+    payloads: &[PayloadDescriptor],
+    payload: usize,
+) -> Result<&PayloadDescriptor, VerifyError> {
+    payloads
+        .get(payload)
+        .ok_or_else(|| VerifyError::Inconsistent {
+            reason: format!("payload {payload} is not in the manifest"),
+        })
+}
+
+impl Consumer for StreamTo<'_> {
+    fn begin(&mut self, payload: usize) -> Result<(), VerifyError> {
+        let desc = descriptor(self.payloads, payload)?;
+        self.sink.begin(desc).map_err(PayloadError::Io)?;
+        Ok(())
+    }
+    fn chunk(&mut self, _: usize, content: &[u8]) -> Result<(), VerifyError> {
+        self.sink.data(content).map_err(PayloadError::Io)?;
+        self.done = self.done.saturating_add(content.len() as u64);
+        (self.progress)(self.done);
+        Ok(())
+    }
+    fn end(&mut self, payload: usize, content: Option<Digest>) -> Result<(), VerifyError> {
+        let desc = descriptor(self.payloads, payload)?;
+        if content != Some(desc.content_digest) {
+            return Err(PayloadError::ContentDigest {
+                payload: desc.name.to_string(),
+            }
+            .into());
+        }
+        self.sink.end(desc).map_err(PayloadError::Io)?;
+        Ok(())
     }
 }
 

@@ -1,0 +1,133 @@
+//! Criterion benchmarks of hpk's hot paths:
+//!
+//! - `chunk/hash_1MiB`: SHA-256 of a 1 MiB stored chunk (`check_chunk`);
+//! - `chunk/decode_1MiB_zstd`: digest check and zstd decoding of a 1 MiB
+//!   chunk (`ChunkDecoder::decode_to_slice`), and zstd alone for scale;
+//! - `manifest/decode_100_payloads`: canonical decoding of a manifest
+//!   with 100 payloads;
+//! - `signatures/check_N`: `SignerReport::check` with 1 and 5 Ed25519
+//!   signatures;
+//! - `payload_area/*`: `verify_payloads` and `stream` of a 64 MiB payload
+//!   held in memory (every core, in order).
+//!
+//! `cargo bench -p hpk-bench` (add `-- --quick` for a fast pass).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use hpk_bench::{MIB, MemoryPackage, binary_like, manifest_bytes, signed, written};
+use hpk_format::{ChunkDecoder, ChunkEncoding, Limits, Manifest, check_chunk, decode};
+use hpk_verify::{PayloadSink, SignerReport};
+use std::hint::black_box;
+use std::io;
+
+fn chunk(c: &mut Criterion) {
+    let data = binary_like(MIB);
+    let (desc, entries, stored) = written(&data);
+    let entry = entries[0];
+    assert_eq!(
+        entry.encoding,
+        ChunkEncoding::Zstd,
+        "1 MiB of code compresses"
+    );
+    let raw = binary_like(MIB);
+
+    let mut g = c.benchmark_group("chunk");
+    g.throughput(Throughput::Bytes(MIB as u64));
+    g.bench_function("hash_1MiB", |b| {
+        b.iter(|| hpk_format::Digest::of(black_box(&raw)))
+    });
+    g.throughput(Throughput::Bytes(stored.len() as u64));
+    g.bench_function("check_chunk_stored", |b| {
+        b.iter(|| check_chunk(&desc, 0, &entry, black_box(&stored)).unwrap())
+    });
+    g.throughput(Throughput::Bytes(MIB as u64));
+    let mut decoder = ChunkDecoder::new().unwrap();
+    let mut out = vec![0u8; MIB];
+    g.bench_function("decode_1MiB_zstd", |b| {
+        b.iter(|| {
+            decoder
+                .decode_to_slice(&desc, 0, &entry, black_box(&stored), &mut out)
+                .unwrap()
+        })
+    });
+    let mut zstd = zstd::bulk::Decompressor::new().unwrap();
+    g.bench_function("zstd_only_1MiB", |b| {
+        b.iter(|| {
+            zstd.decompress_to_buffer(black_box(&stored[..]), &mut out[..])
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn manifest(c: &mut Criterion) {
+    let body = manifest_bytes(100);
+    let limits = Limits::default();
+    let mut g = c.benchmark_group("manifest");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("decode_100_payloads", |b| {
+        b.iter(|| {
+            let m: Manifest = decode(black_box(&body), &limits).unwrap();
+            m
+        })
+    });
+    g.finish();
+}
+
+fn signatures(c: &mut Criterion) {
+    let body = manifest_bytes(100);
+    let mut g = c.benchmark_group("signatures");
+    for n in [1usize, 5] {
+        let (records, message, keys) = signed(&body, n);
+        g.bench_function(format!("check_{n}"), |b| {
+            b.iter(|| {
+                let report = SignerReport::check(black_box(&records), &message, &keys);
+                assert_eq!(report.valid.len(), n);
+                report
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Throws content away.
+struct Discard;
+
+impl PayloadSink for Discard {
+    fn begin(&mut self, _: &hpk_format::PayloadDescriptor) -> io::Result<()> {
+        Ok(())
+    }
+    fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
+        black_box(chunk);
+        Ok(())
+    }
+    fn end(&mut self, _: &hpk_format::PayloadDescriptor) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn payload_area(c: &mut Criterion) {
+    let package = MemoryPackage::new(64 * MIB);
+    let mut g = c.benchmark_group("payload_area");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(package.stored_len()));
+    g.bench_function("verify_payloads_64MiB", |b| {
+        b.iter_batched(
+            || package.open(),
+            |p| p.verify_payloads(&mut |_| {}).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.throughput(Throughput::Bytes(package.content_len()));
+    g.bench_function("stream_64MiB", |b| {
+        b.iter_batched(
+            || package.open(),
+            |p| p.stream(&mut Discard, &mut |_| {}).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, chunk, manifest, signatures, payload_area);
+criterion_main!(benches);

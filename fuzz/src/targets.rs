@@ -1,0 +1,1264 @@
+//! The fuzz targets' bodies: one function per target, each taking the raw
+//! fuzz input and driving the same public entry points that callers of
+//! `hpk-format` and `hpk-verify` use.
+//!
+//! This file is compiled twice: into the fuzz crate (`hpk_fuzz::targets`,
+//! called by `fuzz_targets/*.rs`) and into the `fuzz_regressions` test of
+//! `hpk-tests` (through `#[path]`), which replays every saved crash input
+//! through exactly this code. So it only uses `std`, `hpk-format`,
+//! `hpk-verify` and the `hpk-tests` kit.
+//!
+//! A target panics when a property does not hold; every other outcome,
+//! including every error the library returns, is a pass.
+// Panicking on a broken property is how a fuzz target reports it.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use hpk_format::{
+    BaselineInfo, CHUNK_ENTRY_LEN, Canonical, Catalog, CatalogEntry, Channel, ChunkDecoder,
+    ChunkEncoding, ChunkEntry, Compression, ContainerView, Digest, EXT_NOTE, Extension, FileType,
+    HEADER_LEN, Header, HotpatchInfo, Limits, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, Manifest,
+    PackageKind, PackageName, PatchedModule, PayloadDescriptor, PayloadName, Role, RoleName, Roles,
+    SIGNATURE_RECORD_LEN, SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, decode,
+    encode, encode_head, parse_chunk_index, read_head,
+};
+use hpk_tests::{DAY, Keys, T0, online_device, root_file, signed_file, standard_root};
+use hpk_verify::{
+    Candidate, Clock, DeviceProfile, MemorySink, PayloadSink, ProfileMode, TrustedRoot,
+    VerifiedPackage, check_policy, kind_allowed, resolve, verify_catalog,
+};
+use std::fmt::Debug;
+use std::io;
+use std::sync::OnceLock;
+
+/// The body of a fuzz target.
+pub type Target = fn(&[u8]);
+
+/// Every target: its name (the folder of its corpus and regressions) and
+/// its function.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("header", header),
+    ("manifest", manifest),
+    ("chunk_index", chunk_index),
+    ("trust_root", trust_root),
+    ("catalog", catalog),
+    ("package", package),
+    ("package_signed", package_signed),
+    ("extract", extract),
+    ("roundtrip", roundtrip),
+];
+
+/// The target function called `name`.
+pub fn target(name: &str) -> Option<Target> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures, made once per process.
+// ---------------------------------------------------------------------------
+
+/// The manifest digest of the baseline the fixture devices have installed
+/// (hotpatch seeds name it, so that lineage checks can pass).
+pub fn installed_baseline() -> Digest {
+    Digest::of(b"hpk fuzz: the installed baseline")
+}
+
+/// What every target verifies against.
+pub struct Fixture {
+    /// The test kit's standard keys (seeds 1 to 5, one per role).
+    pub keys: Keys,
+    /// The kit's standard trust root, loaded.
+    pub root: TrustedRoot,
+    /// The trusted time of the online checks.
+    pub clock: Clock,
+    /// The time lower bound of the recovery checks.
+    pub recovery_clock: Clock,
+    /// The kit's online device, with [`installed_baseline`] and hotpatch 1.
+    pub online: DeviceProfile,
+    /// The same device in the recovery profile.
+    pub recovery: DeviceProfile,
+    /// Default limits.
+    pub limits: Limits,
+    /// Default limits but 16 MiB of content per package at most, so that
+    /// extraction into memory stays small (a local limit, as agents set).
+    pub small_limits: Limits,
+}
+
+/// The fixture.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let keys = Keys::standard();
+        let limits = Limits::default();
+        let clock = Clock::Trusted(T0 + DAY);
+        let root = TrustedRoot::load(
+            &root_file(&standard_root(&keys), &[&keys.root]),
+            clock,
+            &limits,
+        )
+        .expect("the kit's standard root loads");
+        let mut online = online_device();
+        online.installed_baseline = Some(installed_baseline());
+        online.installed_hotpatch_sequence = 1;
+        let mut recovery = online.clone();
+        recovery.mode = ProfileMode::Recovery;
+        recovery.time_lower_bound = Some(T0 + DAY);
+        Fixture {
+            keys,
+            root,
+            clock,
+            recovery_clock: Clock::LowerBound(T0 + DAY),
+            online,
+            recovery,
+            small_limits: Limits {
+                max_total_size: 16 << 20,
+                ..limits.clone()
+            },
+            limits,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Reading structured values out of fuzz input.
+// ---------------------------------------------------------------------------
+
+/// Reads fuzz input front to back. Past the end it yields zeros, so every
+/// input, however short, stands for some value.
+pub struct Input<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    /// A reader over `data`.
+    pub fn new(data: &'a [u8]) -> Input<'a> {
+        Input { data }
+    }
+
+    /// The next `n` bytes, or fewer at the end.
+    pub fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, rest) = self.data.split_at(n.min(self.data.len()));
+        self.data = rest;
+        head
+    }
+
+    /// Everything left.
+    pub fn rest(&mut self) -> &'a [u8] {
+        self.take(self.data.len())
+    }
+
+    /// `N` bytes, zero-padded.
+    pub fn array<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let head = self.take(N);
+        out[..head.len()].copy_from_slice(head);
+        out
+    }
+
+    /// One byte.
+    pub fn u8(&mut self) -> u8 {
+        self.array::<1>()[0]
+    }
+
+    /// A little-endian u32.
+    pub fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.array())
+    }
+
+    /// A little-endian u64.
+    pub fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.array())
+    }
+
+    /// A value in `0..n` from one byte (`n` at most 256).
+    pub fn below(&mut self, n: u8) -> u8 {
+        if n == 0 { 0 } else { self.u8() % n }
+    }
+
+    /// A flag.
+    pub fn bool(&mut self) -> bool {
+        self.u8() & 1 == 1
+    }
+
+    /// A u64 that is small most of the time and anything sometimes.
+    pub fn size(&mut self) -> u64 {
+        match self.below(4) {
+            0 => u64::from(self.u8()),
+            1 => u64::from(self.u32() & 0xFFFF),
+            2 => u64::from(self.u32()),
+            _ => self.u64(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. header: the hand-written parsers that run before any signature check.
+// ---------------------------------------------------------------------------
+
+/// `Header::parse` on the first 40 bytes, `SignatureRecord::parse_block` on
+/// the rest, and `ContainerView::parse` and `read_head` with each file type.
+pub fn header(data: &[u8]) {
+    let limits = &fixture().limits;
+    if let Some((fixed, rest)) = data.split_first_chunk::<HEADER_LEN>() {
+        if let Ok(header) = Header::parse(fixed, limits) {
+            // Every accepted header is canonical: it re-encodes to itself.
+            assert_eq!(&header.to_bytes(), fixed, "header does not re-encode");
+            let layout = header.layout().expect("a parsed header has a layout");
+            assert!(layout.body <= layout.index && layout.index <= layout.payload);
+            assert!(layout.payload <= layout.end);
+        }
+        if let Ok(records) = SignatureRecord::parse_block(rest) {
+            assert_eq!(records.len() * SIGNATURE_RECORD_LEN, rest.len());
+            for (record, raw) in records.iter().zip(rest.chunks_exact(SIGNATURE_RECORD_LEN)) {
+                assert_eq!(&record.to_bytes()[..], raw, "record does not re-encode");
+            }
+        }
+    }
+    for file_type in [FileType::Package, FileType::TrustRoot, FileType::Catalog] {
+        let view = ContainerView::parse(data, file_type, limits);
+        let mut stream = data;
+        let head = read_head(&mut stream, file_type, limits);
+        if let Ok(view) = &view {
+            // The sections tile the file exactly.
+            let head = head
+                .as_ref()
+                .expect("read_head accepts what ContainerView accepts");
+            assert_eq!(view.header, head.header);
+            assert_eq!(view.header.file_type, file_type);
+            assert_eq!(view.body, &head.body[..]);
+            let mut again = view.header.to_bytes().to_vec();
+            for s in &view.signatures {
+                again.extend_from_slice(&s.to_bytes());
+            }
+            again.extend_from_slice(view.body);
+            again.extend_from_slice(view.index);
+            again.extend_from_slice(view.payload);
+            assert_eq!(again, data, "sections do not tile the file");
+        }
+        if let Ok(head) = head {
+            let layout = head.layout().expect("a read head has a layout");
+            // read_head stops right after the body.
+            assert_eq!(data.len() - stream.len(), layout.index as usize);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. manifest: decoding, canonical re-encoding, the policy on what decodes.
+// ---------------------------------------------------------------------------
+
+fn assert_reencodes<T: Canonical + Debug>(value: &T, bytes: &[u8], limits: &Limits) {
+    match encode(value, limits) {
+        Ok(again) => assert!(
+            again == bytes,
+            "decoded value re-encodes differently: {value:?}"
+        ),
+        Err(e) => panic!("decoded value does not re-encode ({e}): {value:?}"),
+    }
+}
+
+/// Facts every valid payload descriptor has.
+fn check_descriptor(p: &PayloadDescriptor) {
+    assert!(p.chunk_size >= MIN_CHUNK_SIZE);
+    assert_eq!(p.chunk_count, p.size.div_ceil(u64::from(p.chunk_size)));
+    assert!(p.stored_size <= p.size);
+    assert_eq!(p.chunk_len(p.chunk_count), None);
+    if p.chunk_count > 0 {
+        let last = p
+            .chunk_len(p.chunk_count - 1)
+            .expect("last chunk has a length");
+        assert!(last >= 1 && last <= p.chunk_size);
+        let before = (p.chunk_count - 1) * u64::from(p.chunk_size);
+        assert_eq!(
+            before + u64::from(last),
+            p.size,
+            "chunk lengths do not add up"
+        );
+        assert_eq!(
+            p.chunk_len(0).map(u64::from),
+            Some(p.size.min(p.chunk_size.into()))
+        );
+    }
+    assert!(p.index_len().is_some());
+}
+
+/// `decode::<Manifest>`; on success `encode` gives back exactly the input,
+/// and the policy runs on it.
+pub fn manifest(data: &[u8]) {
+    let f = fixture();
+    let Ok(m) = decode::<Manifest>(data, &f.limits) else {
+        return;
+    };
+    assert_reencodes(&m, data, &f.limits);
+    for p in &m.payloads {
+        check_descriptor(p);
+    }
+    assert!(m.index_section_len().is_some());
+    assert!(m.payload_section_len().is_some());
+    let candidate = Candidate::of_manifest(&m, Digest::of(data));
+    let _ = check_policy(&candidate, &f.online, f.clock);
+    let _ = check_policy(&candidate, &f.recovery, f.recovery_clock);
+}
+
+// ---------------------------------------------------------------------------
+// 3. chunk_index: parse_chunk_index with a descriptor from the input.
+// ---------------------------------------------------------------------------
+
+/// Flags of the `chunk_index` input.
+pub mod index_flags {
+    /// The payload is zstd-compressed (else uncompressed).
+    pub const ZSTD: u8 = 1;
+    /// The chunk count is `ceil(size / chunk_size)`, as in a valid
+    /// descriptor (else the number of whole entries in the input).
+    pub const COUNT_FROM_SIZE: u8 = 2;
+    /// The stored size is the sum of the entries' stored lengths (else as
+    /// given).
+    pub const STORED_FROM_ENTRIES: u8 = 4;
+    /// The index digest is as given (else the SHA-256 of the index, so
+    /// that parsing is reached).
+    pub const RAW_DIGEST: u8 = 8;
+}
+
+/// The `chunk_index` input: `flags u8 || chunk_size u32 || size u64 ||
+/// stored_size u64 || [index_digest 32 if RAW_DIGEST] || index`.
+pub fn chunk_index_input(
+    flags: u8,
+    chunk_size: u32,
+    size: u64,
+    stored_size: u64,
+    index: &[u8],
+) -> Vec<u8> {
+    let mut out = vec![flags];
+    out.extend_from_slice(&chunk_size.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&stored_size.to_le_bytes());
+    out.extend_from_slice(index);
+    out
+}
+
+/// Builds a `PayloadDescriptor` from the first bytes (see
+/// [`chunk_index_input`]) and runs `parse_chunk_index` on the rest. The
+/// descriptor need not be valid: the parser is public.
+pub fn chunk_index(data: &[u8]) {
+    use index_flags::*;
+    let mut input = Input::new(data);
+    let flags = input.u8();
+    let chunk_size = input.u32();
+    let size = input.u64();
+    let stored_size = input.u64();
+    let raw_digest = (flags & RAW_DIGEST != 0).then(|| Digest(input.array()));
+    let index = input.rest();
+    let chunk_count = if flags & COUNT_FROM_SIZE != 0 && chunk_size != 0 {
+        size.div_ceil(u64::from(chunk_size))
+    } else {
+        (index.len() / CHUNK_ENTRY_LEN) as u64
+    };
+    let stored_size = if flags & STORED_FROM_ENTRIES != 0 {
+        index
+            .chunks_exact(CHUNK_ENTRY_LEN)
+            .map(|e| u64::from(u32::from_le_bytes([e[0], e[1], e[2], e[3]])))
+            .sum()
+    } else {
+        stored_size
+    };
+    let desc = PayloadDescriptor {
+        name: PayloadName::new("fuzz/payload.bin").expect("valid name"),
+        compression: if flags & ZSTD != 0 {
+            Compression::Zstd
+        } else {
+            Compression::None
+        },
+        size,
+        stored_size,
+        chunk_size,
+        chunk_count,
+        index_digest: raw_digest.unwrap_or_else(|| Digest::of(index)),
+        content_digest: Digest::default(),
+    };
+    let Ok(entries) = parse_chunk_index(index, &desc) else {
+        return;
+    };
+    assert_eq!(entries.len() as u64, desc.chunk_count);
+    assert_eq!(entries.len() * CHUNK_ENTRY_LEN, index.len());
+    assert_eq!(Digest::of(index), desc.index_digest);
+    let mut total = 0u64;
+    for (i, (entry, raw)) in entries
+        .iter()
+        .zip(index.chunks_exact(CHUNK_ENTRY_LEN))
+        .enumerate()
+    {
+        assert_eq!(&entry.to_bytes()[..], raw, "entry {i} does not re-encode");
+        let chunk_len = desc.chunk_len(i as u64).expect("entry within the payload");
+        match entry.encoding {
+            ChunkEncoding::Raw => assert_eq!(entry.stored_len, chunk_len),
+            ChunkEncoding::Zstd => {
+                assert_eq!(desc.compression, Compression::Zstd);
+                assert!(entry.stored_len >= 1 && entry.stored_len < chunk_len);
+            }
+        }
+        total += u64::from(entry.stored_len);
+    }
+    assert_eq!(total, desc.stored_size);
+}
+
+// ---------------------------------------------------------------------------
+// 4. trust_root: decoding, loading, rotating.
+// ---------------------------------------------------------------------------
+
+/// `decode::<TrustRoot>` with round trip; `TrustedRoot::load` on the input
+/// as a file; and the input as the body of a trust-root file signed by the
+/// fixture's root key, both loaded and offered as the fixture root's next
+/// version (so that the fuzzer reaches the code behind the signatures).
+pub fn trust_root(data: &[u8]) {
+    let f = fixture();
+    let decoded = decode::<TrustRoot>(data, &f.limits);
+    if let Ok(root) = &decoded {
+        assert_reencodes(root, data, &f.limits);
+    }
+    if let Ok(loaded) = TrustedRoot::load(data, f.clock, &f.limits) {
+        assert!(loaded.root().version >= 1);
+        let _ = loaded.check_expiry(f.recovery_clock);
+    }
+    if data.is_empty() {
+        return;
+    }
+    let file = signed_file(
+        FileType::TrustRoot,
+        data,
+        &[f.keys.root.record(FileType::TrustRoot, data)],
+    );
+    if let Ok(loaded) = TrustedRoot::load(&file, f.clock, &f.limits) {
+        let decoded = decoded.as_ref().expect("a loaded root's body decodes");
+        assert_eq!(loaded.root(), decoded);
+        assert_eq!(loaded.digest(), Digest::of(data));
+    }
+    if let Ok(next) = f.root.update(&file, &f.limits) {
+        let decoded = decoded.as_ref().expect("a rotated-to root's body decodes");
+        assert_eq!(next.root(), decoded);
+        assert_eq!(next.root().version, f.root.root().version + 1);
+        let _ = next.check_expiry(f.clock);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5. catalog: decoding, verifying, resolving.
+// ---------------------------------------------------------------------------
+
+/// `decode::<Catalog>` with round trip; `verify_catalog` on the input as a
+/// file; and the input as the body of a catalog signed by the fixture's
+/// catalog key, verified and then resolved for the fixture devices.
+pub fn catalog(data: &[u8]) {
+    let f = fixture();
+    let decoded = decode::<Catalog>(data, &f.limits);
+    if let Ok(c) = &decoded {
+        assert_reencodes(c, data, &f.limits);
+    }
+    let _ = verify_catalog(data, &f.root, f.clock, 0, &f.limits);
+    if data.is_empty() {
+        return;
+    }
+    let file = signed_file(
+        FileType::Catalog,
+        data,
+        &[f.keys.catalog.record(FileType::Catalog, data)],
+    );
+    let Ok(verified) = verify_catalog(&file, &f.root, f.clock, 0, &f.limits) else {
+        return;
+    };
+    let decoded = decoded.as_ref().expect("a verified catalog's body decodes");
+    assert_eq!(verified.catalog(), decoded);
+    assert_eq!(verified.digest(), Digest::of(data));
+    let entries = &verified.catalog().entries;
+    for (device, clock) in [(&f.online, f.clock), (&f.recovery, f.recovery_clock)] {
+        for e in entries {
+            let _ = check_policy(&Candidate::of_entry(e), device, clock);
+        }
+        let plan = resolve(&verified, device, clock);
+        // Every entry is either a step or skipped, exactly once.
+        assert_eq!(
+            plan.steps.len() + plan.skipped.len(),
+            entries.len(),
+            "plan loses or repeats entries: {plan:?}"
+        );
+        assert_eq!(
+            plan.steps.is_empty(),
+            plan.status != hpk_verify::PlanStatus::Update
+        );
+        for step in &plan.steps {
+            assert!(entries.contains(&step.entry));
+            assert!(kind_allowed(device.mode, &step.entry.kind));
+            assert_eq!(step.restart, step.entry.restart_required);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 6. package: full verification of the input as a package file.
+// ---------------------------------------------------------------------------
+
+/// Opens `file` against the fixture root, applies the policy for both
+/// fixture devices and verifies every stored byte.
+fn verify_package(file: &[u8], limits: &Limits) {
+    let f = fixture();
+    let Ok(package) = VerifiedPackage::open(file, &f.root, limits) else {
+        return;
+    };
+    let head = package.head().clone();
+    let _ = head.check_policy(&f.online, f.clock);
+    let _ = head.check_policy(&f.recovery, f.recovery_clock);
+    let mut last = 0u64;
+    let verified = package.verify_payloads(&mut |done| {
+        assert!(done >= last, "progress goes backwards");
+        last = done;
+    });
+    if let Ok(verified) = verified {
+        assert_eq!(verified, head);
+        assert_eq!(last, head.header.payload_len);
+        // A package that verifies is a well-formed container.
+        let view = ContainerView::parse(file, FileType::Package, limits)
+            .expect("a verified package splits into its sections");
+        assert_eq!(Digest::of(view.body), head.manifest_digest);
+        assert_eq!(
+            decode::<Manifest>(view.body, limits).ok().as_ref(),
+            Some(&head.manifest)
+        );
+    }
+}
+
+/// `VerifiedPackage::open` on the input, then `verify_payloads`, and the
+/// policy with the fixture devices. Signatures gate everything past the
+/// signature records: see [`package_signed`] for what lies behind them.
+pub fn package(data: &[u8]) {
+    verify_package(data, &fixture().limits);
+}
+
+// ---------------------------------------------------------------------------
+// 7. package_signed and extract: the input as the pieces of a package,
+//    signed here with the fixture's keys.
+// ---------------------------------------------------------------------------
+
+/// Flags of the pieces input of `package_signed` and `extract`.
+pub mod piece_flags {
+    /// Set each chunk-index entry's digest to the SHA-256 of its stored bytes.
+    pub const FIX_CHUNK_DIGESTS: u8 = 1;
+    /// Set each descriptor's index digest to the SHA-256 of its index.
+    pub const FIX_INDEX_DIGESTS: u8 = 2;
+    /// Set each descriptor's content digest to the SHA-256 of its content
+    /// (when every chunk decodes).
+    pub const FIX_CONTENT_DIGESTS: u8 = 4;
+    /// Cut or zero-pad the index and payload pieces to the lengths the
+    /// manifest implies (when at most 16 MiB).
+    pub const FIX_LENGTHS: u8 = 8;
+    /// Sign with the release key whatever the kind (else with the key of
+    /// the role the kind needs).
+    pub const SIGN_WITH_RELEASE: u8 = 16;
+    /// Repeat the signature record.
+    pub const SIGN_TWICE: u8 = 32;
+    /// Append a byte after the payload area.
+    pub const TRAILING_BYTE: u8 = 64;
+    /// Every fix-up at once.
+    pub const FIX_ALL: u8 = 15;
+}
+
+/// The pieces of a package: `flags u8 || body_len u32 || index_len u32 ||
+/// body || index || payload area`.
+pub fn pieces_input(flags: u8, body: &[u8], index: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![flags];
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(index.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(index);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The largest section the fix-ups pad to, and the most content they
+/// decode to compute a content digest (enough for the threaded paths,
+/// which start at 8 MiB of work).
+const FIX_CAP: u64 = 16 << 20;
+
+/// Applies the fix-ups of `flags` to a decoded manifest and its pieces, and
+/// re-encodes the manifest. `None` if it no longer encodes.
+fn fix_up(
+    mut m: Manifest,
+    flags: u8,
+    mut index: Vec<u8>,
+    mut payload: Vec<u8>,
+    limits: &Limits,
+) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+    use piece_flags::*;
+    if flags & FIX_LENGTHS != 0 {
+        if let Some(n) = m.index_section_len().filter(|n| *n <= FIX_CAP) {
+            index.resize(n as usize, 0);
+        }
+        if let Some(n) = m.payload_section_len().filter(|n| *n <= FIX_CAP) {
+            payload.resize(n as usize, 0);
+        }
+    }
+    let mut decoder = ChunkDecoder::new().ok()?;
+    let mut out = Vec::new();
+    let (mut at_index, mut at_payload) = (0usize, 0usize);
+    for desc in &mut m.payloads {
+        let Some(end) = desc
+            .index_len()
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| at_index.checked_add(n))
+        else {
+            break;
+        };
+        let Some(entries) = index.get_mut(at_index..end) else {
+            break;
+        };
+        at_index = end;
+        let mut content = (flags & FIX_CONTENT_DIGESTS != 0 && desc.size <= FIX_CAP).then(Vec::new);
+        for (i, entry) in entries.chunks_exact_mut(CHUNK_ENTRY_LEN).enumerate() {
+            let stored_len = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
+            let Some(stored) = at_payload
+                .checked_add(stored_len as usize)
+                .and_then(|end| payload.get(at_payload..end))
+            else {
+                content = None;
+                break;
+            };
+            at_payload += stored.len();
+            let digest = Digest::of(stored);
+            if flags & FIX_CHUNK_DIGESTS != 0 {
+                entry[8..].copy_from_slice(&digest.0);
+            }
+            if let Some(c) = content.as_mut() {
+                let encoding = match entry[4] {
+                    0 => ChunkEncoding::Raw,
+                    _ => ChunkEncoding::Zstd,
+                };
+                let e = ChunkEntry {
+                    stored_len,
+                    encoding,
+                    digest,
+                };
+                if decoder.decode(desc, i as u64, &e, stored, &mut out).is_ok() {
+                    c.extend_from_slice(&out);
+                } else {
+                    content = None;
+                }
+            }
+        }
+        if let Some(c) = content {
+            desc.content_digest = Digest::of(&c);
+        }
+        if flags & FIX_INDEX_DIGESTS != 0 {
+            desc.index_digest = Digest::of(entries);
+        }
+    }
+    let body = encode(&m, limits).ok()?;
+    Some((body, index, payload))
+}
+
+/// The package file the pieces input stands for: the body (fixed up as
+/// the flags say, if it decodes) signed by a fixture key, the index and
+/// payload pieces after it.
+pub fn signed_package(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+    use piece_flags::*;
+    let f = fixture();
+    let mut input = Input::new(data);
+    let flags = input.u8();
+    let body_len = input.u32() as usize;
+    let index_len = input.u32() as usize;
+    let body = input.take(body_len);
+    let index = input.take(index_len);
+    let payload = input.rest();
+    let decoded = decode::<Manifest>(body, limits).ok();
+    let kind = decoded.as_ref().map(|m| m.kind.clone());
+    let (body, index, payload) = match decoded {
+        Some(m) if flags & FIX_ALL != 0 => {
+            fix_up(m, flags, index.to_vec(), payload.to_vec(), limits)?
+        }
+        _ => (body.to_vec(), index.to_vec(), payload.to_vec()),
+    };
+    let role = match (&kind, flags & SIGN_WITH_RELEASE != 0) {
+        (Some(kind), false) => hpk_verify::role_for(kind),
+        _ => RoleName::Release,
+    };
+    let record = f.keys.of(role).record(FileType::Package, &body);
+    let records = if flags & SIGN_TWICE != 0 {
+        vec![record, record]
+    } else {
+        vec![record]
+    };
+    let mut file = encode_head(
+        FileType::Package,
+        &records,
+        &body,
+        index.len() as u64,
+        payload.len() as u64,
+    )
+    .ok()?;
+    file.extend_from_slice(&index);
+    file.extend_from_slice(&payload);
+    if flags & TRAILING_BYTE != 0 {
+        file.push(0);
+    }
+    Some(file)
+}
+
+/// The input as package pieces (see [`pieces_input`]), signed with the
+/// fixture's keys, then verified like [`package`]: the fuzzer reaches the
+/// manifest decoder, the chunk-index parser and the chunk checks behind
+/// the signatures.
+pub fn package_signed(data: &[u8]) {
+    let limits = &fixture().limits;
+    if let Some(file) = signed_package(data, limits) {
+        verify_package(&file, limits);
+    }
+}
+
+/// One chunk as the file holds it, read from the raw sections without the
+/// library: its index entry and its stored bytes (if the file has them).
+type RawChunk<'f> = ([u8; CHUNK_ENTRY_LEN], Option<&'f [u8]>);
+
+/// Every payload's chunks as the file holds them, and whether the
+/// payload's index bytes match its descriptor's `index_digest`.
+fn raw_chunks<'f>(
+    file: &'f [u8],
+    manifest: &Manifest,
+    limits: &Limits,
+) -> Option<Vec<(bool, Vec<RawChunk<'f>>)>> {
+    let (fixed, _) = file.split_first_chunk::<HEADER_LEN>()?;
+    let layout = Header::parse(fixed, limits).ok()?.layout().ok()?;
+    let clip = |from: u64, to: u64| {
+        let len = file.len() as u64;
+        file.get(from.min(len) as usize..to.min(len) as usize)
+    };
+    let index = clip(layout.index, layout.payload)?;
+    let payload = clip(layout.payload, layout.end)?;
+    let (mut at_index, mut at_payload) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for desc in &manifest.payloads {
+        let entries = desc
+            .index_len()
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| index.get(at_index..at_index.checked_add(n)?));
+        let Some(entries) = entries else {
+            out.push((false, Vec::new()));
+            at_index = usize::MAX;
+            continue;
+        };
+        at_index += entries.len();
+        let chunks = entries
+            .chunks_exact(CHUNK_ENTRY_LEN)
+            .map(|e| {
+                let mut entry = [0u8; CHUNK_ENTRY_LEN];
+                entry.copy_from_slice(e);
+                let stored_len = u32::from_le_bytes([e[0], e[1], e[2], e[3]]) as usize;
+                let end = at_payload.saturating_add(stored_len);
+                let stored = payload.get(at_payload..end);
+                at_payload = end;
+                (entry, stored)
+            })
+            .collect();
+        out.push((Digest::of(entries) == desc.index_digest, chunks));
+    }
+    Some(out)
+}
+
+/// A sink that checks what [`VerifiedPackage::stream`] hands out, and
+/// passes it on to a [`MemorySink`].
+///
+/// Each chunk handed out is checked against the file's own bytes, read
+/// without the library: its payload's index matches the manifest, the
+/// chunk's stored bytes are in the file and match its index entry, and a
+/// raw chunk is exactly its stored bytes. So no byte reaches the sink
+/// before the chunk holding it is authentic, whether or not the stream
+/// succeeds in the end.
+struct CheckingSink<'m> {
+    payloads: &'m [PayloadDescriptor],
+    raw: Vec<(bool, Vec<RawChunk<'m>>)>,
+    next: usize,
+    current: Option<usize>,
+    chunk: usize,
+    len: u64,
+    memory: MemorySink,
+}
+
+impl CheckingSink<'_> {
+    fn current(&self) -> &PayloadDescriptor {
+        let i = self.current.expect("data outside begin/end");
+        &self.payloads[i]
+    }
+}
+
+impl PayloadSink for CheckingSink<'_> {
+    fn begin(&mut self, payload: &PayloadDescriptor) -> io::Result<()> {
+        assert!(self.current.is_none(), "begin without end");
+        assert_eq!(Some(payload), self.payloads.get(self.next), "payload order");
+        self.current = Some(self.next);
+        self.chunk = 0;
+        self.len = 0;
+        self.memory.begin(payload)
+    }
+
+    fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let p = self.current.expect("data outside begin/end");
+        let desc = &self.payloads[p];
+        let k = self.chunk;
+        assert!(!chunk.is_empty(), "empty chunk handed out");
+        assert_eq!(
+            Some(chunk.len() as u32),
+            desc.chunk_len(k as u64),
+            "chunk {k} handed out with the wrong length"
+        );
+        let (index_ok, chunks) = &self.raw[p];
+        assert!(
+            index_ok,
+            "content handed out from an index the manifest does not commit to"
+        );
+        let (entry, stored) = chunks.get(k).expect("more chunks handed out than indexed");
+        let stored = stored.expect("chunk handed out that the file does not hold");
+        assert_eq!(
+            Digest::of(stored).0[..],
+            entry[8..],
+            "chunk {k} handed out before its digest matched"
+        );
+        if entry[4] == 0 {
+            assert_eq!(chunk, stored, "raw chunk {k} is not its stored bytes");
+        }
+        let len = self.len + chunk.len() as u64;
+        assert!(len <= desc.size, "more content than declared");
+        self.len = len;
+        self.chunk += 1;
+        self.memory.data(chunk)
+    }
+
+    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()> {
+        assert_eq!(payload, self.current(), "end of another payload");
+        assert_eq!(self.len, payload.size, "less content than declared");
+        assert_eq!(self.chunk as u64, payload.chunk_count);
+        self.memory.end(payload)?;
+        // The library calls `end` only once the content SHA-256 matched.
+        let (name, content) = self.memory.payloads.last().expect("just ended");
+        assert_eq!(name, payload.name.as_str());
+        assert_eq!(
+            Digest::of(content),
+            payload.content_digest,
+            "payload handed out with the wrong content"
+        );
+        self.current = None;
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// Like [`package_signed`], but streams the package into a
+/// [`MemorySink`] (checked as it goes), under limits that keep content
+/// at 16 MiB. On success, every payload's content hashes to the
+/// manifest's content digest, and `verify_payloads` agrees.
+pub fn extract(data: &[u8]) {
+    let f = fixture();
+    let limits = &f.small_limits;
+    let Some(file) = signed_package(data, limits) else {
+        return;
+    };
+    let Ok(package) = VerifiedPackage::open(&file[..], &f.root, limits) else {
+        return;
+    };
+    let manifest = package.manifest().clone();
+    let mut sink = CheckingSink {
+        payloads: &manifest.payloads,
+        raw: raw_chunks(&file, &manifest, limits).expect("an opened package has a header"),
+        next: 0,
+        current: None,
+        chunk: 0,
+        len: 0,
+        memory: MemorySink::default(),
+    };
+    let mut last = 0u64;
+    let streamed = package.stream(&mut sink, &mut |done| {
+        assert!(done >= last, "progress goes backwards");
+        last = done;
+    });
+    if streamed.is_err() {
+        return;
+    }
+    assert_eq!(sink.next, manifest.payloads.len(), "payloads missing");
+    assert!(sink.current.is_none());
+    let total: u64 = manifest.payloads.iter().map(|p| p.size).sum();
+    assert_eq!(last, total);
+    for ((name, content), desc) in sink.memory.payloads.iter().zip(&manifest.payloads) {
+        assert_eq!(name, desc.name.as_str());
+        assert_eq!(Digest::of(content), desc.content_digest);
+    }
+    // What streams also verifies.
+    let package = VerifiedPackage::open(&file[..], &f.root, limits)
+        .expect("a package that streamed opens again");
+    assert!(
+        package.verify_payloads(&mut |_| {}).is_ok(),
+        "streams but does not verify"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 8. roundtrip: valid values built from the input, encoded, decoded.
+// ---------------------------------------------------------------------------
+
+const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789._-";
+const NAME_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-";
+/// Characters of payload names, with some that case folding treats
+/// specially and some that make a name invalid (filtered out).
+const PATH_CHARS: &[char] = &[
+    'a', 'b', 'c', 'x', 'y', 'z', 'A', 'B', 'X', '0', '1', '9', '_', '-', '.', ' ', '~', 'é', 'É',
+    'ß', 'Σ', 'σ', 'ς', 'ı', 'İ', 'K', 'k', 'ſ', 'ǅ', '中', '😀', '\u{301}', '*', '\\', ':',
+];
+
+fn gen_token(input: &mut Input<'_>) -> Token {
+    let len = 1 + usize::from(input.below(64));
+    let mut text = String::with_capacity(len);
+    // The first character is a letter or a digit (the first 36).
+    text.push(char::from(TOKEN_CHARS[usize::from(input.below(36))]));
+    for _ in 1..len {
+        text.push(char::from(
+            TOKEN_CHARS[usize::from(input.below(TOKEN_CHARS.len() as u8))],
+        ));
+    }
+    Token::new(&text).expect("generated token is valid")
+}
+
+fn gen_tokens(input: &mut Input<'_>, at_least_one: bool) -> Vec<Token> {
+    let n = usize::from(input.below(5)) + usize::from(at_least_one);
+    let mut list: Vec<Token> = (0..n).map(|_| gen_token(input)).collect();
+    list.sort();
+    list.dedup();
+    list
+}
+
+fn gen_package_name(input: &mut Input<'_>) -> PackageName {
+    let len = 1 + usize::from(input.u8() % 128);
+    let mut text = String::with_capacity(len);
+    text.push(char::from(NAME_CHARS[usize::from(input.below(62))]));
+    for _ in 1..len {
+        text.push(char::from(
+            NAME_CHARS[usize::from(input.below(NAME_CHARS.len() as u8))],
+        ));
+    }
+    PackageName::new(&text).expect("generated package name is valid")
+}
+
+fn gen_version(input: &mut Input<'_>) -> Version {
+    let n = 1 + usize::from(input.below(8));
+    let wide = input.bool();
+    let parts = (0..n)
+        .map(|_| {
+            if wide {
+                input.u32()
+            } else {
+                u32::from(input.u8())
+            }
+        })
+        .collect();
+    let v = Version::new(parts).expect("generated version is valid");
+    // Its text form round-trips too.
+    assert_eq!(v.to_string().parse::<Version>().as_ref(), Ok(&v));
+    v
+}
+
+fn gen_digest(input: &mut Input<'_>) -> Digest {
+    Digest(input.array())
+}
+
+/// A payload name, or `None` when the characters drawn do not make a
+/// valid one.
+fn gen_payload_name(input: &mut Input<'_>) -> Option<PayloadName> {
+    let components = 1 + usize::from(input.below(4));
+    let mut text = String::new();
+    for c in 0..components {
+        if c > 0 {
+            text.push('/');
+        }
+        let len = 1 + usize::from(input.below(6));
+        for _ in 0..len {
+            text.push(PATH_CHARS[usize::from(input.below(PATH_CHARS.len() as u8))]);
+        }
+    }
+    let name = PayloadName::new(&text).ok()?;
+    assert_eq!(name.as_str(), text);
+    assert_eq!(name.components().collect::<Vec<_>>().join("/"), text);
+    Some(name)
+}
+
+/// Whether `name` can join `names` in one manifest: payload names must stay
+/// distinct when lowercased and no name may be a folder of another.
+fn portable_with(names: &[&PayloadName], name: &PayloadName) -> bool {
+    let new = name.as_str().to_lowercase();
+    names.iter().all(|other| {
+        let old = other.as_str().to_lowercase();
+        old != new && !old.starts_with(&format!("{new}/")) && !new.starts_with(&format!("{old}/"))
+    })
+}
+
+fn gen_extensions(input: &mut Input<'_>) -> Vec<Extension> {
+    let n = input.below(4);
+    let mut list: Vec<Extension> = (0..n)
+        .map(|_| {
+            let id = match input.below(3) {
+                0 => EXT_NOTE,
+                1 => 1 + u32::from(input.u8()),
+                _ => input.u32().max(1),
+            };
+            let critical = input.bool();
+            let len = usize::from(input.below(32));
+            Extension {
+                id,
+                critical,
+                data: input.take(len).to_vec(),
+            }
+        })
+        .collect();
+    list.sort_by_key(|e| e.id);
+    list.dedup_by_key(|e| e.id);
+    list
+}
+
+fn gen_targets(input: &mut Input<'_>) -> Targets {
+    Targets {
+        os: gen_token(input),
+        architectures: gen_tokens(input, true),
+        editions: gen_tokens(input, false),
+        channel: if input.bool() {
+            Channel::Preview
+        } else {
+            Channel::General
+        },
+        capabilities: gen_tokens(input, false),
+    }
+}
+
+/// A kind, its security version and whether it needs a restart, following
+/// the per-kind rules.
+fn gen_kind(input: &mut Input<'_>) -> (PackageKind, u64, bool) {
+    let security_version = input.size();
+    match input.below(4) {
+        0 => {
+            let n = input.below(4);
+            let mut revoked: Vec<Digest> = (0..n).map(|_| gen_digest(input)).collect();
+            revoked.sort();
+            revoked.dedup();
+            let floor = input.u64() % security_version.saturating_add(1);
+            let kind = PackageKind::Baseline(BaselineInfo {
+                revoked_hotpatches: revoked,
+                security_floor: floor,
+            });
+            (kind, security_version, true)
+        }
+        1 => {
+            let n = input.below(4);
+            let mut modules: Vec<PatchedModule> = Vec::new();
+            for _ in 0..n {
+                if let Some(path) = gen_payload_name(input) {
+                    let digest_before = gen_digest(input);
+                    modules.push(PatchedModule {
+                        path,
+                        digest_before,
+                    });
+                }
+            }
+            modules.sort_by(|a, b| a.path.cmp(&b.path));
+            modules.dedup_by(|a, b| a.path == b.path);
+            let kind = PackageKind::Hotpatch(HotpatchInfo {
+                baseline: gen_digest(input),
+                sequence: input.u32().max(1),
+                modules,
+            });
+            (kind, security_version, false)
+        }
+        2 => (PackageKind::Standard, security_version, true),
+        _ => (PackageKind::Recovery, security_version, input.bool()),
+    }
+}
+
+/// Valid payload descriptors: names portable together, sizes within the
+/// default limits in total.
+fn gen_payloads(input: &mut Input<'_>) -> Vec<PayloadDescriptor> {
+    let limits = Limits::default();
+    let n = input.below(6);
+    let (mut chunks, mut total) = (0u64, 0u64);
+    let mut list: Vec<PayloadDescriptor> = Vec::new();
+    for _ in 0..n {
+        let Some(name) = gen_payload_name(input) else {
+            continue;
+        };
+        if !portable_with(&list.iter().map(|p| &p.name).collect::<Vec<_>>(), &name) {
+            continue;
+        }
+        let span = u64::from(MAX_CHUNK_SIZE - MIN_CHUNK_SIZE) + 1;
+        let chunk_size = if input.bool() {
+            MIN_CHUNK_SIZE
+        } else {
+            MIN_CHUNK_SIZE + (u64::from(input.u32()) % span) as u32
+        };
+        let room_chunks = limits.max_chunks - chunks;
+        let room = (limits.max_total_size - total).min(room_chunks * u64::from(chunk_size));
+        let size = input.size() % (room + 1);
+        let compression = if input.bool() {
+            Compression::Zstd
+        } else {
+            Compression::None
+        };
+        let stored_size = match compression {
+            Compression::None => size,
+            Compression::Zstd if size == 0 => 0,
+            Compression::Zstd => 1 + input.size() % size,
+        };
+        let chunk_count = size.div_ceil(u64::from(chunk_size));
+        chunks += chunk_count;
+        total += size;
+        list.push(PayloadDescriptor {
+            name,
+            compression,
+            size,
+            stored_size,
+            chunk_size,
+            chunk_count,
+            index_digest: gen_digest(input),
+            content_digest: gen_digest(input),
+        });
+    }
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    list
+}
+
+fn gen_times(input: &mut Input<'_>) -> (u64, u64) {
+    let created = input.size();
+    let expires = created.saturating_add(1 + input.size() % u64::from(u32::MAX));
+    if expires > created {
+        (created, expires)
+    } else {
+        (created - 1, created)
+    }
+}
+
+fn gen_manifest(input: &mut Input<'_>) -> Manifest {
+    let name = gen_package_name(input);
+    let version = gen_version(input);
+    let (kind, security_version, restart_required) = gen_kind(input);
+    let (created, expires) = gen_times(input);
+    Manifest {
+        name,
+        version,
+        kind,
+        security_version,
+        created,
+        expires: input.bool().then_some(expires),
+        restart_required,
+        targets: gen_targets(input),
+        payloads: gen_payloads(input),
+        extensions: gen_extensions(input),
+    }
+}
+
+fn gen_location(input: &mut Input<'_>) -> String {
+    let len = 1 + usize::from(input.below(40));
+    (0..len)
+        .map(|_| {
+            let c = PATH_CHARS[usize::from(input.below(PATH_CHARS.len() as u8))];
+            if c == '\\' { '/' } else { c }
+        })
+        .collect()
+}
+
+fn gen_catalog(input: &mut Input<'_>) -> Catalog {
+    let version = input.size().max(1);
+    let (created, expires) = gen_times(input);
+    let n = input.below(5);
+    let mut entries: Vec<CatalogEntry> = Vec::new();
+    for _ in 0..n {
+        let (kind, security_version, restart_required) = gen_kind(input);
+        let entry = CatalogEntry {
+            name: gen_package_name(input),
+            version: gen_version(input),
+            kind,
+            security_version,
+            restart_required,
+            targets: gen_targets(input),
+            manifest_digest: gen_digest(input),
+            size: input.size(),
+            location: gen_location(input),
+        };
+        if entries
+            .iter()
+            .all(|e| e.manifest_digest != entry.manifest_digest)
+        {
+            entries.push(entry);
+        }
+    }
+    Catalog {
+        version,
+        created,
+        expires,
+        entries,
+        extensions: gen_extensions(input),
+    }
+}
+
+fn gen_trust_root(input: &mut Input<'_>) -> TrustRoot {
+    let version = input.size().max(1);
+    let (created, expires) = gen_times(input);
+    let n = 1 + input.below(5);
+    let mut keys: Vec<TrustedKey> = (0..n)
+        .map(|_| TrustedKey {
+            algorithm: hpk_format::ALG_ED25519,
+            public_key: input.array(),
+        })
+        .collect();
+    keys.sort_by_key(TrustedKey::key_id);
+    keys.dedup_by_key(|k| k.key_id());
+    let role = |input: &mut Input<'_>| {
+        // A non-empty subset of the keys, by a bit mask.
+        let mask = input.u8() | 1;
+        let ids: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, k)| k.key_id())
+            .collect();
+        let threshold = 1 + u32::from(input.u8()) % ids.len() as u32;
+        Role {
+            threshold,
+            keys: ids,
+        }
+    };
+    let roles = Roles {
+        root: role(input),
+        release: role(input),
+        hotpatch: role(input),
+        recovery: role(input),
+        catalog: role(input),
+    };
+    TrustRoot {
+        version,
+        created,
+        expires,
+        keys,
+        roles,
+        extensions: gen_extensions(input),
+    }
+}
+
+fn check_roundtrip<T: Canonical + PartialEq + Debug>(value: &T) {
+    let limits = Limits::default();
+    let bytes = match encode(value, &limits) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("a valid value does not encode ({e}): {value:?}"),
+    };
+    match decode::<T>(&bytes, &limits) {
+        Ok(back) => assert!(&back == value, "decodes to another value: {value:?}"),
+        Err(e) => panic!("an encoded value does not decode ({e}): {value:?}"),
+    }
+}
+
+/// A valid manifest, catalog or trust root built from the input (first
+/// byte chooses), encoded, decoded: the same value comes back.
+pub fn roundtrip(data: &[u8]) {
+    let mut input = Input::new(data);
+    match input.below(3) {
+        0 => check_roundtrip(&gen_manifest(&mut input)),
+        1 => check_roundtrip(&gen_catalog(&mut input)),
+        _ => check_roundtrip(&gen_trust_root(&mut input)),
+    }
+}
