@@ -27,8 +27,9 @@ use hpk_format::{ChunkDecoder, ChunkEntry, Digest, PayloadDescriptor, PayloadErr
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// Target size of a batch: its stored bytes, and its decoded bytes when
 /// decoding (at least one chunk, whatever its size).
@@ -46,6 +47,15 @@ const PARALLEL_MIN: u64 = 8 << 20;
 
 /// Most worker threads, whatever the core count.
 const MAX_THREADS: usize = 16;
+
+/// How long the caller's thread waits for a result before it takes a
+/// batch that no worker has picked up yet and works on it itself. Longer
+/// than a woken worker needs to start on an idle core (tens of
+/// microseconds), shorter than the work of one batch (about a millisecond
+/// to hash 2 MiB, two to decompress it). Taking batches back at once
+/// instead left the workers idle: the caller's thread, which also reads
+/// and writes, ended up decompressing nearly everything itself.
+const LEND_A_HAND_AFTER: Duration = Duration::from_micros(500);
 
 /// What the workers do with each chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,8 +327,8 @@ enum HashJob {
 
 /// The batches waiting for a worker. Unlike a channel, it lets the
 /// caller's thread take a batch back and work on it itself when no worker
-/// has picked it up yet (on a busy machine a woken worker may wait
-/// milliseconds for a core: the caller's thread does not).
+/// has picked it up within [`LEND_A_HAND_AFTER`] (on a busy machine a
+/// woken worker may wait milliseconds for a core).
 #[derive(Default)]
 struct Queue {
     state: Mutex<QueueState>,
@@ -664,28 +674,34 @@ fn drive<R: Read + ?Sized>(
                 if awaiting.is_none() && pending.contains_key(&deliver_seq) {
                     continue;
                 }
-                // Rather than wait, work on the oldest batch no worker has
-                // taken yet.
-                if let Some(mut batch) = jobs.try_pop() {
-                    work(&mut batch, descs, indexes, decoder.as_mut());
-                    pending.insert(batch.seq, batch);
-                    continue;
-                }
-                match events.recv() {
-                    Ok(Event::Done(batch)) => {
+                let event = match events.recv_timeout(LEND_A_HAND_AFTER) {
+                    Ok(event) => event,
+                    // No result yet: rather than wait longer, work on the
+                    // oldest batch no worker has taken.
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Some(mut batch) = jobs.try_pop() {
+                            work(&mut batch, descs, indexes, decoder.as_mut());
+                            pending.insert(batch.seq, batch);
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return Err(stopped()),
+                };
+                match event {
+                    Event::Done(batch) => {
                         pending.insert(batch.seq, batch);
                     }
-                    Ok(Event::Free(batch)) => {
+                    Event::Free(batch) => {
                         free.push(Arc::try_unwrap(batch).unwrap_or_default());
                     }
-                    Ok(Event::Digest(payload, digest)) => {
+                    Event::Digest(payload, digest) => {
                         if awaiting != Some(payload) {
                             return Err(stopped());
                         }
                         awaiting = None;
                         consumer.end(payload, Some(digest))?;
                     }
-                    Ok(Event::Stopped) | Err(_) => return Err(stopped()),
+                    Event::Stopped => return Err(stopped()),
                 }
             }
         }
