@@ -30,6 +30,30 @@ pub trait Canonical: Serialize + DeserializeOwned {
     fn validate(&self, limits: &Limits) -> Result<(), DecodeError>;
 }
 
+/// The length of `value`'s canonical encoding, without checking its rules
+/// or the body limit: for planning a file's layout before every field is
+/// known (a field of fixed width may hold a placeholder, since only its
+/// width counts).
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<u64, DecodeError> {
+    let mut counter = LenCounter(0);
+    bincode::serde::encode_into_writer(value, &mut counter, config()).map_err(|e| {
+        DecodeError::Malformed {
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(counter.0)
+}
+
+/// A bincode writer that keeps only the count of bytes written.
+struct LenCounter(u64);
+
+impl bincode::enc::write::Writer for LenCounter {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0 = self.0.saturating_add(bytes.len() as u64);
+        Ok(())
+    }
+}
+
 /// Encodes `value` canonically after validating it against `limits`.
 pub fn encode<T: Canonical>(value: &T, limits: &Limits) -> Result<Vec<u8>, DecodeError> {
     value.validate(limits)?;

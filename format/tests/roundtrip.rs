@@ -11,7 +11,8 @@ use common::*;
 use hpk_format::{
     ALG_ED25519, Canonical, Catalog, ContainerView, DecodeError, FileType, HEADER_LEN, Header,
     KeyId, Limits, MAGIC, Manifest, PackageKind, SIGNATURE_RECORD_LEN, SignatureRecord, TrustRoot,
-    canonicalize_signatures, decode, encode, encode_head, expect_end, read_head, signed_message,
+    canonicalize_signatures, decode, encode, encode_head, encoded_len, expect_end, read_head,
+    signed_message,
 };
 use proptest::prelude::*;
 use std::fmt::Debug;
@@ -44,6 +45,30 @@ proptest! {
     #[test]
     fn catalogs_round_trip(c in catalog()) {
         check_round_trip(&c, &enc_catalog(&c).buf);
+    }
+
+    /// `encoded_len` is the encoding's length, and a payload descriptor's
+    /// width depends on its name alone: `hpk pack` relies on it to place
+    /// the payload area before the digests and stored sizes are known.
+    #[test]
+    fn manifest_length_depends_on_payload_names_alone(m in manifest(), fill in any::<u64>()) {
+        let bytes = encode(&m, &Limits::default()).unwrap();
+        prop_assert_eq!(encoded_len(&m).unwrap(), bytes.len() as u64);
+        let mut placeholder = m.clone();
+        for p in &mut placeholder.payloads {
+            p.size = fill;
+            p.stored_size = fill.rotate_left(7);
+            p.chunk_size = fill as u32;
+            p.chunk_count = !fill;
+            p.index_digest = hpk_format::Digest([fill as u8; 32]);
+            p.content_digest = hpk_format::Digest([!fill as u8; 32]);
+            p.compression = if fill % 2 == 0 {
+                hpk_format::Compression::None
+            } else {
+                hpk_format::Compression::Zstd
+            };
+        }
+        prop_assert_eq!(encoded_len(&placeholder).unwrap(), bytes.len() as u64);
     }
 
     /// Any strict prefix of a valid encoding is refused (never a panic, never

@@ -1,13 +1,13 @@
 //! Building an unsigned package from a [`PackageDescription`].
 //!
-//! Every payload file is checked before anything is written. Payloads are
-//! then cut, compressed and hashed one after the other (in manifest order)
-//! into an anonymous spool file in the output's folder, so memory stays
-//! independent of payload size. Last, the package is written through an
-//! [`AtomicFile`]: header, manifest, chunk indexes, then the spooled
-//! payload area copied file to file. A failure leaves nothing under the
-//! output name (an existing file there is untouched) and no temporary file
-//! behind.
+//! Every payload file is checked before anything is written. The package
+//! is then written through an [`AtomicFile`]: payloads are cut, compressed
+//! and hashed one after the other (in manifest order) straight into the
+//! payload area, at its final offset, so memory stays independent of
+//! payload size and no byte is copied twice; the header, manifest and
+//! chunk indexes, whose lengths were known in advance, go in front last.
+//! A failure leaves nothing under the output name (an existing file there
+//! is untouched) and no temporary file behind.
 //!
 //! The result is deterministic: the same description, payload bytes and
 //! creation time give the same bytes, whatever the thread count.
@@ -15,8 +15,9 @@
 use crate::description::{DescriptionError, PackageDescription};
 use crate::time;
 use hpk_format::{
-    AtomicFile, ChunkingOptions, Digest, FileType, LimitExceeded, Limits, Manifest, WriteError,
-    encode, encode_head, write_payload,
+    AtomicFile, CHUNK_ENTRY_LEN, ChunkingOptions, DecodeError, Digest, FileType, HEADER_LEN,
+    LimitExceeded, Limits, Manifest, PayloadDescriptor, WriteError, encode, encode_head,
+    encoded_len, write_payload,
 };
 use std::fmt;
 use std::fs::{self, File};
@@ -172,20 +173,51 @@ pub fn build_package(
         }));
     }
 
-    // Spool the payload area. The spool file has no name (or loses it at
-    // once), so nothing is left behind whatever happens.
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let spool_error = |source: io::Error| BuildError::Spool {
-        dir: dir.clone(),
+    // The payload area is written in place, behind room left for the head
+    // and the chunk indexes: their lengths are known now, since every
+    // field of a payload descriptor but the name has a fixed width (the
+    // placeholders below only stand in for widths) and an index has 40
+    // bytes per chunk. The head is written last, once the digests are.
+    let mut plan = manifest.clone();
+    let mut planned_index_len = 0u64;
+    for (p, (_, size)) in sources.iter().zip(&files) {
+        let chunk_count = size.div_ceil(u64::from(p.chunk_size));
+        planned_index_len =
+            planned_index_len.saturating_add(chunk_count.saturating_mul(CHUNK_ENTRY_LEN as u64));
+        plan.payloads.push(PayloadDescriptor {
+            name: p.name.clone(),
+            compression: p.compression,
+            size: *size,
+            stored_size: 0,
+            chunk_size: p.chunk_size,
+            chunk_count,
+            index_digest: Digest([0; 32]),
+            content_digest: Digest([0; 32]),
+        });
+    }
+    let planned_body_len = encoded_len(&plan).map_err(BuildError::Manifest)?;
+    if planned_body_len > limits.body_len() {
+        return Err(BuildError::Manifest(DecodeError::Limit(LimitExceeded {
+            what: "encoded body length",
+            value: planned_body_len,
+            max: limits.body_len(),
+        })));
+    }
+    let payload_start = (HEADER_LEN as u64)
+        .saturating_add(planned_body_len)
+        .saturating_add(planned_index_len);
+
+    let output_error = |source: io::Error| BuildError::Output {
+        path: out.to_path_buf(),
         source,
     };
-    let mut spool = tempfile::tempfile_in(&dir).map_err(spool_error)?;
+    let mut package = AtomicFile::create(out).map_err(output_error)?;
+    let file = package.file().map_err(output_error)?;
+    file.seek(SeekFrom::Start(payload_start))
+        .map_err(output_error)?;
     let mut indexes = Vec::with_capacity(sources.len());
     let mut done_before = 0u64;
-    for (i, (p, (file, size))) in sources.iter().zip(&files).enumerate() {
+    for (i, (p, (path, size))) in sources.iter().zip(&files).enumerate() {
         let mut report = |done: u64| {
             if let Some(cb) = options.progress.as_deref_mut() {
                 cb(BuildProgress {
@@ -199,11 +231,11 @@ pub fn build_package(
         report(0);
         let read_error = |source: io::Error| BuildError::PayloadRead {
             name: p.name.to_string(),
-            file: file.clone(),
+            file: path.clone(),
             source,
         };
-        let mut input = Tracked::new(File::open(file).map_err(read_error)?);
-        let mut output = Tracked::new(&mut spool);
+        let mut input = Tracked::new(File::open(path).map_err(read_error)?);
+        let mut output = Tracked::new(&mut *file);
         let chunking = ChunkingOptions {
             chunk_size: p.chunk_size,
             compression: p.compression,
@@ -224,7 +256,7 @@ pub fn build_package(
                 return Err(if let Some(source) = input.error {
                     read_error(source)
                 } else if let Some(source) = output.error {
-                    spool_error(source)
+                    output_error(source)
                 } else {
                     BuildError::Payload {
                         name: p.name.to_string(),
@@ -236,7 +268,7 @@ pub fn build_package(
         if written.descriptor.size != *size {
             return Err(BuildError::PayloadChanged {
                 name: p.name.to_string(),
-                file: file.clone(),
+                file: path.clone(),
                 expected: *size,
                 found: written.descriptor.size,
             });
@@ -250,17 +282,20 @@ pub fn build_package(
     let index_len = indexes
         .iter()
         .try_fold(0u64, |acc, i| acc.checked_add(i.len() as u64));
-    let payload_len = spool.stream_position().map_err(spool_error)?;
+    let end = file.stream_position().map_err(output_error)?;
+    let payload_len = end.saturating_sub(payload_start);
     let index_len = match index_len {
         Some(len)
-            if Some(len) == manifest.index_section_len()
+            if len == planned_index_len
+                && body.len() as u64 == planned_body_len
+                && Some(len) == manifest.index_section_len()
                 && Some(payload_len) == manifest.payload_section_len() =>
         {
             len
         }
         _ => {
             return Err(BuildError::Inconsistent {
-                reason: "section lengths do not match the manifest".into(),
+                reason: "section lengths do not match the manifest or the planned layout".into(),
             });
         }
     };
@@ -269,27 +304,17 @@ pub fn build_package(
             reason: e.to_string(),
         }
     })?;
-    spool.seek(SeekFrom::Start(0)).map_err(spool_error)?;
-
-    let output_error = |source: io::Error| BuildError::Output {
-        path: out.to_path_buf(),
-        source,
-    };
-    let mut package = AtomicFile::create(out).map_err(output_error)?;
-    let file = package.file().map_err(output_error)?;
+    file.seek(SeekFrom::Start(0)).map_err(output_error)?;
     file.write_all(&head).map_err(output_error)?;
     for index in &indexes {
         file.write_all(index).map_err(output_error)?;
     }
-    // File to file: Linux copies in the kernel (copy_file_range).
-    let copied = io::copy(&mut spool, file).map_err(output_error)?;
-    if copied != payload_len {
+    if file.stream_position().map_err(output_error)? != payload_start {
         return Err(BuildError::Inconsistent {
-            reason: format!("spooled {copied} payload bytes, expected {payload_len}"),
+            reason: "the head and indexes do not end where the payload area starts".into(),
         });
     }
     package.commit().map_err(output_error)?;
-    drop(spool);
 
     Ok(BuiltPackage {
         manifest_digest: Digest::of(&body),
@@ -412,14 +437,6 @@ pub enum BuildError {
     },
     /// The finished manifest breaks a rule of the format or a limit.
     Manifest(hpk_format::DecodeError),
-    /// The spool file in the output's folder could not be created or
-    /// written.
-    Spool {
-        /// The output's folder.
-        dir: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
     /// Writing the package failed.
     Output {
         /// The package path.
@@ -464,11 +481,6 @@ impl fmt::Display for BuildError {
             ),
             BuildError::Payload { name, source } => write!(f, "payload {name:?}: {source}"),
             BuildError::Manifest(e) => write!(f, "the manifest would be invalid: {e}"),
-            BuildError::Spool { dir, source } => write!(
-                f,
-                "cannot spool payloads in {} (the output's folder): {source}",
-                dir.display()
-            ),
             BuildError::Output { path, source } => {
                 write!(f, "cannot write {}: {source}", path.display())
             }
@@ -483,9 +495,9 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Description(e) => Some(e),
-            BuildError::PayloadRead { source, .. }
-            | BuildError::Spool { source, .. }
-            | BuildError::Output { source, .. } => Some(source),
+            BuildError::PayloadRead { source, .. } | BuildError::Output { source, .. } => {
+                Some(source)
+            }
             BuildError::Payload { source, .. } => Some(source),
             BuildError::Manifest(e) => Some(e),
             _ => None,

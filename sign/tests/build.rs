@@ -585,7 +585,7 @@ fn failed_builds_leave_the_output_and_folder_untouched() {
     assert!(err.to_string().contains("is a folder"), "{err}");
 
     // A file that grows while it is read, after another payload has been
-    // spooled: /proc files say they are empty.
+    // written: /proc files say they are empty.
     #[cfg(target_os = "linux")]
     {
         let err = assert_fails_cleanly(
@@ -624,8 +624,8 @@ fn failed_builds_leave_the_output_and_folder_untouched() {
         fs::set_permissions(&secret, fs::Permissions::from_mode(0o644)).unwrap();
     }
 
-    // A manifest that cannot be encoded within the limits, found after
-    // every payload has been spooled.
+    // A manifest that cannot be encoded within the limits, found before
+    // any payload is written.
     let out = dir.path().join("out.hpk");
     let before = listing(dir.path());
     let text = minimal("", "[[payloads]]\nname = \"a\"\nfile = \"a.bin\"\n");
@@ -649,7 +649,7 @@ fn failed_builds_leave_the_output_and_folder_untouched() {
         &mut options(1),
     )
     .unwrap_err();
-    assert!(matches!(err, BuildError::Spool { .. }), "{err:?}");
+    assert!(matches!(err, BuildError::Output { .. }), "{err:?}");
 }
 
 #[test]

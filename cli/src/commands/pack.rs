@@ -65,9 +65,7 @@ pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult
         let failure = match &e {
             BuildError::Description(d) => return description_error(description, d),
             BuildError::SourceDateEpoch { .. } => Failure::Usage,
-            BuildError::PayloadRead { .. }
-            | BuildError::Spool { .. }
-            | BuildError::Output { .. } => Failure::Io,
+            BuildError::PayloadRead { .. } | BuildError::Output { .. } => Failure::Io,
             _ => Failure::Invalid,
         };
         CliError::new(failure, format!("{}: {e}", description.display()))
