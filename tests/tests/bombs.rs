@@ -1165,16 +1165,11 @@ fn the_probe_measures_what_the_verifier_holds() {
     assert!(probed.peak_kib > 16 * 1024, "{probed:?}");
 }
 
-/// Finding (reported, not fixed here): the parallel verifier keeps up to
-/// (cores + 3) batches in flight, and a batch holds at least one whole
-/// chunk, stored and decoded. With 16 MiB chunks (the largest a package
-/// may declare) and an endless input, two cores read 80 MiB ahead and peak
-/// at about 84 MiB (`verify_payloads`) and 150 MiB (`stream`), where
-/// reading one chunk at a time needs 16 and 32 MiB; sixteen cores would
-/// need about 19 × 16 and 19 × 32 MiB. Run with `--ignored` once the
-/// in-flight bytes are bounded independently of the chunk size.
+/// The largest chunks a package may declare (16 MiB), from an input that
+/// never ends: the verifier keeps at most two batches of them (one when
+/// decoding, since a decoded batch holds 32 MiB), however many cores it
+/// has, so it reads at most two chunks ahead and stays under the bound.
 #[test]
-#[ignore = "finding: verifier memory grows with cores × chunk size (see the doc comment)"]
 fn sixteen_mib_chunks_from_an_endless_input_stay_under_the_bound() {
     let none = Digest::default();
     let chunks = 2048;

@@ -14,10 +14,11 @@
 //! truncation before a bad chunk that was read after it). No byte of a
 //! chunk is handed out before that chunk's digest matched.
 //!
-//! Memory is bounded whatever the payload size: a fixed number of batches
-//! exists (one per worker and three more, within [`IN_FLIGHT_BYTES`]),
-//! each holding at most [`BATCH_BYTES`] of stored bytes (and as much of
-//! decoded bytes), or one chunk if a chunk is larger.
+//! Memory is bounded whatever the payload size, the chunk size and the
+//! core count: a fixed number of batches exists (one per worker and three
+//! more, fewer if they would hold more than [`IN_FLIGHT_BYTES`], at least
+//! one), each holding at most [`BATCH_BYTES`] of stored bytes (and as much
+//! of decoded bytes), or one chunk if a chunk is larger.
 //!
 //! Small payload areas are processed on the caller's thread alone, by the
 //! same code minus the threads.
@@ -35,10 +36,11 @@ use std::time::Duration;
 /// decoding (at least one chunk, whatever its size).
 const BATCH_BYTES: usize = 2 << 20;
 
-/// What the batches in existence may hold at most, unless a chunk is so
-/// large that two batches of it hold more. On two cores with 1 MiB chunks
-/// the pipeline needs far less (five batches: 20 MiB when decoding); the
-/// cap matters on many cores and with large chunks.
+/// What the batches in existence may hold at most, unless one batch of a
+/// single chunk holds more (a 16 MiB chunk, decoded: 32 MiB). On two cores
+/// with 1 MiB chunks the pipeline needs far less (five batches: 20 MiB
+/// when decoding); the cap matters on many cores and with large chunks,
+/// where it trades parallelism for memory.
 const IN_FLIGHT_BYTES: usize = 40 << 20;
 
 /// Below this much work (stored bytes, plus content bytes when decoding)
@@ -542,8 +544,9 @@ pub(crate) fn run<R: Read + ?Sized>(
         };
         // Batches in existence: one being read, one per worker, two on
         // their way out (hashed and written), one waiting for its turn;
-        // fewer (but at least two) when chunks are so large that this
-        // would hold more than IN_FLIGHT_BYTES.
+        // fewer when chunks are so large that this would hold more than
+        // IN_FLIGHT_BYTES (one batch at a time, at worst: slower, but
+        // within the bound).
         let largest_chunk = descs
             .iter()
             .map(|d| d.chunk_size as usize)
@@ -555,7 +558,7 @@ pub(crate) fn run<R: Read + ?Sized>(
         let slots = threads
             .saturating_add(3)
             .min(IN_FLIGHT_BYTES.checked_div(per_batch).unwrap_or(0))
-            .max(2);
+            .max(1);
         drive(
             input,
             descs,
