@@ -7,6 +7,7 @@
 //! | 2 | usage: bad arguments or a bad input file (description, device profile, key, passphrase) |
 //! | 3 | valid but not applicable to this device (policy) |
 //! | 4 | I/O error: a file could not be read or written |
+//! | 130 | interrupted by SIGINT, SIGTERM or SIGHUP ([`exit_cleanly_on_interrupt`]) |
 
 use hpk_format::ErrorClass;
 use std::fmt;
@@ -157,6 +158,31 @@ impl fmt::Display for CliError {
 
 /// The result of a command.
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// Exit code of a command ended by SIGINT, SIGTERM or SIGHUP: 128 + 2, what
+/// shells report for Ctrl-C.
+pub const INTERRUPTED: i32 = 130;
+
+/// Installs the handler that ends the process on SIGINT, SIGTERM or
+/// SIGHUP: it first removes the temporary files of the files being written
+/// (destructors do not run when the process ends this way), so that an
+/// interrupted command leaves nothing unfinished behind, then exits with
+/// [`INTERRUPTED`].
+pub fn exit_cleanly_on_interrupt() {
+    // Without a handler (it cannot be installed), the default action still
+    // ends the process; only the cleanup is lost.
+    let _ = ctrlc::set_handler(|| {
+        let removed = hpk_format::remove_temp_files();
+        let what = match removed {
+            0 => String::new(),
+            1 => "; removed 1 unfinished file".to_owned(),
+            n => format!("; removed {n} unfinished files"),
+        };
+        // A progress bar may hold the line.
+        eprintln!("\nhpk: interrupted{what}");
+        std::process::exit(INTERRUPTED);
+    });
+}
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,7 @@ use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 invalid or tampered, 2 usage or bad input file,
-3 valid but not applicable to this device, 4 I/O error.
+3 valid but not applicable to this device, 4 I/O error, 130 interrupted.
 Documentation: README.md, docs/, spec/SPEC.md.";
 
 /// hpk: signed OS update packages (baselines, hotpatches, standard and
@@ -518,6 +518,7 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.wants_json();
+    exit::exit_cleanly_on_interrupt();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,17 +1,94 @@
 //! Files written atomically: a temporary file in the same folder, fsync,
 //! rename. A failure or a kill never leaves a partial file under the final
 //! name and never destroys the previous one.
+//!
+//! The temporary files that exist are listed in a registry of the process,
+//! so that an interrupt handler, which ends the process without running
+//! destructors, can remove them first ([`remove_temp_files`]). A rename
+//! over the final name and that removal exclude each other: a file is
+//! either committed or removed, never half of each.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Suffix of temporary files, so that leftovers of a killed process are
 /// recognisable: `.NAME.PID.N.hpk-tmp`.
 pub const TEMP_SUFFIX: &str = ".hpk-tmp";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The temporary files of this process not yet renamed or removed.
+struct Registry {
+    files: Vec<PathBuf>,
+    /// Set by [`remove_temp_files`]: no file is created or committed after.
+    closed: bool,
+}
+
+static LIVE: Mutex<Registry> = Mutex::new(Registry {
+    files: Vec::new(),
+    closed: false,
+});
+
+/// The registry, even if a thread panicked while holding it (it stays
+/// valid: every change to it is a single push, removal or flag).
+fn live() -> MutexGuard<'static, Registry> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn interrupted() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Interrupted,
+        "the process is being interrupted",
+    )
+}
+
+impl Registry {
+    fn forget(&mut self, temp: &Path) {
+        if let Some(i) = self.files.iter().position(|p| p == temp) {
+            self.files.swap_remove(i);
+        }
+    }
+}
+
+/// Renames `temp` over `target` and takes it off the registry, under the
+/// registry's lock, so that [`remove_temp_files`] never runs in between.
+fn rename_registered(temp: &Path, target: &Path) -> io::Result<()> {
+    let mut list = live();
+    if list.closed {
+        return Err(interrupted());
+    }
+    fs::rename(temp, target)?;
+    list.forget(temp);
+    Ok(())
+}
+
+/// Removes `temp` and takes it off the registry.
+fn remove_registered(temp: &Path) {
+    let mut list = live();
+    let _ = fs::remove_file(temp);
+    list.forget(temp);
+}
+
+/// Removes every temporary file this process created and has neither
+/// committed nor dropped yet, and returns how many it removed. From then
+/// on, creating or committing an [`AtomicFile`] or a [`StagedFile`] fails
+/// with [`io::ErrorKind::Interrupted`]. Meant for an interrupt handler that
+/// ends the process right after: destructors, which remove temporary
+/// files on every other path, do not run then.
+pub fn remove_temp_files() -> usize {
+    let mut list = live();
+    list.closed = true;
+    let mut removed = 0usize;
+    for temp in list.files.drain(..) {
+        if fs::remove_file(&temp).is_ok() {
+            removed = removed.saturating_add(1);
+        }
+    }
+    removed
+}
 
 /// A file being written under a temporary name, renamed over its final name
 /// by [`AtomicFile::commit`]. Dropped without commit, it removes itself.
@@ -52,7 +129,13 @@ impl AtomicFile {
         }
         #[cfg(not(unix))]
         let _ = mode;
+        let mut list = live();
+        if list.closed {
+            return Err(interrupted());
+        }
         let file = options.open(&temp)?;
+        list.files.push(temp.clone());
+        drop(list);
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp,
@@ -77,7 +160,7 @@ impl AtomicFile {
     /// syncs the folder so that the rename itself is durable.
     pub fn commit(mut self) -> io::Result<()> {
         self.close()?;
-        fs::rename(&self.temp, &self.target)?;
+        rename_registered(&self.temp, &self.target)?;
         self.renamed = true;
         sync_parent(&self.target);
         Ok(())
@@ -116,7 +199,7 @@ impl AtomicFile {
                         "target file exists",
                     ));
                 }
-                fs::rename(&self.temp, &self.target)?;
+                rename_registered(&self.temp, &self.target)?;
                 self.renamed = true;
             }
         }
@@ -151,7 +234,7 @@ pub struct StagedFile {
 impl StagedFile {
     /// Renames the file over its final name.
     pub fn commit(mut self) -> io::Result<()> {
-        fs::rename(&self.temp, &self.target)?;
+        rename_registered(&self.temp, &self.target)?;
         self.renamed = true;
         sync_parent(&self.target);
         Ok(())
@@ -166,7 +249,7 @@ impl StagedFile {
 impl Drop for StagedFile {
     fn drop(&mut self) {
         if !self.renamed {
-            let _ = fs::remove_file(&self.temp);
+            remove_registered(&self.temp);
         }
     }
 }
@@ -192,7 +275,7 @@ fn sync_parent(path: &Path) {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.renamed {
-            let _ = fs::remove_file(&self.temp);
+            remove_registered(&self.temp);
         }
     }
 }

@@ -12,6 +12,10 @@
 //!   `.NAME.PID.N.hpk-tmp` (`hpk_format::TEMP_SUFFIX`), next to their
 //!   target.
 //!
+//! Interrupted rather than killed (SIGINT, SIGTERM), the same commands
+//! remove their unfinished files before they exit with code 130: nothing
+//! but complete old or new files remains.
+//!
 //! The commands run the `hpk` binary of this workspace,
 //! `target/<profile>/hpk`. The test runs `cargo build -p hpk-cli` once
 //! first (a no-op when the binary is up to date), so that it never tests
@@ -127,6 +131,138 @@ fn run_and_kill(args: &[OsString], delay: Duration) -> (u32, Ended) {
             (pid, Ended::Finished)
         }
     }
+}
+
+/// How an interrupted run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Interrupted {
+    /// Stopped by the signal, with exit code 130.
+    Stopped,
+    /// Finished (with success) before the signal landed.
+    Finished,
+}
+
+/// Starts `hpk args`, waits until it has created a temporary file in
+/// `dir` (it is then writing), sends `signal` (`INT` or `TERM`) and reaps
+/// it. Returns how it ended; fails if it ended any other way, or if an
+/// interrupted run's message is missing.
+fn run_and_interrupt(args: &[OsString], dir: &Path, signal: &str) -> Interrupted {
+    let mut child = command(args).spawn().expect("start hpk");
+    let pid = child.id();
+    let suffix = format!(".{pid}.");
+    // Only `dir` itself: files come and go while the command runs. Both
+    // commands create their first temporary file there.
+    let writing = || {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.contains(&suffix) && n.ends_with(TEMP_SUFFIX))
+            })
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !writing() && Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .expect("run kill");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => Interrupted::Finished,
+        Some(130) if sent.success() => {
+            assert!(
+                stderr.contains("hpk: interrupted"),
+                "hpk {args:?} said: {stderr}"
+            );
+            Interrupted::Stopped
+        }
+        _ => panic!(
+            "hpk {args:?} ended with {} after SIG{signal}: {stderr}",
+            out.status
+        ),
+    }
+}
+
+#[test]
+fn interrupted_commands_remove_their_unfinished_files_and_exit_130() {
+    let f = Fixture::new();
+    let refs = f.folder("refs");
+    let old_pkg = refs.join("old.hpk");
+    let new_pkg = refs.join("new.hpk");
+    run(&args(&[&"pack", &f.old_desc, &"--out", &old_pkg]));
+    run(&args(&[&"pack", &f.new_desc, &"--out", &new_pkg]));
+    run(&args(&[&"sign", &new_pkg, &"--key", &f.release_key]));
+    let old_bytes = std::fs::read(&old_pkg).unwrap();
+    let mut stopped = BTreeMap::<&str, usize>::new();
+
+    for (round, signal) in ["INT", "TERM", "INT", "TERM"].into_iter().enumerate() {
+        // `hpk pack`, over an old package (even rounds) or where there was
+        // none: the old package or nothing stays, or the new one is whole.
+        let dir = f.folder(&format!("pack-{round}"));
+        let out = dir.join("out.hpk");
+        let had_old = round % 2 == 0;
+        if had_old {
+            std::fs::write(&out, &old_bytes).unwrap();
+        }
+        let pack = args(&[&"pack", &f.new_desc, &"--out", &out]);
+        let ended = run_and_interrupt(&pack, &dir, signal);
+        let names: Vec<PathBuf> = files_under(&dir);
+        let just_out = [PathBuf::from("out.hpk")];
+        match ended {
+            Interrupted::Stopped => {
+                *stopped.entry("pack").or_default() += 1;
+                if had_old {
+                    assert_eq!(names, just_out);
+                    assert_eq!(std::fs::read(&out).unwrap(), old_bytes);
+                } else {
+                    assert!(names.is_empty(), "{names:?}");
+                }
+            }
+            Interrupted::Finished => assert_eq!(names, just_out),
+        }
+
+        // `hpk extract` into an empty folder: no payload file is left
+        // unfinished, under its final name or a temporary one.
+        let dir = f.folder(&format!("extract-{round}"));
+        let extract = args(&[
+            &"extract",
+            &new_pkg,
+            &"--root",
+            &f.trust_root,
+            &"--out",
+            &dir,
+            &"--now",
+            &(T0 + DAY).to_string(),
+        ]);
+        let ended = run_and_interrupt(&extract, &dir, signal);
+        for name in files_under(&dir) {
+            let expected = f.new_payloads.get(&name);
+            assert!(expected.is_some(), "stray file {name:?} after {ended:?}");
+            assert_eq!(
+                std::fs::read(dir.join(&name)).ok().as_ref(),
+                expected,
+                "{name:?} is not whole"
+            );
+        }
+        if ended == Interrupted::Stopped {
+            *stopped.entry("extract").or_default() += 1;
+        }
+    }
+    // The signals did land while the commands worked.
+    assert!(stopped.get("pack").copied().unwrap_or(0) > 0, "{stopped:?}");
+    assert!(
+        stopped.get("extract").copied().unwrap_or(0) > 0,
+        "{stopped:?}"
+    );
+    println!("interrupted mid-way: {stopped:?}");
 }
 
 // ---------------------------------------------------------------------------

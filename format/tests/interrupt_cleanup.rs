@@ -1,0 +1,61 @@
+//! `remove_temp_files`: what an interrupt handler calls before it ends the
+//! process. It closes the registry for the whole process, so it has a test
+//! binary of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use hpk_format::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::Path;
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn removes_every_uncommitted_temporary_file_then_refuses_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+
+    // Committed before the interrupt: stays.
+    write_atomically(&path("done.hpk"), b"complete").unwrap();
+    // Dropped before the interrupt: already gone, not counted.
+    drop(AtomicFile::create(&path("dropped.hpk")).unwrap());
+    // Being written, and staged (complete, waiting for its rename).
+    let mut open = AtomicFile::create(&path("open.hpk")).unwrap();
+    open.file().unwrap().write_all(b"half").unwrap();
+    let mut staged = AtomicFile::create(&path("staged.bin")).unwrap();
+    staged.file().unwrap().write_all(b"whole").unwrap();
+    let staged = staged.stage().unwrap();
+    // An existing file under a final name is not the registry's.
+    fs::write(path("staged.bin"), b"old").unwrap();
+
+    let temps = names(dir.path())
+        .into_iter()
+        .filter(|n| n.ends_with(TEMP_SUFFIX))
+        .count();
+    assert_eq!(temps, 2);
+
+    assert_eq!(remove_temp_files(), 2);
+    assert_eq!(names(dir.path()), ["done.hpk", "staged.bin"]);
+    assert_eq!(fs::read(path("staged.bin")).unwrap(), b"old");
+
+    // Nothing is committed or created afterwards.
+    let err = staged.commit().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Interrupted, "{err}");
+    let err = open.commit().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Interrupted | ErrorKind::NotFound),
+        "{err}"
+    );
+    let err = AtomicFile::create(&path("later.hpk")).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Interrupted, "{err}");
+    assert_eq!(names(dir.path()), ["done.hpk", "staged.bin"]);
+    assert_eq!(fs::read(path("done.hpk")).unwrap(), b"complete");
+    assert_eq!(remove_temp_files(), 0);
+}
