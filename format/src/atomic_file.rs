@@ -38,12 +38,15 @@ fn live() -> MutexGuard<'static, Registry> {
     LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Not `ErrorKind::Interrupted`: by convention that one asks the caller
+/// to retry.
 fn interrupted() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Interrupted,
-        "the process is being interrupted",
-    )
+    io::Error::other(INTERRUPTED_MESSAGE)
 }
+
+/// The message of the error an [`AtomicFile`] gives once
+/// [`remove_temp_files`] has run.
+pub const INTERRUPTED_MESSAGE: &str = "the process is being interrupted";
 
 impl Registry {
     fn forget(&mut self, temp: &Path) {
@@ -75,7 +78,7 @@ fn remove_registered(temp: &Path) {
 /// Removes every temporary file this process created and has neither
 /// committed nor dropped yet, and returns how many it removed. From then
 /// on, creating or committing an [`AtomicFile`] or a [`StagedFile`] fails
-/// with [`io::ErrorKind::Interrupted`]. Meant for an interrupt handler that
+/// (with [`INTERRUPTED_MESSAGE`]). Meant for an interrupt handler that
 /// ends the process right after: destructors, which remove temporary
 /// files on every other path, do not run then.
 pub fn remove_temp_files() -> usize {

@@ -34,7 +34,9 @@ mod signature;
 mod trust_root;
 mod version;
 
-pub use atomic_file::{AtomicFile, StagedFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
+pub use atomic_file::{
+    AtomicFile, INTERRUPTED_MESSAGE, StagedFile, TEMP_SUFFIX, remove_temp_files, write_atomically,
+};
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encoded_len};
