@@ -2,19 +2,14 @@
 // Test helpers outside `#[test]` functions may unwrap and panic too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::names;
+
 use hpk_format::{AtomicFile, TEMP_SUFFIX, write_atomically};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn commit_replaces_the_content() {

@@ -3,21 +3,15 @@
 //! binary of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::names;
+
 use hpk_format::{
     AtomicFile, INTERRUPTED_MESSAGE, TEMP_SUFFIX, remove_temp_files, write_atomically,
 };
 use std::fs;
 use std::io::{ErrorKind, Write};
-use std::path::Path;
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn removes_every_uncommitted_temporary_file_then_refuses_new_ones() {
