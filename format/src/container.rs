@@ -47,6 +47,17 @@ pub fn signed_message(file_type: FileType, body: &[u8]) -> Vec<u8> {
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
 pub(crate) fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    match read_partial(input, buf) {
+        (filled, None) => Ok(filled),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// Reads until `buf` is full or the input ends, retrying interrupted
+/// reads: the bytes read, and the error that stopped the reading early, if
+/// any. The count is kept with the error for callers that must still use
+/// what arrived complete before it.
+pub fn read_partial<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..) {
         if rest.is_empty() {
@@ -56,10 +67,10 @@ pub(crate) fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<u
             Ok(0) => break,
             Ok(n) => filled = filled.saturating_add(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (filled, Some(e)),
         }
     }
-    Ok(filled)
+    (filled, None)
 }
 
 fn read_section<R: Read>(

@@ -40,7 +40,9 @@ pub use atomic_file::{
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encoded_len};
-pub use container::{ContainerView, Head, encode_head, expect_end, read_head, signed_message};
+pub use container::{
+    ContainerView, Head, encode_head, expect_end, read_head, read_partial, signed_message,
+};
 pub use digest::{Digest, KeyId};
 pub use error::{ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, WriteError};
 pub use extension::{EXT_NOTE, EXT_PRIVATE_START, Extension, unknown_critical};

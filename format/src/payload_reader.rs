@@ -47,6 +47,21 @@ pub struct ChunkDecoder {
     zstd: zstd::bulk::Decompressor<'static>,
 }
 
+/// Checks `stored` against `entry` (digest first), then returns the
+/// chunk's declared length.
+fn checked_len(
+    desc: &PayloadDescriptor,
+    chunk: u64,
+    entry: &ChunkEntry,
+    stored: &[u8],
+) -> Result<usize, PayloadError> {
+    check_chunk(desc, chunk, entry, stored)?;
+    let len = desc
+        .chunk_len(chunk)
+        .ok_or_else(|| past_the_end(desc, chunk))?;
+    Ok(len as usize)
+}
+
 impl ChunkDecoder {
     /// A new decoder.
     pub fn new() -> Result<ChunkDecoder, PayloadError> {
@@ -66,10 +81,7 @@ impl ChunkDecoder {
         stored: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), PayloadError> {
-        check_chunk(desc, chunk, entry, stored)?;
-        let chunk_len = desc
-            .chunk_len(chunk)
-            .ok_or_else(|| past_the_end(desc, chunk))? as usize;
+        let chunk_len = checked_len(desc, chunk, entry, stored)?;
         out.clear();
         out.resize(chunk_len, 0);
         self.decode_checked(desc, chunk, entry, stored, out)
@@ -88,10 +100,7 @@ impl ChunkDecoder {
         stored: &[u8],
         out: &mut [u8],
     ) -> Result<(), PayloadError> {
-        check_chunk(desc, chunk, entry, stored)?;
-        let chunk_len = desc
-            .chunk_len(chunk)
-            .ok_or_else(|| past_the_end(desc, chunk))? as usize;
+        let chunk_len = checked_len(desc, chunk, entry, stored)?;
         if out.len() != chunk_len {
             return Err(PayloadError::ChunkSize {
                 payload: desc.name.to_string(),
@@ -106,7 +115,7 @@ impl ChunkDecoder {
     }
 
     /// Decodes a chunk whose digest matched into `out`, which is exactly
-    /// the chunk's declared length.
+    /// the chunk's declared length (see `checked_len`).
     fn decode_checked(
         &mut self,
         desc: &PayloadDescriptor,

@@ -907,16 +907,22 @@ const PATH_CHARS: &[char] = &[
     'ß', 'Σ', 'σ', 'ς', 'ı', 'İ', 'K', 'k', 'ſ', 'ǅ', '中', '😀', '\u{301}', '*', '\\', ':',
 ];
 
-fn gen_token(input: &mut Input<'_>) -> Token {
-    let len = 1 + usize::from(input.below(64));
+/// `len` characters of `chars`, the first one among its first `leading`.
+fn gen_text(input: &mut Input<'_>, len: usize, chars: &[u8], leading: u8) -> String {
     let mut text = String::with_capacity(len);
-    // The first character is a letter or a digit (the first 36).
-    text.push(char::from(TOKEN_CHARS[usize::from(input.below(36))]));
+    text.push(char::from(chars[usize::from(input.below(leading))]));
     for _ in 1..len {
         text.push(char::from(
-            TOKEN_CHARS[usize::from(input.below(TOKEN_CHARS.len() as u8))],
+            chars[usize::from(input.below(chars.len() as u8))],
         ));
     }
+    text
+}
+
+fn gen_token(input: &mut Input<'_>) -> Token {
+    let len = 1 + usize::from(input.below(64));
+    // The first character is a letter or a digit (the first 36).
+    let text = gen_text(input, len, TOKEN_CHARS, 36);
     Token::new(&text).expect("generated token is valid")
 }
 
@@ -930,13 +936,7 @@ fn gen_tokens(input: &mut Input<'_>, at_least_one: bool) -> Vec<Token> {
 
 fn gen_package_name(input: &mut Input<'_>) -> PackageName {
     let len = 1 + usize::from(input.u8() % 128);
-    let mut text = String::with_capacity(len);
-    text.push(char::from(NAME_CHARS[usize::from(input.below(62))]));
-    for _ in 1..len {
-        text.push(char::from(
-            NAME_CHARS[usize::from(input.below(NAME_CHARS.len() as u8))],
-        ));
-    }
+    let text = gen_text(input, len, NAME_CHARS, 62);
     PackageName::new(&text).expect("generated package name is valid")
 }
 

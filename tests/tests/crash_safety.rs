@@ -103,6 +103,21 @@ fn args(list: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
     list.iter().map(|a| a.as_ref().to_owned()).collect()
 }
 
+/// `hpk extract PKG` into `dir` with the fixture's trust root, a day after
+/// the packages were made.
+fn extract_args(f: &Fixture, pkg: &Path, dir: &Path) -> Vec<OsString> {
+    args(&[
+        &"extract",
+        &pkg,
+        &"--root",
+        &f.trust_root,
+        &"--out",
+        &dir,
+        &"--now",
+        &(T0 + DAY).to_string(),
+    ])
+}
+
 /// How a killed run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ended {
@@ -232,16 +247,7 @@ fn interrupted_commands_remove_their_unfinished_files_and_exit_130() {
         // `hpk extract` into an empty folder: no payload file is left
         // unfinished, under its final name or a temporary one.
         let dir = f.folder(&format!("extract-{round}"));
-        let extract = args(&[
-            &"extract",
-            &new_pkg,
-            &"--root",
-            &f.trust_root,
-            &"--out",
-            &dir,
-            &"--now",
-            &(T0 + DAY).to_string(),
-        ]);
+        let extract = extract_args(&f, &new_pkg, &dir);
         let ended = run_and_interrupt(&extract, &dir, signal);
         for name in files_under(&dir) {
             let expected = f.new_payloads.get(&name);
@@ -678,18 +684,9 @@ fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
 
     // `hpk extract` into an empty folder, and over the old package's files.
     let dir = f.folder("extract");
-    let extract_args = args(&[
-        &"extract",
-        &signed_pkg,
-        &"--root",
-        &f.trust_root,
-        &"--out",
-        &dir,
-        &"--now",
-        &(T0 + DAY).to_string(),
-    ]);
+    let extract = extract_args(&f, &signed_pkg, &dir);
     let extract_time = {
-        let t = run(&extract_args);
+        let t = run(&extract);
         for (name, data) in &f.new_payloads {
             assert_eq!(&std::fs::read(dir.join(name)).unwrap(), data, "{name:?}");
         }
@@ -697,7 +694,7 @@ fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
     };
     let tally = kill_repeatedly(
         "extract",
-        &extract_args,
+        &extract,
         &dir,
         14,
         extract_time,

@@ -24,7 +24,9 @@
 //! same code minus the threads.
 
 use crate::error::VerifyError;
-use hpk_format::{ChunkDecoder, ChunkEntry, Digest, PayloadDescriptor, PayloadError, check_chunk};
+use hpk_format::{
+    ChunkDecoder, ChunkEntry, Digest, PayloadDescriptor, PayloadError, check_chunk, read_partial,
+};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
@@ -191,24 +193,6 @@ fn set_len(buf: &mut Vec<u8>, len: usize) {
     buf.resize(len, 0);
 }
 
-/// Reads until `buf` is full or the input ends: the bytes read and the
-/// error that stopped the reading, if any.
-fn fill<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..) {
-        if rest.is_empty() {
-            break;
-        }
-        match input.read(rest) {
-            Ok(0) => break,
-            Ok(n) => filled = filled.saturating_add(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (filled, Some(e)),
-        }
-    }
-    (filled, None)
-}
-
 /// Reads the stored bytes of `span` into `batch`.
 fn read_batch<R: Read + ?Sized>(
     input: &mut R,
@@ -226,7 +210,7 @@ fn read_batch<R: Read + ?Sized>(
     batch.error = None;
     batch.read_error = None;
     set_len(&mut batch.stored, span.stored_len);
-    let (got, error) = fill(input, &mut batch.stored);
+    let (got, error) = read_partial(input, &mut batch.stored);
     if got < span.stored_len || error.is_some() {
         // Keep the chunks read in full: a sequential reader would have
         // checked them before meeting the end of the input.
