@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
-    /// Write the exact message an external signer (HSM, KMS) must sign.
+    /// Write the statement an external signer (HSM, KMS) must sign (47 or 50 bytes).
     #[command(
         after_help = "Example:\n  hpk tbs baseline.hpk --out baseline.msg\n  openssl pkeyutl -sign -rawin -inkey release.key -in baseline.msg -out baseline.sig\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
     )]

@@ -5,6 +5,7 @@
 //! Sections tile the file exactly: header, signature block, body, chunk
 //! indexes, payload area, with no gap, overlap or trailing byte.
 
+use crate::digest::Digest;
 use crate::error::{ContainerError, WriteError};
 use crate::header::{FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
 use crate::limits::Limits;
@@ -19,15 +20,15 @@ pub struct Head {
     /// The signature records, in file order.
     pub signatures: Vec<SignatureRecord>,
     /// The metadata body. Not yet authenticated: decode it only after the
-    /// signatures over [`Head::signed_message`] have been checked.
+    /// signatures over [`Head::signed_statement`] have been checked.
     pub body: Vec<u8>,
 }
 
 impl Head {
     /// The exact bytes the signatures cover: the file type's signing
-    /// context followed by the body.
-    pub fn signed_message(&self) -> Vec<u8> {
-        signed_message(self.header.file_type, &self.body)
+    /// context followed by SHA-256 of the body.
+    pub fn signed_statement(&self) -> Vec<u8> {
+        signed_statement(self.header.file_type, &self.body)
     }
 
     /// Offsets of the sections.
@@ -36,14 +37,31 @@ impl Head {
     }
 }
 
-/// The bytes signatures cover for a body of type `file_type`.
-pub fn signed_message(file_type: FileType, body: &[u8]) -> Vec<u8> {
-    let context = file_type.signing_context();
-    let mut msg = Vec::with_capacity(context.len().saturating_add(body.len()));
-    msg.extend_from_slice(context);
-    msg.extend_from_slice(body);
-    msg
+/// The bytes signatures cover for a body of type `file_type`: the
+/// statement "this is an hpk file of this type whose body has this
+/// SHA-256", `context || SHA-256(body)`.
+///
+/// Its length depends on the file type alone (at most
+/// [`MAX_STATEMENT_LEN`] bytes), so an HSM or a cloud KMS that signs only
+/// small messages with plain Ed25519 signs a package of 100,000 payloads
+/// like one of one.
+pub fn signed_statement(file_type: FileType, body: &[u8]) -> Vec<u8> {
+    statement_for_digest(file_type, &Digest::of(body))
 }
+
+/// The signed statement for a body whose SHA-256 is already known (for a
+/// package, its manifest digest).
+pub fn statement_for_digest(file_type: FileType, body_digest: &Digest) -> Vec<u8> {
+    let context = file_type.signing_context();
+    let mut statement = Vec::with_capacity(MAX_STATEMENT_LEN);
+    statement.extend_from_slice(context);
+    statement.extend_from_slice(body_digest.as_bytes());
+    statement
+}
+
+/// Length of the longest signed statement in bytes: the longest signing
+/// context (18 bytes, trust roots) followed by a 32-byte digest.
+pub const MAX_STATEMENT_LEN: usize = 50;
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
 pub(crate) fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {

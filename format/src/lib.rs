@@ -41,7 +41,8 @@ pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encoded_len};
 pub use container::{
-    ContainerView, Head, encode_head, expect_end, read_head, read_partial, signed_message,
+    ContainerView, Head, MAX_STATEMENT_LEN, encode_head, expect_end, read_head, read_partial,
+    signed_statement, statement_for_digest,
 };
 pub use digest::{Digest, KeyId};
 pub use error::{ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, WriteError};

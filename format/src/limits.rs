@@ -10,11 +10,11 @@ pub const MIN_CHUNK_SIZE: u32 = 4 * 1024;
 pub const MAX_CHUNK_SIZE: u32 = 16 * 1024 * 1024;
 /// Chunk size writers use unless told otherwise, in bytes (1 MiB).
 pub const DEFAULT_CHUNK_SIZE: u32 = 1024 * 1024;
-/// Hard upper bound on a metadata body (manifest, trust root, catalog): 16 MiB.
+/// Hard upper bound on a metadata body (manifest, trust root, catalog): 64 MiB.
 ///
 /// No [`Limits`] value can raise the body limit above this; it is also the
 /// size limit handed to the decoder.
-pub const MAX_BODY_LEN: u64 = 16 * 1024 * 1024;
+pub const MAX_BODY_LEN: u64 = 64 * 1024 * 1024;
 
 /// Local resource limits for reading packages, trust roots and catalogs.
 ///
@@ -23,11 +23,13 @@ pub const MAX_BODY_LEN: u64 = 16 * 1024 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest metadata body (manifest, trust root, catalog) in bytes.
-    /// Default: 1 MiB.
+    /// Default: 32 MiB, room for the manifest of 100,000 payloads whose
+    /// names average up to about 230 bytes.
     pub max_body_len: u64,
     /// Most signature records in one file. Default: 32.
     pub max_signatures: u16,
-    /// Most payloads in one package. Default: 1024.
+    /// Most payloads in one package. Default: 131,072 (2^17), so that an
+    /// OS update of 100,000 files fits.
     pub max_payloads: u32,
     /// Largest chunk size a package may declare, in bytes. Default: 16 MiB.
     pub max_chunk_size: u32,
@@ -44,9 +46,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body_len: 1024 * 1024,
+            max_body_len: 32 * 1024 * 1024,
             max_signatures: 32,
-            max_payloads: 1024,
+            max_payloads: 1 << 17,
             max_chunk_size: MAX_CHUNK_SIZE,
             max_chunks: 1 << 20,
             max_total_size: 64 << 30,

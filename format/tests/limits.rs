@@ -135,7 +135,7 @@ fn bodies_over_the_limit_are_refused_by_decode_and_encode() {
         other => panic!("{other:?}"),
     }
     match timed(|| decode::<Manifest>(&big, &Limits::default())) {
-        Err(DecodeError::Limit(l)) => assert_eq!(l.max, 1 << 20),
+        Err(DecodeError::Limit(l)) => assert_eq!(l.max, 32 << 20),
         other => panic!("{other:?}"),
     }
 }
@@ -176,7 +176,7 @@ fn read_head_refuses_large_bodies_before_reading_them() {
         ..Limits::default()
     };
     for (body_len, limits) in [
-        ((1 << 20) + 1, Limits::default()),
+        ((32 << 20) + 1, Limits::default()),
         (MAX_BODY_LEN + 1, unlimited.clone()),
         (1 << 60, unlimited.clone()),
         (u64::MAX, unlimited),
@@ -205,14 +205,14 @@ fn read_head_refuses_large_bodies_before_reading_them() {
 #[test]
 fn default_limits_are_the_documented_ones() {
     let l = Limits::default();
-    assert_eq!(l.max_body_len, 1024 * 1024);
+    assert_eq!(l.max_body_len, 32 * 1024 * 1024);
     assert_eq!(l.max_signatures, 32);
-    assert_eq!(l.max_payloads, 1024);
+    assert_eq!(l.max_payloads, 131_072);
     assert_eq!(l.max_chunk_size, 16 * 1024 * 1024);
     assert_eq!(l.max_chunks, 1_048_576);
     assert_eq!(l.max_total_size, 64 * 1024 * 1024 * 1024);
     assert_eq!(l.max_list_len, 4096);
-    assert_eq!(MAX_BODY_LEN, 16 * 1024 * 1024);
+    assert_eq!(MAX_BODY_LEN, 64 * 1024 * 1024);
     assert_eq!(MAX_CHUNK_SIZE, 16 * 1024 * 1024);
     let lifted = Limits {
         max_chunk_size: u32::MAX,

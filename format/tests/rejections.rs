@@ -333,7 +333,7 @@ fn section_lengths_over_limits_are_refused() {
         ),
         (
             Header {
-                body_len: (1 << 20) + 1,
+                body_len: (32 << 20) + 1,
                 ..pkg_header()
             },
             "body length",
@@ -370,7 +370,7 @@ fn section_lengths_over_limits_are_refused() {
     parse(
         &Header {
             signature_count: 32,
-            body_len: 1 << 20,
+            body_len: 32 << 20,
             index_len: (1 << 20) * 40,
             payload_len: 64 << 30,
             ..pkg_header()

@@ -12,9 +12,10 @@ use hpk_format::{
     ALG_ED25519, Canonical, Catalog, ContainerView, DecodeError, FileType, HEADER_LEN, Header,
     KeyId, Limits, MAGIC, Manifest, PackageKind, SIGNATURE_RECORD_LEN, SignatureRecord, TrustRoot,
     canonicalize_signatures, decode, encode, encode_head, encoded_len, expect_end, read_head,
-    signed_message,
+    signed_statement,
 };
 use proptest::prelude::*;
+use sha2::{Digest as _, Sha256};
 use std::fmt::Debug;
 use std::io::Read;
 
@@ -257,11 +258,12 @@ fn containers_split_into_their_sections() {
     let mut empty: &[u8] = &[];
     expect_end(&mut empty).unwrap();
 
-    // The signed message is the type's context followed by the body.
+    // The signed statement is the type's context followed by SHA-256 of
+    // the body.
     let mut msg = b"hpk v1 package\n".to_vec();
-    msg.extend_from_slice(&body);
-    assert_eq!(head.signed_message(), msg);
-    assert_eq!(signed_message(FileType::Package, &body), msg);
+    msg.extend_from_slice(&Sha256::digest(&body));
+    assert_eq!(head.signed_statement(), msg);
+    assert_eq!(signed_statement(FileType::Package, &body), msg);
 }
 
 #[test]
@@ -282,7 +284,10 @@ fn trust_roots_and_catalogs_have_no_index_or_payload() {
         let view = ContainerView::parse(&file, ft, &Limits::default()).unwrap();
         assert_eq!(view.body, &body[..]);
         assert!(view.index.is_empty() && view.payload.is_empty());
-        assert_eq!(signed_message(ft, &body), [context, &body[..]].concat());
+        assert_eq!(
+            signed_statement(ft, &body),
+            [context, &Sha256::digest(&body)[..]].concat()
+        );
     }
     let r: TrustRoot = decode(
         &encode(&sample_trust_root(), &Limits::default()).unwrap(),

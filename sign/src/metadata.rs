@@ -94,11 +94,11 @@ pub fn save<T: Canonical + PartialEq>(
     })
 }
 
-/// The message a signer must sign for the file: its type's signing
-/// context followed by the body.
+/// The statement a signer must sign for the file: its type's signing
+/// context followed by SHA-256 of the body.
 pub fn tbs<T: Canonical>(path: &Path, file_type: FileType) -> Result<Vec<u8>, SignError> {
     let (opened, _) = open_metadata::<T>(path, file_type, &Limits::default())?;
-    Ok(opened.head.signed_message())
+    Ok(opened.head.signed_statement())
 }
 
 /// Signs the file with `key` and writes the result to `out` (which may be
@@ -110,7 +110,7 @@ pub fn sign<T: Canonical>(
     out: &Path,
 ) -> Result<SignOutcome, SignError> {
     let (opened, _) = open_metadata::<T>(path, file_type, &Limits::default())?;
-    let signature = key.sign(&opened.head.signed_message());
+    let signature = key.sign(&opened.head.signed_statement());
     add_record(
         opened,
         &key.public_key(),

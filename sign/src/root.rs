@@ -4,7 +4,7 @@
 //!
 //! A trust-root file is the hpk container with file type `TrustRoot`: the
 //! encoded [`TrustRoot`] as body, no chunk index nor payload, and
-//! signatures over [`hpk_format::signed_message`]`(FileType::TrustRoot,
+//! signatures over [`hpk_format::signed_statement`]`(FileType::TrustRoot,
 //! body)`.
 //!
 //! The workflow: edit a [`TrustRoot`] value with [`init`], [`add_key`],
@@ -376,8 +376,8 @@ pub fn save_root(path: &Path, root: &TrustRoot) -> Result<SaveOutcome, SignError
     metadata::save(path, FileType::TrustRoot, root)
 }
 
-/// The message a signer must sign for the trust-root file `path`: the
-/// trust-root signing context followed by the body.
+/// The statement a signer must sign for the trust-root file `path`: the
+/// trust-root signing context followed by SHA-256 of the body.
 pub fn root_tbs(path: &Path) -> Result<Vec<u8>, SignError> {
     metadata::tbs::<TrustRoot>(path, FileType::TrustRoot)
 }

@@ -1,10 +1,11 @@
 //! Signing packages: with a local key, or with an external signer (HSM,
 //! cloud KMS, `openssl pkeyutl`) through [`tbs`] and [`attach`].
 //!
-//! A package's signatures cover its signed message: the package signing
-//! context followed by the manifest bytes
-//! ([`hpk_format::signed_message`]). The message stays small whatever the
-//! payload size, and adding a signature never changes it: only the
+//! A package's signatures cover its signed statement: the package signing
+//! context followed by the manifest digest
+//! ([`hpk_format::signed_statement`]). The statement has the same length
+//! (47 bytes) whatever the number and size of payloads, and adding a
+//! signature never changes it: only the
 //! signature block is rewritten, and the chunk indexes and payload area are
 //! copied unchanged.
 //!
@@ -266,7 +267,7 @@ pub(crate) fn add_record(
     out: &Path,
     options: &mut SignOptions<'_>,
 ) -> Result<SignOutcome, SignError> {
-    let message = opened.head.signed_message();
+    let message = opened.head.signed_statement();
     let key_id = public_key.key_id();
     public_key
         .verify_strict(&message, &signature)
@@ -392,8 +393,9 @@ fn rewrite(
     output.commit().map_err(io_err(out))
 }
 
-/// The message a signer must sign for `package`: the package signing
-/// context followed by the manifest bytes.
+/// The statement a signer must sign for `package`: the package signing
+/// context followed by the manifest digest (47 bytes, whatever the size of
+/// the package).
 ///
 /// Only the head is read, and the file's length is checked against its
 /// header, so a truncated file is reported here. The manifest must decode
@@ -401,7 +403,7 @@ fn rewrite(
 /// sign a damaged package.
 pub fn tbs(package: &Path, limits: &Limits) -> Result<Vec<u8>, SignError> {
     let (opened, _) = open_package(package, limits)?;
-    Ok(opened.head.signed_message())
+    Ok(opened.head.signed_statement())
 }
 
 /// Adds a signature made by `public_key` over [`tbs`]`(package)` to the
@@ -472,6 +474,6 @@ pub fn sign_package(
             });
         }
     }
-    let signature = key.sign(&opened.head.signed_message());
+    let signature = key.sign(&opened.head.signed_statement());
     add_record(opened, &public_key, signature, out, options)
 }

@@ -57,7 +57,7 @@ fn trusted_root() -> TrustedRoot {
     };
     let root = init(&keys, T0, T0 + 365 * DAY).unwrap();
     let body = encode(&root, &Limits::default()).unwrap();
-    let msg = hpk_format::signed_message(FileType::TrustRoot, &body);
+    let msg = hpk_format::signed_statement(FileType::TrustRoot, &body);
     let record = hpk_format::SignatureRecord {
         algorithm: hpk_format::ALG_ED25519,
         key_id: hpk_format::KeyId::of_public_key(root_key().public_key().as_bytes()),

@@ -15,7 +15,7 @@ use hpk_format::{
     ALG_ED25519, BaselineInfo, Channel, ChunkingOptions, Digest, Extension, FileType, HotpatchInfo,
     KeyId, Limits, Manifest, PackageKind, PackageName, PayloadName, Role, RoleName, Roles,
     SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, encode, encode_head,
-    signed_message, write_payload,
+    signed_statement, write_payload,
 };
 
 /// 2026-01-01T00:00:00Z: the time every fixture is created at.
@@ -59,12 +59,35 @@ impl TestKey {
         self.signing.sign(message).to_bytes()
     }
 
+    /// A forged signature over `message` whose `R` is the identity point
+    /// (encoded `01 00 … 00`), a point of small order, with
+    /// `S = k·a mod L` where `k = SHA-512(R || A || message)` and `a` is
+    /// the secret scalar. Then `[S]B − [k]A` is the identity, so the
+    /// cofactorless RFC 8032 equation holds: a verifier that checks only
+    /// the equation accepts it, and one that refuses small-order `R`
+    /// (`spec/SPEC.md`, S3) does not.
+    pub fn sign_with_small_order_r(&self, message: &[u8]) -> [u8; 64] {
+        use sha2::{Digest as _, Sha512};
+        let mut r = [0u8; 32];
+        r[0] = 1;
+        let mut h = Sha512::new();
+        h.update(r);
+        h.update(self.public());
+        h.update(message);
+        let k = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+        let s = k * self.signing.to_scalar();
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(&r);
+        signature[32..].copy_from_slice(&s.to_bytes());
+        signature
+    }
+
     /// A signature record over a body of `file_type`.
     pub fn record(&self, file_type: FileType, body: &[u8]) -> SignatureRecord {
         SignatureRecord {
             algorithm: ALG_ED25519,
             key_id: self.id(),
-            signature: self.sign(&signed_message(file_type, body)),
+            signature: self.sign(&signed_statement(file_type, body)),
         }
     }
 }

@@ -398,10 +398,37 @@ fn a_valid_and_an_invalid_record_of_the_same_key_count_once() {
         );
     }
     // The report itself, independently of package verification.
-    let message = hpk_format::signed_message(FileType::Package, &built.body);
+    let message = hpk_format::signed_statement(FileType::Package, &built.body);
     let report = SignerReport::check(&[bad, good, bad], &message, &root.root().keys);
     assert_eq!(report.count_in(&root.root().roles.release), 1);
     assert!(!report.meets(&root.root().roles.release));
+}
+
+/// A signature whose R is the identity point (small order) satisfies the
+/// cofactorless RFC 8032 equation: ed25519-dalek's lax `verify` takes it,
+/// so the forgery is real; the strict check (S3) refuses it.
+#[test]
+fn a_signature_with_a_small_order_r_is_refused() {
+    let keys = Keys::standard();
+    let root = standard_trusted(&keys);
+    let built = small_baseline();
+    let statement = hpk_format::signed_statement(FileType::Package, &built.body);
+    let forged = keys.release.sign_with_small_order_r(&statement);
+    use ed25519_dalek::Verifier as _;
+    let public = ed25519_dalek::VerifyingKey::from_bytes(&keys.release.public()).unwrap();
+    let signature = ed25519_dalek::Signature::from_bytes(&forged);
+    assert!(
+        public.verify(&statement, &signature).is_ok(),
+        "the lax equation accepts the forgery"
+    );
+    assert!(public.verify_strict(&statement, &signature).is_err());
+    let record = SignatureRecord {
+        algorithm: ALG_ED25519,
+        key_id: keys.release.id(),
+        signature: forged,
+    };
+    let t = signature_err(&built.file_with(&[record]), &root);
+    assert_eq!((t.needed, t.got), (1, 0), "{t}");
 }
 
 #[test]
@@ -1244,7 +1271,7 @@ fn a_root_with_a_role_of_threshold_zero_or_no_keys_cannot_be_decoded() {
 fn a_threshold_of_zero_is_never_met() {
     let keys = Keys::standard();
     let body = b"anything";
-    let message = hpk_format::signed_message(FileType::Package, body);
+    let message = hpk_format::signed_statement(FileType::Package, body);
     let records = [keys.release.record(FileType::Package, body)];
     let report = SignerReport::check(&records, &message, &[keys.release.trusted()]);
     assert_eq!(report.valid.len(), 1);

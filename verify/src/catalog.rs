@@ -10,7 +10,7 @@ use crate::threshold::{SignerReport, require_threshold};
 use crate::trust::TrustedRoot;
 use hpk_format::{
     Catalog, CatalogEntry, ContainerError, ContainerView, DecodeError, Digest, ErrorClass,
-    FileType, Limits, RoleName, decode, read_head, signed_message, unknown_critical,
+    FileType, Limits, RoleName, decode, read_head, signed_statement, unknown_critical,
 };
 use std::fmt;
 use std::io::{self, Read};
@@ -140,7 +140,7 @@ pub fn verify_catalog(
     let trust = root.root();
     let report = SignerReport::check(
         &view.signatures,
-        &signed_message(FileType::Catalog, view.body),
+        &signed_statement(FileType::Catalog, view.body),
         &trust.keys,
     );
     require_threshold(&report, RoleName::Catalog, &trust.roles.catalog, "catalog")

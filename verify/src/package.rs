@@ -10,7 +10,7 @@ use crate::threshold::{SignerReport, require_threshold};
 use crate::trust::TrustedRoot;
 use hpk_format::{
     ChunkEntry, Digest, FileType, Head, Header, KeyId, Limits, Manifest, PayloadDescriptor,
-    PayloadError, RoleName, decode, expect_end, parse_chunk_index, read_head,
+    PayloadError, RoleName, decode, expect_end, parse_chunk_index, read_head, statement_for_digest,
 };
 use std::collections::BTreeSet;
 use std::io::{self, Read};
@@ -51,7 +51,7 @@ impl VerifiedHead {
 /// Checks a package head's signatures and decodes its manifest.
 ///
 /// 1. Every signature record is checked against the keys of `root` over
-///    the package signing context and the manifest bytes.
+///    the package's signed statement (signing context and manifest digest).
 /// 2. The distinct valid signers must meet the threshold of a
 ///    package-signing role; only then is the manifest decoded.
 /// 3. They must meet the threshold of the role the package's kind needs.
@@ -62,7 +62,11 @@ pub fn verify_head(
     limits: &Limits,
 ) -> Result<VerifiedHead, VerifyError> {
     let trust = root.root();
-    let report = SignerReport::check(&head.signatures, &head.signed_message(), &trust.keys);
+    // The manifest digest is the package's identity and, with the signing
+    // context, its signed statement: hashed once, used for both.
+    let manifest_digest = Digest::of(&head.body);
+    let statement = statement_for_digest(FileType::Package, &manifest_digest);
+    let report = SignerReport::check(&head.signatures, &statement, &trust.keys);
     if !PACKAGE_ROLES
         .iter()
         .any(|r| report.meets(trust.roles.get(*r)))
@@ -126,7 +130,7 @@ pub fn verify_head(
         .collect();
     Ok(VerifiedHead {
         header: head.header,
-        manifest_digest: Digest::of(&head.body),
+        manifest_digest,
         manifest,
         role,
         signers,

@@ -7,7 +7,7 @@ use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
 use hpk_format::{
     ContainerView, DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode,
-    signed_message, unknown_critical,
+    signed_statement, unknown_critical,
 };
 
 /// A trust root whose signatures have been checked: self-signed by a
@@ -27,7 +27,7 @@ struct Parsed<'a> {
 fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, RootError> {
     let view =
         ContainerView::parse(bytes, FileType::TrustRoot, limits).map_err(RootError::Container)?;
-    let message = signed_message(FileType::TrustRoot, view.body);
+    let message = signed_statement(FileType::TrustRoot, view.body);
     Ok(Parsed { view, message })
 }
 

@@ -8,7 +8,7 @@
 use hpk_format::{
     ChunkEntry, ChunkingOptions, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Limits,
     Manifest, PayloadDescriptor, PayloadName, SignatureRecord, TrustedKey, encode,
-    parse_chunk_index, signed_message, write_payload,
+    parse_chunk_index, signed_statement, write_payload,
 };
 use hpk_tests::{Keys, PackageSpec, TestKey, TestPayload};
 use hpk_verify::{TrustedRoot, VerifiedHead, VerifiedPackage, verify_head};
@@ -106,7 +106,7 @@ pub fn signed(body: &[u8], n: usize) -> (Vec<SignatureRecord>, Vec<u8>, Vec<Trus
         .map(|k| k.trusted()),
     );
     keys.sort_by_key(TrustedKey::key_id);
-    (records, signed_message(FileType::Package, body), keys)
+    (records, signed_statement(FileType::Package, body), keys)
 }
 
 /// A signed package held in memory with one payload of `len` bytes in

@@ -95,7 +95,7 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write the exact message an external signer must sign for a catalog.
+    /// Write the statement an external signer must sign for a catalog (47 bytes).
     #[command(
         after_help = "Example:\n  hpk catalog tbs catalog.hpkcat --out catalog.msg\n  openssl pkeyutl -sign -rawin -inkey catalog.key -in catalog.msg -out catalog.sig\n  hpk catalog attach catalog.hpkcat --pubkey catalog.key.pub --signature catalog.sig"
     )]

@@ -156,7 +156,7 @@ pub enum RootCommand {
         #[command(flatten)]
         time: crate::TimeArgs,
     },
-    /// Write the exact message an external signer must sign for a trust root.
+    /// Write the statement an external signer must sign for a trust root (50 bytes).
     #[command(
         after_help = "Example:\n  hpk root tbs root-v2.hpkroot --out root-v2.msg\n  openssl pkeyutl -sign -rawin -inkey root.key -in root-v2.msg -out root-v2.sig\n  hpk root attach root-v2.hpkroot --pubkey root.key.pub --signature root-v2.sig"
     )]

@@ -45,8 +45,8 @@ pub fn add(g: &mut Gen) {
     g.add(
         Case::package(
             "limit-header-body-length",
-            "The header declares a body of 1 MiB + 1 bytes: over the default max_body_len (the file does not hold it).",
-            patched(&|v| build::put_u64(v, 16, (1 << 20) + 1)),
+            "The header declares a body of 32 MiB + 1 bytes: over the default max_body_len (the file does not hold it).",
+            patched(&|v| build::put_u64(v, 16, (32 << 20) + 1)),
         )
         .expect("limit"),
     );
@@ -133,14 +133,16 @@ pub fn add(g: &mut Gen) {
         )
         .expect("limit"),
     );
-    let empty: Vec<PayloadDescriptor> = (0..1025)
-        .map(|i| declared(&format!("p{i:04}"), 0, 4096, 0))
+    // 2^17 + 1 empty payloads with short names: a 14 MiB manifest, within
+    // the body limit, one payload over the count limit.
+    let empty: Vec<PayloadDescriptor> = (0..(1u32 << 17) + 1)
+        .map(|i| declared(&format!("p{i:06}"), 0, 4096, 0))
         .collect();
     let file = signed_manifest(g, empty);
     g.add(
         Case::package(
             "limit-manifest-payload-count",
-            "1025 empty payloads: over max_payloads (1024).",
+            "131,073 empty payloads: over max_payloads (131,072).",
             file,
         )
         .expect("limit"),

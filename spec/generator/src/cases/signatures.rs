@@ -3,7 +3,7 @@
 
 use super::{Case, Gen};
 use crate::build;
-use hpk_format::{ALG_ED25519, FileType, Roles, SignatureRecord, signed_message};
+use hpk_format::{ALG_ED25519, FileType, Roles, SignatureRecord, signed_statement};
 use hpk_tests::{DAY, T0, role, trust_root};
 
 /// The trust root whose release role needs 2 of {release, release2};
@@ -123,7 +123,7 @@ pub fn add(g: &mut Gen) {
             Case::package(
                 name,
                 &format!(
-                    "The release key signed the manifest bytes under the {ft} signing context instead of the package one."
+                    "The release key signed the manifest digest under the {ft} signing context instead of the package one."
                 ),
                 b.file_with(&[rec]),
             )
@@ -134,13 +134,48 @@ pub fn add(g: &mut Gen) {
     let raw = SignatureRecord {
         algorithm: ALG_ED25519,
         key_id: g.keys.release.id(),
-        signature: g.keys.release.sign(&b.body),
+        signature: g
+            .keys
+            .release
+            .sign(hpk_format::Digest::of(&b.body).as_bytes()),
     };
     g.add(
         Case::package(
             "signature-without-context",
-            "The release key signed the bare manifest bytes, without the signing context.",
+            "The release key signed the bare manifest digest, without the signing context.",
             b.file_with(&[raw]),
+        )
+        .expect("signature"),
+    );
+
+    let whole_body = [FileType::Package.signing_context(), &b.body[..]].concat();
+    let rec = SignatureRecord {
+        algorithm: ALG_ED25519,
+        key_id: g.keys.release.id(),
+        signature: g.keys.release.sign(&whole_body),
+    };
+    g.add(
+        Case::package(
+            "signature-over-context-and-body",
+            "The release key signed the signing context followed by the whole manifest (the message of the format's earlier draft) instead of the context followed by the manifest digest.",
+            b.file_with(&[rec]),
+        )
+        .expect("signature"),
+    );
+
+    let rec = SignatureRecord {
+        algorithm: ALG_ED25519,
+        key_id: g.keys.release.id(),
+        signature: g
+            .keys
+            .release
+            .sign_with_small_order_r(&signed_statement(FileType::Package, &b.body)),
+    };
+    g.add(
+        Case::package(
+            "signature-small-order-r",
+            "A release signature whose R is the identity point (small order) and S = k*a mod L: the cofactorless equation holds, so a verifier that checks only the RFC 8032 equation accepts it; S3 refuses it.",
+            b.file_with(&[rec]),
         )
         .expect("signature"),
     );
@@ -204,7 +239,9 @@ pub fn add(g: &mut Gen) {
     let second = SignatureRecord {
         algorithm: 2,
         key_id: g.release2.id(),
-        signature: g.release2.sign(&signed_message(FileType::Package, &b.body)),
+        signature: g
+            .release2
+            .sign(&signed_statement(FileType::Package, &b.body)),
     };
     g.add(
         Case::package(
