@@ -331,6 +331,29 @@ impl StagingDir {
         }
     }
 
+    /// The permissions a folder made in `parent` gets by default (mode
+    /// 0777 less the process's umask, on Unix), to give to the staging
+    /// folder before it is committed as a new folder. Learnt from an
+    /// empty folder named like a staging folder, made in `parent` and
+    /// removed at once.
+    pub fn new_folder_permissions(parent: &Path) -> io::Result<fs::Permissions> {
+        let mut attempts = 0u32;
+        loop {
+            let probe = parent.join(format!("{STAGING_PREFIX}{}", unpredictable_hex()));
+            match fs::create_dir(&probe) {
+                Ok(()) => {
+                    let permissions = fs::symlink_metadata(&probe).map(|m| m.permissions());
+                    fs::remove_dir(&probe)?;
+                    return permissions;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => {
+                    attempts = attempts.saturating_add(1);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The staging folder, to write the tree into.
     pub fn path(&self) -> &Path {
         &self.path

@@ -169,4 +169,9 @@ fn staging_folders_are_private_and_commit_in_one_rename_or_vanish() {
 
     // In a folder that does not exist: refused.
     assert!(StagingDir::create_in(&dir.path().join("missing")).is_err());
+
+    // Learning a new folder's permissions leaves nothing behind.
+    let permissions = StagingDir::new_folder_permissions(dir.path()).unwrap();
+    assert!(!permissions.readonly());
+    assert_eq!(names(dir.path()), ["empty", "file", "out"]);
 }

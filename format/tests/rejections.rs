@@ -838,7 +838,11 @@ fn bad_names_in_an_encoded_manifest_are_refused() {
     }
     // The limits are inclusive (upper case: sorts before the second name).
     let deep = vec!["D"; 32].join("/");
-    let long = format!("{}/{}/A", vec!["A".repeat(255); 3].join("/"), "A".repeat(254));
+    let long = format!(
+        "{}/{}/A",
+        vec!["A".repeat(255); 3].join("/"),
+        "A".repeat(254)
+    );
     assert_eq!(long.len(), 1024);
     let component = "A".repeat(255);
     for good in [deep.as_bytes(), long.as_bytes(), component.as_bytes()] {

@@ -567,7 +567,10 @@ fn unsafe_payload_names_are_refused() {
         "[[payloads]]\nname = \"lib/x.so\"\nfile = \"f\"\n[[payloads]]\nname = \"Lib\"\nfile = \"f\"\n",
     );
     let err = parse_err(&text);
-    assert!(err.to_string().contains("\"Lib\", which is a file"), "{err}");
+    assert!(
+        err.to_string().contains("\"Lib\", which is a file"),
+        "{err}"
+    );
     // Module paths follow the same rules.
     let err =
         parse_err(&hotpatch_text("baseline = \"b.hpk\"").replace("System32/hal.dll", "../hal.dll"));

@@ -853,7 +853,10 @@ fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
             }
             n => {
                 let (what, cond) = steps[n - 2];
-                (run_and_kill_when(&extract, cond), format!("killed at: {what}"))
+                (
+                    run_and_kill_when(&extract, cond),
+                    format!("killed at: {what}"),
+                )
             }
         };
         let seen = check_extraction(&parent, &target, &f.new_payloads, had_empty).map(|s| Seen {

@@ -231,13 +231,24 @@ fn the_target_must_be_new_or_empty_in_an_existing_folder() {
     let below = p.join("file/out");
     target_error(extract_err(&file, &below), &below, "not a folder");
     // The target is a file.
-    target_error(extract_err(&file, &p.join("file")), &p.join("file"), "a file");
+    target_error(
+        extract_err(&file, &p.join("file")),
+        &p.join("file"),
+        "a file",
+    );
     assert_eq!(std::fs::read(p.join("file")).unwrap(), b"x");
     // A folder that is not empty: refused, whatever it holds.
     std::fs::create_dir(p.join("full")).unwrap();
     std::fs::write(p.join("full/unrelated.txt"), b"keep").unwrap();
-    target_error(extract_err(&file, &p.join("full")), &p.join("full"), "not empty");
-    assert_eq!(files_under(&p.join("full")), [PathBuf::from("unrelated.txt")]);
+    target_error(
+        extract_err(&file, &p.join("full")),
+        &p.join("full"),
+        "not empty",
+    );
+    assert_eq!(
+        files_under(&p.join("full")),
+        [PathBuf::from("unrelated.txt")]
+    );
     // `.`, `..` and `/` name no new folder.
     for odd in [p.join("."), p.join(".."), PathBuf::from("/")] {
         target_error(extract_err(&file, &odd), &odd, "new folder");
@@ -256,14 +267,25 @@ fn a_symbolic_link_as_target_is_refused_and_nothing_is_written_outside() {
     // To an empty folder, and to nothing.
     std::os::unix::fs::symlink(outside.path(), &link).unwrap();
     let e = extract_err(&file, &link);
-    assert!(matches!(&e, ExtractError::Target { reason, .. } if reason.contains("link")), "{e:?}");
+    assert!(
+        matches!(&e, ExtractError::Target { reason, .. } if reason.contains("link")),
+        "{e:?}"
+    );
     std::fs::remove_file(&link).unwrap();
     std::os::unix::fs::symlink(outside.path().join("gone"), &link).unwrap();
     let e = extract_err(&file, &link);
-    assert!(matches!(&e, ExtractError::Target { reason, .. } if reason.contains("link")), "{e:?}");
+    assert!(
+        matches!(&e, ExtractError::Target { reason, .. } if reason.contains("link")),
+        "{e:?}"
+    );
     assert!(entries(outside.path()).is_empty());
     assert_eq!(entries(parent.path()), ["out"]);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 /// Issue: payloads `.x.1.1.hpk-tmp` and `x`, extracted by process 1,
@@ -390,7 +412,10 @@ fn a_read_only_parent_is_an_io_error_and_leaves_nothing() {
         return;
     }
     let e = extract_err(&file, &ro.join("out"));
-    assert!(matches!(&e, ExtractError::Io { path, .. } if *path == ro), "{e:?}");
+    assert!(
+        matches!(&e, ExtractError::Io { path, .. } if *path == ro),
+        "{e:?}"
+    );
     assert_eq!(e.class(), ErrorClass::Io);
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(entries(&ro).is_empty());

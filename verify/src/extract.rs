@@ -313,17 +313,6 @@ fn check_target(dir: &Path) -> Result<Target, ExtractError> {
     Ok(Target { parent, existing })
 }
 
-/// The permissions a folder made here would get (mode 0777 less the
-/// umask, on Unix): those of a probe folder made in `staging` and removed
-/// at once, before any payload is written there.
-fn default_folder_permissions(staging: &Path) -> io::Result<std::fs::Permissions> {
-    let probe = staging.join("probe");
-    std::fs::create_dir(&probe)?;
-    let permissions = std::fs::metadata(&probe).map(|m| m.permissions());
-    std::fs::remove_dir(&probe)?;
-    permissions
-}
-
 /// Verifies and extracts every payload of `package` into the folder
 /// `dir`, all or nothing. `progress` is called with the uncompressed
 /// bytes done so far.
@@ -341,19 +330,17 @@ pub fn extract_to_dir<R: Read>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Extracted, ExtractError> {
     let target = check_target(dir)?;
-    let staging = StagingDir::create_in(&target.parent).map_err(|source| ExtractError::Io {
+    let in_parent = |source| ExtractError::Io {
         path: target.parent.clone(),
         source,
-    })?;
-    let permissions = match target.existing {
-        Some(p) => p,
-        None => {
-            default_folder_permissions(staging.path()).map_err(|source| ExtractError::Io {
-                path: staging.path().to_path_buf(),
-                source,
-            })?
-        }
     };
+    // A new target gets the permissions of any new folder, not the
+    // staging folder's private ones.
+    let permissions = match target.existing.clone() {
+        Some(p) => p,
+        None => StagingDir::new_folder_permissions(&target.parent).map_err(in_parent)?,
+    };
+    let staging = StagingDir::create_in(&target.parent).map_err(in_parent)?;
     let mut sink = DirSink {
         root: staging.path(),
         current: None,

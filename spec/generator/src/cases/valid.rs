@@ -427,8 +427,14 @@ pub fn add(g: &mut Gen) {
         .payloads(&b.manifest),
     );
     let b = PackageSpec::baseline("temp-like-names")
-        .with_payload(".x.1.1.hpk-tmp", b"the payload named like a temporary file\n".to_vec())
-        .with_payload(".hpk-extract-0123456789abcdef", b"named like a staging folder\n".to_vec())
+        .with_payload(
+            ".x.1.1.hpk-tmp",
+            b"the payload named like a temporary file\n".to_vec(),
+        )
+        .with_payload(
+            ".hpk-extract-0123456789abcdef",
+            b"named like a staging folder\n".to_vec(),
+        )
         .with_payload("x", b"the payload named x\n".to_vec())
         .with_payload("d/.x.1.2.hpk-tmp", b"nested temporary-like name\n".to_vec())
         .with_payload("d/x", b"nested x\n".to_vec())
