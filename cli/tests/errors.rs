@@ -515,9 +515,9 @@ fn cases() -> Vec<Case> {
             &["root", "tbs", "baseline.hpk", "--out", "m.bin"],
         ),
         case(
-            "extracting over a file",
+            "extracting into a folder that is not empty",
             4,
-            Some("blocked/System32"),
+            Some("blocked"),
             &[
                 "extract",
                 "baseline.hpk",
@@ -525,6 +525,21 @@ fn cases() -> Vec<Case> {
                 "root.hpkroot",
                 "--out",
                 "blocked",
+                "--now",
+                "2026-06-01",
+            ],
+        ),
+        case(
+            "extracting into a folder that does not exist",
+            4,
+            Some("typo/out"),
+            &[
+                "extract",
+                "baseline.hpk",
+                "--root",
+                "root.hpkroot",
+                "--out",
+                "typo/out",
                 "--now",
                 "2026-06-01",
             ],

@@ -1,12 +1,15 @@
 //! Files written atomically: a temporary file in the same folder, fsync,
 //! rename. A failure or a kill never leaves a partial file under the final
-//! name and never destroys the previous one.
+//! name and never destroys the previous one. Folders written atomically
+//! ([`StagingDir`]): a private staging folder beside the target, filled,
+//! then renamed onto the target in one step.
 //!
-//! The temporary files that exist are listed in a registry of the process,
-//! so that an interrupt handler, which ends the process without running
-//! destructors, can remove them first ([`remove_temp_files`]). A rename
-//! over the final name and that removal exclude each other: a file is
-//! either committed or removed, never half of each.
+//! The temporary files and staging folders that exist are listed in a
+//! registry of the process, so that an interrupt handler, which ends the
+//! process without running destructors, can remove them first
+//! ([`remove_temp_files`]). A rename over the final name and that removal
+//! exclude each other: a file or folder is either committed or removed,
+//! never half of each.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -20,15 +23,18 @@ pub const TEMP_SUFFIX: &str = ".hpk-tmp";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// The temporary files of this process not yet renamed or removed.
+/// The temporary files and staging folders of this process not yet
+/// renamed or removed.
 struct Registry {
     files: Vec<PathBuf>,
+    folders: Vec<PathBuf>,
     /// Set by [`remove_temp_files`]: no file is created or committed after.
     closed: bool,
 }
 
 static LIVE: Mutex<Registry> = Mutex::new(Registry {
     files: Vec::new(),
+    folders: Vec::new(),
     closed: false,
 });
 
@@ -75,12 +81,12 @@ fn remove_registered(temp: &Path) {
     list.forget(temp);
 }
 
-/// Removes every temporary file this process created and has neither
-/// committed nor dropped yet, and returns how many it removed. From then
-/// on, creating or committing an [`AtomicFile`] or a [`StagedFile`] fails
-/// (with [`INTERRUPTED_MESSAGE`]). Meant for an interrupt handler that
-/// ends the process right after: destructors, which remove temporary
-/// files on every other path, do not run then.
+/// Removes every temporary file and staging folder this process created
+/// and has neither committed nor dropped yet, and returns how many it
+/// removed. From then on, creating or committing an [`AtomicFile`] or a
+/// [`StagingDir`] fails (with [`INTERRUPTED_MESSAGE`]). Meant for an
+/// interrupt handler that ends the process right after: destructors,
+/// which remove temporary files on every other path, do not run then.
 pub fn remove_temp_files() -> usize {
     let mut list = live();
     list.closed = true;
@@ -90,7 +96,28 @@ pub fn remove_temp_files() -> usize {
             removed = removed.saturating_add(1);
         }
     }
+    for folder in list.folders.drain(..) {
+        if remove_tree(&folder) {
+            removed = removed.saturating_add(1);
+        }
+    }
     removed
+}
+
+/// Removes `folder` and everything in it, without following links.
+/// Another thread may still be creating files in it (an interrupted
+/// extraction): a few attempts catch what appeared meanwhile; once the
+/// folder itself is gone, nothing more can be created in it. Returns
+/// whether the folder is gone.
+fn remove_tree(folder: &Path) -> bool {
+    for _ in 0..8 {
+        match fs::remove_dir_all(folder) {
+            Ok(()) => return true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return true,
+            Err(_) => {}
+        }
+    }
+    false
 }
 
 /// A file being written under a temporary name, renamed over its final name
@@ -211,52 +238,6 @@ impl AtomicFile {
     }
 }
 
-impl AtomicFile {
-    /// Flushes the file to disk and closes it without renaming yet, so that
-    /// several files can be committed together once all are complete.
-    pub fn stage(mut self) -> io::Result<StagedFile> {
-        self.close()?;
-        // The staged file now owns the temporary file.
-        self.renamed = true;
-        Ok(StagedFile {
-            target: self.target.clone(),
-            temp: self.temp.clone(),
-            renamed: false,
-        })
-    }
-}
-
-/// A complete file on disk under its temporary name, waiting for
-/// [`StagedFile::commit`]. Dropped without commit, it removes itself.
-pub struct StagedFile {
-    target: PathBuf,
-    temp: PathBuf,
-    renamed: bool,
-}
-
-impl StagedFile {
-    /// Renames the file over its final name.
-    pub fn commit(mut self) -> io::Result<()> {
-        rename_registered(&self.temp, &self.target)?;
-        self.renamed = true;
-        sync_parent(&self.target);
-        Ok(())
-    }
-
-    /// The final path.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if !self.renamed {
-            remove_registered(&self.temp);
-        }
-    }
-}
-
 /// Syncs the folder holding `path`, so that a rename in it is durable.
 /// Best effort: some file systems refuse to sync a folder.
 fn sync_parent(path: &Path) {
@@ -279,6 +260,145 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.renamed {
             remove_registered(&self.temp);
+        }
+    }
+}
+
+/// Prefix of the name of a [`StagingDir`]: `.hpk-extract-` followed by 32
+/// random hexadecimal digits.
+pub const STAGING_PREFIX: &str = ".hpk-extract-";
+
+/// 32 hexadecimal digits no other process can predict: SipHash of the
+/// process id, a counter and the time, keyed with the random keys the
+/// standard library draws from the operating system for hash maps.
+fn unpredictable_hex() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = (std::process::id(), n, nanos);
+    let a = RandomState::new().hash_one((seed, 0u8));
+    let b = RandomState::new().hash_one((seed, 1u8));
+    format!("{a:016x}{b:016x}")
+}
+
+/// A private folder in which a whole tree is written before it is
+/// renamed onto its final name in one step ([`StagingDir::commit`]).
+///
+/// It is created beside the target, in the target's parent folder, as
+/// `.hpk-extract-` and 32 unpredictable hexadecimal digits, exclusively
+/// (creating it fails if the name exists) and, on Unix, with mode 0700, so
+/// that no other user can see or put anything inside while it is written.
+/// Dropped without commit, it removes itself and everything in it; an
+/// interrupt handler removes it with [`remove_temp_files`]. A kill can
+/// leave it behind, never a partial target.
+pub struct StagingDir {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl StagingDir {
+    /// Creates a new staging folder in `parent`, which must exist.
+    pub fn create_in(parent: &Path) -> io::Result<StagingDir> {
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        let mut attempts = 0u32;
+        loop {
+            let path = parent.join(format!("{STAGING_PREFIX}{}", unpredictable_hex()));
+            let mut list = live();
+            if list.closed {
+                return Err(interrupted());
+            }
+            match builder.create(&path) {
+                Ok(()) => {
+                    list.folders.push(path.clone());
+                    return Ok(StagingDir {
+                        path,
+                        committed: false,
+                    });
+                }
+                // Someone holds this name: draw another, a few times.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => {
+                    attempts = attempts.saturating_add(1);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The permissions a folder made in `parent` gets by default (mode
+    /// 0777 less the process's umask, on Unix), to give to the staging
+    /// folder before it is committed as a new folder. Learnt from an
+    /// empty folder named like a staging folder, made in `parent` and
+    /// removed at once.
+    pub fn new_folder_permissions(parent: &Path) -> io::Result<fs::Permissions> {
+        let mut attempts = 0u32;
+        loop {
+            let probe = parent.join(format!("{STAGING_PREFIX}{}", unpredictable_hex()));
+            match fs::create_dir(&probe) {
+                Ok(()) => {
+                    let permissions = fs::symlink_metadata(&probe).map(|m| m.permissions());
+                    fs::remove_dir(&probe)?;
+                    return permissions;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => {
+                    attempts = attempts.saturating_add(1);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The staging folder, to write the tree into.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the staging folder onto `target` in one `rename`, then
+    /// syncs the parent folder so that the rename is durable.
+    ///
+    /// `target` must be in the same parent folder, and must not exist or
+    /// be an empty folder (which the rename replaces; on platforms whose
+    /// rename cannot replace a folder, the empty folder is removed first).
+    /// If `target` exists and is not an empty folder, the rename fails and
+    /// the staging folder is removed when this value is dropped. The
+    /// caller syncs what it wrote inside before.
+    pub fn commit(mut self, target: &Path) -> io::Result<()> {
+        {
+            let mut list = live();
+            if list.closed {
+                return Err(interrupted());
+            }
+            #[cfg(not(unix))]
+            match fs::remove_dir(target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            fs::rename(&self.path, target)?;
+            if let Some(i) = list.folders.iter().position(|p| *p == self.path) {
+                list.folders.swap_remove(i);
+            }
+            self.committed = true;
+        }
+        sync_parent(target);
+        Ok(())
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let mut list = live();
+            remove_tree(&self.path);
+            if let Some(i) = list.folders.iter().position(|p| *p == self.path) {
+                list.folders.swap_remove(i);
+            }
         }
     }
 }

@@ -35,7 +35,8 @@ mod trust_root;
 mod version;
 
 pub use atomic_file::{
-    AtomicFile, INTERRUPTED_MESSAGE, StagedFile, TEMP_SUFFIX, remove_temp_files, write_atomically,
+    AtomicFile, INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, TEMP_SUFFIX, remove_temp_files,
+    write_atomically,
 };
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};

@@ -349,12 +349,14 @@ pub(crate) fn validate_kind(
 
 /// Payload names must stay distinct on case-insensitive file systems, and
 /// no name may be a folder of another (`a` and `a/b`): either would make
-/// extraction fail or overwrite on some platform.
+/// extraction fail or overwrite on some platform. Names are ASCII, and
+/// are compared with ASCII case folding (`A`–`Z` to `a`–`z`), exactly what
+/// NTFS and APFS fold for ASCII names.
 fn check_portable_names(payloads: &[PayloadDescriptor]) -> Result<(), DecodeError> {
     let mut files = HashSet::new();
     let mut folders = HashSet::new();
     for p in payloads {
-        let lower = p.name.as_str().to_lowercase();
+        let lower = p.name.as_str().to_ascii_lowercase();
         for (i, _) in lower.match_indices('/') {
             folders.insert(lower.get(..i).unwrap_or_default().to_owned());
         }

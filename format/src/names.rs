@@ -9,6 +9,9 @@ use std::fmt;
 
 /// Longest payload name in bytes.
 pub const MAX_PAYLOAD_NAME_LEN: usize = 1024;
+/// Longest component of a payload name in bytes: what common file systems
+/// (ext4, XFS, Btrfs, APFS, NTFS in UTF-16 units) hold in one file name.
+pub const MAX_PAYLOAD_COMPONENT_LEN: usize = 255;
 /// Most `/`-separated components in a payload name.
 pub const MAX_PAYLOAD_NAME_DEPTH: usize = 32;
 /// Longest package name in bytes.
@@ -34,6 +37,13 @@ pub enum NameError {
         /// The character.
         ch: char,
     },
+    /// A component of a payload name is longer than allowed.
+    ComponentTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
     /// A payload name that is not a plain relative path.
     UnsafePath {
         /// What is wrong with it.
@@ -49,8 +59,16 @@ impl fmt::Display for NameError {
                 write!(f, "name is {len} bytes long, at most {max} allowed")
             }
             NameError::BadCharacter { ch } => {
-                write!(f, "character {ch:?} is not allowed in this name")
+                write!(
+                    f,
+                    "character {ch:?} (U+{:04X}) is not allowed in this name",
+                    u32::from(*ch)
+                )
             }
+            NameError::ComponentTooLong { len, max } => write!(
+                f,
+                "a component of the name is {len} bytes long, at most {max} allowed"
+            ),
             NameError::UnsafePath { reason } => write!(f, "unsafe payload name: {reason}"),
         }
     }
@@ -64,28 +82,32 @@ const FORBIDDEN_IN_PATHS: [char; 8] = ['\\', ':', '*', '?', '"', '<', '>', '|'];
 
 /// Whether a path component names a Windows device (`CON`, `nul.txt`,
 /// `COM1`…), which Windows opens instead of a file.
+///
+/// The stem (the part before the first `.`, trailing spaces removed) is
+/// compared with ASCII case folding against `CON`, `PRN`, `AUX`, `NUL`,
+/// `CONIN$`, `CONOUT$`, `COM0`–`COM9` and `LPT0`–`LPT9`. Payload names are
+/// ASCII, so the superscript digits Windows also accepts (`COM¹`) never
+/// reach this check.
 fn is_windows_device(part: &str) -> bool {
-    let stem = part.split('.').next().unwrap_or(part).trim_end();
+    let stem = part.split('.').next().unwrap_or(part).trim_end_matches(' ');
     let upper = stem.to_ascii_uppercase();
-    matches!(
-        upper.as_str(),
-        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
-    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-        && upper.len() == 4
-        && upper
-            .as_bytes()
-            .get(3)
-            .is_some_and(|d| (b'1'..=b'9').contains(d)))
+    match upper.as_bytes() {
+        b"CON" | b"PRN" | b"AUX" | b"NUL" | b"CONIN$" | b"CONOUT$" => true,
+        [b'C', b'O', b'M', d] | [b'L', b'P', b'T', d] => d.is_ascii_digit(),
+        _ => false,
+    }
 }
 
 /// The name of a payload: a relative, `/`-separated path.
 ///
-/// Rules (spec "Payload names"): 1 to 1024 bytes of UTF-8; no control
-/// character (so no NUL) and none of `\ : * ? " < > |` (so no drive
-/// letters, alternate streams or backslash separators); not starting with
-/// `/`; every component non-empty, neither `.` nor `..`, not ending in `.`
-/// or space, not a Windows device name; at most 32 components. Joined
-/// under any folder, on any platform, it stays in that folder.
+/// Rules (spec "Payload names"): 1 to 1024 bytes, each a printable ASCII
+/// character (0x20–0x7E) other than `\ : * ? " < > |` (so no control
+/// character, no NUL, no drive letters, alternate streams or backslash
+/// separators, and nothing a Unicode normalization or case mapping could
+/// merge); not starting with `/`; every component 1 to 255 bytes, neither
+/// `.` nor `..`, not ending in `.` or space, not a Windows device name; at
+/// most 32 components. Joined under any folder, on any platform, it stays
+/// in that folder.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PayloadName(String);
@@ -104,7 +126,7 @@ impl PayloadName {
         }
         if let Some(ch) = name
             .chars()
-            .find(|c| c.is_control() || FORBIDDEN_IN_PATHS.contains(c))
+            .find(|c| !matches!(c, ' '..='~') || FORBIDDEN_IN_PATHS.contains(c))
         {
             return Err(match ch {
                 '\\' => NameError::UnsafePath {
@@ -130,6 +152,12 @@ impl PayloadName {
                         reason: "empty path component",
                     });
                 }
+                _ if part.len() > MAX_PAYLOAD_COMPONENT_LEN => {
+                    return Err(NameError::ComponentTooLong {
+                        len: part.len(),
+                        max: MAX_PAYLOAD_COMPONENT_LEN,
+                    });
+                }
                 "." | ".." => {
                     return Err(NameError::UnsafePath {
                         reason: "'.' or '..' component",
@@ -142,7 +170,7 @@ impl PayloadName {
                 }
                 _ if is_windows_device(part) => {
                     return Err(NameError::UnsafePath {
-                        reason: "component is a Windows device name (CON, NUL, COM1…)",
+                        reason: "component is a Windows device name (CON, NUL, COM1, LPT0…)",
                     });
                 }
                 _ => {}
@@ -343,9 +371,41 @@ mod tests {
             "a|b",
             "a<b",
             "a\"b",
+            // Printable ASCII only: no Unicode look-alikes, no
+            // normalization or case-mapping pairs.
+            "\u{e9}",
+            "e\u{301}",
+            "\u{17f}",
+            "\u{3c3}",
+            "\u{131}",
+            "a\u{a0}b",
+            "a\u{7f}b",
+            "a\tb",
+            // Device names: COM0–COM9 and LPT0–LPT9 too, any case, with
+            // an extension or trailing spaces before it.
+            "com1.txt",
+            "LPT9",
+            "com0",
+            "Lpt0.log",
+            "aux .c",
+            "CONIN$",
+            "conout$.x",
+            "x/prn.tar.gz",
         ] {
             assert!(PayloadName::new(bad).is_err(), "{bad:?} accepted");
         }
+        // Components: 255 bytes, not 256, wherever they are.
+        assert_eq!(
+            PayloadName::new(&"a".repeat(256)),
+            Err(NameError::ComponentTooLong { len: 256, max: 255 })
+        );
+        assert!(PayloadName::new(&format!("d/{}", "b".repeat(256))).is_err());
+        assert!(PayloadName::new(&format!("{}/f", "c".repeat(256))).is_err());
+        assert!(PayloadName::new(&"a".repeat(255)).is_ok());
+        let four = vec!["x".repeat(255); 4].join("/");
+        assert_eq!(four.len(), 1023);
+        assert!(PayloadName::new(&four).is_ok());
+        assert!(PayloadName::new(&format!("{four}/y")).is_err());
         let deep = vec!["d"; 33].join("/");
         assert!(PayloadName::new(&deep).is_err());
         assert!(PayloadName::new(&"a".repeat(1025)).is_err());
@@ -360,8 +420,16 @@ mod tests {
             "..a",
             "console",
             "com10",
-            "lpt0",
-            "é/ü",
+            "lpt10",
+            "com",
+            "xcon",
+            ".con",
+            "con_",
+            "a b/c d.txt",
+            " lead",
+            "~$x&(y)!'#%+,;=@[]^`{}",
+            ".x.1.1.hpk-tmp",
+            ".hpk-extract-0123",
         ] {
             assert_eq!(PayloadName::new(good).map(|n| n.0), Ok(good.to_owned()));
         }

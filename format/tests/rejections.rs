@@ -793,6 +793,17 @@ fn bad_names_in_an_encoded_manifest_are_refused() {
         b"x/nul.txt",
         b"com1",
         b"LPT9.log",
+        b"com0",
+        b"lpt0.txt",
+        b"CONIN$",
+        // Printable ASCII only: no Unicode, so no normalization or case
+        // mapping to disagree on.
+        "\u{e9}t\u{e9}".as_bytes(),
+        "e\u{301}".as_bytes(),
+        "\u{17f}".as_bytes(),
+        "\u{131}".as_bytes(),
+        "COM\u{b9}.txt".as_bytes(),
+        b"a\x7fb",
     ] {
         for at in ["payload_name", "modules"] {
             let at = if at == "modules" {
@@ -809,8 +820,15 @@ fn bad_names_in_an_encoded_manifest_are_refused() {
         }
     }
     let too_deep = vec!["d"; 33].join("/");
-    let too_long = "a".repeat(1025);
-    for bad in [too_deep.as_bytes(), too_long.as_bytes()] {
+    let too_long = vec!["a".repeat(200); 6].join("/");
+    let component_too_long = "a".repeat(256);
+    let inner_too_long = format!("d/{}/f", "a".repeat(256));
+    for bad in [
+        too_deep.as_bytes(),
+        too_long.as_bytes(),
+        component_too_long.as_bytes(),
+        inner_too_long.as_bytes(),
+    ] {
         let bytes = splice_string(&e.buf, e.at("payload_name"), bad);
         assert_decode_err!(
             dec(&bytes),
@@ -820,8 +838,14 @@ fn bad_names_in_an_encoded_manifest_are_refused() {
     }
     // The limits are inclusive (upper case: sorts before the second name).
     let deep = vec!["D"; 32].join("/");
-    let long = "A".repeat(1024);
-    for good in [deep.as_bytes(), long.as_bytes()] {
+    let long = format!(
+        "{}/{}/A",
+        vec!["A".repeat(255); 3].join("/"),
+        "A".repeat(254)
+    );
+    assert_eq!(long.len(), 1024);
+    let component = "A".repeat(255);
+    for good in [deep.as_bytes(), long.as_bytes(), component.as_bytes()] {
         let bytes = splice_string(&e.buf, e.at("payload_name"), good);
         dec(&bytes).unwrap();
     }

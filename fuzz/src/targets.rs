@@ -900,8 +900,9 @@ pub fn extract(data: &[u8]) {
 
 const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789._-";
 const NAME_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-";
-/// Characters of payload names, with some that case folding treats
-/// specially and some that make a name invalid (filtered out).
+/// Characters of payload names, with some that make a name invalid
+/// (filtered out): non-ASCII ones, which Unicode case mapping or
+/// normalization would treat specially, and forbidden ASCII ones.
 const PATH_CHARS: &[char] = &[
     'a', 'b', 'c', 'x', 'y', 'z', 'A', 'B', 'X', '0', '1', '9', '_', '-', '.', ' ', '~', 'é', 'É',
     'ß', 'Σ', 'σ', 'ς', 'ı', 'İ', 'K', 'k', 'ſ', 'ǅ', '中', '😀', '\u{301}', '*', '\\', ':',
@@ -983,11 +984,12 @@ fn gen_payload_name(input: &mut Input<'_>) -> Option<PayloadName> {
 }
 
 /// Whether `name` can join `names` in one manifest: payload names must stay
-/// distinct when lowercased and no name may be a folder of another.
+/// distinct under ASCII case folding and no name may be a folder of
+/// another.
 fn portable_with(names: &[&PayloadName], name: &PayloadName) -> bool {
-    let new = name.as_str().to_lowercase();
+    let new = name.as_str().to_ascii_lowercase();
     names.iter().all(|other| {
-        let old = other.as_str().to_lowercase();
+        let old = other.as_str().to_ascii_lowercase();
         old != new && !old.starts_with(&format!("{new}/")) && !new.starts_with(&format!("{old}/"))
     })
 }

@@ -713,7 +713,47 @@ fn check_payloads(raw: &[RawPayload]) -> Result<Vec<PayloadSource>, DescriptionE
             });
         }
     }
+    check_portable_names(&out)?;
     Ok(out.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Names that one case-insensitive file system would hold as one file
+/// (`README` and `readme`), or as a file and a folder (`Lib` and
+/// `lib/x.so`): the manifest refuses them (N9, N10); say so here, naming
+/// both entries.
+fn check_portable_names(sorted: &[(usize, PayloadSource)]) -> Result<(), DescriptionError> {
+    let mut files: std::collections::HashMap<String, (usize, &str)> =
+        std::collections::HashMap::with_capacity(sorted.len());
+    for (i, p) in sorted {
+        let folded = p.name.as_str().to_ascii_lowercase();
+        if let Some((j, other)) = files.insert(folded, (*i, p.name.as_str())) {
+            return Err(invalid(
+                format!("payloads[{i}].name"),
+                format!(
+                    "{:?} differs from payloads[{j}].name {other:?} only by case, and a \
+                     case-insensitive file system holds one file for both; rename one of them",
+                    p.name.as_str()
+                ),
+            ));
+        }
+    }
+    for (i, p) in sorted {
+        let folded = p.name.as_str().to_ascii_lowercase();
+        for (at, _) in folded.match_indices('/') {
+            let folder = folded.get(..at).unwrap_or_default();
+            if let Some((j, other)) = files.get(folder) {
+                return Err(invalid(
+                    format!("payloads[{i}].name"),
+                    format!(
+                        "{:?} puts a file inside payloads[{j}].name {other:?}, which is a file \
+                         (names compare with ASCII case folding); rename one of them",
+                        p.name.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_extensions(raw: &[RawExtension]) -> Result<Vec<Extension>, DescriptionError> {
@@ -857,7 +897,12 @@ impl fmt::Display for DescriptionError {
                 index,
                 name,
                 source,
-            } => write!(f, "payloads[{index}].name {name:?}: {source}"),
+            } => write!(
+                f,
+                "payloads[{index}].name {name:?}: {source}; rename it: a payload name is printable \
+                 ASCII without \\ : * ? \" < > |, in components of 1 to 255 bytes that are not \
+                 '.', '..', Windows device names (CON, NUL, COM1.txt…) or ending in '.' or ' '"
+            ),
             DescriptionError::DuplicatePayload {
                 name,
                 first,

@@ -529,6 +529,11 @@ fn unsafe_payload_names_are_refused() {
         ("C:x", "drive letter"),
         ("/abs", "absolute"),
         ("a//b", "empty path component"),
+        ("caf\u{e9}.txt", "U+00E9"),
+        ("e\u{301}", "U+0301"),
+        ("com1.txt", "device"),
+        ("x/LPT9", "device"),
+        (&"a".repeat(256), "256 bytes"),
     ] {
         let text = minimal(
             "",
@@ -543,10 +548,29 @@ fn unsafe_payload_names_are_refused() {
         );
         let msg = err.to_string();
         assert!(
-            msg.contains("payloads[1].name") && msg.contains(why),
+            msg.contains("payloads[1].name") && msg.contains(why) && msg.contains("rename it"),
             "{bad}: {msg}"
         );
     }
+    // Names that differ only by ASCII case are one file on NTFS or APFS.
+    let text = minimal(
+        "",
+        "[[payloads]]\nname = \"README\"\nfile = \"f\"\n[[payloads]]\nname = \"readme\"\nfile = \"f\"\n",
+    );
+    let err = parse_err(&text);
+    assert!(
+        err.to_string().contains("only by case") && err.to_string().contains("payloads[1].name"),
+        "{err}"
+    );
+    let text = minimal(
+        "",
+        "[[payloads]]\nname = \"lib/x.so\"\nfile = \"f\"\n[[payloads]]\nname = \"Lib\"\nfile = \"f\"\n",
+    );
+    let err = parse_err(&text);
+    assert!(
+        err.to_string().contains("\"Lib\", which is a file"),
+        "{err}"
+    );
     // Module paths follow the same rules.
     let err =
         parse_err(&hotpatch_text("baseline = \"b.hpk\"").replace("System32/hal.dll", "../hal.dll"));

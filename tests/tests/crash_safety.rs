@@ -6,15 +6,17 @@
 //! - the destination holds the complete old content or the complete new
 //!   content, byte for byte (compared with the outputs of uninterrupted
 //!   runs), or is absent if there was none;
-//! - an extraction folder holds, under each payload's final name, either
-//!   the complete old file or the complete new one;
+//! - an extraction target is as it was (absent, or an empty folder) or
+//!   complete, every payload with every byte right and nothing else;
 //! - the only other new names are temporary files of the killed process,
 //!   `.NAME.PID.N.hpk-tmp` (`hpk_format::TEMP_SUFFIX`), next to their
-//!   target.
+//!   target, or an extraction's staging folder `.hpk-extract-…`
+//!   (`hpk_format::STAGING_PREFIX`) next to the extraction target, holding
+//!   payload names only.
 //!
 //! Interrupted rather than killed (SIGINT, SIGTERM), the same commands
-//! remove their unfinished files before they exit with code 130: nothing
-//! but complete old or new files remains.
+//! remove their unfinished files and staging folders before they exit with
+//! code 130: nothing but complete old or new files remains.
 //!
 //! The commands run the `hpk` binary of this workspace,
 //! `target/<profile>/hpk`. The test runs `cargo build -p hpk-cli` once
@@ -22,7 +24,7 @@
 //! a stale binary; if cargo cannot be run, an existing binary is used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Digest, TEMP_SUFFIX};
+use hpk_format::{Digest, STAGING_PREFIX, TEMP_SUFFIX};
 use hpk_tests::*;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -148,6 +150,45 @@ fn run_and_kill(args: &[OsString], delay: Duration) -> (u32, Ended) {
     }
 }
 
+/// Starts `hpk args`, sends SIGKILL as soon as `when()` holds (polled
+/// every 50 µs; or when the run ends by itself), reaps it. Returns how it
+/// ended.
+fn run_and_kill_when(args: &[OsString], when: &dyn Fn() -> bool) -> Ended {
+    let mut child = command(args)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hpk");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !when() && Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    child.kill().expect("kill");
+    let status = child.wait().expect("wait");
+    match status.signal() {
+        Some(9) => Ended::Killed,
+        _ => {
+            assert!(status.success(), "hpk {args:?} failed by itself: {status}");
+            Ended::Finished
+        }
+    }
+}
+
+/// The staging folders in `parent`.
+fn staging_folders(parent: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(parent)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(STAGING_PREFIX))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// How an interrupted run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Interrupted {
@@ -157,22 +198,23 @@ enum Interrupted {
     Finished,
 }
 
-/// Starts `hpk args`, waits until it has created a temporary file in
-/// `dir` (it is then writing), sends `signal` (`INT` or `TERM`) and reaps
-/// it. Returns how it ended; fails if it ended any other way, or if an
-/// interrupted run's message is missing.
+/// Starts `hpk args`, waits until it has created a temporary file or a
+/// staging folder in `dir` (it is then writing), sends `signal` (`INT` or
+/// `TERM`) and reaps it. Returns how it ended; fails if it ended any other
+/// way, or if an interrupted run's message is missing.
 fn run_and_interrupt(args: &[OsString], dir: &Path, signal: &str) -> Interrupted {
     let mut child = command(args).spawn().expect("start hpk");
     let pid = child.id();
     let suffix = format!(".{pid}.");
-    // Only `dir` itself: files come and go while the command runs. Both
-    // commands create their first temporary file there.
+    // Only `dir` itself: files come and go while the command runs. `pack`
+    // creates its temporary file there, `extract` its staging folder.
     let writing = || {
         std::fs::read_dir(dir).is_ok_and(|entries| {
             entries.flatten().any(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.contains(&suffix) && n.ends_with(TEMP_SUFFIX))
+                e.file_name().to_str().is_some_and(|n| {
+                    (n.contains(&suffix) && n.ends_with(TEMP_SUFFIX))
+                        || n.starts_with(STAGING_PREFIX)
+                })
             })
         })
     };
@@ -244,22 +286,24 @@ fn interrupted_commands_remove_their_unfinished_files_and_exit_130() {
             Interrupted::Finished => assert_eq!(names, just_out),
         }
 
-        // `hpk extract` into an empty folder: no payload file is left
-        // unfinished, under its final name or a temporary one.
-        let dir = f.folder(&format!("extract-{round}"));
-        let extract = extract_args(&f, &new_pkg, &dir);
-        let ended = run_and_interrupt(&extract, &dir, signal);
-        for name in files_under(&dir) {
-            let expected = f.new_payloads.get(&name);
-            assert!(expected.is_some(), "stray file {name:?} after {ended:?}");
-            assert_eq!(
-                std::fs::read(dir.join(&name)).ok().as_ref(),
-                expected,
-                "{name:?} is not whole"
-            );
+        // `hpk extract` into a new folder (even rounds) or an empty one:
+        // stopped, the target is as it was and the staging folder is
+        // gone; finished, the target is complete.
+        let parent = f.folder(&format!("extract-{round}"));
+        let target = parent.join("out");
+        let had_empty = round % 2 == 1;
+        if had_empty {
+            std::fs::create_dir(&target).unwrap();
         }
-        if ended == Interrupted::Stopped {
-            *stopped.entry("extract").or_default() += 1;
+        let extract = extract_args(&f, &new_pkg, &target);
+        let ended = run_and_interrupt(&extract, &parent, signal);
+        let seen = check_extraction(&parent, &target, &f.new_payloads, had_empty);
+        match (ended, seen) {
+            (Interrupted::Stopped, Ok(s)) if s.as_before == 1 && s.staging == 0 => {
+                *stopped.entry("extract").or_default() += 1;
+            }
+            (Interrupted::Finished, Ok(s)) if s.complete == 1 && s.staging == 0 => {}
+            (ended, seen) => panic!("extract {ended:?}: {seen:?}"),
         }
     }
     // The signals did land while the commands worked.
@@ -360,6 +404,88 @@ fn check_dir(
                     return Err(format!("unexpected folder {}", rel.display()));
                 }
                 stack.push(path);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// What an extraction's parent folder held after a kill.
+#[derive(Default, Debug)]
+struct SeenExtraction {
+    /// 1 if the target was as before: absent, or the empty folder it was.
+    as_before: usize,
+    /// 1 if the target was complete.
+    complete: usize,
+    /// Staging folders left beside it.
+    staging: usize,
+}
+
+/// Checks an extraction's `parent` folder after a kill: `target` is as it
+/// was (absent, or empty if `had_empty`) or holds exactly `payloads`, byte
+/// for byte; nothing else is in `parent` but staging folders
+/// `.hpk-extract-` + 32 hex digits, which hold payload names only (files
+/// and the folders leading to them). Removes the staging folders.
+fn check_extraction(
+    parent: &Path,
+    target: &Path,
+    payloads: &BTreeMap<PathBuf, Vec<u8>>,
+    had_empty: bool,
+) -> Result<SeenExtraction, String> {
+    let mut seen = SeenExtraction::default();
+    let target_name = target.file_name().unwrap().to_str().unwrap();
+    let in_payloads = |rel: &Path| payloads.keys().any(|p| p.starts_with(rel));
+    for entry in std::fs::read_dir(parent).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == target_name {
+            continue;
+        }
+        let hex = name.strip_prefix(STAGING_PREFIX);
+        if !hex.is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return Err(format!("unexpected entry {name} beside the target"));
+        }
+        let staging = entry.path();
+        for rel in files_under(&staging) {
+            if !payloads.contains_key(&rel) {
+                return Err(format!("{name} holds {}, not a payload", rel.display()));
+            }
+        }
+        let mut stack = vec![staging.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    let rel = path.strip_prefix(&staging).unwrap();
+                    if !in_payloads(rel) {
+                        return Err(format!("{name} holds folder {}", rel.display()));
+                    }
+                    stack.push(path);
+                }
+            }
+        }
+        std::fs::remove_dir_all(&staging).unwrap();
+        seen.staging += 1;
+    }
+    match std::fs::symlink_metadata(target) {
+        Err(_) if !had_empty => seen.as_before = 1,
+        Err(e) => return Err(format!("the empty target is gone: {e}")),
+        Ok(m) if !m.is_dir() => return Err("the target is not a folder".to_owned()),
+        Ok(_) => {
+            let files = files_under(target);
+            if files.is_empty() && had_empty {
+                seen.as_before = 1;
+            } else {
+                let expected: Vec<PathBuf> = payloads.keys().cloned().collect();
+                if files != expected {
+                    return Err(format!("the target holds {files:?}, not {expected:?}"));
+                }
+                for (rel, data) in payloads {
+                    if std::fs::read(target.join(rel)).unwrap() != *data {
+                        return Err(format!("{} is not byte for byte right", rel.display()));
+                    }
+                }
+                seen.complete = 1;
             }
         }
     }
@@ -491,8 +617,7 @@ struct Fixture {
     /// The old and new package descriptions.
     old_desc: PathBuf,
     new_desc: PathBuf,
-    /// Payload contents of the old and the new package, by name.
-    old_payloads: BTreeMap<PathBuf, Vec<u8>>,
+    /// Payload contents of the new package, by name.
     new_payloads: BTreeMap<PathBuf, Vec<u8>>,
     release_key: PathBuf,
     catalog_key: PathBuf,
@@ -567,7 +692,6 @@ impl Fixture {
             src,
             old_desc,
             new_desc,
-            old_payloads,
             new_payloads,
             release_key,
             catalog_key,
@@ -682,39 +806,72 @@ fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
     }
     tallies.push(("sign", tally));
 
-    // `hpk extract` into an empty folder, and over the old package's files.
-    let dir = f.folder("extract");
-    let extract = extract_args(&f, &signed_pkg, &dir);
+    // `hpk extract` into a new folder, and into an empty one. The commit
+    // is one rename: half of the kills land in the last fifth of the run,
+    // around the flushes and the rename.
+    let parent = f.folder("extract");
+    let target = parent.join("out");
+    let extract = extract_args(&f, &signed_pkg, &target);
     let extract_time = {
         let t = run(&extract);
         for (name, data) in &f.new_payloads {
-            assert_eq!(&std::fs::read(dir.join(name)).unwrap(), data, "{name:?}");
+            assert_eq!(&std::fs::read(target.join(name)).unwrap(), data, "{name:?}");
         }
         t
     };
-    let tally = kill_repeatedly(
-        "extract",
-        &extract,
-        &dir,
-        14,
-        extract_time,
-        &mut rng,
-        &mut |k| {
-            std::fs::remove_dir_all(&dir).unwrap();
-            std::fs::create_dir_all(&dir).unwrap();
-            let with_old = k % 2 == 0;
-            f.new_payloads
-                .iter()
-                .map(|(name, new)| {
-                    let old = with_old.then(|| {
-                        let data = &f.old_payloads[name];
-                        write(&dir.join(name), data);
-                        Digest::of(data)
-                    });
-                    (name.clone(), vec![old, Some(Digest::of(new))])
-                })
-                .collect()
-        },
+    let mut tally = Tally::default();
+    let kills = 30;
+    // Each step of the commit, watched for: the staging folder made; every
+    // payload written in full in it (the flushes and the rename follow);
+    // the target complete (the rename done, the parent's flush follows).
+    let full_in = |d: &Path| {
+        f.new_payloads.iter().all(|(name, data)| {
+            std::fs::metadata(d.join(name)).is_ok_and(|m| m.len() == data.len() as u64)
+        })
+    };
+    let staged = || !staging_folders(&parent).is_empty();
+    let written = || staging_folders(&parent).iter().any(|d| full_in(d));
+    let committed = || full_in(&target);
+    let steps: [(&str, &dyn Fn() -> bool); 3] = [
+        ("staging folder made", &staged),
+        ("every payload written", &written),
+        ("target renamed", &committed),
+    ];
+    for k in 0..kills {
+        if target.exists() {
+            std::fs::remove_dir_all(&target).unwrap();
+        }
+        let had_empty = k % 2 == 1;
+        if had_empty {
+            std::fs::create_dir(&target).unwrap();
+        }
+        let (ended, when) = match k % 5 {
+            0 | 1 => {
+                let delay = extract_time.mul_f64(1.2 * rng.unit());
+                let (_, ended) = run_and_kill(&extract, delay);
+                (ended, format!("killed after {delay:.1?}"))
+            }
+            n => {
+                let (what, cond) = steps[n - 2];
+                (
+                    run_and_kill_when(&extract, cond),
+                    format!("killed at: {what}"),
+                )
+            }
+        };
+        let seen = check_extraction(&parent, &target, &f.new_payloads, had_empty).map(|s| Seen {
+            old: 0,
+            new: s.complete,
+            absent: s.as_before,
+            temps: s.staging,
+        });
+        tally.add(ended, seen, &format!("extract #{k} ({when})"));
+    }
+    println!("extract: {kills} run(s), took {extract_time:.1?} uninterrupted: {tally:?}");
+    // Some kills landed after the rename, before the command ended.
+    assert!(
+        tally.left_new > tally.finished_first,
+        "extract was never killed after its commit: {tally:?}"
     );
     tallies.push(("extract", tally));
 

@@ -1,9 +1,10 @@
-//! Extraction into a folder: all payloads or none under their final names,
-//! no temporary file left behind, no symbolic link followed, nothing
-//! written outside the folder, an existing file replaced only on success.
+//! Extraction into a folder: the whole target or nothing, no staging
+//! folder or temporary file left behind, no symbolic link followed,
+//! nothing written outside the folder, and only into a new or empty
+//! folder whose parent exists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{ErrorClass, Limits, PayloadError, TEMP_SUFFIX};
+use hpk_format::{ErrorClass, Limits, PayloadError, STAGING_PREFIX};
 use hpk_tests::*;
 use hpk_verify::{
     Clock, ExtractError, Extracted, TrustedRoot, VerifiedPackage, VerifyError, extract_to_dir,
@@ -62,51 +63,86 @@ fn tampered(built: &BuiltPackage, n: usize) -> Vec<u8> {
     file
 }
 
-fn no_temp_files(dir: &Path) {
-    for f in files_under(dir) {
-        assert!(
-            !f.to_string_lossy().ends_with(TEMP_SUFFIX),
-            "temporary file left: {}",
-            f.display()
-        );
+/// The names in `parent` (not recursive), sorted: after an extraction,
+/// no staging folder `.hpk-extract-…` may remain.
+fn entries(parent: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for n in &names {
+        assert!(!n.starts_with(STAGING_PREFIX), "staging folder left: {n}");
     }
+    names
 }
 
 #[test]
 fn every_payload_is_extracted_with_its_content() {
     let keys = Keys::standard();
     let built = package();
-    let dir = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("out");
     let mut progress = Vec::new();
     let file = built.file(&[&keys.release]);
     let package =
         VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
-    let extracted = extract_to_dir(package, dir.path(), &mut |n| progress.push(n)).unwrap();
+    let extracted = extract_to_dir(package, &dir, &mut |n| progress.push(n)).unwrap();
     let names: Vec<PathBuf> = payloads().iter().map(|(n, _)| PathBuf::from(n)).collect();
     assert_eq!(
         extracted.files,
-        names.iter().map(|n| dir.path().join(n)).collect::<Vec<_>>()
+        names.iter().map(|n| dir.join(n)).collect::<Vec<_>>()
     );
     for (name, data) in payloads() {
-        assert_eq!(
-            std::fs::read(dir.path().join(name)).unwrap(),
-            data,
-            "{name}"
-        );
+        assert_eq!(std::fs::read(dir.join(name)).unwrap(), data, "{name}");
     }
-    assert_eq!(files_under(dir.path()), names);
+    assert_eq!(files_under(&dir), names);
+    assert_eq!(entries(parent.path()), ["out"]);
     let total: usize = payloads().iter().map(|(_, d)| d.len()).sum();
     assert_eq!(progress.last().copied(), Some(total as u64));
     assert!(progress.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(extracted.head.manifest, built.manifest);
+    // The new folder gets the usual permissions, not the staging folder's
+    // private 0700.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let probe = parent.path().join("probe");
+        std::fs::create_dir(&probe).unwrap();
+        let usual = std::fs::metadata(&probe).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode, usual);
+    }
 }
 
 #[test]
-fn a_tampered_chunk_in_the_second_payload_leaves_no_file_at_all() {
+fn an_empty_target_folder_is_filled_and_keeps_its_permissions() {
+    let keys = Keys::standard();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("empty");
+    std::fs::create_dir(&dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    }
+    extract(&package().file(&[&keys.release]), &dir).unwrap();
+    assert_eq!(files_under(&dir).len(), payloads().len());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750);
+    }
+    assert_eq!(entries(parent.path()), ["empty"]);
+}
+
+#[test]
+fn a_tampered_chunk_in_the_second_payload_leaves_nothing_at_all() {
     let built = package();
-    let file = tampered(&built, 1);
-    let dir = tempfile::tempdir().unwrap();
-    let e = extract_err(&file, dir.path());
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("out");
+    let e = extract_err(&tampered(&built, 1), &dir);
     assert_eq!(e.class(), ErrorClass::Integrity);
     assert!(
         matches!(
@@ -117,12 +153,12 @@ fn a_tampered_chunk_in_the_second_payload_leaves_no_file_at_all() {
         "{e:?}"
     );
     // Not the first payload (complete and checked), not the second, no
-    // temporary file: no file at all. Only the folders remain.
-    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
-    no_temp_files(dir.path());
-    // Tampering with the last payload: the same.
-    let file = tampered(&built, 2);
-    let e = extract_err(&file, dir.path());
+    // staging folder: no target at all.
+    assert!(entries(parent.path()).is_empty());
+    // Tampering with the last payload, into an empty folder: it stays
+    // empty.
+    std::fs::create_dir(&dir).unwrap();
+    let e = extract_err(&tampered(&built, 2), &dir);
     assert!(
         matches!(
             &e,
@@ -131,16 +167,18 @@ fn a_tampered_chunk_in_the_second_payload_leaves_no_file_at_all() {
         ),
         "{e:?}"
     );
-    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+    assert_eq!(entries(parent.path()), ["out"]);
+    assert!(entries(&dir).is_empty());
 }
 
 #[test]
-fn a_truncated_package_leaves_no_file() {
+fn a_truncated_package_leaves_nothing() {
     let keys = Keys::standard();
     let built = package();
     let file = built.file(&[&keys.release]);
-    let dir = tempfile::tempdir().unwrap();
-    let e = extract_err(&file[..file.len() - 2], dir.path());
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("out");
+    let e = extract_err(&file[..file.len() - 2], &dir);
     assert!(
         matches!(
             e,
@@ -148,12 +186,12 @@ fn a_truncated_package_leaves_no_file() {
         ),
         "{e:?}"
     );
-    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+    assert!(entries(parent.path()).is_empty());
     // Trailing bytes, found only after every payload was checked: still
     // nothing is committed.
     let mut long = file.clone();
     long.push(0);
-    let e = extract_err(&long, dir.path());
+    let e = extract_err(&long, &dir);
     assert!(
         matches!(
             e,
@@ -163,171 +201,222 @@ fn a_truncated_package_leaves_no_file() {
         ),
         "{e:?}"
     );
-    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+    assert!(entries(parent.path()).is_empty());
 }
 
-#[cfg(unix)]
+/// X1: the parent must exist (a typo is an error, not a new tree of
+/// folders), and the target must be absent or an empty folder.
 #[test]
-fn a_symbolic_link_in_the_way_is_refused_and_nothing_is_written_outside() {
-    let keys = Keys::standard();
-    let built = package();
-    let file = built.file(&[&keys.release]);
-    let outside = tempfile::tempdir().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(outside.path(), dir.path().join("a")).unwrap();
-    let e = extract_err(&file, dir.path());
-    assert_eq!(e.class(), ErrorClass::Io);
-    assert!(
-        matches!(&e, ExtractError::Unsafe { path, .. } if *path == dir.path().join("a")),
-        "{e:?}"
-    );
-    assert_eq!(files_under(outside.path()), Vec::<PathBuf>::new());
-    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
-    // Only the link itself is in the folder.
-    assert_eq!(files_under(dir.path()), [PathBuf::from("a")]);
-
-    // A link deeper down, reached after another payload was staged: the
-    // staged one is dropped too.
-    let two = PackageSpec::baseline("contoso-os")
-        .with_payload("0.bin", b"first".to_vec())
-        .with_payload("d/e/x.bin", b"second".to_vec())
-        .build()
-        .file(&[&keys.release]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("d")).unwrap();
-    std::os::unix::fs::symlink(outside.path(), dir.path().join("d/e")).unwrap();
-    let e = extract_err(&two, dir.path());
-    assert!(
-        matches!(&e, ExtractError::Unsafe { path, .. } if *path == dir.path().join("d/e")),
-        "{e:?}"
-    );
-    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
-    assert_eq!(files_under(dir.path()), [PathBuf::from("d/e")]);
-}
-
-#[cfg(unix)]
-#[test]
-fn a_symbolic_link_at_a_payload_name_is_replaced_not_followed() {
-    let keys = Keys::standard();
-    let built = package();
-    let file = built.file(&[&keys.release]);
-    let outside = tempfile::tempdir().unwrap();
-    let victim = outside.path().join("victim");
-    std::fs::write(&victim, b"precious").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(&victim, dir.path().join("c.txt")).unwrap();
-    extract(&file, dir.path()).unwrap();
-    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-    let meta = std::fs::symlink_metadata(dir.path().join("c.txt")).unwrap();
-    assert!(meta.is_file(), "the link was replaced by a file");
-    assert_eq!(std::fs::read(dir.path().join("c.txt")).unwrap(), b"third");
-    assert_eq!(files_under(outside.path()), [PathBuf::from("victim")]);
-}
-
-#[test]
-fn a_folder_where_a_file_should_go_is_refused() {
+fn the_target_must_be_new_or_empty_in_an_existing_folder() {
     let keys = Keys::standard();
     let file = package().file(&[&keys.release]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("c.txt/inner")).unwrap();
-    let e = extract_err(&file, dir.path());
-    assert_eq!(e.class(), ErrorClass::Io);
-    assert!(
-        matches!(&e, ExtractError::Unsafe { path, .. } if *path == dir.path().join("c.txt")),
-        "{e:?}"
+    let parent = tempfile::tempdir().unwrap();
+    let p = parent.path();
+    let target_error = |e: ExtractError, path: &Path, why: &str| {
+        assert_eq!(e.class(), ErrorClass::Io);
+        match &e {
+            ExtractError::Target { path: p, reason } => {
+                assert_eq!(p, path);
+                assert!(reason.contains(why), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    // No parent: nothing is created, not even the parent.
+    let deep = p.join("missing/out");
+    target_error(extract_err(&file, &deep), &deep, "does not exist");
+    assert!(entries(p).is_empty());
+    // A parent that is a file.
+    std::fs::write(p.join("file"), b"x").unwrap();
+    let below = p.join("file/out");
+    target_error(extract_err(&file, &below), &below, "not a folder");
+    // The target is a file.
+    target_error(
+        extract_err(&file, &p.join("file")),
+        &p.join("file"),
+        "a file",
     );
-    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
-    assert!(dir.path().join("c.txt/inner").is_dir(), "left as it was");
-}
-
-#[test]
-fn a_file_where_a_folder_should_go_is_refused() {
-    let keys = Keys::standard();
-    let file = package().file(&[&keys.release]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a"), b"a file").unwrap();
-    let e = extract_err(&file, dir.path());
-    assert!(
-        matches!(&e, ExtractError::Unsafe { path, .. } if *path == dir.path().join("a")),
-        "{e:?}"
+    assert_eq!(std::fs::read(p.join("file")).unwrap(), b"x");
+    // A folder that is not empty: refused, whatever it holds.
+    std::fs::create_dir(p.join("full")).unwrap();
+    std::fs::write(p.join("full/unrelated.txt"), b"keep").unwrap();
+    target_error(
+        extract_err(&file, &p.join("full")),
+        &p.join("full"),
+        "not empty",
     );
-    assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"a file");
-    assert_eq!(files_under(dir.path()), [PathBuf::from("a")]);
-}
-
-#[test]
-fn an_existing_file_is_replaced_only_on_success() {
-    let keys = Keys::standard();
-    let built = package();
-    let dir = tempfile::tempdir().unwrap();
-    let existing = dir.path().join("b.bin");
-    std::fs::write(&existing, b"old content").unwrap();
-    std::fs::write(dir.path().join("unrelated.txt"), b"keep").unwrap();
-
-    // Failure in the very payload that would replace it, then in a later one.
-    for n in [1, 2] {
-        let e = extract_err(&tampered(&built, n), dir.path());
-        assert_eq!(e.class(), ErrorClass::Integrity);
-        assert_eq!(std::fs::read(&existing).unwrap(), b"old content");
-        no_temp_files(dir.path());
-        assert_eq!(
-            files_under(dir.path()),
-            [PathBuf::from("b.bin"), PathBuf::from("unrelated.txt")]
-        );
-    }
-
-    extract(&built.file(&[&keys.release]), dir.path()).unwrap();
-    assert_eq!(std::fs::read(&existing).unwrap(), payloads()[1].1);
     assert_eq!(
-        std::fs::read(dir.path().join("unrelated.txt")).unwrap(),
-        b"keep"
+        files_under(&p.join("full")),
+        [PathBuf::from("unrelated.txt")]
     );
-    no_temp_files(dir.path());
+    // `.`, `..` and `/` name no new folder.
+    for odd in [p.join("."), p.join(".."), PathBuf::from("/")] {
+        target_error(extract_err(&file, &odd), &odd, "new folder");
+    }
+    assert_eq!(entries(p), ["file", "full"]);
 }
 
+#[cfg(unix)]
 #[test]
-fn the_target_must_be_an_existing_folder() {
+fn a_symbolic_link_as_target_is_refused_and_nothing_is_written_outside() {
     let keys = Keys::standard();
     let file = package().file(&[&keys.release]);
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing");
-    let e = extract_err(&file, &missing);
-    assert!(matches!(e, ExtractError::Io { .. }), "{e:?}");
-    assert!(!missing.exists());
-    let a_file = dir.path().join("file");
-    std::fs::write(&a_file, b"x").unwrap();
-    let e = extract_err(&file, &a_file);
-    assert!(matches!(e, ExtractError::Unsafe { .. }), "{e:?}");
+    let outside = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let link = parent.path().join("out");
+    // To an empty folder, and to nothing.
+    std::os::unix::fs::symlink(outside.path(), &link).unwrap();
+    let e = extract_err(&file, &link);
+    assert!(
+        matches!(&e, ExtractError::Target { reason, .. } if reason.contains("link")),
+        "{e:?}"
+    );
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("gone"), &link).unwrap();
+    let e = extract_err(&file, &link);
+    assert!(
+        matches!(&e, ExtractError::Target { reason, .. } if reason.contains("link")),
+        "{e:?}"
+    );
+    assert!(entries(outside.path()).is_empty());
+    assert_eq!(entries(parent.path()), ["out"]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
+/// Issue: payloads `.x.1.1.hpk-tmp` and `x`, extracted by process 1,
+/// left `x` with the other payload's bytes, because the first one's
+/// final name was the second one's temporary name. Here every such name
+/// this process could have used is a payload.
 #[test]
-fn a_failed_extraction_removes_the_folders_it_created() {
+fn payloads_named_like_temporary_files_keep_their_own_bytes() {
     let keys = Keys::standard();
-    let root = TrustedRoot::load(
-        &root_file(&standard_root(&keys), &[&keys.root]),
-        hpk_verify::Clock::Trusted(T0 + DAY),
-        &hpk_format::Limits::default(),
-    )
-    .unwrap();
-    let built = PackageSpec::baseline("contoso-os")
-        .with_payload("deep/er/a.bin", sample_data(10_000, 1))
-        .with_payload("z/b.bin", sample_data(10_000, 2))
-        .build();
-    let mut file = built.file(&[&keys.release]);
-    // Damage the last stored byte: the second payload fails its check.
-    let last = file.len() - 1;
-    file[last] ^= 1;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("z")).unwrap();
-    let package = VerifiedPackage::open(&file[..], &root, &hpk_format::Limits::default()).unwrap();
-    extract_to_dir(package, dir.path(), &mut |_| {}).unwrap_err();
-    let mut left: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    left.sort();
-    // The folder that was there before stays; the ones made for the
-    // payloads are gone, and so is every file.
-    assert_eq!(left, vec!["z".to_owned()]);
-    assert_eq!(std::fs::read_dir(dir.path().join("z")).unwrap().count(), 0);
+    let pid = std::process::id();
+    let mut spec = PackageSpec::baseline("contoso-os");
+    let mut expected = Vec::new();
+    // The old code gave payload `x` the temporary name number c + M + 3,
+    // where c counts the files this process wrote before and M + 3 the
+    // payloads that sort before `x` (each took a number): cover every
+    // c < M.
+    const M: u32 = 500;
+    for n in M + 3..2 * M + 3 {
+        let name = format!(".x.{pid}.{n}.hpk-tmp");
+        let data = format!("payload {name}\n").into_bytes();
+        spec = spec.with_payload(&name, data.clone());
+        expected.push((name, data));
+    }
+    for name in ["x", ".hpk-extract-00", "d/.x.1.1.hpk-tmp", "d/x"] {
+        let data = format!("payload {name}\n").into_bytes();
+        spec = spec.with_payload(name, data.clone());
+        expected.push((name.to_owned(), data));
+    }
+    let file = spec.build().file(&[&keys.release]);
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("out");
+    let extracted = extract(&file, &dir).unwrap();
+    assert_eq!(extracted.files.len(), expected.len());
+    for (name, data) in &expected {
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), data, "{name}");
+    }
+    assert_eq!(files_under(&dir).len(), expected.len());
+    assert_eq!(entries(parent.path()), ["out"]);
+}
+
+/// Every name the spec accepts can be extracted: components of 255
+/// bytes, at any depth, even in a long target path.
+#[test]
+fn components_of_255_bytes_are_extracted() {
+    let keys = Keys::standard();
+    let long = "n".repeat(255);
+    let names = [
+        format!("{}/{}", "d".repeat(255), "f".repeat(255)),
+        long.clone(),
+        format!("a/{long}"),
+    ];
+    let mut spec = PackageSpec::baseline("contoso-os");
+    for name in &names {
+        spec = spec.with_payload(name, name.as_bytes().to_vec());
+    }
+    let file = spec.build().file(&[&keys.release]);
+    let parent = tempfile::tempdir().unwrap();
+    let deep = parent.path().join("p".repeat(200));
+    std::fs::create_dir(&deep).unwrap();
+    let dir = deep.join("o".repeat(255));
+    extract(&file, &dir).unwrap();
+    for name in &names {
+        assert_eq!(std::fs::read(dir.join(name)).unwrap(), name.as_bytes());
+    }
+    assert_eq!(entries(&deep), ["o".repeat(255)]);
+}
+
+/// The commit is one rename. Something put into an empty target while
+/// the payloads were written makes it fail: nothing is replaced, the
+/// staging folder is removed.
+#[test]
+fn a_target_filled_during_extraction_is_not_replaced() {
+    let keys = Keys::standard();
+    let built = package();
+    let file = built.file(&[&keys.release]);
+    let total: u64 = built.manifest.payloads.iter().map(|p| p.size).sum();
+    for existed in [false, true] {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("out");
+        if existed {
+            std::fs::create_dir(&dir).unwrap();
+        }
+        let package =
+            VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
+        let mut intruded = false;
+        let e = extract_to_dir(package, &dir, &mut |done| {
+            if done == total && !intruded {
+                intruded = true;
+                if !existed {
+                    std::fs::create_dir(&dir).unwrap();
+                }
+                std::fs::write(dir.join("intruder"), b"mine").unwrap();
+            }
+        })
+        .unwrap_err();
+        assert!(intruded);
+        assert_eq!(e.class(), ErrorClass::Io);
+        assert!(
+            matches!(&e, ExtractError::Target { path, .. } if *path == dir),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("nothing was extracted"), "{e}");
+        assert_eq!(entries(parent.path()), ["out"]);
+        assert_eq!(files_under(&dir), [PathBuf::from("intruder")]);
+        assert_eq!(std::fs::read(dir.join("intruder")).unwrap(), b"mine");
+    }
+}
+
+/// A parent folder the extraction cannot write to: an I/O error naming
+/// it, and nothing anywhere. (Skipped where permissions do not bind,
+/// as for root.)
+#[cfg(unix)]
+#[test]
+fn a_read_only_parent_is_an_io_error_and_leaves_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let keys = Keys::standard();
+    let file = package().file(&[&keys.release]);
+    let parent = tempfile::tempdir().unwrap();
+    let ro = parent.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::create_dir(ro.join("probe")).is_ok() {
+        println!("permissions do not bind here; skipped");
+        return;
+    }
+    let e = extract_err(&file, &ro.join("out"));
+    assert!(
+        matches!(&e, ExtractError::Io { path, .. } if *path == ro),
+        "{e:?}"
+    );
+    assert_eq!(e.class(), ErrorClass::Io);
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(entries(&ro).is_empty());
 }

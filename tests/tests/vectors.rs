@@ -4,7 +4,7 @@
 //!   `parse_chunk_index` and `ChunkDecoder` over slices (`memory`);
 //! - library, streaming: `VerifiedPackage::open` + policy (`head`), then
 //!   `verify_payloads` (`verify-payloads`), `stream` into a `MemorySink`
-//!   (`stream`) or `extract_to_dir` into a fresh folder (`extract-dir`);
+//!   (`stream`) or `extract_to_dir` into a new folder (`extract-dir`);
 //! - the `hpk` command line: `hpk verify --header-only`, `hpk verify`,
 //!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (one step per rotation)
 //!   for trust roots, `hpk catalog verify` for catalogs.
@@ -12,7 +12,8 @@
 //! Each entry point checks to a depth (header, full, extract). At or past
 //! a vector's `check` depth it must report exactly `expect`; before it, it
 //! may not see the fault yet, so it must report success or `expect`. A
-//! failed extraction must leave no file in its folder; a successful one
+//! failed extraction must leave nothing (no target, no staging folder
+//! beside it); a successful one
 //! must produce exactly the `payload_sha256` contents.
 //!
 //! The command line is the `hpk` binary of this workspace: the tests run
@@ -26,7 +27,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{ChunkDecoder, ContainerView, Digest, FileType, Head, Limits, parse_chunk_index};
-use hpk_tests::files_under;
 use hpk_vectors::Vector;
 use hpk_verify::{
     Candidate, CatalogError, Clock, DeviceProfile, ExtractError, MemorySink, NotApplicable,
@@ -346,10 +346,14 @@ fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Optio
         Ok(p) => p,
         Err(e) => return (Err(e), None),
     };
-    let result = extract_to_dir(package, dir.path(), &mut |_| {});
-    // Files only: the library promises that no payload is left under its
-    // final name (and no temporary file); folders it made may remain.
-    let left = files_under(dir.path());
+    let out_dir = dir.path().join("out");
+    let result = extract_to_dir(package, &out_dir, &mut |_| {});
+    // All or nothing: a failure leaves no target and no staging folder
+    // beside it, nothing at all.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
     match result {
         Ok(extracted) => {
             let names = extracted
@@ -358,7 +362,13 @@ fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Optio
                 .payloads
                 .iter()
                 .map(|p| p.name.to_string());
-            (Ok(Some(read_back(dir.path(), names))), None)
+            let complaint = (left.len() != 1).then(|| {
+                format!(
+                    "{}: extract-dir: succeeded but left {left:?} beside the target",
+                    v.name
+                )
+            });
+            (Ok(Some(read_back(&out_dir, names))), complaint)
         }
         Err(e) => {
             let out = match &e {
@@ -633,11 +643,11 @@ fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
             .collect::<Vec<_>>();
         Some(read_back(&out_dir, names.into_iter()))
     } else {
-        let left = if out_dir.exists() {
-            files_under(&out_dir)
-        } else {
-            Vec::new()
-        };
+        // All or nothing: no target, no staging folder.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
         if !left.is_empty() {
             complaints.push(format!(
                 "{}: hpk extract: failed but left files behind: {left:?}",

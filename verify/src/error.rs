@@ -258,7 +258,16 @@ pub enum ExtractError {
     /// Verification of a chunk, index or content failed: nothing was
     /// committed under a final name.
     Verify(VerifyError),
-    /// A path in the way: an existing non-folder, or a symbolic link.
+    /// The target folder cannot be used (X1): its parent folder does not
+    /// exist, or it is a file, a link or a folder that is not empty (also
+    /// when that happened while extracting). Nothing was extracted.
+    Target {
+        /// The target folder.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A path in the way inside the extraction.
     Unsafe {
         /// The path.
         path: std::path::PathBuf,
@@ -279,7 +288,9 @@ impl ExtractError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ExtractError::Verify(e) => e.class(),
-            ExtractError::Unsafe { .. } | ExtractError::Io { .. } => ErrorClass::Io,
+            ExtractError::Target { .. } | ExtractError::Unsafe { .. } | ExtractError::Io { .. } => {
+                ErrorClass::Io
+            }
         }
     }
 }
@@ -288,6 +299,9 @@ impl fmt::Display for ExtractError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExtractError::Verify(e) => write!(f, "{e}; nothing was extracted"),
+            ExtractError::Target { path, reason } => {
+                write!(f, "cannot extract into {}: {reason}", path.display())
+            }
             ExtractError::Unsafe { path, reason } => {
                 write!(f, "refusing to write {}: {reason}", path.display())
             }
@@ -301,7 +315,7 @@ impl std::error::Error for ExtractError {
         match self {
             ExtractError::Verify(e) => Some(e),
             ExtractError::Io { source, .. } => Some(source),
-            ExtractError::Unsafe { .. } => None,
+            ExtractError::Target { .. } | ExtractError::Unsafe { .. } => None,
         }
     }
 }

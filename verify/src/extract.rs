@@ -1,15 +1,22 @@
 //! Extracting a verified package into a folder.
 //!
-//! Every payload is written under a temporary name next to its final one;
-//! only when every payload's content and SHA-256 have been checked are
-//! they all renamed. A failure leaves no payload under its final name.
-//! Payload names cannot escape the folder (they are validated relative
-//! paths), and no existing symbolic link is followed.
+//! The target folder must not exist or be empty, and its parent must
+//! exist. Every payload is written under its final name inside a private
+//! staging folder beside the target (in the target's parent), each file
+//! and folder flushed to disk; only when every payload's content and
+//! SHA-256 have been checked is the staging folder renamed onto the
+//! target, in one `rename`. So the target holds the whole extraction or
+//! nothing, even after a crash; no temporary name ever sits beside a
+//! payload name; and a failure removes the staging folder. Payload names
+//! cannot escape the folder (they are validated relative paths), and no
+//! link is followed: everything is created new in a folder that only
+//! this process has written to.
 
 use crate::error::{ExtractError, VerifyError};
 use crate::package::{PayloadSink, VerifiedHead, VerifiedPackage};
-use hpk_format::{AtomicFile, PayloadDescriptor, PayloadError, StagedFile};
-use std::fs::File;
+use hpk_format::{PayloadDescriptor, PayloadError, StagingDir};
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -85,103 +92,140 @@ impl WriteBehind {
 pub struct Extracted {
     /// The verified head of the package.
     pub head: VerifiedHead,
-    /// The files written, in manifest order.
+    /// The files written, under the target folder, in manifest order.
     pub files: Vec<PathBuf>,
 }
 
+/// Writes payloads under their final names inside the staging folder.
 struct DirSink<'a> {
-    dir: &'a Path,
-    current: Option<AtomicFile>,
+    /// The staging folder.
+    root: &'a Path,
+    current: Option<(PathBuf, File)>,
     write_behind: WriteBehind,
-    staged: Vec<StagedFile>,
-    unsafe_path: Option<ExtractError>,
-    /// Folders this extraction created, in creation order, so that a
-    /// failed extraction can remove them again.
-    created: Vec<PathBuf>,
+    /// Folders made inside the staging folder, relative to it.
+    made: HashSet<PathBuf>,
+    /// The same, in creation order, to sync them (deepest last).
+    made_order: Vec<PathBuf>,
+    /// The payloads' names as relative paths, in manifest order.
+    names: Vec<PathBuf>,
+    /// Why a payload could not be written, with the path involved.
+    failure: Option<ExtractError>,
 }
 
 impl DirSink<'_> {
-    /// Removes the temporary files, then the folders this extraction
-    /// created (deepest first); folders that are not empty stay.
-    fn remove_created_folders(&mut self) {
-        let _ = self.write_behind.finish();
-        self.current = None;
-        self.staged.clear();
-        for dir in self.created.drain(..).rev() {
-            let _ = std::fs::remove_dir(dir);
+    fn fail(&mut self, e: ExtractError) -> io::Error {
+        let error = io::Error::other(e.to_string());
+        self.failure = Some(e);
+        error
+    }
+
+    /// Creates the folders leading to `desc`'s name and the file itself,
+    /// new, inside the staging folder. N9 and N10 keep names from meeting
+    /// each other, even on a case-insensitive file system; a folder that
+    /// exists is one this extraction made (nothing else writes there).
+    fn create(&mut self, desc: &PayloadDescriptor) -> Result<(PathBuf, File), ExtractError> {
+        let mut rel = PathBuf::new();
+        let mut parts = desc.name.components().peekable();
+        while let Some(part) = parts.next() {
+            rel.push(part);
+            let path = self.root.join(&rel);
+            if parts.peek().is_none() {
+                let mut options = OpenOptions::new();
+                // Exclusive: fails on anything already there, link or not.
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o644);
+                }
+                let file = options.open(&path).map_err(|source| match source.kind() {
+                    io::ErrorKind::AlreadyExists => ExtractError::Unsafe {
+                        path: path.clone(),
+                        reason: "another payload is already there",
+                    },
+                    _ => ExtractError::Io {
+                        path: path.clone(),
+                        source,
+                    },
+                })?;
+                self.names.push(rel);
+                return Ok((path, file));
+            }
+            if self.made.contains(&rel) {
+                continue;
+            }
+            match std::fs::create_dir(&path) {
+                Ok(()) => {}
+                // The same folder under another case, on a file system
+                // that ignores case: made by this extraction too.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    match std::fs::symlink_metadata(&path) {
+                        Ok(m) if m.is_dir() => {}
+                        _ => {
+                            return Err(ExtractError::Unsafe {
+                                path,
+                                reason: "a file is in the way of a folder",
+                            });
+                        }
+                    }
+                }
+                Err(source) => return Err(ExtractError::Io { path, source }),
+            }
+            self.made.insert(rel.clone());
+            self.made_order.push(rel.clone());
         }
+        Err(ExtractError::Unsafe {
+            path: self.root.to_path_buf(),
+            reason: "empty payload name",
+        })
+    }
+
+    /// Flushes the folders made inside the staging folder and the staging
+    /// folder itself, deepest first, so that the tree is on disk before
+    /// the rename makes it visible.
+    fn sync_folders(&self) -> Result<(), ExtractError> {
+        let folders = self.made_order.iter().rev().map(|rel| self.root.join(rel));
+        for path in folders.chain(std::iter::once(self.root.to_path_buf())) {
+            sync_folder(&path).map_err(|source| ExtractError::Io { path, source })?;
+        }
+        Ok(())
     }
 }
 
-/// Creates the folders leading to `name` under `dir`, refusing to pass
-/// through anything but real folders.
-fn prepare_parent(
-    dir: &Path,
-    desc: &PayloadDescriptor,
-    created: &mut Vec<PathBuf>,
-) -> Result<PathBuf, ExtractError> {
-    let mut path = dir.to_path_buf();
-    let mut parts = desc.name.components().peekable();
-    while let Some(part) = parts.next() {
-        path.push(part);
-        let meta = std::fs::symlink_metadata(&path);
-        if parts.peek().is_none() {
-            return match meta {
-                Ok(m) if m.is_dir() => Err(ExtractError::Unsafe {
-                    path,
-                    reason: "a folder is in the way",
-                }),
-                _ => Ok(path),
-            };
-        }
-        match meta {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(ExtractError::Unsafe {
-                    path,
-                    reason: "it is a symbolic link",
-                });
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(ExtractError::Unsafe {
-                    path,
-                    reason: "a file is in the way of a folder",
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                std::fs::create_dir(&path).map_err(|source| ExtractError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                created.push(path.clone());
-            }
-            Err(source) => return Err(ExtractError::Io { path, source }),
+/// Flushes a folder's entries to disk. Some file systems refuse to sync a
+/// folder; that is not an error (there is nothing more to do there).
+fn sync_folder(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let folder = File::open(path)?;
+        match folder.sync_all() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(()),
+            Err(e) => Err(e),
         }
     }
-    Err(ExtractError::Unsafe {
-        path,
-        reason: "empty payload name",
-    })
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 impl PayloadSink for DirSink<'_> {
     fn begin(&mut self, desc: &PayloadDescriptor) -> io::Result<()> {
-        let target = match prepare_parent(self.dir, desc, &mut self.created) {
-            Ok(t) => t,
-            Err(e) => {
-                let msg = e.to_string();
-                self.unsafe_path = Some(e);
-                return Err(io::Error::other(msg));
+        match self.create(desc) {
+            Ok(file) => {
+                self.current = Some(file);
+                Ok(())
             }
-        };
-        self.current = Some(AtomicFile::create(&target)?);
-        Ok(())
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
         match self.current.as_mut() {
-            Some(f) => {
-                let file = f.file()?;
+            Some((_, file)) => {
                 file.write_all(chunk)?;
                 self.write_behind.wrote(chunk.len(), file)
             }
@@ -190,67 +234,159 @@ impl PayloadSink for DirSink<'_> {
     }
 
     fn end(&mut self, _: &PayloadDescriptor) -> io::Result<()> {
-        let file = self
+        let (path, file) = self
             .current
             .take()
             .ok_or_else(|| io::Error::other("end outside a payload"))?;
-        self.write_behind.finish()?;
-        self.staged.push(file.stage()?);
-        Ok(())
+        let synced = self.write_behind.finish().and_then(|()| file.sync_all());
+        match synced {
+            Ok(()) => Ok(()),
+            Err(source) => Err(self.fail(ExtractError::Io { path, source })),
+        }
     }
 }
 
-/// Verifies and extracts every payload of `package` into `dir`, which must
-/// exist. `progress` is called with the uncompressed bytes done so far.
+/// A target that extraction accepts, and the folder it goes in.
+struct Target {
+    parent: PathBuf,
+    /// Permissions of the empty folder that is there, if one is.
+    existing: Option<std::fs::Permissions>,
+}
+
+/// Checks X1: `dir` names a folder in an existing parent folder, and is
+/// either absent or an empty folder (not a link to one).
+fn check_target(dir: &Path) -> Result<Target, ExtractError> {
+    let refuse = |path: &Path, reason: &'static str| ExtractError::Target {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // The last component as written: `Path` would skip a trailing `.`.
+    let text = dir.to_string_lossy();
+    let last = text
+        .trim_end_matches(std::path::is_separator)
+        .rsplit(std::path::is_separator)
+        .next()
+        .unwrap_or_default();
+    if matches!(last, "" | "." | "..") || dir.file_name().is_none() {
+        return Err(refuse(dir, "it does not name a new folder"));
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::metadata(&parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(refuse(dir, "the folder it would go in is not a folder")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(refuse(dir, "the folder it would go in does not exist"));
+        }
+        Err(source) => {
+            return Err(ExtractError::Io {
+                path: parent,
+                source,
+            });
+        }
+    }
+    let existing = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(ExtractError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(refuse(dir, "it is a symbolic link"));
+        }
+        Ok(m) if m.is_dir() => {
+            let mut entries = std::fs::read_dir(dir).map_err(|source| ExtractError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            if entries.next().is_some() {
+                return Err(refuse(dir, "it is a folder that is not empty"));
+            }
+            Some(m.permissions())
+        }
+        Ok(_) => return Err(refuse(dir, "it is a file")),
+    };
+    Ok(Target { parent, existing })
+}
+
+/// Verifies and extracts every payload of `package` into the folder
+/// `dir`, all or nothing. `progress` is called with the uncompressed
+/// bytes done so far.
+///
+/// `dir` must not exist, or be an empty folder; its parent folder must
+/// exist (it is not created). Everything is written into a private
+/// staging folder in that parent ([`hpk_format::StagingDir`]), which is
+/// renamed onto `dir` once every payload has been verified and flushed to
+/// disk. On any failure the staging folder is removed and `dir` is left
+/// as it was. A crash leaves `dir` as it was or complete, and possibly a
+/// staging folder `.hpk-extract-…` beside it.
 pub fn extract_to_dir<R: Read>(
     package: VerifiedPackage<R>,
     dir: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Extracted, ExtractError> {
-    let meta = std::fs::metadata(dir).map_err(|source| ExtractError::Io {
-        path: dir.to_path_buf(),
+    let target = check_target(dir)?;
+    let in_parent = |source| ExtractError::Io {
+        path: target.parent.clone(),
         source,
-    })?;
-    if !meta.is_dir() {
-        return Err(ExtractError::Unsafe {
-            path: dir.to_path_buf(),
-            reason: "not a folder",
-        });
-    }
+    };
+    // A new target gets the permissions of any new folder, not the
+    // staging folder's private ones.
+    let permissions = match target.existing.clone() {
+        Some(p) => p,
+        None => StagingDir::new_folder_permissions(&target.parent).map_err(in_parent)?,
+    };
+    let staging = StagingDir::create_in(&target.parent).map_err(in_parent)?;
     let mut sink = DirSink {
-        dir,
+        root: staging.path(),
         current: None,
         write_behind: WriteBehind::default(),
-        staged: Vec::new(),
-        unsafe_path: None,
-        created: Vec::new(),
+        made: HashSet::new(),
+        made_order: Vec::new(),
+        names: Vec::with_capacity(package.manifest().payloads.len()),
+        failure: None,
     };
     let head = match package.stream(&mut sink, progress) {
         Ok(head) => head,
         Err(e) => {
-            // Removes every temporary file, then the folders made for them.
-            sink.remove_created_folders();
-            if let Some(u) = sink.unsafe_path.take() {
-                return Err(u);
+            let _ = sink.write_behind.finish();
+            sink.current = None;
+            if let Some(failure) = sink.failure.take() {
+                return Err(failure);
             }
+            // Dropping `staging` removes it and what it holds.
             return Err(match e {
                 VerifyError::Payload(PayloadError::Io(source)) => ExtractError::Io {
-                    path: dir.to_path_buf(),
+                    path: staging.path().to_path_buf(),
                     source,
                 },
                 other => ExtractError::Verify(other),
             });
         }
     };
-    let mut files = Vec::with_capacity(sink.staged.len());
-    for staged in sink.staged.drain(..) {
-        let path = staged.target().to_path_buf();
-        staged.commit().map_err(|source| ExtractError::Io {
-            path: path.clone(),
+    sink.sync_folders()?;
+    std::fs::set_permissions(staging.path(), permissions).map_err(|source| ExtractError::Io {
+        path: staging.path().to_path_buf(),
+        source,
+    })?;
+    let files = sink.names.iter().map(|rel| dir.join(rel)).collect();
+    staging.commit(dir).map_err(|source| match source.kind() {
+        io::ErrorKind::AlreadyExists
+        | io::ErrorKind::DirectoryNotEmpty
+        | io::ErrorKind::NotADirectory
+        | io::ErrorKind::IsADirectory => ExtractError::Target {
+            path: dir.to_path_buf(),
+            reason: "something was put there while extracting; nothing was extracted",
+        },
+        _ => ExtractError::Io {
+            path: dir.to_path_buf(),
             source,
-        })?;
-        files.push(path);
-    }
+        },
+    })?;
     Ok(Extracted { head, files })
 }
 

@@ -355,7 +355,6 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
             None => err,
         });
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| CliError::io(&args.out, e))?;
     let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
     let progress = ui.progress("extracting", total);
     let result = extract_to_dir(package, &args.out, &mut |done| progress.set(done));
@@ -369,6 +368,12 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
             };
             err.hint(hint)
         }
+        ExtractError::Target { .. } => CliError::new(Failure::Io, e.to_string())
+            .with_class(hpk_format::ErrorClass::Io)
+            .hint(
+                "--out must name a new folder, or an empty one, in a folder that exists; \
+                 nothing is overwritten and no parent folder is created",
+            ),
         ExtractError::Unsafe { .. } => CliError::new(Failure::Io, e.to_string())
             .with_class(hpk_format::ErrorClass::Io)
             .hint("extract into an empty folder, or remove what is in the way"),

@@ -500,14 +500,14 @@ pub fn is_windows_device(part: &str) -> bool {
         .trim_end()
         .to_ascii_uppercase();
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"].contains(&stem.as_str())
-        || (1..=9).any(|d| stem == format!("COM{d}") || stem == format!("LPT{d}"))
+        || (0..=9).any(|d| stem == format!("COM{d}") || stem == format!("LPT{d}"))
 }
 
-/// A payload name: 1 to 4 safe components, some non-ASCII; no component
-/// ends in `.` or space or is a device name.
+/// A payload name: 1 to 4 safe components of printable ASCII; no
+/// component ends in `.` or space or is a device name.
 pub fn payload_name() -> impl Strategy<Value = PayloadName> {
     vec(
-        "[A-Za-z0-9_é]([A-Za-z0-9_.é ü-]{0,6}[A-Za-z0-9_éü])?",
+        "[A-Za-z0-9_~]([A-Za-z0-9_.~ $-]{0,6}[A-Za-z0-9_~$])?",
         1..=4,
     )
     .prop_filter("device name", |parts| {
@@ -521,9 +521,9 @@ pub fn payload_name() -> impl Strategy<Value = PayloadName> {
 pub fn portable(names: impl IntoIterator<Item = PayloadName>) -> Vec<PayloadName> {
     let mut kept: Vec<PayloadName> = Vec::new();
     for n in names {
-        let lower = n.as_str().to_lowercase();
+        let lower = n.as_str().to_ascii_lowercase();
         let clash = kept.iter().any(|k| {
-            let k = k.as_str().to_lowercase();
+            let k = k.as_str().to_ascii_lowercase();
             k == lower || lower.starts_with(&format!("{k}/")) || k.starts_with(&format!("{lower}/"))
         });
         if !clash {

@@ -339,6 +339,14 @@ pub fn add(g: &mut Gen) {
     );
     g.add(
         Case::package(
+            "malformed-body-case-only-folder-clash",
+            "Payloads Lib and lib/x.so: a file and a folder that are one name on a case-insensitive file system (N10).",
+            with_payloads(g, base.clone(), &[other("Lib"), other("lib/x.so")]),
+        )
+        .expect("malformed"),
+    );
+    g.add(
+        Case::package(
             "malformed-body-file-folder-clash",
             "Payloads a and a/b: a is both a file and a folder.",
             with_payloads(g, base.clone(), &[other("a"), other("a/b")]),
@@ -406,6 +414,10 @@ pub fn add(g: &mut Gen) {
     );
 
     // Unsafe payload names, patched into a valid manifest (same length).
+    // A 256-byte component comes from two valid components by turning the
+    // `/` between them into a letter.
+    let long_original = format!("{}/{}", "a".repeat(128), "a".repeat(127));
+    let long_replacement = "a".repeat(256);
     for (name, what, original, replacement) in [
         (
             "malformed-name-dotdot",
@@ -438,6 +450,48 @@ pub fn add(g: &mut Gen) {
             b"dir/nul.txt",
         ),
         (
+            "malformed-name-device-com-with-extension",
+            "A payload named com1.txt: a Windows device name, in lowercase, with an extension.",
+            b"cqm1.txt",
+            b"com1.txt",
+        ),
+        (
+            "malformed-name-device-lpt9",
+            "A payload named x/LPT9: a Windows device name as the last component.",
+            b"x/LPTq",
+            b"x/LPT9",
+        ),
+        (
+            "malformed-name-device-com0",
+            "A payload named COM0: refused like COM1 to COM9 (N7).",
+            b"COMq",
+            b"COM0",
+        ),
+        (
+            "malformed-name-device-trailing-space",
+            "A payload named aux .c: the stem before the first dot, trailing spaces removed, is AUX.",
+            b"auq .c",
+            b"aux .c",
+        ),
+        (
+            "malformed-name-non-ascii",
+            "A payload named caf\u{e9}.txt (U+00E9 in UTF-8): payload names are printable ASCII (N2).",
+            b"cafqq.txt",
+            "caf\u{e9}.txt".as_bytes(),
+        ),
+        (
+            "malformed-name-combining-accent",
+            "A payload named e followed by U+0301 (combining acute accent): not ASCII, and NFC would make it \u{e9} (N2).",
+            b"eqq",
+            "e\u{301}".as_bytes(),
+        ),
+        (
+            "malformed-name-del",
+            "A payload name holding DEL (0x7F), which is not printable (N2).",
+            b"aqb",
+            b"a\x7fb",
+        ),
+        (
             "malformed-name-trailing-dot",
             "A payload named x. : Windows drops trailing dots.",
             b"xq",
@@ -460,6 +514,12 @@ pub fn add(g: &mut Gen) {
             "A payload name holding a NUL byte.",
             b"aqb",
             b"a\0b",
+        ),
+        (
+            "malformed-name-component-256-bytes",
+            "A payload name whose one component is 256 bytes: at most 255 (N4).",
+            long_original.as_bytes(),
+            long_replacement.as_bytes(),
         ),
     ] {
         let original = std::str::from_utf8(original).expect("ascii");

@@ -399,12 +399,50 @@ pub fn add(g: &mut Gen) {
         .with_payload("a/b/c.txt", b"c\n".to_vec())
         .with_payload("a/d.txt", b"d\n".to_vec())
         .with_payload("..a", b"dots\n".to_vec())
-        .with_payload("\u{e9}t\u{e9}.txt", b"utf-8\n".to_vec())
+        .with_payload("My Documents/read me.txt", b"spaces\n".to_vec())
+        .with_payload("~$x&(y)!'#%+,;=@[]^`{}", b"punctuation\n".to_vec())
         .build();
     g.add(
         Case::package(
             "valid-nested-payload-names",
-            "Payload names with folders, a name starting with two dots (not a `..` component) and a non-ASCII name.",
+            "Payload names with folders, a name starting with two dots (not a `..` component), spaces inside components and every punctuation character N2 allows.",
+            g.signed(&b),
+        )
+        .payloads(&b.manifest),
+    );
+
+    // Extraction: names at the bounds, and names that look like the
+    // temporary names of other tools (or of earlier extractors).
+    let long = format!("{}/{}", "d".repeat(255), "f".repeat(255));
+    let b = PackageSpec::baseline("long-names")
+        .with_payload(&long, b"two components of 255 bytes\n".to_vec())
+        .with_payload(&"x".repeat(255), b"one component of 255 bytes\n".to_vec())
+        .build();
+    g.add(
+        Case::package(
+            "valid-extract-255-byte-components",
+            "Payload names whose components are exactly 255 bytes, the longest allowed (N4): an extractor must write them.",
+            g.signed(&b),
+        )
+        .payloads(&b.manifest),
+    );
+    let b = PackageSpec::baseline("temp-like-names")
+        .with_payload(
+            ".x.1.1.hpk-tmp",
+            b"the payload named like a temporary file\n".to_vec(),
+        )
+        .with_payload(
+            ".hpk-extract-0123456789abcdef",
+            b"named like a staging folder\n".to_vec(),
+        )
+        .with_payload("x", b"the payload named x\n".to_vec())
+        .with_payload("d/.x.1.2.hpk-tmp", b"nested temporary-like name\n".to_vec())
+        .with_payload("d/x", b"nested x\n".to_vec())
+        .build();
+    g.add(
+        Case::package(
+            "valid-extract-temp-like-names",
+            "Payloads x and .x.1.1.hpk-tmp (and others named like temporary or staging files): each must be extracted with its own bytes (X4).",
             g.signed(&b),
         )
         .payloads(&b.manifest),
