@@ -180,6 +180,36 @@ impl DirSink<'_> {
         })
     }
 
+    /// Flushes every payload file to disk, once all of them are written.
+    ///
+    /// On Linux, one `syncfs` of the staging folder's file system writes
+    /// everything back with one journal commit (and reports any write-back
+    /// error since the files were opened); a flush per file would cost a
+    /// journal commit each, minutes for 100,000 small files. Elsewhere each
+    /// file is reopened by name (inside the private staging folder, where
+    /// nothing else writes) and flushed, one open at a time.
+    fn sync_files(&self) -> Result<(), ExtractError> {
+        #[cfg(target_os = "linux")]
+        {
+            let in_root = |source| ExtractError::Io {
+                path: self.root.to_path_buf(),
+                source,
+            };
+            let folder = File::open(self.root).map_err(in_root)?;
+            rustix::fs::syncfs(&folder).map_err(|e| in_root(e.into()))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for rel in &self.names {
+                let path = self.root.join(rel);
+                File::open(&path)
+                    .and_then(|file| file.sync_all())
+                    .map_err(|source| ExtractError::Io { path, source })?;
+            }
+            Ok(())
+        }
+    }
+
     /// Flushes the folders made inside the staging folder and the staging
     /// folder itself, deepest first, so that the tree is on disk before
     /// the rename makes it visible.
@@ -238,8 +268,11 @@ impl PayloadSink for DirSink<'_> {
             .current
             .take()
             .ok_or_else(|| io::Error::other("end outside a payload"))?;
-        let synced = self.write_behind.finish().and_then(|()| file.sync_all());
-        match synced {
+        // The file is flushed with all the others before the commit
+        // (`sync_files`), not here: nothing is visible before the rename,
+        // and one flush of many files costs far less than one each.
+        drop(file);
+        match self.write_behind.finish() {
             Ok(()) => Ok(()),
             Err(source) => Err(self.fail(ExtractError::Io { path, source })),
         }
@@ -368,6 +401,7 @@ pub fn extract_to_dir<R: Read>(
             });
         }
     };
+    sink.sync_files()?;
     sink.sync_folders()?;
     std::fs::set_permissions(staging.path(), permissions).map_err(|source| ExtractError::Io {
         path: staging.path().to_path_buf(),
