@@ -64,6 +64,11 @@ pub struct CliError {
     pub failure: Failure,
     /// The library's error class, when a library error caused this.
     pub class: Option<ErrorClass>,
+    /// The stable name of a policy failure (class `policy`), as the
+    /// library names it: a not-applicable reason of a package, or
+    /// `expired`, `not-yet-valid`, `wrong-version`, `rollback` for trust
+    /// roots and catalogs.
+    pub reason: Option<&'static str>,
     /// One line: what failed (a multi-line text is joined into one).
     pub message: String,
     /// An optional second line: what to do.
@@ -79,6 +84,7 @@ impl CliError {
         CliError {
             failure,
             class: None,
+            reason: None,
             message: message.into(),
             hint: None,
             reported: false,
@@ -99,6 +105,12 @@ impl CliError {
     /// Records the library's error class.
     pub fn with_class(mut self, class: ErrorClass) -> CliError {
         self.class = Some(class);
+        self
+    }
+
+    /// Records the stable name of a policy failure.
+    pub fn with_reason(mut self, reason: Option<&'static str>) -> CliError {
+        self.reason = reason;
         self
     }
 

@@ -73,7 +73,9 @@ pub fn root_error(path: &Path, e: &RootError) -> CliError {
         ),
         _ => (format!("{}: {e}", path.display()), None),
     };
-    let err = CliError::new(failure, message).with_class(e.class());
+    let err = CliError::new(failure, message)
+        .with_class(e.class())
+        .with_reason(e.reason().map(|r| r.as_str()));
     match hint {
         Some(h) => err.hint(h),
         None => err,

@@ -134,6 +134,7 @@ pub fn error(e: &CliError, command: &str) -> Value {
         "result": e.failure.as_str(),
         "exit_code": e.failure.code(),
         "class": e.class.map(|c| c.as_str()),
+        "reason": e.reason,
         "error": e.line(),
         "hint": e.hint_line(),
     })

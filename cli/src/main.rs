@@ -413,6 +413,7 @@ impl Cli {
             | Command::Inspect { json, .. }
             | Command::Plan { json, .. } => *json,
             Command::Catalog(c) => c.wants_json(),
+            Command::Root(c) => c.wants_json(),
             _ => false,
         }
     }

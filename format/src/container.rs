@@ -162,6 +162,13 @@ pub struct ContainerView<'a> {
 impl<'a> ContainerView<'a> {
     /// Splits `bytes` into sections. The file must be exactly as long as
     /// its header says.
+    ///
+    /// For trust roots and catalogs this is C1–C16 in the normative order.
+    /// For a package it checks the length (C16) before any signature,
+    /// which the normative order puts after the policy: a package verifier
+    /// reads the head first ([`read_head`]), verifies it and applies the
+    /// policy, and only then splits the rest (`spec/SPEC.md`, "Check
+    /// order").
     pub fn parse(
         bytes: &'a [u8],
         expected: FileType,

@@ -675,9 +675,13 @@ fn unknown_critical_extension_is_refused_and_unknown_non_critical_ignored() {
         .with_extension(0x8000_0001, true, b"must understand")
         .build();
     let file = critical.file(&[&keys.release]);
-    // Refused when the package is opened, before any policy call, so that
-    // no caller can reach its payloads.
-    let e = open(&file, &root).err().expect("refused on open");
+    // Refused by the policy (Y2, after the header lengths and after Y1:
+    // `spec/SPEC.md`, "Check order"), before any payload byte is read.
+    let package = open(&file, &root).unwrap();
+    let n = package.head().check_policy(&device, NOW).unwrap_err();
+    assert_eq!(n.reason, Reason::UnknownCriticalExtension);
+    // A caller that skips the policy cannot reach the payloads either.
+    let e = package.verify_payloads(&mut |_| {}).expect_err("refused");
     assert!(
         matches!(&e, VerifyError::NotApplicable(n) if n.reason == Reason::UnknownCriticalExtension),
         "{e:?}"

@@ -6,8 +6,8 @@
 //!   `verify_payloads` (`verify-payloads`), `stream` into a `MemorySink`
 //!   (`stream`) or `extract_to_dir` into a new folder (`extract-dir`);
 //! - the `hpk` command line: `hpk verify --header-only`, `hpk verify`,
-//!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (one step per rotation)
-//!   for trust roots, `hpk catalog verify` for catalogs.
+//!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (a
+//!   whole rotation chain in one call) for trust roots, `hpk catalog verify` for catalogs.
 //!
 //! Each entry point checks to a depth (header, full, extract). At or past
 //! a vector's `check` depth it must report exactly `expect`; before it, it
@@ -26,7 +26,9 @@
 //! and there are enough of them, covering every policy reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{ChunkDecoder, ContainerView, Digest, FileType, Head, Limits, parse_chunk_index};
+use hpk_format::{
+    ChunkDecoder, ContainerView, Digest, FileType, Limits, parse_chunk_index, read_head,
+};
 use hpk_vectors::Vector;
 use hpk_verify::{
     Candidate, CatalogError, Clock, DeviceProfile, ExtractError, MemorySink, NotApplicable,
@@ -179,20 +181,16 @@ fn verify_outcome(e: &VerifyError) -> String {
 }
 
 fn root_outcome(e: &RootError) -> String {
-    match e {
-        RootError::Expired { .. } => "policy:expired".into(),
-        RootError::NotYetValid { .. } => "policy:not-yet-valid".into(),
-        RootError::Version { .. } => "policy:wrong-version".into(),
-        other => other.class().as_str().to_owned(),
+    match e.reason() {
+        Some(r) => format!("policy:{}", r.as_str()),
+        None => e.class().as_str().to_owned(),
     }
 }
 
 fn catalog_outcome(e: &CatalogError) -> String {
-    match e {
-        CatalogError::Expired { .. } => "policy:expired".into(),
-        CatalogError::NotYetValid { .. } => "policy:not-yet-valid".into(),
-        CatalogError::Rollback { .. } => "policy:rollback".into(),
-        other => other.class().as_str().to_owned(),
+    match e.reason() {
+        Some(r) => format!("policy:{}", r.as_str()),
+        None => e.class().as_str().to_owned(),
     }
 }
 
@@ -261,15 +259,18 @@ fn digests(payloads: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
 /// `ContainerView` over the whole file, every check done on slices.
 fn lib_memory(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     let class = |c: hpk_format::ErrorClass| c.as_str().to_owned();
-    let view = ContainerView::parse(&v.bytes, FileType::Package, &s.limits)
-        .map_err(|e| class(e.class()))?;
-    let head = Head {
-        header: view.header,
-        signatures: view.signatures.clone(),
-        body: view.body.to_vec(),
-    };
+    // The normative order: the head, its signatures and manifest, the
+    // policy, then the length of the whole file (C16), and only then the
+    // split into sections.
+    let head =
+        read_head(&mut &v.bytes[..], FileType::Package, &s.limits).map_err(|e| class(e.class()))?;
     let verified = verify_head(&head, root, &s.limits).map_err(|e| verify_outcome(&e))?;
     policy(&verified, s)?;
+    verified
+        .check_file_len(v.bytes.len() as u64)
+        .map_err(|e| verify_outcome(&e))?;
+    let view = ContainerView::parse(&v.bytes, FileType::Package, &s.limits)
+        .map_err(|e| class(e.class()))?;
     let mut decoder = ChunkDecoder::new().map_err(|e| class(e.class()))?;
     let (mut index_at, mut stored_at) = (0usize, 0usize);
     let mut out = Vec::new();
@@ -390,18 +391,16 @@ fn lib_trust_root(v: &Vector, s: &Setup) -> Outcome {
     let result = match &s.root_path {
         None => TrustedRoot::load(&v.bytes, s.clock, &s.limits),
         Some(path) => {
-            // A pinned root is trusted by configuration: only its
-            // signatures are checked (a lower bound of 0 expires nothing);
-            // the last root of the chain is judged at the vector's time.
+            // A pinned root is trusted by configuration: its time is not
+            // judged; the last root of the chain is, at the vector's time.
             let pinned = std::fs::read(path).expect("root file");
-            let start = TrustedRoot::load(&pinned, Clock::LowerBound(0), &s.limits)
-                .unwrap_or_else(|e| panic!("{}: starting root: {e}", v.name));
             let chain: Vec<Vec<u8>> = s
                 .chain
                 .iter()
                 .map(|p| std::fs::read(p).expect("chain file"))
                 .collect();
-            start.rotate(
+            TrustedRoot::load_chain(
+                &pinned,
                 chain
                     .iter()
                     .map(Vec::as_slice)
@@ -671,25 +670,19 @@ fn cli_trust_root(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
             now.as_ref(),
         ])),
         Some(pinned) => {
-            // One `hpk root verify NEXT --trusted PREVIOUS` per step.
-            let mut steps: Vec<&Path> = vec![pinned];
-            steps.extend(s.chain.iter().map(PathBuf::as_path));
-            steps.push(file);
-            steps
-                .windows(2)
-                .map(|w| {
-                    cli_outcome(&run(&[
-                        "root".as_ref(),
-                        "verify".as_ref(),
-                        w[1].as_os_str(),
-                        "--trusted".as_ref(),
-                        w[0].as_os_str(),
-                        "--now".as_ref(),
-                        now.as_ref(),
-                    ]))
-                })
-                .collect::<Result<Vec<()>, String>>()
-                .map(|_| ())
+            // The whole chain in one call, as an agent checks it:
+            // `hpk root verify NEXT… FILE --trusted PINNED`.
+            let mut args: Vec<&std::ffi::OsStr> = vec!["root".as_ref(), "verify".as_ref()];
+            args.extend(s.chain.iter().map(|p| p.as_os_str()));
+            args.extend([
+                file.as_os_str(),
+                "--trusted".as_ref(),
+                pinned.as_os_str(),
+                "--now".as_ref(),
+                now.as_ref(),
+                "--json".as_ref(),
+            ]);
+            cli_outcome(&run(&args))
         }
     };
     judge_cli(v, "hpk root verify", Depth::Header, got, None)

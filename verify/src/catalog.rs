@@ -3,7 +3,7 @@
 //! their entries, held to the entry's exact size and manifest digest.
 
 use crate::device::Clock;
-use crate::error::{ThresholdNotMet, VerifyError};
+use crate::error::{DocumentReason, ThresholdNotMet, VerifyError};
 use crate::package::{VerifiedPackage, verify_head};
 use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
@@ -83,6 +83,17 @@ impl CatalogError {
             CatalogError::Signature(_) => ErrorClass::Signature,
             CatalogError::UnknownCriticalExtension { .. } => ErrorClass::Unsupported,
             _ => ErrorClass::Policy,
+        }
+    }
+
+    /// The stable name of a policy failure (class `policy`); `None` for
+    /// the other classes.
+    pub fn reason(&self) -> Option<DocumentReason> {
+        match self {
+            CatalogError::Expired { .. } => Some(DocumentReason::Expired),
+            CatalogError::NotYetValid { .. } => Some(DocumentReason::NotYetValid),
+            CatalogError::Rollback { .. } => Some(DocumentReason::Rollback),
+            _ => None,
         }
     }
 }

@@ -65,6 +65,48 @@ impl fmt::Display for ThresholdNotMet {
     }
 }
 
+/// The stable name of a policy failure of a trust root or a catalog
+/// (`spec/SPEC.md`, "Error classes"), as JSON output and test vectors
+/// name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DocumentReason {
+    /// Expired at the time, or its lower bound (VT6, VC6).
+    Expired,
+    /// Created after the trusted current time (VT6, VC7).
+    NotYetValid,
+    /// A rotation to anything but exactly the next version (VR4).
+    WrongVersion,
+    /// A catalog older than the last one accepted (VC5).
+    Rollback,
+}
+
+impl DocumentReason {
+    /// Every reason.
+    pub const ALL: [DocumentReason; 4] = [
+        DocumentReason::Expired,
+        DocumentReason::NotYetValid,
+        DocumentReason::WrongVersion,
+        DocumentReason::Rollback,
+    ];
+
+    /// The stable name, e.g. `wrong-version`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentReason::Expired => "expired",
+            DocumentReason::NotYetValid => "not-yet-valid",
+            DocumentReason::WrongVersion => "wrong-version",
+            DocumentReason::Rollback => "rollback",
+        }
+    }
+}
+
+impl fmt::Display for DocumentReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error verifying a trust root or its rotation.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -123,6 +165,17 @@ impl RootError {
             | RootError::NotYetValid { .. }
             | RootError::Version { .. } => ErrorClass::Policy,
             RootError::Io(_) => ErrorClass::Io,
+        }
+    }
+
+    /// The stable name of a policy failure (class `policy`); `None` for
+    /// the other classes.
+    pub fn reason(&self) -> Option<DocumentReason> {
+        match self {
+            RootError::Expired { .. } => Some(DocumentReason::Expired),
+            RootError::NotYetValid { .. } => Some(DocumentReason::NotYetValid),
+            RootError::Version { .. } => Some(DocumentReason::WrongVersion),
+            _ => None,
         }
     }
 }
@@ -204,6 +257,15 @@ impl VerifyError {
             VerifyError::Inconsistent { .. } => ErrorClass::Malformed,
             VerifyError::Payload(e) => e.class(),
             VerifyError::NotApplicable(_) => ErrorClass::Policy,
+        }
+    }
+
+    /// The not-applicable reason of a policy failure; `None` for the
+    /// other classes.
+    pub fn reason(&self) -> Option<crate::policy::Reason> {
+        match self {
+            VerifyError::NotApplicable(n) => Some(n.reason),
+            _ => None,
         }
     }
 }

@@ -21,6 +21,7 @@
 //! let root = TrustedRoot::load(&std::fs::read("root.hpkroot")?, clock, &limits)?;
 //! let device = DeviceProfile::from_toml(&std::fs::read_to_string("device.toml")?)?;
 //! let package = VerifiedPackage::open(std::fs::File::open("update.hpk")?, &root, &limits)?;
+//! // The policy is judged before any payload byte is read.
 //! package.head().check_policy(&device, clock)?;
 //! let head = package.verify_payloads(&mut |_| {})?;
 //! println!("{} {} is authentic and applies", head.manifest.name, head.manifest.version);
@@ -47,7 +48,7 @@ mod trust;
 
 pub use catalog::{CatalogError, FetchError, VerifiedCatalog, open_for_entry, verify_catalog};
 pub use device::{Clock, DeviceError, DeviceProfile, ProfileMode, parse_channel};
-pub use error::{ExtractError, RootError, ThresholdNotMet, VerifyError};
+pub use error::{DocumentReason, ExtractError, RootError, ThresholdNotMet, VerifyError};
 pub use extract::{Extracted, extract_to_dir};
 pub use package::{MemorySink, PayloadSink, VerifiedHead, VerifiedPackage, verify_head};
 pub use policy::{

@@ -38,13 +38,49 @@ pub struct VerifiedHead {
 }
 
 impl VerifiedHead {
-    /// Applies the device policy to this package.
+    /// Applies the device policy to this package (VP9, Y1–Y13 in order).
     pub fn check_policy(&self, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
         policy::check(
             &Candidate::of_manifest(&self.manifest, self.manifest_digest),
             device,
             clock,
         )
+    }
+
+    /// Applies what of the policy needs no device (VP9 without a device
+    /// profile: Y2, Y8 and Y9, in that order).
+    pub fn check_intrinsic(&self, clock: Clock) -> Result<(), NotApplicable> {
+        policy::check_intrinsic(
+            &Candidate::of_manifest(&self.manifest, self.manifest_digest),
+            clock,
+        )
+    }
+
+    /// The last check of header depth (`spec/SPEC.md`, "Depth"), for a
+    /// reader that knows the total length of its input (a file, not a
+    /// pipe): the file must be exactly as long as its header declares
+    /// (C16) [`malformed`]. Call it after the policy, before reading
+    /// payloads; at full depth the end of the input is checked after the
+    /// last payload byte instead.
+    ///
+    /// [`malformed`]: hpk_format::ErrorClass::Malformed
+    pub fn check_file_len(&self, file_len: u64) -> Result<(), VerifyError> {
+        let end = self.header.layout()?.end;
+        match file_len.cmp(&end) {
+            std::cmp::Ordering::Equal => Ok(()),
+            std::cmp::Ordering::Less => Err(VerifyError::Container(
+                hpk_format::ContainerError::Truncated {
+                    section: if file_len < self.header.layout()?.payload {
+                        "chunk-index section"
+                    } else {
+                        "payload area"
+                    },
+                },
+            )),
+            std::cmp::Ordering::Greater => Err(VerifyError::Container(
+                hpk_format::ContainerError::TrailingBytes,
+            )),
+        }
     }
 }
 
@@ -56,6 +92,12 @@ impl VerifiedHead {
 ///    package-signing role; only then is the manifest decoded.
 /// 3. They must meet the threshold of the role the package's kind needs.
 /// 4. The header's section lengths must equal what the manifest implies.
+///
+/// This is VP2–VP8 of `spec/SPEC.md`; the policy (VP9) comes next, before
+/// any payload byte is read: [`VerifiedHead::check_policy`] with a device
+/// profile, else [`VerifiedHead::check_intrinsic`]. (Reading payloads
+/// refuses an unknown critical extension even when the caller skipped
+/// the policy.)
 pub fn verify_head(
     head: &Head,
     root: &TrustedRoot,
@@ -100,9 +142,9 @@ pub fn verify_head(
         &format!("{} package {}", manifest.kind.name(), manifest.name),
     )
     .map_err(VerifyError::Signature)?;
-    // Unknown critical extensions refuse the package here, so that no
-    // caller can reach its payloads without the check.
-    policy::check_extensions(&manifest.extensions)?;
+    // VP8 comes before the policy (VP9): unknown critical extensions are
+    // a policy reason (Y2), judged after the lengths, in the order of the
+    // policy (after Y1 when there is a device profile).
     if manifest.index_section_len() != Some(head.header.index_len) {
         return Err(VerifyError::Inconsistent {
             reason: format!(
@@ -184,6 +226,14 @@ impl<R: Read> VerifiedPackage<R> {
         &self.head.manifest
     }
 
+    /// No payload byte of a package with an unknown critical extension is
+    /// ever read, even by a caller that did not apply the policy (which
+    /// judges it in its place, Y2).
+    fn refuse_unknown_critical(&self) -> Result<(), VerifyError> {
+        policy::check_extensions(&self.head.manifest.extensions)?;
+        Ok(())
+    }
+
     /// Reads and authenticates every payload's chunk index.
     fn read_indexes(&mut self) -> Result<Vec<Vec<ChunkEntry>>, VerifyError> {
         let mut indexes = Vec::with_capacity(self.head.manifest.payloads.len());
@@ -227,6 +277,7 @@ impl<R: Read> VerifiedPackage<R> {
         mut self,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifiedHead, VerifyError> {
+        self.refuse_unknown_critical()?;
         let indexes = self.read_indexes()?;
         let mut consumer = CheckProgress { done: 0, progress };
         parallel::run(
@@ -255,6 +306,7 @@ impl<R: Read> VerifiedPackage<R> {
         sink: &mut dyn PayloadSink,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifiedHead, VerifyError> {
+        self.refuse_unknown_critical()?;
         let indexes = self.read_indexes()?;
         let payloads = &self.head.manifest.payloads;
         let mut consumer = StreamTo {

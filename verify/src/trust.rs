@@ -74,20 +74,39 @@ impl TrustedRoot {
     /// with it, or pinned). It must be signed by a threshold of its own
     /// root keys and not be expired at `clock`.
     pub fn load(bytes: &[u8], clock: Clock, limits: &Limits) -> Result<TrustedRoot, RootError> {
+        let trusted = TrustedRoot::load_untimed(bytes, limits)?;
+        trusted.check_expiry(clock)?;
+        Ok(trusted)
+    }
+
+    /// Loads a pinned root and walks a chain of newer roots from it, as an
+    /// agent catches up (VT1–VT5 on `pinned`, VR1–VR6 on each root of
+    /// `chain` in order, then VT6 on the last root only, VR7): a root in
+    /// the middle of the chain, or the pinned one, may have expired.
+    pub fn load_chain<'a>(
+        pinned: &[u8],
+        chain: impl IntoIterator<Item = &'a [u8]>,
+        clock: Clock,
+        limits: &Limits,
+    ) -> Result<TrustedRoot, RootError> {
+        TrustedRoot::load_untimed(pinned, limits)?.rotate(chain, clock, limits)
+    }
+
+    /// VT1–VT5: a pinned root, its time not judged.
+    fn load_untimed(bytes: &[u8], limits: &Limits) -> Result<TrustedRoot, RootError> {
         let parsed = parse(bytes, limits)?;
         // A pinned root is trusted by configuration, so its body can be
         // decoded before its keys are known; its self-signature is still
         // required so that a damaged or hand-edited root fails closed.
         let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
-        check_keys(&root)?;
+        // VT3 before VT4.
         check_extensions(&root)?;
+        check_keys(&root)?;
         self_signed(&parsed, &root)?;
-        let trusted = TrustedRoot {
+        Ok(TrustedRoot {
             digest: Digest::of(parsed.view.body),
             root,
-        };
-        trusted.check_expiry(clock)?;
-        Ok(trusted)
+        })
     }
 
     /// Accepts the next version of the root: exactly version + 1, signed by
@@ -118,8 +137,9 @@ impl TrustedRoot {
                 found: root.version,
             });
         }
-        check_keys(&root)?;
+        // VR5: VT3, then VT4.
         check_extensions(&root)?;
+        check_keys(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
             digest: Digest::of(parsed.view.body),

@@ -7,8 +7,8 @@ use crate::json;
 use crate::ui::Ui;
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
-    Candidate, Clock, DeviceProfile, ExtractError, NotApplicable, Reason, VerifiedHead,
-    VerifiedPackage, VerifyError, check_intrinsic, extract_to_dir,
+    Clock, DeviceProfile, ExtractError, NotApplicable, Reason, VerifiedHead, VerifiedPackage,
+    VerifyError, extract_to_dir,
 };
 use serde_json::json;
 use std::fs::File;
@@ -55,13 +55,16 @@ fn verify_error(path: &Path, e: &VerifyError) -> CliError {
         .with_class(hpk_format::ErrorClass::Malformed)
         .hint("give a package file (made by `hpk pack`)");
     }
-    let err = CliError::from_class(e.class(), path, e);
+    let err = CliError::from_class(e.class(), path, e).with_reason(e.reason().map(|r| r.as_str()));
     match e {
         VerifyError::Payload(_) => {
             err.hint("the package was damaged or tampered with: fetch it again")
         }
         VerifyError::Container(hpk_format::ContainerError::Truncated { .. }) => {
             err.hint("the download is incomplete: fetch it again")
+        }
+        VerifyError::Container(hpk_format::ContainerError::TrailingBytes) => {
+            err.hint("the file has bytes after the package's end: fetch it again")
         }
         VerifyError::Container(hpk_format::ContainerError::WrongFileType { found, .. }) => {
             match found {
@@ -137,10 +140,7 @@ fn check_policy(
 ) -> Result<(), hpk_verify::NotApplicable> {
     match device {
         Some(d) => head.check_policy(d, clock),
-        None => check_intrinsic(
-            &Candidate::of_manifest(&head.manifest, head.manifest_digest),
-            clock,
-        ),
+        None => head.check_intrinsic(clock),
     }
 }
 
@@ -252,24 +252,22 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     let limits = Limits::default();
     let package = VerifiedPackage::open(reader, &root, &limits)
         .map_err(|e| verify_error(&args.package, &e))?;
-    let not_applicable = check_policy(package.head(), device.as_ref(), clock).err();
+    // VP9: the policy is judged before any payload byte is read, at every
+    // depth (`spec/SPEC.md`, "Packages"): a package that is not for this
+    // device is not read further.
+    if let Err(n) = check_policy(package.head(), device.as_ref(), clock) {
+        return Ok(VerifyOutcome {
+            head: package.head().clone(),
+            clock,
+            not_applicable: Some(n),
+        });
+    }
     let head = if args.header_only {
-        let end = package
+        // Header depth ends with the file's length (C16), known here.
+        package
             .head()
-            .header
-            .layout()
-            .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
-        if end.end != len {
-            return Err(CliError::new(
-                Failure::Invalid,
-                format!(
-                    "{}: file is {len} bytes, its header says {}",
-                    args.package.display(),
-                    end.end
-                ),
-            )
-            .hint("the download is incomplete or has extra bytes: fetch it again"));
-        }
+            .check_file_len(len)
+            .map_err(|e| verify_error(&args.package, &e))?;
         package.head().clone()
     } else if args.deep {
         let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
@@ -286,7 +284,7 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     Ok(VerifyOutcome {
         head,
         clock,
-        not_applicable,
+        not_applicable: None,
     })
 }
 

@@ -69,7 +69,9 @@ fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
         ),
         _ => (format!("{}: {e}", path.display()), None),
     };
-    let err = CliError::new(failure, message).with_class(e.class());
+    let err = CliError::new(failure, message)
+        .with_class(e.class())
+        .with_reason(e.reason().map(|r| r.as_str()));
     match hint {
         Some(h) => err.hint(h),
         None => err,

@@ -143,18 +143,25 @@ pub enum RootCommand {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
-    /// Check a trust root, or a rotation from a trusted one.
+    /// Check a trust root, or a rotation chain from a trusted one.
     #[command(
-        after_help = "Example:\n  hpk root verify root.hpkroot\n  hpk root verify root-v2.hpkroot --trusted root.hpkroot"
+        after_help = "Example:\n  hpk root verify root.hpkroot\n  hpk root verify root-v2.hpkroot --trusted root.hpkroot\n  hpk root verify root-v2.hpkroot root-v3.hpkroot --trusted root.hpkroot --json"
     )]
     Verify {
-        /// The trust root to check.
-        root: PathBuf,
-        /// The root currently trusted: check that ROOT is its valid next version.
+        /// The trust root to check; several: a chain, each the next
+        /// version of the one before (with --trusted, of the trusted root
+        /// first). Time is judged on the last one only.
+        #[arg(required = true, value_name = "ROOT")]
+        roots: Vec<PathBuf>,
+        /// The root currently trusted: check that the ROOTs are, in order,
+        /// its valid next versions.
         #[arg(long)]
         trusted: Option<PathBuf>,
         #[command(flatten)]
         time: crate::TimeArgs,
+        /// Print a JSON document on stdout (hpk-root/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Write the statement an external signer must sign for a trust root (50 bytes).
     #[command(
@@ -307,6 +314,105 @@ fn rotation_error(e: &RotationError) -> CliError {
     }
 }
 
+impl RootCommand {
+    /// Whether the command was asked for JSON output.
+    pub fn wants_json(&self) -> bool {
+        matches!(self, RootCommand::Verify { json: true, .. })
+    }
+}
+
+/// `hpk root verify`: a pinned root, or a chain applied to it one version
+/// at a time (VR1–VR6 per step), the time judged on the last root only
+/// (VR7), as an agent catches up.
+fn verify(roots: &[PathBuf], trusted: Option<&Path>, now: Option<u64>, json: bool) -> CliResult {
+    let clock = inputs::clock(now, None);
+    let limits = hpk_format::Limits::default();
+    // The pinned root: --trusted, else the first ROOT.
+    let (pinned, chain) = match trusted {
+        Some(t) => (t, roots),
+        None => match roots.split_first() {
+            Some((first, rest)) => (first.as_path(), rest),
+            None => return Err(CliError::usage("give a trust root")),
+        },
+    };
+    let last = roots.last().map_or(pinned, PathBuf::as_path);
+    let pinned_bytes = inputs::read(pinned)?;
+    // A lower bound of 0 judges no time: only the last root's time is.
+    let mut current =
+        hpk_verify::TrustedRoot::load(&pinned_bytes, hpk_verify::Clock::LowerBound(0), &limits)
+            .map_err(|e| {
+                let inner = inputs::root_error(pinned, &e);
+                if chain.is_empty() {
+                    inner
+                } else {
+                    CliError {
+                        message: format!("the trusted root does not load: {}", inner.message),
+                        ..inner
+                    }
+                }
+            })?;
+    for next in chain {
+        let bytes = inputs::read(next)?;
+        current = current.update(&bytes, &limits).map_err(|source| {
+            rotation_error(&RotationError::Rejected {
+                path: next.clone(),
+                source,
+            })
+        })?;
+    }
+    current
+        .check_expiry(clock)
+        .map_err(|e| inputs::root_error(last, &e))?;
+    let r = current.root();
+    if json {
+        crate::json::print(&serde_json::json!({
+            "schema": "hpk-root/1",
+            "file": last.display().to_string(),
+            "trusted": pinned.display().to_string(),
+            "chain": chain.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "version": r.version,
+            "created": r.created,
+            "expires": r.expires,
+            "digest": current.digest().to_hex(),
+            "roles": RoleName::ALL.iter().map(|name| {
+                let role = r.roles.get(*name);
+                serde_json::json!({
+                    "name": name.as_str(),
+                    "threshold": role.threshold,
+                    "keys": role.keys.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+                })
+            }).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+    outln!(
+        "OK: trust root version {}{}, expires {}, {} key(s)",
+        r.version,
+        match chain.len() {
+            0 => String::new(),
+            1 => " (a valid rotation)".to_owned(),
+            n => format!(" (a valid rotation, {n} versions)"),
+        },
+        inputs::format_time(r.expires),
+        r.keys.len()
+    );
+    for name in RoleName::ALL {
+        let role = r.roles.get(name);
+        outln!(
+            "  {:<9} threshold {} of {}: {}",
+            name.as_str(),
+            role.threshold,
+            role.keys.len(),
+            role.keys
+                .iter()
+                .map(|k| k.short())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Runs an `hpk root` subcommand.
 pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
     match cmd {
@@ -403,45 +509,11 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             ui,
         ),
         RootCommand::Verify {
-            root: path,
+            roots,
             trusted,
             time,
-        } => {
-            let clock = inputs::clock(time.now, None);
-            let verified = match &trusted {
-                None => inputs::trust_root(&path, clock)?,
-                Some(old) => {
-                    root::check_rotation(old, &path, clock).map_err(|e| rotation_error(&e))?
-                }
-            };
-            let r = verified.root();
-            outln!(
-                "OK: trust root version {}{}, expires {}, {} key(s)",
-                r.version,
-                if trusted.is_some() {
-                    " (a valid rotation)"
-                } else {
-                    ""
-                },
-                inputs::format_time(r.expires),
-                r.keys.len()
-            );
-            for name in RoleName::ALL {
-                let role = r.roles.get(name);
-                outln!(
-                    "  {:<9} threshold {} of {}: {}",
-                    name.as_str(),
-                    role.threshold,
-                    role.keys.len(),
-                    role.keys
-                        .iter()
-                        .map(|k| k.short())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            Ok(())
-        }
+            json,
+        } => verify(&roots, trusted.as_deref(), time.now, json),
         RootCommand::Tbs { root: path, out } => {
             crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::TrustRoot), ui)
         }

@@ -6,7 +6,7 @@ use crate::build;
 use hpk_format::{Catalog, CatalogEntry, EXT_PRIVATE_START, Extension, FileType};
 use hpk_tests::{BuiltPackage, DAY, T0};
 
-fn entry(built: &BuiltPackage, file_len: usize) -> CatalogEntry {
+pub(super) fn entry(built: &BuiltPackage, file_len: usize) -> CatalogEntry {
     let m = &built.manifest;
     CatalogEntry {
         name: m.name.clone(),

@@ -4,6 +4,7 @@ mod body;
 mod catalogs;
 mod container;
 mod limits;
+mod order;
 mod payloads;
 mod policy;
 mod roots;
@@ -438,6 +439,7 @@ pub fn all() -> Files {
     policy::add(&mut g);
     roots::add(&mut g);
     catalogs::add(&mut g);
+    order::add(&mut g);
     let readme = readme(&g);
     g.files.insert("README.md".into(), readme.into_bytes());
     g.files
