@@ -62,7 +62,10 @@ impl ChunkDecoder {
 
     /// Checks `stored` against `entry`, then decodes it into `out`
     /// (replacing its content). `out` never grows past the chunk's declared
-    /// length, and anything but exactly that length is an error.
+    /// length, and anything but exactly that length is an error. A zstd
+    /// chunk must follow SPEC.md Z1–Z7 (one single-segment frame of the
+    /// chunk's length, no dictionary, bounded blocks, a checksum that
+    /// matches if present): its headers are checked before it is decoded.
     pub fn decode(
         &mut self,
         desc: &PayloadDescriptor,
@@ -281,5 +284,57 @@ impl<'d, R: Read> PayloadReader<'d, R> {
             sink(chunk).map_err(PayloadError::Io)?;
         }
         Ok(self.input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+
+    /// A single-segment frame of `ml` + 4 + `tail` bytes 'A': one
+    /// Compressed block of 10 bytes (4 RLE literals, then one match of
+    /// length `ml` at offset 1), then, if `tail` > 0, an RLE block of
+    /// `tail` bytes. Its header is 9 bytes long.
+    fn long_match_frame(ml: u32, tail: u32) -> Vec<u8> {
+        let total = ml + 4 + tail;
+        let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0xA0];
+        f.extend_from_slice(&total.to_le_bytes());
+        let bits = (1u32 << 18) | (ml - 65539);
+        let mut content = vec![0x21, b'A', 1, 0b0101_0100, 4, 2, 52];
+        content.extend_from_slice(&bits.to_le_bytes()[..3]);
+        let header = (10u32 << 3) | (2 << 1) | u32::from(tail == 0);
+        f.extend_from_slice(&header.to_le_bytes()[..3]);
+        f.extend(content);
+        if tail > 0 {
+            let header = (tail << 3) | (1 << 1) | 1;
+            f.extend_from_slice(&header.to_le_bytes()[..3]);
+            f.push(b'A');
+        }
+        f
+    }
+
+    #[test]
+    fn a_block_decoding_past_block_maximum_size_is_refused_though_one_shot_zstd_takes_it() {
+        let mut out = vec![0u8; 131_078];
+        // One block of 131078 bytes: more than 128 KiB (Z7).
+        let over = long_match_frame(131_074, 0);
+        assert_eq!(check_frame(&over, 131_078).map(|s| s.header_len), Ok(9));
+        let mut one_shot = zstd::bulk::Decompressor::new().unwrap();
+        assert_eq!(
+            one_shot.decompress_to_buffer(&over, &mut out[..]).unwrap(),
+            131_078
+        );
+        let mut decoder = ChunkDecoder::new().unwrap();
+        assert!(decoder.decode_frame(&over, 9, &mut out).is_err());
+        // A block of exactly 128 KiB, then 6 bytes: accepted.
+        let at_max = long_match_frame(131_068, 6);
+        out.fill(0);
+        assert_eq!(decoder.decode_frame(&at_max, 9, &mut out), Ok(131_078));
+        assert!(out.iter().all(|&b| b == b'A'));
     }
 }
