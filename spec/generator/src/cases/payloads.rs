@@ -484,6 +484,43 @@ fn zstd_rules(g: &mut Gen) {
         );
     }
 
+    // Z6: empty Raw and RLE blocks are allowed.
+    let mut f = zstd_frame_header(4096, 0);
+    f.extend(zstd_block(0, 0, false, &[]));
+    f.extend(zstd_block(1, 0, false, b"A"));
+    f.extend(zstd_rle_blocks(b'A', &[4096]));
+    zstd_case(
+        g,
+        "valid-zstd-empty-blocks",
+        "A payload of 4096 bytes 'A' in one frame of an empty Raw block, an empty RLE block, then an RLE block of 4096 bytes (Z6).",
+        &zstd_payload(&a4096, &f),
+        None,
+    );
+
+    // Z7: the frame decodes to exactly its Frame_Content_Size.
+    for (name, sizes, what) in [
+        (
+            "integrity-zstd-blocks-short-of-content-size",
+            &[2048u32][..],
+            "whose only block decodes to 2048 bytes",
+        ),
+        (
+            "integrity-zstd-blocks-past-content-size",
+            &[4096, 1][..],
+            "whose blocks decode to 4097 bytes",
+        ),
+    ] {
+        let mut f = zstd_frame_header(4096, 0);
+        f.extend(zstd_rle_blocks(b'A', sizes));
+        zstd_case(
+            g,
+            name,
+            &format!("A frame declaring the chunk's 4096 bytes {what} (Z7)."),
+            &zstd_payload(&a4096, &f),
+            Some("integrity"),
+        );
+    }
+
     // Z7: no block decodes to more than Block_Maximum_Size.
     let content = vec![b'A'; 131_078];
     let mut f = zstd_frame_header(131_078, 0);
