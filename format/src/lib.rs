@@ -33,6 +33,7 @@ mod payload_writer;
 mod signature;
 mod trust_root;
 mod version;
+mod zstd_frame;
 
 pub use atomic_file::{
     AtomicFile, INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, TEMP_SUFFIX, remove_temp_files,

@@ -7,8 +7,10 @@ use crate::chunk_index::{ChunkEncoding, ChunkEntry};
 use crate::digest::Digest;
 use crate::error::PayloadError;
 use crate::manifest::PayloadDescriptor;
+use crate::zstd_frame::check_frame;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
+use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
 
 /// Checks a chunk's stored bytes against its index entry.
 pub fn check_chunk(
@@ -26,25 +28,9 @@ pub fn check_chunk(
     Ok(())
 }
 
-/// The zstd frame magic number, little-endian (RFC 8878, 3.1.1).
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
-
-/// A zstd chunk must be exactly one standard frame: no skippable frame, no
-/// second frame, no legacy format, nothing after the frame.
-fn check_single_frame(stored: &[u8]) -> Result<(), &'static str> {
-    if stored.get(..4) != Some(&ZSTD_MAGIC[..]) {
-        return Err("zstd chunk does not start with a zstd frame");
-    }
-    match zstd::zstd_safe::find_frame_compressed_size(stored) {
-        Ok(n) if n == stored.len() => Ok(()),
-        Ok(_) => Err("zstd chunk holds more than one frame"),
-        Err(_) => Err("zstd chunk holds a damaged frame"),
-    }
-}
-
 /// Decodes checked chunks, reusing one zstd context.
 pub struct ChunkDecoder {
-    zstd: zstd::bulk::Decompressor<'static>,
+    zstd: DCtx<'static>,
 }
 
 /// Checks `stored` against `entry` (digest first), then returns the
@@ -65,14 +51,21 @@ fn checked_len(
 impl ChunkDecoder {
     /// A new decoder.
     pub fn new() -> Result<ChunkDecoder, PayloadError> {
-        Ok(ChunkDecoder {
-            zstd: zstd::bulk::Decompressor::new().map_err(PayloadError::Io)?,
-        })
+        let mut zstd = DCtx::try_create()
+            .ok_or_else(|| io::Error::other("cannot create a zstd decompression context"))
+            .map_err(PayloadError::Io)?;
+        // Decode straight into the caller's buffer, block by block.
+        zstd.set_parameter(DParameter::StableOutBuffer(true))
+            .map_err(|e| PayloadError::Io(io::Error::other(zstd::zstd_safe::get_error_name(e))))?;
+        Ok(ChunkDecoder { zstd })
     }
 
     /// Checks `stored` against `entry`, then decodes it into `out`
     /// (replacing its content). `out` never grows past the chunk's declared
-    /// length, and anything but exactly that length is an error.
+    /// length, and anything but exactly that length is an error. A zstd
+    /// chunk must follow SPEC.md Z1–Z7 (one single-segment frame of the
+    /// chunk's length, no dictionary, bounded blocks, a checksum that
+    /// matches if present): its headers are checked before it is decoded.
     pub fn decode(
         &mut self,
         desc: &PayloadDescriptor,
@@ -138,12 +131,15 @@ impl ChunkDecoder {
                 stored.len()
             }
             ChunkEncoding::Zstd => {
-                check_single_frame(stored).map_err(|r| size_error(r.to_owned()))?;
-                self.zstd.decompress_to_buffer(stored, out).map_err(|e| {
-                    size_error(format!(
-                        "zstd frame does not decode within its declared {chunk_len} bytes: {e}"
-                    ))
-                })?
+                let shape = check_frame(stored, chunk_len as u64).map_err(|r| {
+                    size_error(format!("zstd chunk of {chunk_len} bytes refused: {r}"))
+                })?;
+                self.decode_frame(stored, shape.header_len, out)
+                    .map_err(|e| {
+                        size_error(format!(
+                            "zstd chunk of {chunk_len} bytes does not decode (Z7): {e}"
+                        ))
+                    })?
             }
         };
         if written != chunk_len {
@@ -152,6 +148,57 @@ impl ChunkDecoder {
             )));
         }
         Ok(())
+    }
+}
+
+impl ChunkDecoder {
+    /// Decodes a frame that passed `check_frame` into `out`, returning the
+    /// number of bytes written. The frame header goes in first, alone, so
+    /// that zstd decodes block by block (checking that no block decodes to
+    /// more than Block_Maximum_Size, Z7) rather than in one shot, which does
+    /// not check it. Output goes straight into `out`, never past its end.
+    fn decode_frame(
+        &mut self,
+        stored: &[u8],
+        header_len: usize,
+        out: &mut [u8],
+    ) -> Result<usize, &'static str> {
+        let name = zstd::zstd_safe::get_error_name;
+        self.zstd.reset(ResetDirective::SessionOnly).map_err(name)?;
+        let (head, blocks) = stored
+            .split_at_checked(header_len)
+            .ok_or("frame shorter than its header")?;
+        let mut output = OutBuffer::around(out);
+        let mut input = InBuffer::around(head);
+        self.zstd
+            .decompress_stream(&mut output, &mut input)
+            .map_err(name)?;
+        if input.pos() != head.len() || output.pos() != 0 {
+            return Err("frame header not consumed");
+        }
+        let mut input = InBuffer::around(blocks);
+        // Every block is in `blocks` and `out` holds the whole content, so
+        // each call makes progress; a frame has at most one block per
+        // three bytes, plus its checksum.
+        let mut calls = (blocks.len() / 3).saturating_add(2);
+        loop {
+            let before = (input.pos(), output.pos());
+            let hint = self
+                .zstd
+                .decompress_stream(&mut output, &mut input)
+                .map_err(name)?;
+            if hint == 0 {
+                break;
+            }
+            calls = calls.saturating_sub(1);
+            if (input.pos(), output.pos()) == before || calls == 0 {
+                return Err("frame ends early");
+            }
+        }
+        if input.pos() != blocks.len() {
+            return Err("bytes follow the frame");
+        }
+        Ok(output.pos())
     }
 }
 
@@ -237,5 +284,57 @@ impl<'d, R: Read> PayloadReader<'d, R> {
             sink(chunk).map_err(PayloadError::Io)?;
         }
         Ok(self.input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+
+    /// A single-segment frame of `ml` + 4 + `tail` bytes 'A': one
+    /// Compressed block of 10 bytes (4 RLE literals, then one match of
+    /// length `ml` at offset 1), then, if `tail` > 0, an RLE block of
+    /// `tail` bytes. Its header is 9 bytes long.
+    fn long_match_frame(ml: u32, tail: u32) -> Vec<u8> {
+        let total = ml + 4 + tail;
+        let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0xA0];
+        f.extend_from_slice(&total.to_le_bytes());
+        let bits = (1u32 << 18) | (ml - 65539);
+        let mut content = vec![0x21, b'A', 1, 0b0101_0100, 4, 2, 52];
+        content.extend_from_slice(&bits.to_le_bytes()[..3]);
+        let header = (10u32 << 3) | (2 << 1) | u32::from(tail == 0);
+        f.extend_from_slice(&header.to_le_bytes()[..3]);
+        f.extend(content);
+        if tail > 0 {
+            let header = (tail << 3) | (1 << 1) | 1;
+            f.extend_from_slice(&header.to_le_bytes()[..3]);
+            f.push(b'A');
+        }
+        f
+    }
+
+    #[test]
+    fn a_block_decoding_past_block_maximum_size_is_refused_though_one_shot_zstd_takes_it() {
+        let mut out = vec![0u8; 131_078];
+        // One block of 131078 bytes: more than 128 KiB (Z7).
+        let over = long_match_frame(131_074, 0);
+        assert_eq!(check_frame(&over, 131_078).map(|s| s.header_len), Ok(9));
+        let mut one_shot = zstd::bulk::Decompressor::new().unwrap();
+        assert_eq!(
+            one_shot.decompress_to_buffer(&over, &mut out[..]).unwrap(),
+            131_078
+        );
+        let mut decoder = ChunkDecoder::new().unwrap();
+        assert!(decoder.decode_frame(&over, 9, &mut out).is_err());
+        // A block of exactly 128 KiB, then 6 bytes: accepted.
+        let at_max = long_match_frame(131_068, 6);
+        out.fill(0);
+        assert_eq!(decoder.decode_frame(&at_max, 9, &mut out), Ok(131_078));
+        assert!(out.iter().all(|&b| b == b'A'));
     }
 }

@@ -9,7 +9,7 @@ use crate::chunk_index::{ChunkEncoding, ChunkEntry};
 use crate::container::read_up_to;
 use crate::digest::Digest;
 use crate::error::{LimitExceeded, WriteError};
-use crate::limits::{DEFAULT_CHUNK_SIZE, Limits, MIN_CHUNK_SIZE};
+use crate::limits::{DEFAULT_CHUNK_SIZE, Limits, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::manifest::{Compression, PayloadDescriptor};
 use crate::names::PayloadName;
 use sha2::{Digest as _, Sha256};
@@ -228,6 +228,18 @@ fn read_chunks<R: Read>(
     }
 }
 
+/// A zstd compressor whose frames are single-segment (SPEC.md Z2, W3): a
+/// window as large as the largest chunk, which zstd shrinks to the chunk
+/// it compresses, so that Window_Size is the chunk's length. The frames
+/// also carry Frame_Content_Size and no dictionary id (zstd's defaults).
+fn new_compressor(level: i32) -> io::Result<zstd::bulk::Compressor<'static>> {
+    let mut c = zstd::bulk::Compressor::new(level)?;
+    c.set_parameter(zstd::zstd_safe::CParameter::WindowLog(
+        MAX_CHUNK_SIZE.ilog2(),
+    ))?;
+    Ok(c)
+}
+
 /// A compression worker.
 fn compress_chunks(
     work: &Mutex<Receiver<(u64, Vec<u8>)>>,
@@ -236,7 +248,7 @@ fn compress_chunks(
     level: i32,
 ) {
     let mut compressor = if compress {
-        match zstd::bulk::Compressor::new(level) {
+        match new_compressor(level) {
             Ok(c) => Some(c),
             Err(e) => {
                 let _ = done.send(Err(e));

@@ -581,3 +581,56 @@ fn a_whole_package_reads_back() {
     }
     expect_end(&mut input).unwrap();
 }
+
+/// Every zstd chunk the writer makes is one single-segment frame whose
+/// Frame_Content_Size is the chunk's length, with no dictionary id, no
+/// checksum and no reserved or unused bit (SPEC.md Z1–Z3), at the extreme
+/// levels and chunk sizes, including a short last chunk; and it reads back.
+#[test]
+fn the_writer_makes_single_segment_frames_at_every_level_and_chunk_size() {
+    let data = {
+        let mut d = compressible_bytes(3 * 1024 * 1024 + 1000);
+        d.extend(random_bytes(7, 300_000));
+        d
+    };
+    for (chunk_size, level) in [
+        (MIN_CHUNK_SIZE, 1),
+        (MIN_CHUNK_SIZE, 19),
+        (1 << 20, 1),
+        (1 << 20, 3),
+        (1 << 20, 19),
+        (16 << 20, 1),
+        (16 << 20, 3),
+    ] {
+        let opts = ChunkingOptions {
+            chunk_size,
+            compression: Compression::Zstd,
+            level,
+            threads: 2,
+        };
+        let (w, stored) = write(&data, &opts);
+        let entries = parse_chunk_index(&w.index, &w.descriptor).unwrap();
+        let mut at = 0usize;
+        let mut frames = 0;
+        for (i, e) in entries.iter().enumerate() {
+            let chunk = &stored[at..at + e.stored_len as usize];
+            at += e.stored_len as usize;
+            if e.encoding != ChunkEncoding::Zstd {
+                continue;
+            }
+            frames += 1;
+            let what = format!("chunk {i} of {chunk_size}-byte chunks at level {level}");
+            assert_eq!(chunk[..4], [0x28, 0xB5, 0x2F, 0xFD], "{what}");
+            let fhd = chunk[4];
+            assert_eq!(fhd & 0x3F, 0x20, "{what}: descriptor {fhd:#04x}");
+            let fcs = zstd::zstd_safe::get_frame_content_size(chunk).unwrap();
+            assert_eq!(
+                fcs,
+                w.descriptor.chunk_len(i as u64).map(u64::from),
+                "{what}"
+            );
+        }
+        assert!(frames >= 1, "{chunk_size} at level {level}");
+        assert_eq!(read_back(&w, &stored).unwrap(), data);
+    }
+}

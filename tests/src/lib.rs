@@ -502,29 +502,124 @@ pub fn online_device() -> hpk_verify::DeviceProfile {
     }
 }
 
-/// A zstd frame written by hand (RFC 8878): no declared content size, a
-/// 128 KiB window, then `blocks` RLE blocks of 128 KiB of `byte` each. It
-/// is 4 bytes per block and expands to `blocks` × 128 KiB: a
-/// decompression bomb.
+/// A zstd frame written by hand (RFC 8878): single-segment, declaring
+/// `blocks` × 128 KiB, then `blocks` RLE blocks of 128 KiB of `byte` each.
+/// It is 4 bytes per block and expands to `blocks` × 128 KiB: a
+/// decompression bomb in any chunk shorter than that.
 pub fn zstd_rle_bomb(byte: u8, blocks: usize) -> Vec<u8> {
     zstd_rle_frame(byte, &vec![128 * 1024; blocks])
 }
 
-/// A zstd frame written by hand (RFC 8878): no declared content size, a
-/// 128 KiB window, then one RLE block of `byte` per entry of `sizes`
-/// (each 1 to 128 KiB).
+/// A zstd frame written by hand (RFC 8878), as SPEC.md Z1–Z7 want it:
+/// single-segment, declaring the sum of `sizes` as its Frame_Content_Size,
+/// then one RLE block of `byte` per entry of `sizes` (each 0 to 128 KiB).
 pub fn zstd_rle_frame(byte: u8, sizes: &[u32]) -> Vec<u8> {
-    // Magic; frame header descriptor 0 (no content size, not single
-    // segment, no checksum, no dictionary); window descriptor: 2^17.
-    let mut out = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38];
-    for (i, &size) in sizes.iter().enumerate() {
-        assert!((1..=128 * 1024).contains(&size), "RLE block size");
-        let last = u32::from(i + 1 == sizes.len());
-        let header = (size << 3) | (1 << 1) | last;
-        out.extend_from_slice(&header.to_le_bytes()[..3]);
-        out.push(byte);
+    let total = sizes.iter().map(|&s| u64::from(s)).sum();
+    let mut out = zstd_frame_header(total, 0);
+    out.extend(zstd_rle_blocks(byte, sizes));
+    out
+}
+
+/// The magic number and Frame_Header of a single-segment zstd frame
+/// declaring `content_size`, in the smallest Frame_Content_Size field (as
+/// zstd writes it); `flags` are or-ed into the Frame_Header_Descriptor.
+pub fn zstd_frame_header(content_size: u64, flags: u8) -> Vec<u8> {
+    let mut out = vec![0x28, 0xB5, 0x2F, 0xFD];
+    if content_size < 256 {
+        out.push(0x20 | flags);
+        out.push(content_size as u8);
+    } else if content_size < 65536 + 256 {
+        out.push(0x60 | flags);
+        out.extend_from_slice(&((content_size - 256) as u16).to_le_bytes());
+    } else if content_size <= u64::from(u32::MAX) {
+        out.push(0xA0 | flags);
+        out.extend_from_slice(&(content_size as u32).to_le_bytes());
+    } else {
+        out.push(0xE0 | flags);
+        out.extend_from_slice(&content_size.to_le_bytes());
     }
     out
+}
+
+/// One zstd block (RFC 8878, 3.1.1.2): its 3-byte header (`kind` 0 Raw,
+/// 1 RLE, 2 Compressed, 3 Reserved; Block_Size `size`) and `content`.
+pub fn zstd_block(kind: u32, size: u32, last: bool, content: &[u8]) -> Vec<u8> {
+    assert!(size < 1 << 21 && kind < 4, "block header fields");
+    let header = (size << 3) | (kind << 1) | u32::from(last);
+    let mut out = header.to_le_bytes()[..3].to_vec();
+    out.extend_from_slice(content);
+    out
+}
+
+/// RLE blocks of `byte`, one per entry of `sizes`, the last one marked
+/// last.
+pub fn zstd_rle_blocks(byte: u8, sizes: &[u32]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, &size) in sizes.iter().enumerate() {
+        out.extend(zstd_block(1, size, i + 1 == sizes.len(), &[byte]));
+    }
+    out
+}
+
+/// XXH64 of `data` with seed 0, whose low 32 bits are a zstd frame's
+/// Content_Checksum (RFC 8878, 3.1.1).
+pub fn xxh64(data: &[u8]) -> u64 {
+    const P1: u64 = 0x9E37_79B1_85EB_CA87;
+    const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+    const P3: u64 = 0x1656_67B1_9E37_79F9;
+    const P4: u64 = 0x85EB_CA77_C2B2_AE63;
+    const P5: u64 = 0x27D4_EB2F_1656_67C5;
+    fn round(acc: u64, input: u64) -> u64 {
+        acc.wrapping_add(input.wrapping_mul(P2))
+            .rotate_left(31)
+            .wrapping_mul(P1)
+    }
+    fn merge(acc: u64, v: u64) -> u64 {
+        (acc ^ round(0, v)).wrapping_mul(P1).wrapping_add(P4)
+    }
+    let u64_at = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let mut rest = data;
+    let mut h = if data.len() >= 32 {
+        let mut v = [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)];
+        while rest.len() >= 32 {
+            for (i, lane) in v.iter_mut().enumerate() {
+                *lane = round(*lane, u64_at(&rest[i * 8..]));
+            }
+            rest = &rest[32..];
+        }
+        let mut h = v[0]
+            .rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18));
+        for lane in v {
+            h = merge(h, lane);
+        }
+        h
+    } else {
+        P5
+    };
+    h = h.wrapping_add(data.len() as u64);
+    while rest.len() >= 8 {
+        h ^= round(0, u64_at(rest));
+        h = h.rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
+        rest = &rest[8..];
+    }
+    if rest.len() >= 4 {
+        let k = u64::from(u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")));
+        h ^= k.wrapping_mul(P1);
+        h = h.rotate_left(23).wrapping_mul(P2).wrapping_add(P3);
+        rest = &rest[4..];
+    }
+    for &b in rest {
+        h ^= u64::from(b).wrapping_mul(P5);
+        h = h.rotate_left(11).wrapping_mul(P1);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 29;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 32)
 }
 
 /// Every entry under `dir` that is not a folder (files, symbolic links),
