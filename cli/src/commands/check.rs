@@ -11,12 +11,8 @@ use hpk_verify::{
     VerifiedPackage, VerifyError, check_intrinsic, extract_to_dir,
 };
 use serde_json::json;
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-
-/// Read buffer for package files: large reads, few system calls.
-const READ_BUFFER: usize = 1 << 20;
 
 /// Options of `hpk verify`.
 pub struct VerifyArgs {
@@ -36,25 +32,13 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-fn open(path: &Path) -> CliResult<(BufReader<File>, u64)> {
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
-    let len = file.metadata().map_err(|e| CliError::io(path, e))?.len();
-    Ok((BufReader::with_capacity(READ_BUFFER, file), len))
+/// Opens the package once (`-`: standard input), with its length when it
+/// is a regular file.
+fn open(path: &Path) -> CliResult<(inputs::Input, Option<u64>)> {
+    inputs::open_sized(path)
 }
 
 fn verify_error(path: &Path, e: &VerifyError) -> CliError {
-    if let VerifyError::Container(hpk_format::ContainerError::Truncated { section: "header" }) = e
-        && !starts_like_hpk(path)
-    {
-        // Shorter than a header and not even the start of one: say so
-        // rather than call it truncated.
-        return CliError::new(
-            Failure::Invalid,
-            format!("{}: not an hpk file (bad magic bytes)", path.display()),
-        )
-        .with_class(hpk_format::ErrorClass::Malformed)
-        .hint("give a package file (made by `hpk pack`)");
-    }
     let err = CliError::from_class(e.class(), path, e);
     match e {
         VerifyError::Payload(_) => {
@@ -75,14 +59,6 @@ fn verify_error(path: &Path, e: &VerifyError) -> CliError {
         }
         _ => err,
     }
-}
-
-/// Whether the file's first bytes are (a prefix of) the hpk magic.
-fn starts_like_hpk(path: &Path) -> bool {
-    let mut first = Vec::new();
-    let _ = File::open(path).and_then(|f| f.take(8).read_to_end(&mut first));
-    let n = first.len().min(hpk_format::MAGIC.len());
-    first.get(..n) == hpk_format::MAGIC.get(..n)
 }
 
 /// A not-applicable verdict for people, with times as dates.
@@ -248,9 +224,9 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     let device = args.device.as_deref().map(inputs::device).transpose()?;
     let clock = inputs::clock(args.now, device.as_ref());
     let root = inputs::trust_root(&args.root, clock)?;
-    let (reader, len) = open(&args.package)?;
+    let (mut reader, len) = open(&args.package)?;
     let limits = Limits::default();
-    let package = VerifiedPackage::open(reader, &root, &limits)
+    let package = VerifiedPackage::open(&mut reader, &root, &limits)
         .map_err(|e| verify_error(&args.package, &e))?;
     let not_applicable = check_policy(package.head(), device.as_ref(), clock).err();
     let head = if args.header_only {
@@ -259,6 +235,19 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
             .header
             .layout()
             .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
+        let head = package.head().clone();
+        drop(package);
+        // A stream has no length to look up: count what follows the head,
+        // reading at most one byte past the declared end.
+        let len = match len {
+            Some(len) => len,
+            None => {
+                let rest = end.end.saturating_sub(end.index).saturating_add(1);
+                let more = std::io::copy(&mut (&mut reader).take(rest), &mut std::io::sink())
+                    .map_err(|e| CliError::io(&args.package, e))?;
+                end.index.saturating_add(more)
+            }
+        };
         if end.end != len {
             return Err(CliError::new(
                 Failure::Invalid,
@@ -270,7 +259,7 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
             )
             .hint("the download is incomplete or has extra bytes: fetch it again"));
         }
-        package.head().clone()
+        head
     } else if args.deep {
         let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
         let progress = ui.progress("verifying", total);

@@ -213,6 +213,7 @@ fn edit_error(path: &Path, e: root::RootEditError) -> CliError {
 /// Loads `path` for editing: the root as it is if unsigned, else its next
 /// version (which needs `--out`).
 fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf)> {
+    inputs::regular_file(path, "root")?;
     let (head, current) = root::read_root_file(path).map_err(|e| sign_error(&e))?;
     let now = authoring_time()?;
     if head.signatures.is_empty() {
