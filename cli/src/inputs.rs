@@ -1,18 +1,99 @@
 //! Loading what commands take as input: trust roots, device profiles, keys,
 //! passphrases and times, each failure turned into a clear error.
+//!
+//! Every input is opened once and read through its bound: hpk files by
+//! their header (the library's bounded readers), the others through a
+//! stated cap. Nothing is reopened to choose an error message, so a named
+//! pipe or standard input works like a file and never hangs a command.
 
 use crate::exit::{CliError, CliResult, Failure};
 use hpk_format::{ErrorClass, Limits};
 use hpk_sign::keys::{PublicKey, SecretKey, read_public_key_file, read_secret_key_file};
 use hpk_verify::{Clock, DeviceProfile, ProfileMode, RootError, TrustedRoot};
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 /// Environment variable holding a key passphrase.
 pub const PASSPHRASE_ENV: &str = "HPK_PASSPHRASE";
 
-/// Reads a whole file.
-pub fn read(path: &Path) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| CliError::io(path, e))
+/// The path that names standard input where a package or catalog is read.
+pub const STDIN: &str = "-";
+
+/// The most bytes a device profile (TOML) may hold: 1 MiB.
+pub const MAX_TOML_LEN: u64 = 1 << 20;
+
+/// The most bytes a passphrase file may hold: 4 KiB.
+pub const MAX_PASSPHRASE_LEN: u64 = 4096;
+
+/// The most bytes a raw signature file may hold: 4 KiB (a signature is 64).
+pub const MAX_SIGNATURE_FILE_LEN: u64 = 4096;
+
+/// Read buffer for hpk files: large reads, few system calls.
+const READ_BUFFER: usize = 1 << 20;
+
+/// Whether `path` is `-`, standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// An input opened once, buffered: a file or standard input.
+pub type Input = BufReader<Box<dyn Read>>;
+
+/// Opens an input once: the file at `path`, or standard input for `-`.
+pub fn open(path: &Path) -> CliResult<Input> {
+    open_sized(path).map(|(input, _)| input)
+}
+
+/// Like [`open`], with the input's length when it is a regular file (from
+/// the opened file itself); `None` for standard input, pipes and devices.
+pub fn open_sized(path: &Path) -> CliResult<(Input, Option<u64>)> {
+    if is_stdin(path) {
+        let stdin: Box<dyn Read> = Box::new(std::io::stdin());
+        return Ok((BufReader::with_capacity(READ_BUFFER, stdin), None));
+    }
+    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let len = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let file: Box<dyn Read> = Box::new(file);
+    Ok((BufReader::with_capacity(READ_BUFFER, file), len))
+}
+
+/// Reads a whole non-hpk input through `cap`: opened once, at most
+/// `cap + 1` bytes read. Longer (or endless) input is a usage error of
+/// class `limit` (exit 2), like any bad input file that is not an hpk file.
+pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
+    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::io(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(CliError::usage(format!(
+            "{}: larger than {cap} bytes, the most a {what} may be",
+            path.display()
+        ))
+        .with_class(ErrorClass::Limit));
+    }
+    Ok(bytes)
+}
+
+/// Refuses `-` and anything but a regular file for a command that reads
+/// `path` more than once or rewrites it (signing, attaching, editing).
+/// Checked from the file's metadata, without opening it.
+pub fn regular_file(path: &Path, command: &str) -> CliResult<()> {
+    let meta = std::fs::metadata(path).map_err(|e| CliError::io(path, e))?;
+    if is_stdin(path) || !meta.is_file() {
+        return Err(CliError::usage(format!(
+            "{}: not a regular file: `hpk {command}` reads its file more than once or rewrites it",
+            path.display()
+        ))
+        .hint("save the input to a file first"));
+    }
+    Ok(())
 }
 
 /// The clock to judge time by: `--now` if given, else the device profile's
@@ -27,10 +108,12 @@ pub fn clock(now: Option<u64>, device: Option<&DeviceProfile>) -> Clock {
     }
 }
 
-/// Loads and checks the trust root a device is configured with.
+/// Loads and checks the trust root a device is configured with, read
+/// through its bound (header, then exactly what it declares, then the end).
 pub fn trust_root(path: &Path, clock: Clock) -> CliResult<TrustedRoot> {
-    let bytes = read(path)?;
-    TrustedRoot::load(&bytes, clock, &Limits::default()).map_err(|e| root_error(path, &e))
+    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    TrustedRoot::load_from(BufReader::new(file), clock, &Limits::default())
+        .map_err(|e| root_error(path, &e))
 }
 
 /// A trust root that does not load, as an error about `path`.
@@ -82,9 +165,13 @@ pub fn root_error(path: &Path, e: &RootError) -> CliError {
     }
 }
 
-/// Loads a device profile.
+/// Loads a device profile (at most [`MAX_TOML_LEN`] bytes).
 pub fn device(path: &Path) -> CliResult<DeviceProfile> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
+    let bytes = read_capped(path, MAX_TOML_LEN, "device profile")?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::usage(format!("{}: not UTF-8 text", path.display()))
+            .hint("the format is in docs/device-profile.md")
+    })?;
     DeviceProfile::from_toml(&text).map_err(|e| {
         CliError::usage(format!("{}: {e}", path.display()))
             .hint("the format is in docs/device-profile.md")
@@ -94,7 +181,7 @@ pub fn device(path: &Path) -> CliResult<DeviceProfile> {
 /// The passphrase from `--passphrase-file` or `HPK_PASSPHRASE`, if any.
 pub fn passphrase(file: Option<&Path>) -> CliResult<Option<Vec<u8>>> {
     if let Some(path) = file {
-        let text = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+        let text = read_capped(path, MAX_PASSPHRASE_LEN, "passphrase file")?;
         let trimmed = text
             .strip_suffix(b"\n")
             .map(|t| t.strip_suffix(b"\r").unwrap_or(t))
@@ -120,6 +207,7 @@ fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
     let err = CliError::usage(format!("{}: {e}", path.display()));
     match e {
         KeyError::Io { source, .. } => CliError::io(path, source),
+        KeyError::TooLarge { .. } => err.with_class(ErrorClass::Limit),
         KeyError::PassphraseRequired => err.hint(format!(
             "set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
         )),

@@ -103,7 +103,8 @@ enum Command {
         after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot"
     )]
     Sign {
-        /// The package (or trust root, or catalog).
+        /// The package (or trust root, or catalog): a regular file, since it
+        /// is read again and rewritten (not `-` or a pipe).
         package: PathBuf,
         /// Secret key file.
         #[arg(long, short)]
@@ -123,7 +124,8 @@ enum Command {
         after_help = "Example:\n  hpk tbs baseline.hpk --out baseline.msg\n  openssl pkeyutl -sign -rawin -inkey release.key -in baseline.msg -out baseline.sig\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
     )]
     Tbs {
-        /// The package (or trust root, or catalog).
+        /// The package (or trust root, or catalog): a regular file (not `-`
+        /// or a pipe).
         file: PathBuf,
         /// Message file to write.
         #[arg(long, short)]
@@ -134,7 +136,8 @@ enum Command {
         after_help = "Example:\n  hpk attach baseline.hpk --pubkey release.key.pub --signature baseline.sig"
     )]
     Attach {
-        /// The package (or trust root, or catalog).
+        /// The package (or trust root, or catalog): a regular file, since it
+        /// is read again and rewritten (not `-` or a pipe).
         file: PathBuf,
         /// The signer's public key (SPKI PEM).
         #[arg(long)]
@@ -155,10 +158,10 @@ enum Command {
     // ---- checking ----
     /// Verify a package's signatures, payloads and (with --device) applicability.
     #[command(
-        after_help = "Example:\n  hpk verify baseline.hpk --root root.hpkroot --device device.toml\n  hpk verify baseline.hpk --root root.hpkroot --header-only --json"
+        after_help = "Example:\n  hpk verify baseline.hpk --root root.hpkroot --device device.toml\n  hpk verify baseline.hpk --root root.hpkroot --header-only --json\n  curl -s https://updates.example/kb1.hpk | hpk verify - --root root.hpkroot"
     )]
     Verify {
-        /// The package.
+        /// The package (`-`: standard input).
         package: PathBuf,
         /// The trust root the device is configured with.
         #[arg(long, short)]
@@ -184,7 +187,7 @@ enum Command {
         after_help = "Example:\n  hpk extract baseline.hpk --root root.hpkroot --out ./files"
     )]
     Extract {
-        /// The package.
+        /// The package (`-`: standard input).
         package: PathBuf,
         /// The trust root.
         #[arg(long, short)]
@@ -203,7 +206,7 @@ enum Command {
         after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json"
     )]
     Inspect {
-        /// The package.
+        /// The package (`-`: standard input).
         package: PathBuf,
         /// Verify the signatures with this trust root first.
         #[arg(long, short)]
@@ -219,7 +222,7 @@ enum Command {
         after_help = "Example:\n  hpk plan --catalog catalog.hpkcat --root root.hpkroot --device device.toml --json"
     )]
     Plan {
-        /// The catalog.
+        /// The catalog (`-`: standard input).
         #[arg(long, short)]
         catalog: PathBuf,
         /// The trust root.

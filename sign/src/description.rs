@@ -21,8 +21,12 @@ use hpk_format::{
 use serde::Deserialize;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+/// The most bytes a package description file may hold (1 MiB): a longer
+/// file is refused before it is parsed.
+pub const MAX_DESCRIPTION_LEN: usize = 1 << 20;
 
 /// Default zstd level of a payload.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
@@ -221,11 +225,31 @@ impl PackageDescription {
         check(raw)
     }
 
-    /// Reads, parses and checks a description file.
+    /// Reads, parses and checks a description file. The file is opened
+    /// once and read through [`MAX_DESCRIPTION_LEN`]: a longer one (or an
+    /// endless stream) is refused with [`DescriptionError::TooLarge`]
+    /// after reading one byte more than the cap.
     pub fn load(path: &Path) -> Result<PackageDescription, DescriptionError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DescriptionError::Read {
+        let read_error = |source| DescriptionError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let file = File::open(path).map_err(read_error)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_DESCRIPTION_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() > MAX_DESCRIPTION_LEN {
+            return Err(DescriptionError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_DESCRIPTION_LEN,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            read_error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
         })?;
         PackageDescription::parse(&text)
     }
@@ -811,6 +835,13 @@ pub enum DescriptionError {
         /// Why.
         source: io::Error,
     },
+    /// The description file is longer than [`MAX_DESCRIPTION_LEN`].
+    TooLarge {
+        /// The description file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// Not TOML, or not the expected shape: a missing or unknown field, a
     /// value of the wrong type, an unknown kind. The message names the
     /// field and its line.
@@ -889,6 +920,11 @@ impl fmt::Display for DescriptionError {
                     path.display()
                 )
             }
+            DescriptionError::TooLarge { path, limit } => write!(
+                f,
+                "package description {} is larger than {limit} bytes, the most a description may be",
+                path.display()
+            ),
             DescriptionError::Syntax { message } => {
                 write!(f, "invalid package description: {message}")
             }

@@ -153,6 +153,14 @@ pub enum KeyError {
         /// The underlying error.
         source: io::Error,
     },
+    /// A key file is longer than [`MAX_KEY_FILE_LEN`]: refused after
+    /// reading one byte more than that, whatever follows.
+    TooLarge {
+        /// The key file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }
 
 /// A human name for a key algorithm OID, if we know it.
@@ -222,6 +230,9 @@ impl fmt::Display for KeyError {
                 write!(f, "{} exists; pass --force to overwrite", path.display())
             }
             KeyError::Io { path, .. } => write!(f, "I/O error on {}", path.display()),
+            KeyError::TooLarge { limit, .. } => {
+                write!(f, "larger than {limit} bytes, the most a key file may be")
+            }
         }
     }
 }
@@ -802,8 +813,9 @@ pub fn write_public_key_file(path: &Path, key: &PublicKey, force: bool) -> Resul
 /// OpenSSL (see [`SecretKey::from_pkcs8_pem`]).
 ///
 /// # Errors
-/// [`KeyError::Io`] if the file cannot be read, [`KeyError::MalformedPem`]
-/// if it is larger than [`MAX_KEY_FILE_LEN`] or not UTF-8, and the errors
+/// [`KeyError::Io`] if the file cannot be read, [`KeyError::TooLarge`]
+/// if it is larger than [`MAX_KEY_FILE_LEN`], [`KeyError::MalformedPem`]
+/// if it is not UTF-8, and the errors
 /// of [`SecretKey::from_pkcs8_pem`].
 pub fn read_secret_key_file(path: &Path, passphrase: Option<&[u8]>) -> Result<SecretKey, KeyError> {
     let bytes = read_limited(path)?;
@@ -814,8 +826,9 @@ pub fn read_secret_key_file(path: &Path, passphrase: Option<&[u8]>) -> Result<Se
 /// Reads a public key file (SPKI PEM, see [`PublicKey::from_spki_pem`]).
 ///
 /// # Errors
-/// [`KeyError::Io`] if the file cannot be read, [`KeyError::MalformedPem`]
-/// if it is larger than [`MAX_KEY_FILE_LEN`] or not UTF-8, and the errors
+/// [`KeyError::Io`] if the file cannot be read, [`KeyError::TooLarge`]
+/// if it is larger than [`MAX_KEY_FILE_LEN`], [`KeyError::MalformedPem`]
+/// if it is not UTF-8, and the errors
 /// of [`PublicKey::from_spki_pem`].
 pub fn read_public_key_file(path: &Path) -> Result<PublicKey, KeyError> {
     let bytes = read_limited(path)?;
@@ -833,10 +846,10 @@ fn read_limited(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         .read_to_end(&mut buf)
         .map_err(|e| io_err(path, e))?;
     if buf.len() > MAX_KEY_FILE_LEN {
-        return Err(malformed_pem(format_args!(
-            "{} is larger than {MAX_KEY_FILE_LEN} bytes",
-            path.display()
-        )));
+        return Err(KeyError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_KEY_FILE_LEN,
+        });
     }
     Ok(buf)
 }

@@ -19,7 +19,8 @@ pub use build::{
     BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
 };
 pub use description::{
-    BaselineRef, DescriptionError, KindDescription, PackageDescription, PayloadSource,
+    BaselineRef, DescriptionError, KindDescription, MAX_DESCRIPTION_LEN, PackageDescription,
+    PayloadSource,
 };
 pub use error::SignError;
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};

@@ -479,18 +479,20 @@ pub fn check_rotation(
     clock: Clock,
 ) -> Result<TrustedRoot, RotationError> {
     let limits = Limits::default();
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| RotationError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+    let open = |path: &Path| {
+        std::fs::File::open(path)
+            .map(io::BufReader::new)
+            .map_err(|source| RotationError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
     };
-    let current_bytes = read(current)?;
-    let next_bytes = read(next)?;
+    // Each file is opened once and read through its bound.
+    let current_file = open(current)?;
     // A lower bound of 0 never expires anything: only the signatures of the
     // current root are checked.
     let trusted =
-        TrustedRoot::load(&current_bytes, Clock::LowerBound(0), &limits).map_err(|source| {
+        TrustedRoot::load_from(current_file, Clock::LowerBound(0), &limits).map_err(|source| {
             RotationError::Current {
                 path: current.to_path_buf(),
                 source,
@@ -500,7 +502,8 @@ pub fn check_rotation(
         path: next.to_path_buf(),
         source,
     };
-    let rotated = trusted.update(&next_bytes, &limits).map_err(rejected)?;
+    let next_file = open(next)?;
+    let rotated = trusted.update_from(next_file, &limits).map_err(rejected)?;
     rotated.check_expiry(clock).map_err(rejected)?;
     Ok(rotated)
 }

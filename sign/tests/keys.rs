@@ -778,7 +778,7 @@ fn oversized_file_is_refused() {
     let path = dir.path().join("big.pem");
     fs::write(&path, vec![b'A'; hpk_sign::keys::MAX_KEY_FILE_LEN + 1]).unwrap();
     let err = read_secret_key_file(&path, None).err().unwrap();
-    assert!(matches!(err, KeyError::MalformedPem { .. }), "{err:?}");
+    assert!(matches!(err, KeyError::TooLarge { .. }), "{err:?}");
 }
 
 // ---------------------------------------------------------------------------

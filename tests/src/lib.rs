@@ -499,6 +499,7 @@ pub fn online_device() -> hpk_verify::DeviceProfile {
         revoked: Vec::new(),
         time_lower_bound: None,
         catalog_version: 0,
+        catalog_role: None,
     }
 }
 

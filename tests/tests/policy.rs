@@ -424,6 +424,7 @@ catalog_version = 7
             revoked: vec![revoked],
             time_lower_bound: Some(T0 + 5 * DAY),
             catalog_version: 7,
+            catalog_role: None,
         }
     );
     assert_eq!(device.default_clock(), Clock::LowerBound(T0 + 5 * DAY));

@@ -422,6 +422,7 @@ impl Kind {
             revoked: Vec::new(),
             time_lower_bound: None,
             catalog_version: 0,
+            catalog_role: None,
         }
     }
 

@@ -7,10 +7,10 @@ use crate::error::{DocumentReason, ThresholdNotMet, VerifyError};
 use crate::package::{VerifiedPackage, verify_head};
 use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
-use crate::trust::TrustedRoot;
+use crate::trust::{TrustedRoot, read_document};
 use hpk_format::{
-    Catalog, CatalogEntry, ContainerError, ContainerView, DecodeError, Digest, ErrorClass,
-    FileType, Limits, RoleName, decode, read_head, signed_statement, unknown_critical,
+    Catalog, CatalogEntry, ContainerError, DecodeError, Digest, ErrorClass, FileType, Limits,
+    RoleName, decode, read_head, signed_statement, unknown_critical,
 };
 use std::fmt;
 use std::io::{self, Read};
@@ -20,6 +20,7 @@ use std::io::{self, Read};
 pub struct VerifiedCatalog {
     catalog: Catalog,
     digest: Digest,
+    role: Digest,
 }
 
 impl VerifiedCatalog {
@@ -31,6 +32,13 @@ impl VerifiedCatalog {
     /// SHA-256 of the catalog body.
     pub fn digest(&self) -> Digest {
         self.digest
+    }
+
+    /// The digest of the `catalog` role the catalog was verified under
+    /// ([`TrustedRoot::catalog_role`]): what a device records with the
+    /// catalog's version as its new floor (VC8).
+    pub fn catalog_role(&self) -> Digest {
+        self.role
     }
 }
 
@@ -139,6 +147,11 @@ impl std::error::Error for CatalogError {
 
 /// Verifies a catalog: the catalog role's threshold over its body (before
 /// decoding), then freshness at `clock` and `version ≥ last_seen`.
+///
+/// `last_seen` is the floor in force for this root: for a device, use
+/// [`DeviceProfile::catalog_floor`](crate::DeviceProfile::catalog_floor),
+/// which resets it when the root's catalog role has changed. The same as
+/// [`verify_catalog_from`] over the bytes.
 pub fn verify_catalog(
     bytes: &[u8],
     root: &TrustedRoot,
@@ -146,17 +159,31 @@ pub fn verify_catalog(
     last_seen: u64,
     limits: &Limits,
 ) -> Result<VerifiedCatalog, CatalogError> {
-    let view =
-        ContainerView::parse(bytes, FileType::Catalog, limits).map_err(CatalogError::Container)?;
+    verify_catalog_from(bytes, root, clock, last_seen, limits)
+}
+
+/// Like [`verify_catalog`], reading the catalog from a stream through its
+/// bound: the 40-byte header first, then exactly the signature block and
+/// body it declares (within `limits`), then at most one more byte, which
+/// must not exist (C16). Whatever follows in the stream, memory stays
+/// bounded by the limits and nothing after that byte is read.
+pub fn verify_catalog_from<R: Read>(
+    input: R,
+    root: &TrustedRoot,
+    clock: Clock,
+    last_seen: u64,
+    limits: &Limits,
+) -> Result<VerifiedCatalog, CatalogError> {
+    let head = read_document(input, FileType::Catalog, limits).map_err(CatalogError::Container)?;
     let trust = root.root();
     let report = SignerReport::check(
-        &view.signatures,
-        &signed_statement(FileType::Catalog, view.body),
+        &head.signatures,
+        &signed_statement(FileType::Catalog, &head.body),
         &trust.keys,
     );
     require_threshold(&report, RoleName::Catalog, &trust.roles.catalog, "catalog")
         .map_err(CatalogError::Signature)?;
-    let catalog: Catalog = decode(view.body, limits).map_err(CatalogError::Decode)?;
+    let catalog: Catalog = decode(&head.body, limits).map_err(CatalogError::Decode)?;
     if let Some(e) = unknown_critical(&catalog.extensions, KNOWN_EXTENSIONS) {
         return Err(CatalogError::UnknownCriticalExtension { id: e.id });
     }
@@ -180,7 +207,8 @@ pub fn verify_catalog(
         });
     }
     Ok(VerifiedCatalog {
-        digest: Digest::of(view.body),
+        digest: Digest::of(&head.body),
+        role: root.catalog_role(),
         catalog,
     })
 }

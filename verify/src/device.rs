@@ -2,6 +2,8 @@
 //! policy sees it. Written as TOML by agents and recovery tools
 //! (`docs/device-profile.md`).
 
+use crate::catalog::VerifiedCatalog;
+use crate::trust::TrustedRoot;
 use hpk_format::{Channel, Digest, Token};
 use serde::Deserialize;
 use std::fmt;
@@ -101,6 +103,12 @@ pub struct DeviceProfile {
     pub time_lower_bound: Option<u64>,
     /// The newest catalog version the device has accepted (rollback floor).
     pub catalog_version: u64,
+    /// The digest of the `catalog` role ([`TrustedRoot::catalog_role`])
+    /// under which `catalog_version` was accepted. When the trusted root's
+    /// catalog role differs, the floor no longer holds
+    /// ([`DeviceProfile::catalog_floor`]). `None` (not recorded): the floor
+    /// always holds.
+    pub catalog_role: Option<Digest>,
 }
 
 /// Why a device profile could not be read.
@@ -139,6 +147,8 @@ struct RawDevice {
     time_lower_bound: Option<u64>,
     #[serde(default)]
     catalog_version: u64,
+    #[serde(default)]
+    catalog_role: Option<String>,
 }
 
 fn token(field: &str, text: &str) -> Result<Token, DeviceError> {
@@ -211,7 +221,40 @@ impl DeviceProfile {
                 .collect::<Result<_, _>>()?,
             time_lower_bound: raw.time_lower_bound,
             catalog_version: raw.catalog_version,
+            catalog_role: raw
+                .catalog_role
+                .as_deref()
+                .map(|d| digest("catalog_role", d))
+                .transpose()?,
         })
+    }
+
+    /// The catalog floor (`last_seen` of VC5) in force under `root`: the
+    /// recorded `catalog_version` while the root's `catalog` role is the one
+    /// it was recorded under (or none was recorded), else 0. A new trust
+    /// root that changes the catalog role's keys or threshold so undoes a
+    /// fast-forward signed by a catalog key it rotated out (as TUF resets
+    /// the timestamp and snapshot versions when their keys rotate), while a
+    /// rotation that leaves the catalog role alone keeps the floor.
+    pub fn catalog_floor(&self, root: &TrustedRoot) -> u64 {
+        match self.catalog_role {
+            Some(role) if role != root.catalog_role() => 0,
+            _ => self.catalog_version,
+        }
+    }
+
+    /// Records an accepted catalog (VC8): `catalog_version` becomes the
+    /// larger of the floor in force and the catalog's version, and
+    /// `catalog_role` the role it was verified under. `catalog` must have
+    /// been verified under the root the floor was judged with.
+    pub fn record_catalog(&mut self, catalog: &VerifiedCatalog) {
+        let role = catalog.catalog_role();
+        let floor = match self.catalog_role {
+            Some(recorded) if recorded != role => 0,
+            _ => self.catalog_version,
+        };
+        self.catalog_version = floor.max(catalog.catalog().version);
+        self.catalog_role = Some(role);
     }
 
     /// The clock this profile implies when the caller has no other: the

@@ -18,7 +18,8 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let limits = hpk_format::Limits::default();
 //! let clock = Clock::system();
-//! let root = TrustedRoot::load(&std::fs::read("root.hpkroot")?, clock, &limits)?;
+//! // Read through its bound: header, exactly what it declares, then the end.
+//! let root = TrustedRoot::load_from(std::fs::File::open("root.hpkroot")?, clock, &limits)?;
 //! let device = DeviceProfile::from_toml(&std::fs::read_to_string("device.toml")?)?;
 //! let package = VerifiedPackage::open(std::fs::File::open("update.hpk")?, &root, &limits)?;
 //! // The policy is judged before any payload byte is read.
@@ -46,7 +47,9 @@ mod resolve;
 mod threshold;
 mod trust;
 
-pub use catalog::{CatalogError, FetchError, VerifiedCatalog, open_for_entry, verify_catalog};
+pub use catalog::{
+    CatalogError, FetchError, VerifiedCatalog, open_for_entry, verify_catalog, verify_catalog_from,
+};
 pub use device::{Clock, DeviceError, DeviceProfile, ProfileMode, parse_channel};
 pub use error::{DocumentReason, ExtractError, RootError, ThresholdNotMet, VerifyError};
 pub use extract::{Extracted, extract_to_dir};

@@ -6,9 +6,10 @@ use crate::error::RootError;
 use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
 use hpk_format::{
-    ContainerView, DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode,
-    signed_statement, unknown_critical,
+    ContainerError, DecodeError, Digest, FileType, Head, Limits, Role, RoleName, TrustRoot, decode,
+    expect_end, read_head, signed_statement, unknown_critical,
 };
+use std::io::Read;
 
 /// A trust root whose signatures have been checked: self-signed by a
 /// threshold of its own root keys and, when it came by rotation, by a
@@ -19,16 +20,43 @@ pub struct TrustedRoot {
     digest: Digest,
 }
 
-struct Parsed<'a> {
-    view: ContainerView<'a>,
-    message: Vec<u8>,
+struct Parsed {
+    head: Head,
+    statement: Vec<u8>,
 }
 
-fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, RootError> {
-    let view =
-        ContainerView::parse(bytes, FileType::TrustRoot, limits).map_err(RootError::Container)?;
-    let message = signed_statement(FileType::TrustRoot, view.body);
-    Ok(Parsed { view, message })
+/// Reads a trust root or catalog through its bound: the 40-byte header
+/// first, then exactly the signature block and body it declares (bounded
+/// by `limits` before anything is allocated), then at most one more byte
+/// to require the end of the input (C16, C17). Memory stays bounded by the
+/// limits whatever follows in the input.
+pub(crate) fn read_document<R: Read>(
+    mut input: R,
+    file_type: FileType,
+    limits: &Limits,
+) -> Result<Head, ContainerError> {
+    let head = read_head(&mut input, file_type, limits)?;
+    expect_end(&mut input)?;
+    Ok(head)
+}
+
+fn parse<R: Read>(input: R, limits: &Limits) -> Result<Parsed, RootError> {
+    let head = read_document(input, FileType::TrustRoot, limits).map_err(RootError::Container)?;
+    let statement = signed_statement(FileType::TrustRoot, &head.body);
+    Ok(Parsed { head, statement })
+}
+
+/// SHA-256 of a role's encoding (`u32le threshold || u64le count ||
+/// key ids`, as in the trust-root body): what a device records with its
+/// catalog floor.
+pub(crate) fn role_digest(role: &Role) -> Digest {
+    let mut bytes = Vec::with_capacity(role.keys.len().saturating_mul(32).saturating_add(12));
+    bytes.extend_from_slice(&role.threshold.to_le_bytes());
+    bytes.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
+    for k in &role.keys {
+        bytes.extend_from_slice(k.as_bytes());
+    }
+    Digest::of(&bytes)
 }
 
 /// Every key must be a valid Ed25519 point of large order: a weak key
@@ -58,8 +86,8 @@ fn check_extensions(root: &TrustRoot) -> Result<(), RootError> {
     }
 }
 
-fn self_signed(parsed: &Parsed<'_>, root: &TrustRoot) -> Result<(), RootError> {
-    let report = SignerReport::check(&parsed.view.signatures, &parsed.message, &root.keys);
+fn self_signed(parsed: &Parsed, root: &TrustRoot) -> Result<(), RootError> {
+    let report = SignerReport::check(&parsed.head.signatures, &parsed.statement, &root.keys);
     require_threshold(
         &report,
         RoleName::Root,
@@ -73,8 +101,23 @@ impl TrustedRoot {
     /// Loads a trust root that the device trusts by configuration (shipped
     /// with it, or pinned). It must be signed by a threshold of its own
     /// root keys and not be expired at `clock`.
+    ///
+    /// The same as [`TrustedRoot::load_from`] over the bytes.
     pub fn load(bytes: &[u8], clock: Clock, limits: &Limits) -> Result<TrustedRoot, RootError> {
-        let trusted = TrustedRoot::load_untimed(bytes, limits)?;
+        TrustedRoot::load_from(bytes, clock, limits)
+    }
+
+    /// Loads a pinned trust root from a stream, read through its bound:
+    /// the header first, then exactly the signature block and body it
+    /// declares (within `limits`), then at most one more byte, which must
+    /// not exist (C16). Whatever follows in the stream, memory stays
+    /// bounded by the limits and nothing after that byte is read.
+    pub fn load_from<R: Read>(
+        input: R,
+        clock: Clock,
+        limits: &Limits,
+    ) -> Result<TrustedRoot, RootError> {
+        let trusted = TrustedRoot::load_untimed(input, limits)?;
         trusted.check_expiry(clock)?;
         Ok(trusted)
     }
@@ -93,18 +136,18 @@ impl TrustedRoot {
     }
 
     /// VT1–VT5: a pinned root, its time not judged.
-    fn load_untimed(bytes: &[u8], limits: &Limits) -> Result<TrustedRoot, RootError> {
-        let parsed = parse(bytes, limits)?;
+    fn load_untimed<R: Read>(input: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
+        let parsed = parse(input, limits)?;
         // A pinned root is trusted by configuration, so its body can be
         // decoded before its keys are known; its self-signature is still
         // required so that a damaged or hand-edited root fails closed.
-        let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
+        let root: TrustRoot = decode(&parsed.head.body, limits).map_err(RootError::Decode)?;
         // VT3 before VT4.
         check_extensions(&root)?;
         check_keys(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
-            digest: Digest::of(parsed.view.body),
+            digest: Digest::of(&parsed.head.body),
             root,
         })
     }
@@ -114,10 +157,19 @@ impl TrustedRoot {
     /// decoded) and of its own. Expiry is not checked here: check the last
     /// root of a chain with [`TrustedRoot::check_expiry`] or use
     /// [`TrustedRoot::rotate`].
+    ///
+    /// The same as [`TrustedRoot::update_from`] over the bytes.
     pub fn update(&self, next: &[u8], limits: &Limits) -> Result<TrustedRoot, RootError> {
+        self.update_from(next, limits)
+    }
+
+    /// Like [`TrustedRoot::update`], reading the next root from a stream
+    /// through its bound, as [`TrustedRoot::load_from`] does.
+    pub fn update_from<R: Read>(&self, next: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
         let parsed = parse(next, limits)?;
         let expected = self.root.version.saturating_add(1);
-        let by_old = SignerReport::check(&parsed.view.signatures, &parsed.message, &self.root.keys);
+        let by_old =
+            SignerReport::check(&parsed.head.signatures, &parsed.statement, &self.root.keys);
         require_threshold(
             &by_old,
             RoleName::Root,
@@ -128,7 +180,7 @@ impl TrustedRoot {
             ),
         )
         .map_err(RootError::Signature)?;
-        let root: TrustRoot = decode(parsed.view.body, limits).map_err(RootError::Decode)?;
+        let root: TrustRoot = decode(&parsed.head.body, limits).map_err(RootError::Decode)?;
         // At u64::MAX there is no next version: `expected` saturates, so
         // the overflow itself must refuse (else the same version would pass).
         if self.root.version.checked_add(1) != Some(root.version) {
@@ -142,7 +194,7 @@ impl TrustedRoot {
         check_keys(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
-            digest: Digest::of(parsed.view.body),
+            digest: Digest::of(&parsed.head.body),
             root,
         })
     }
@@ -191,5 +243,14 @@ impl TrustedRoot {
     /// SHA-256 of the root's body.
     pub fn digest(&self) -> Digest {
         self.digest
+    }
+
+    /// The digest of this root's `catalog` role (its threshold and key
+    /// ids): SHA-256 of `u32le(threshold) || u64le(key count) || key ids`.
+    /// A device records it with its catalog floor; a root whose catalog
+    /// role differs resets that floor (see
+    /// [`DeviceProfile::catalog_floor`](crate::DeviceProfile::catalog_floor)).
+    pub fn catalog_role(&self) -> Digest {
+        role_digest(&self.root.roles.catalog)
     }
 }

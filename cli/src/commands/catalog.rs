@@ -18,6 +18,10 @@ fn time_arg(s: &str) -> Result<u64, String> {
     inputs::parse_time(s)
 }
 
+fn digest_arg(s: &str) -> Result<hpk_format::Digest, String> {
+    hpk_format::Digest::from_hex(s).ok_or_else(|| format!("{s}: expected 64 hex digits"))
+}
+
 /// The `hpk catalog` subcommands.
 #[derive(Subcommand)]
 pub enum CatalogCommand {
@@ -78,10 +82,10 @@ pub enum CatalogCommand {
     },
     /// Verify a catalog: catalog-role signatures, freshness, version.
     #[command(
-        after_help = "Example:\n  hpk catalog verify catalog.hpkcat --root root.hpkroot --last-seen 41 --json"
+        after_help = "Example:\n  hpk catalog verify catalog.hpkcat --root root.hpkroot --last-seen 41 --json\n  curl -s https://updates.example/catalog.hpkcat | hpk catalog verify - --root root.hpkroot"
     )]
     Verify {
-        /// The catalog.
+        /// The catalog (`-`: standard input).
         catalog: PathBuf,
         /// The trust root.
         #[arg(long, short)]
@@ -89,6 +93,11 @@ pub enum CatalogCommand {
         /// The newest catalog version already accepted (rollback floor).
         #[arg(long, default_value_t = 0)]
         last_seen: u64,
+        /// The catalog role (digest, as `catalog_role` in the JSON output)
+        /// --last-seen was accepted under: if the trust root's catalog role
+        /// differs, the floor resets to 0.
+        #[arg(long, value_parser = digest_arg, value_name = "DIGEST")]
+        last_seen_role: Option<hpk_format::Digest>,
         #[command(flatten)]
         time: crate::TimeArgs,
         /// Print a JSON document on stdout (hpk-catalog/1, see docs/json.md).
@@ -169,6 +178,7 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
                     "--location applies to one package at a time",
                 ));
             }
+            inputs::regular_file(&path, "catalog add")?;
             let (head, mut c) = catalog::read_catalog_file(&path).map_err(|e| sign_error(&e))?;
             if !head.signatures.is_empty() {
                 // A published catalog changes only as a new version.
@@ -219,9 +229,17 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
             catalog: path,
             root,
             last_seen,
+            last_seen_role,
             time,
             json,
-        } => crate::commands::plan::catalog_verify(&path, &root, last_seen, time.now, json),
+        } => crate::commands::plan::catalog_verify(
+            &path,
+            &root,
+            last_seen,
+            last_seen_role,
+            time.now,
+            json,
+        ),
         CatalogCommand::Tbs { catalog: path, out } => {
             crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::Catalog), ui)
         }

@@ -11,12 +11,8 @@ use hpk_verify::{
     VerifyError, extract_to_dir,
 };
 use serde_json::json;
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-
-/// Read buffer for package files: large reads, few system calls.
-const READ_BUFFER: usize = 1 << 20;
 
 /// Options of `hpk verify`.
 pub struct VerifyArgs {
@@ -36,25 +32,13 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-fn open(path: &Path) -> CliResult<(BufReader<File>, u64)> {
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
-    let len = file.metadata().map_err(|e| CliError::io(path, e))?.len();
-    Ok((BufReader::with_capacity(READ_BUFFER, file), len))
+/// Opens the package once (`-`: standard input), with its length when it
+/// is a regular file.
+fn open(path: &Path) -> CliResult<(inputs::Input, Option<u64>)> {
+    inputs::open_sized(path)
 }
 
 fn verify_error(path: &Path, e: &VerifyError) -> CliError {
-    if let VerifyError::Container(hpk_format::ContainerError::Truncated { section: "header" }) = e
-        && !starts_like_hpk(path)
-    {
-        // Shorter than a header and not even the start of one: say so
-        // rather than call it truncated.
-        return CliError::new(
-            Failure::Invalid,
-            format!("{}: not an hpk file (bad magic bytes)", path.display()),
-        )
-        .with_class(hpk_format::ErrorClass::Malformed)
-        .hint("give a package file (made by `hpk pack`)");
-    }
     let err = CliError::from_class(e.class(), path, e).with_reason(e.reason().map(|r| r.as_str()));
     match e {
         VerifyError::Payload(_) => {
@@ -78,14 +62,6 @@ fn verify_error(path: &Path, e: &VerifyError) -> CliError {
         }
         _ => err,
     }
-}
-
-/// Whether the file's first bytes are (a prefix of) the hpk magic.
-fn starts_like_hpk(path: &Path) -> bool {
-    let mut first = Vec::new();
-    let _ = File::open(path).and_then(|f| f.take(8).read_to_end(&mut first));
-    let n = first.len().min(hpk_format::MAGIC.len());
-    first.get(..n) == hpk_format::MAGIC.get(..n)
 }
 
 /// A not-applicable verdict for people, with times as dates.
@@ -248,9 +224,9 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     let device = args.device.as_deref().map(inputs::device).transpose()?;
     let clock = inputs::clock(args.now, device.as_ref());
     let root = inputs::trust_root(&args.root, clock)?;
-    let (reader, len) = open(&args.package)?;
+    let (mut reader, len) = open(&args.package)?;
     let limits = Limits::default();
-    let package = VerifiedPackage::open(reader, &root, &limits)
+    let package = VerifiedPackage::open(&mut reader, &root, &limits)
         .map_err(|e| verify_error(&args.package, &e))?;
     // VP9: the policy is judged before any payload byte is read, at every
     // depth (`spec/SPEC.md`, "Packages"): a package that is not for this
@@ -263,12 +239,27 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
         });
     }
     let head = if args.header_only {
-        // Header depth ends with the file's length (C16), known here.
-        package
-            .head()
-            .check_file_len(len)
+        // Header depth ends with the file's length (C16): a regular file's
+        // is known; a stream's is counted from what follows the head,
+        // reading at most one byte past the declared end.
+        let head = package.head().clone();
+        drop(package);
+        let len = match len {
+            Some(len) => len,
+            None => {
+                let layout = head
+                    .header
+                    .layout()
+                    .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
+                let rest = layout.end.saturating_sub(layout.index).saturating_add(1);
+                let more = std::io::copy(&mut (&mut reader).take(rest), &mut std::io::sink())
+                    .map_err(|e| CliError::io(&args.package, e))?;
+                layout.index.saturating_add(more)
+            }
+        };
+        head.check_file_len(len)
             .map_err(|e| verify_error(&args.package, &e))?;
-        package.head().clone()
+        head
     } else if args.deep {
         let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
         let progress = ui.progress("verifying", total);

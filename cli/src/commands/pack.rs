@@ -14,6 +14,9 @@ fn description_error(path: &Path, e: &DescriptionError) -> CliError {
     let hint = "the format is in docs/package-description.md";
     match e {
         DescriptionError::Read { source, .. } => CliError::io(path, source),
+        DescriptionError::TooLarge { .. } => CliError::usage(format!("{}: {e}", path.display()))
+            .with_class(hpk_format::ErrorClass::Limit)
+            .hint(hint),
         DescriptionError::PayloadFile { .. } => {
             CliError::new(Failure::Io, format!("{}: {e}", path.display()))
                 .hint("payload files are found relative to the description's folder")

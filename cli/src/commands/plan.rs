@@ -4,9 +4,9 @@
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::json;
-use hpk_format::{ErrorClass, Limits};
+use hpk_format::{Digest, ErrorClass, Limits};
 use hpk_verify::{
-    CatalogError, Clock, PlanStatus, TrustedRoot, VerifiedCatalog, resolve, verify_catalog,
+    CatalogError, Clock, PlanStatus, TrustedRoot, VerifiedCatalog, resolve, verify_catalog_from,
 };
 use serde_json::json;
 use std::path::Path;
@@ -17,8 +17,9 @@ fn load_catalog(
     clock: Clock,
     last_seen: u64,
 ) -> CliResult<VerifiedCatalog> {
-    let bytes = inputs::read(path)?;
-    verify_catalog(&bytes, root, clock, last_seen, &Limits::default())
+    // Opened once (`-`: standard input) and read through its bound.
+    let input = inputs::open(path)?;
+    verify_catalog_from(input, root, clock, last_seen, &Limits::default())
         .map_err(|e| catalog_error(path, &e))
 }
 
@@ -78,17 +79,24 @@ fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
     }
 }
 
-/// Runs `hpk catalog verify`.
+/// Runs `hpk catalog verify`. `last_seen` holds only while the root's
+/// catalog role is `last_seen_role` (when given): a new catalog role
+/// resets it to 0.
 pub fn catalog_verify(
     catalog: &Path,
     root: &Path,
     last_seen: u64,
+    last_seen_role: Option<Digest>,
     now: Option<u64>,
     as_json: bool,
 ) -> CliResult {
     let clock = inputs::clock(now, None);
     let root = inputs::trust_root(root, clock)?;
-    let verified = load_catalog(catalog, &root, clock, last_seen)?;
+    let floor = match last_seen_role {
+        Some(role) if role != root.catalog_role() => 0,
+        _ => last_seen,
+    };
+    let verified = load_catalog(catalog, &root, clock, floor)?;
     let c = verified.catalog();
     if as_json {
         json::print(&json!({
@@ -98,6 +106,7 @@ pub fn catalog_verify(
             "created": c.created,
             "expires": c.expires,
             "digest": verified.digest().to_hex(),
+            "catalog_role": verified.catalog_role().to_hex(),
             "entries": c.entries.iter().map(json::entry).collect::<Vec<_>>(),
         }));
         return Ok(());
@@ -133,14 +142,22 @@ pub fn plan(
     let device = inputs::device(device)?;
     let clock = inputs::clock(now, Some(&device));
     let root = inputs::trust_root(root, clock)?;
-    let verified = load_catalog(catalog, &root, clock, device.catalog_version)?;
+    // The floor holds only under the catalog role it was recorded with.
+    let verified = load_catalog(catalog, &root, clock, device.catalog_floor(&root))?;
     let plan = resolve(&verified, &device, clock);
     if as_json {
-        json::print(&json::plan(
+        let mut doc = json::plan(
             &plan,
             &catalog.display().to_string(),
             verified.catalog().version,
-        ));
+        );
+        if let serde_json::Value::Object(map) = &mut doc {
+            map.insert(
+                "catalog_role".to_owned(),
+                verified.catalog_role().to_hex().into(),
+            );
+        }
+        json::print(&doc);
         return Ok(());
     }
     match plan.status {

@@ -220,6 +220,7 @@ fn edit_error(path: &Path, e: root::RootEditError) -> CliError {
 /// Loads `path` for editing: the root as it is if unsigned, else its next
 /// version (which needs `--out`).
 fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf)> {
+    inputs::regular_file(path, "root")?;
     let (head, current) = root::read_root_file(path).map_err(|e| sign_error(&e))?;
     let now = authoring_time()?;
     if head.signatures.is_empty() {
@@ -336,29 +337,33 @@ fn verify(roots: &[PathBuf], trusted: Option<&Path>, now: Option<u64>, json: boo
         },
     };
     let last = roots.last().map_or(pinned, PathBuf::as_path);
-    let pinned_bytes = inputs::read(pinned)?;
-    // A lower bound of 0 judges no time: only the last root's time is.
-    let mut current =
-        hpk_verify::TrustedRoot::load(&pinned_bytes, hpk_verify::Clock::LowerBound(0), &limits)
-            .map_err(|e| {
-                let inner = inputs::root_error(pinned, &e);
-                if chain.is_empty() {
-                    inner
-                } else {
-                    CliError {
-                        message: format!("the trusted root does not load: {}", inner.message),
-                        ..inner
-                    }
-                }
-            })?;
+    // Each root is read once, through its bound (C17). A lower bound of 0
+    // judges no time: only the last root's time is.
+    let mut current = hpk_verify::TrustedRoot::load_from(
+        inputs::open(pinned)?,
+        hpk_verify::Clock::LowerBound(0),
+        &limits,
+    )
+    .map_err(|e| {
+        let inner = inputs::root_error(pinned, &e);
+        if chain.is_empty() {
+            inner
+        } else {
+            CliError {
+                message: format!("the trusted root does not load: {}", inner.message),
+                ..inner
+            }
+        }
+    })?;
     for next in chain {
-        let bytes = inputs::read(next)?;
-        current = current.update(&bytes, &limits).map_err(|source| {
-            rotation_error(&RotationError::Rejected {
-                path: next.clone(),
-                source,
-            })
-        })?;
+        current = current
+            .update_from(inputs::open(next)?, &limits)
+            .map_err(|source| {
+                rotation_error(&RotationError::Rejected {
+                    path: next.clone(),
+                    source,
+                })
+            })?;
     }
     current
         .check_expiry(clock)

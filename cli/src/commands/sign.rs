@@ -22,8 +22,10 @@ pub fn sign_error(e: &SignError) -> CliError {
     CliError::new(failure, e.to_string())
 }
 
-/// Which kind of hpk file `path` is, from its header.
-pub fn file_type(path: &Path) -> CliResult<FileType> {
+/// Which kind of hpk file `path` is, from its header. `path` must be a
+/// regular file: `command` reads it again (or rewrites it) afterwards.
+pub fn file_type(path: &Path, command: &str) -> CliResult<FileType> {
+    inputs::regular_file(path, command)?;
     let mut fixed = Vec::with_capacity(HEADER_LEN);
     std::fs::File::open(path)
         .and_then(|f| f.take(HEADER_LEN as u64).read_to_end(&mut fixed))
@@ -77,7 +79,7 @@ pub fn sign(
 ) -> CliResult {
     let out = out.unwrap_or(file);
     let secret = inputs::secret_key(key, passphrase_file)?;
-    let kind = file_type(file)?;
+    let kind = file_type(file, "sign")?;
     let outcome = match kind {
         FileType::Package => {
             let trusted = match root {
@@ -128,8 +130,8 @@ pub fn sign(
 
 /// The file's type, checked against what a `root …` or `catalog …`
 /// subcommand expects.
-fn typed(file: &Path, expect: Option<FileType>) -> CliResult<FileType> {
-    let found = file_type(file)?;
+fn typed(file: &Path, expect: Option<FileType>, command: &str) -> CliResult<FileType> {
+    let found = file_type(file, command)?;
     match expect {
         Some(want) if want != found => Err(CliError::usage(format!(
             "{}: expected a {want}, found a {found}",
@@ -146,7 +148,7 @@ fn typed(file: &Path, expect: Option<FileType>) -> CliResult<FileType> {
 
 /// Runs `hpk tbs` (and `hpk root tbs`, `hpk catalog tbs`).
 pub fn tbs(file: &Path, out: &Path, expect: Option<FileType>, ui: Ui) -> CliResult {
-    let message = match typed(file, expect)? {
+    let message = match typed(file, expect, "tbs")? {
         FileType::Package => hpk_sign::tbs(file, &Limits::default()),
         FileType::TrustRoot => hpk_sign::root::root_tbs(file),
         FileType::Catalog => hpk_sign::catalog::catalog_tbs(file),
@@ -172,9 +174,9 @@ pub fn attach(
     ui: Ui,
 ) -> CliResult {
     let out = out.unwrap_or(file);
-    let kind = typed(file, expect)?;
+    let kind = typed(file, expect, "attach")?;
     let public = inputs::public_key(pubkey)?;
-    let sig = inputs::read(signature)?;
+    let sig = inputs::read_capped(signature, inputs::MAX_SIGNATURE_FILE_LEN, "signature file")?;
     let outcome = match kind {
         FileType::Package => {
             hpk_sign::attach(file, &public, &sig, out, &mut SignOptions::default())

@@ -1,0 +1,257 @@
+//! Reading trust roots and catalogs through their bound, and recovering
+//! from a catalog fast-forward.
+//!
+//! Bounded readers: `TrustedRoot::load_from`, `TrustedRoot::update_from`
+//! and `verify_catalog_from` read the header, exactly the signature block
+//! and body it declares, and at most one more byte: whatever follows (an
+//! endless stream), they fail in constant memory, having read no further.
+//!
+//! Fast-forward: a stolen catalog key signs catalog version 2^64 − 1; a
+//! device that took it refuses every legitimate catalog until a new trust
+//! root changes the catalog role, which resets the floor (as TUF resets
+//! the timestamp and snapshot versions when their keys rotate). A rotation
+//! that leaves the catalog role alone keeps the floor.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use hpk_format::{Catalog, ContainerError, ErrorClass, FileType, Limits, Roles, TrustRoot};
+use hpk_sign::catalog::new_catalog;
+use hpk_tests::*;
+use hpk_verify::{
+    CatalogError, Clock, RootError, TrustedRoot, verify_catalog, verify_catalog_from,
+};
+use std::io::Read;
+
+const NOW: Clock = Clock::Trusted(T0 + DAY);
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+/// `prefix`, then zeros for ever.
+fn endless(prefix: Vec<u8>) -> CountingReader<impl Read> {
+    CountingReader::new(std::io::Cursor::new(prefix).chain(std::io::repeat(0)))
+}
+
+fn catalog(version: u64) -> Catalog {
+    new_catalog(version, T0, T0 + 7 * DAY)
+}
+
+#[test]
+fn a_catalog_followed_by_endless_data_is_refused_after_one_more_byte() {
+    let keys = Keys::standard();
+    let root = standard_trusted_root(&keys);
+    let file = catalog_file(&catalog(3), &[&keys.catalog]);
+    let mut input = endless(file.clone());
+    let err = verify_catalog_from(&mut input, &root, NOW, 0, &limits()).unwrap_err();
+    assert!(
+        matches!(err, CatalogError::Container(ContainerError::TrailingBytes)),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::Malformed);
+    assert_eq!(input.count, file.len() as u64 + 1);
+    // The exact file verifies, from a stream and from bytes.
+    let mut exact = CountingReader::new(file.as_slice());
+    let v = verify_catalog_from(&mut exact, &root, NOW, 0, &limits()).unwrap();
+    assert_eq!(v.catalog().version, 3);
+    assert_eq!(exact.count, file.len() as u64);
+    assert_eq!(verify_catalog(&file, &root, NOW, 0, &limits()).unwrap(), v);
+}
+
+#[test]
+fn a_header_over_the_limits_is_refused_after_forty_bytes() {
+    let keys = Keys::standard();
+    let root = standard_trusted_root(&keys);
+    // A catalog header declaring a 1 TiB body.
+    let mut header = catalog_file(&catalog(3), &[])[..40].to_vec();
+    header[16..24].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let mut input = endless(header.clone());
+    let err = verify_catalog_from(&mut input, &root, NOW, 0, &limits()).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Limit, "{err}");
+    assert_eq!(input.count, 40);
+    header[12] = FileType::TrustRoot as u8;
+    let mut input = endless(header);
+    let err = TrustedRoot::load_from(&mut input, NOW, &limits()).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Limit, "{err}");
+    assert_eq!(input.count, 40);
+}
+
+#[test]
+fn trust_roots_followed_by_endless_data_are_refused_after_one_more_byte() {
+    let keys = Keys::standard();
+    let file = root_file(&standard_root(&keys), &[&keys.root]);
+    let mut input = endless(file.clone());
+    let err = TrustedRoot::load_from(&mut input, NOW, &limits()).unwrap_err();
+    assert!(
+        matches!(err, RootError::Container(ContainerError::TrailingBytes)),
+        "{err}"
+    );
+    assert_eq!(input.count, file.len() as u64 + 1);
+    let trusted = TrustedRoot::load_from(file.as_slice(), NOW, &limits()).unwrap();
+    assert_eq!(trusted, standard_trusted_root(&keys));
+
+    let mut next = standard_root(&keys);
+    next.version = 2;
+    let next_file = root_file(&next, &[&keys.root]);
+    let mut input = endless(next_file.clone());
+    let err = trusted.update_from(&mut input, &limits()).unwrap_err();
+    assert!(
+        matches!(err, RootError::Container(ContainerError::TrailingBytes)),
+        "{err}"
+    );
+    assert_eq!(input.count, next_file.len() as u64 + 1);
+    let rotated = trusted
+        .update_from(next_file.as_slice(), &limits())
+        .unwrap();
+    assert_eq!(rotated.root().version, 2);
+}
+
+// ---------------------------------------------------------------------------
+// Catalog fast-forward.
+
+/// The standard root of `version` with `catalog` as the catalog role.
+fn root_with_catalog(keys: &Keys, version: u64, catalog: &[&TestKey]) -> TrustRoot {
+    let mut listed = vec![&keys.root, &keys.release, &keys.hotpatch, &keys.recovery];
+    listed.extend_from_slice(catalog);
+    trust_root(
+        version,
+        T0 + 365 * DAY,
+        Roles {
+            root: role(1, &[&keys.root]),
+            release: role(1, &[&keys.release]),
+            hotpatch: role(1, &[&keys.hotpatch]),
+            recovery: role(1, &[&keys.recovery]),
+            catalog: role(1, catalog),
+        },
+        &listed,
+    )
+}
+
+#[test]
+fn a_catalog_fast_forward_is_undone_when_the_catalog_role_changes() {
+    let keys = Keys::standard();
+    let new_catalog_key = TestKey::from_seed(55);
+    let v1 = standard_trusted_root(&keys);
+    let mut device = online_device();
+
+    // The stolen catalog key signs version 2^64 − 1; the device takes it.
+    let evil = catalog_file(&catalog(u64::MAX), &[&keys.catalog]);
+    let floor = device.catalog_floor(&v1);
+    let accepted = verify_catalog(&evil, &v1, NOW, floor, &limits()).unwrap();
+    device.record_catalog(&accepted);
+    assert_eq!(device.catalog_version, u64::MAX);
+    assert_eq!(device.catalog_role, Some(v1.catalog_role()));
+
+    // Every legitimate catalog is now a rollback.
+    let legit = catalog_file(&catalog(4), &[&keys.catalog]);
+    let err = verify_catalog(&legit, &v1, NOW, device.catalog_floor(&v1), &limits()).unwrap_err();
+    assert!(matches!(err, CatalogError::Rollback { .. }), "{err}");
+
+    // Root v2 rotates the catalog key out: the floor recorded under the old
+    // catalog role resets, and the legitimate catalog is accepted again.
+    let v2 = v1
+        .update(
+            &root_file(
+                &root_with_catalog(&keys, 2, &[&new_catalog_key]),
+                &[&keys.root],
+            ),
+            &limits(),
+        )
+        .unwrap();
+    assert_ne!(v2.catalog_role(), v1.catalog_role());
+    assert_eq!(device.catalog_floor(&v2), 0);
+    let legit2 = catalog_file(&catalog(4), &[&new_catalog_key]);
+    let accepted = verify_catalog(&legit2, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap();
+    device.record_catalog(&accepted);
+    assert_eq!(device.catalog_version, 4);
+    assert_eq!(device.catalog_role, Some(v2.catalog_role()));
+    // The stolen key no longer signs catalogs, and the new floor binds.
+    let err = verify_catalog(&evil, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Signature, "{err}");
+    let older = catalog_file(&catalog(3), &[&new_catalog_key]);
+    let err = verify_catalog(&older, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap_err();
+    assert!(matches!(err, CatalogError::Rollback { .. }), "{err}");
+}
+
+#[test]
+fn a_threshold_change_alone_also_resets_the_floor() {
+    let keys = Keys::standard();
+    let second = TestKey::from_seed(56);
+    let v1 = standard_trusted_root(&keys);
+    let mut device = online_device();
+    let evil = catalog_file(&catalog(u64::MAX), &[&keys.catalog]);
+    device.record_catalog(&verify_catalog(&evil, &v1, NOW, 0, &limits()).unwrap());
+    // Root v2: the catalog role becomes 2 of {old, second}.
+    let mut r2 = root_with_catalog(&keys, 2, &[&keys.catalog, &second]);
+    r2.roles.catalog.threshold = 2;
+    let v2 = v1
+        .update(&root_file(&r2, &[&keys.root]), &limits())
+        .unwrap();
+    assert_eq!(device.catalog_floor(&v2), 0);
+    // The stolen key alone no longer meets the threshold.
+    let err = verify_catalog(&evil, &v2, NOW, 0, &limits()).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Signature, "{err}");
+}
+
+#[test]
+fn a_rotation_that_keeps_the_catalog_role_keeps_the_floor() {
+    let keys = Keys::standard();
+    let v1 = standard_trusted_root(&keys);
+    let mut device = online_device();
+    let evil = catalog_file(&catalog(u64::MAX), &[&keys.catalog]);
+    device.record_catalog(&verify_catalog(&evil, &v1, NOW, 0, &limits()).unwrap());
+    // Root v2 changes the release role only.
+    let mut r2 = standard_root(&keys);
+    r2.version = 2;
+    let extra = TestKey::from_seed(57);
+    r2.roles.release = role(1, &[&keys.release, &extra]);
+    r2.keys = trust_root(
+        2,
+        r2.expires,
+        r2.roles.clone(),
+        &[
+            &keys.root,
+            &keys.release,
+            &extra,
+            &keys.hotpatch,
+            &keys.recovery,
+            &keys.catalog,
+        ],
+    )
+    .keys;
+    let v2 = v1
+        .update(&root_file(&r2, &[&keys.root]), &limits())
+        .unwrap();
+    assert_eq!(v2.catalog_role(), v1.catalog_role());
+    assert_eq!(device.catalog_floor(&v2), u64::MAX);
+    let legit = catalog_file(&catalog(4), &[&keys.catalog]);
+    let err = verify_catalog(&legit, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap_err();
+    assert!(matches!(err, CatalogError::Rollback { .. }), "{err}");
+    // A device that recorded no catalog role keeps its floor under any root.
+    device.catalog_role = None;
+    let v2_other = v1
+        .update(
+            &root_file(
+                &root_with_catalog(&keys, 2, &[&TestKey::from_seed(58)]),
+                &[&keys.root],
+            ),
+            &limits(),
+        )
+        .unwrap();
+    assert_eq!(device.catalog_floor(&v2_other), u64::MAX);
+}
+
+#[test]
+fn the_catalog_role_digest_is_sha256_of_the_role_encoding() {
+    let keys = Keys::standard();
+    let root = standard_trusted_root(&keys);
+    let role = &root.root().roles.catalog;
+    let mut bytes = role.threshold.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
+    for k in &role.keys {
+        bytes.extend_from_slice(k.as_bytes());
+    }
+    assert_eq!(root.catalog_role(), hpk_format::Digest::of(&bytes));
+    // Those are the bytes the role has in the trust-root body.
+    let body = hpk_format::encode(root.root(), &limits()).unwrap();
+    assert!(body.windows(bytes.len()).any(|w| w == bytes.as_slice()));
+}
