@@ -98,25 +98,22 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
-    /// Sign a package (or a trust root, or a catalog) with a local key.
+    /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
+    /// token or a signer command.
     #[command(
-        after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot"
+        after_help = "Examples:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot\n  hpk sign baseline.hpk --pkcs11 'pkcs11:token=release;object=release-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt --root root.hpkroot\n  hpk sign baseline.hpk --signer-cmd 'openssl pkeyutl -sign -rawin -inkey release.key' \\\n    --pubkey release.key.pub --root root.hpkroot"
     )]
     Sign {
         /// The package (or trust root, or catalog).
         package: PathBuf,
-        /// Secret key file.
-        #[arg(long, short)]
-        key: PathBuf,
+        #[command(flatten)]
+        signer: commands::sign::SignerArgs,
         /// Refuse a key that the trust root's role for this package kind does not hold.
         #[arg(long, short)]
         root: Option<PathBuf>,
         /// Write the signed file here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Read the key passphrase from this file.
-        #[arg(long, value_name = "FILE")]
-        passphrase_file: Option<PathBuf>,
     },
     /// Write the statement an external signer (HSM, KMS) must sign (47 or 50 bytes).
     #[command(
@@ -281,18 +278,10 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
         } => commands::pack::pack(&description, &out, threads, ui),
         Command::Sign {
             package,
-            key,
+            signer,
             root,
             out,
-            passphrase_file,
-        } => commands::sign::sign(
-            &package,
-            &key,
-            root.as_deref(),
-            out.as_deref(),
-            passphrase_file.as_deref(),
-            ui,
-        ),
+        } => commands::sign::sign(&package, &signer, root.as_deref(), out.as_deref(), ui),
         Command::Tbs { file, out } => commands::sign::tbs(&file, &out, None, ui),
         Command::Attach {
             file,

@@ -168,8 +168,9 @@ pub enum SignerError {
     CommandOutput {
         /// The command.
         command: String,
-        /// How many bytes it printed.
-        len: u64,
+        /// How many bytes it printed; 65 stands for "more than 64" (the
+        /// command is stopped at the 65th byte).
+        len: usize,
     },
     /// The token returned a signature that is not 64 bytes.
     SignatureLength {
@@ -291,11 +292,19 @@ impl fmt::Display for SignerError {
                 }
                 Ok(())
             }
-            SignerError::CommandOutput { command, len } => write!(
-                f,
-                "signer command `{command}` printed {len} bytes; it must print exactly the \
-                 64 raw bytes of an Ed25519 signature (decode base64 or hex output in the command)"
-            ),
+            SignerError::CommandOutput { command, len } => {
+                let printed = if *len > 64 {
+                    "more than 64 bytes".to_owned()
+                } else {
+                    format!("{len} bytes")
+                };
+                write!(
+                    f,
+                    "signer command `{command}` printed {printed}; it must print exactly the \
+                     64 raw bytes of an Ed25519 signature (decode base64 or hex output in the \
+                     command)"
+                )
+            }
             SignerError::SignatureLength { len } => write!(
                 f,
                 "the token returned a {len}-byte signature; an Ed25519 signature is 64 bytes"
@@ -329,10 +338,45 @@ impl From<UriError> for SignerError {
 /// Most bytes of a signer command's standard error kept for the message.
 const STDERR_KEPT: usize = 2000;
 
+/// Environment variable that names, for a signer command, a file holding
+/// the statement (for clients that read the message from a file, such as
+/// OpenSSL 3.0's `pkeyutl -rawin`, which cannot sign Ed25519 from a pipe).
+pub const STATEMENT_FILE_ENV: &str = "HPK_STATEMENT_FILE";
+
+/// A temporary file holding the statement, removed when dropped.
+struct StatementFile(PathBuf);
+
+impl StatementFile {
+    fn create(statement: &[u8]) -> io::Result<StatementFile> {
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+        let path = std::env::temp_dir().join(format!("hpk-statement-{}", hex::encode(random)));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path)?;
+        // From here on the guard removes the file, whatever happens.
+        let guard = StatementFile(path);
+        file.write_all(statement)?;
+        file.sync_all()?;
+        Ok(guard)
+    }
+}
+
+impl Drop for StatementFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// A signer that runs a command (`sh -c CMD`): the statement on its
-/// standard input, the 64 raw signature bytes expected on its standard
-/// output. Any cloud KMS or HSM client that signs raw Ed25519 messages
-/// fits.
+/// standard input (and in the file named by `HPK_STATEMENT_FILE`), the 64
+/// raw signature bytes expected on its standard output. Any cloud KMS or
+/// HSM client that signs raw Ed25519 messages fits.
 #[derive(Debug, Clone)]
 pub struct CommandSigner {
     command: String,
@@ -360,9 +404,11 @@ impl Signer for CommandSigner {
             command: self.command.clone(),
             source,
         };
+        let statement_file = StatementFile::create(statement).map_err(spawn_err)?;
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
+            .env(STATEMENT_FILE_ENV, &statement_file.0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -393,23 +439,26 @@ impl Signer for CommandSigner {
                 kept
             })
         });
+        // At most 65 bytes are read: a 65th byte already makes the output
+        // wrong, and the command is stopped then (it may print forever).
         let mut out = Vec::with_capacity(65);
-        let mut len = 0u64;
-        if let Some(mut stdout) = child.stdout.take() {
-            let read = Read::by_ref(&mut stdout)
-                .take(65)
-                .read_to_end(&mut out)
-                .and_then(|n| Ok(n as u64 + io::copy(&mut stdout, &mut io::sink())?));
-            match read {
-                Ok(n) => len = n,
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(spawn_err(e));
-                }
-            }
+        if let Some(stdout) = child.stdout.take()
+            && let Err(e) = stdout.take(65).read_to_end(&mut out)
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(spawn_err(e));
+        }
+        if out.len() > 64 {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SignerError::CommandOutput {
+                command: self.command.clone(),
+                len: out.len(),
+            });
         }
         let status = child.wait().map_err(spawn_err)?;
+        drop(statement_file);
         let stderr = stderr
             .and_then(|h| h.join().ok())
             .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
@@ -425,7 +474,7 @@ impl Signer for CommandSigner {
             .try_into()
             .map_err(|_| SignerError::CommandOutput {
                 command: self.command.clone(),
-                len,
+                len: out.len(),
             })
     }
 }
