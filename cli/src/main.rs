@@ -84,6 +84,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the public key of a signer (a PKCS#11 key, a secret key file) as a
+    /// public key file, and print its key id.
+    #[command(
+        after_help = "Example:\n  hpk pubkey --pkcs11 'pkcs11:token=release;object=release-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt --out release-2026.pub"
+    )]
+    Pubkey {
+        #[command(flatten)]
+        signer: commands::sign::SignerArgs,
+        /// Public key file to write (SPKI PEM, as `hpk keygen` writes KEY.pub).
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Build an unsigned package from a description (TOML).
     #[command(
         after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n\nThe description format is in docs/package-description.md."
@@ -271,6 +286,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             force,
             json,
         } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json, ui),
+        Command::Pubkey { signer, out, force } => commands::sign::pubkey(&signer, &out, force, ui),
         Command::Pack {
             description,
             out,

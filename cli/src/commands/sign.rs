@@ -87,26 +87,26 @@ pub struct SignerArgs {
     #[arg(long, short, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Read the key passphrase from this file (else HPK_PASSPHRASE).
-    #[arg(long, value_name = "FILE", requires = "key")]
+    #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// Sign with an Ed25519 key in a PKCS#11 token (HSM), named by an RFC 7512
     /// URI: `pkcs11:token=LABEL;object=LABEL` (or `id=%01`).
     #[arg(long, value_name = "URI")]
     pub pkcs11: Option<String>,
     /// The PKCS#11 module (shared library) to load, unless the URI has module-path=.
-    #[arg(long, value_name = "FILE", requires = "pkcs11")]
+    #[arg(long, value_name = "FILE")]
     pub pkcs11_module: Option<PathBuf>,
     /// Read the token's user PIN from this file (its first line). Without it: the URI's
     /// pin-source= or pin-value=, else HPK_PKCS11_PIN.
-    #[arg(long, value_name = "FILE", requires = "pkcs11")]
+    #[arg(long, value_name = "FILE")]
     pub pin_file: Option<PathBuf>,
     /// Sign by running CMD (`sh -c CMD`): the statement on its stdin, the 64 raw
     /// signature bytes on its stdout. Needs --pubkey.
-    #[arg(long, value_name = "CMD", requires = "pubkey")]
+    #[arg(long, value_name = "CMD")]
     pub signer_cmd: Option<String>,
     /// The public key the signer command signs with (SPKI PEM): its signatures are
     /// checked against it.
-    #[arg(long, value_name = "FILE", requires = "signer_cmd")]
+    #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
 }
 
@@ -139,6 +139,40 @@ fn signer_error(e: &SignerError) -> CliError {
 /// The signer the arguments name. The PIN comes from `--pin-file`, else
 /// from the URI, else from `HPK_PKCS11_PIN`.
 pub fn signer(args: &SignerArgs) -> CliResult<Box<dyn Signer>> {
+    // Options of one signer given with another: refused rather than ignored.
+    let stray = [
+        (
+            args.passphrase_file.is_some() && args.key.is_none(),
+            "--passphrase-file",
+            "--key",
+        ),
+        (
+            args.pkcs11_module.is_some() && args.pkcs11.is_none(),
+            "--pkcs11-module",
+            "--pkcs11",
+        ),
+        (
+            args.pin_file.is_some() && args.pkcs11.is_none(),
+            "--pin-file",
+            "--pkcs11",
+        ),
+        (
+            args.pubkey.is_some() && args.signer_cmd.is_none(),
+            "--pubkey",
+            "--signer-cmd",
+        ),
+        (
+            args.signer_cmd.is_some() && args.pubkey.is_none(),
+            "--signer-cmd",
+            "--pubkey",
+        ),
+    ];
+    if let Some((_, flag, needs)) = stray.iter().find(|(bad, _, _)| *bad) {
+        return Err(CliError::usage(format!("{flag} needs {needs}")).hint(
+            "give one signer: --key FILE [--passphrase-file FILE], --pkcs11 URI \
+             [--pkcs11-module FILE] [--pin-file FILE], or --signer-cmd CMD --pubkey FILE",
+        ));
+    }
     if let Some(key) = &args.key {
         return Ok(Box::new(inputs::secret_key(
             key,
@@ -174,6 +208,21 @@ pub fn signer(args: &SignerArgs) -> CliResult<Box<dyn Signer>> {
             "give one signer: --key FILE, --pkcs11 URI, or --signer-cmd CMD --pubkey FILE",
         )),
     }
+}
+
+/// Runs `hpk pubkey`: writes the signer's public key to `out` and prints
+/// its key id.
+pub fn pubkey(args: &SignerArgs, out: &Path, force: bool, ui: Ui) -> CliResult {
+    let public = signer(args)?.public_key();
+    hpk_sign::keys::write_public_key_file(out, &public, force).map_err(|e| match e {
+        hpk_sign::KeyError::Exists { .. } => {
+            CliError::usage(format!("{e}")).hint("pass --force to overwrite")
+        }
+        other => CliError::io(out, other),
+    })?;
+    outln!("{}", public.key_id().to_hex());
+    ui.note(format!("wrote {}", out.display()));
+    Ok(())
 }
 
 /// The error of signing with a signer: the signer's own errors as
