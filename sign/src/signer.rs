@@ -576,7 +576,7 @@ impl Pkcs11Signer {
         let mut available = Vec::new();
         let mut matches = Vec::new();
         for slot in pkcs11
-            .get_slots_with_token()
+            .get_slots_with_initialized_token()
             .map_err(device("listing slots"))?
         {
             let info = pkcs11
