@@ -116,7 +116,7 @@ enum Command {
     /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
     /// token or a signer command.
     #[command(
-        after_help = "Examples:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot\n  hpk sign baseline.hpk --pkcs11 'pkcs11:token=release;object=release-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt --root root.hpkroot\n  hpk sign baseline.hpk --signer-cmd 'openssl pkeyutl -sign -rawin -inkey release.key' \\\n    --pubkey release.key.pub --root root.hpkroot"
+        after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot\n  hpk sign baseline.hpk --pkcs11 'pkcs11:token=release;object=release-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt --root root.hpkroot\n  hpk sign baseline.hpk --signer-cmd ./sign-with-kms \\\n    --pubkey release.pub --root root.hpkroot"
     )]
     Sign {
         /// The package (or trust root, or catalog).
@@ -380,7 +380,9 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
 const GROUPS: [(&str, &[&str]); 3] = [
     (
         "Authoring",
-        &["keygen", "pack", "sign", "tbs", "attach", "root", "catalog"],
+        &[
+            "keygen", "pubkey", "pack", "sign", "tbs", "attach", "root", "catalog",
+        ],
     ),
     ("Checking", &["verify", "extract", "inspect", "plan"]),
     ("Other", &["demo", "completions", "man", "help"]),

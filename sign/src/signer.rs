@@ -502,9 +502,10 @@ fn device(operation: &'static str) -> impl FnOnce(CkError) -> SignerError {
 /// STRING holding it (PKCS#11 3.0), or the 32 bytes themselves (some
 /// tokens).
 fn ec_point(bytes: &[u8]) -> Option<[u8; 32]> {
-    match bytes {
-        [0x04, 0x20, rest @ ..] => rest.try_into().ok(),
-        raw => raw.try_into().ok(),
+    match bytes.len() {
+        34 => bytes.strip_prefix(&[0x04, 0x20])?.try_into().ok(),
+        32 => bytes.try_into().ok(),
+        _ => None,
     }
 }
 
@@ -757,6 +758,28 @@ impl Signer for Pkcs11Signer {
             .map_err(|_| SignerError::SignatureLength {
                 len: signature.len(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::ec_point;
+
+    #[test]
+    fn ec_point_takes_the_der_octet_string_or_the_raw_point() {
+        let mut der = vec![0x04, 0x20];
+        der.extend([0x04; 32]);
+        assert_eq!(ec_point(&der), Some([0x04; 32]));
+        // A raw point may itself start with 04 20.
+        let mut raw = vec![0x04, 0x20];
+        raw.extend([7; 30]);
+        assert_eq!(ec_point(&raw).map(|p| p[2]), Some(7));
+        assert_eq!(ec_point(&der[..33]), None);
+        let mut wrong = der.clone();
+        wrong[1] = 0x21;
+        assert_eq!(ec_point(&wrong), None);
+        assert_eq!(ec_point(&[]), None);
     }
 }
 

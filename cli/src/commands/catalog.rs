@@ -58,7 +58,7 @@ pub enum CatalogCommand {
     },
     /// Sign a catalog with a catalog-role key.
     #[command(
-        after_help = "Examples:\n  hpk catalog sign catalog.hpkcat --key catalog.key --root root.hpkroot\n  hpk catalog sign catalog.hpkcat --signer-cmd 'my-kms sign --key catalog-2026' \\\n    --pubkey catalog.key.pub --root root.hpkroot"
+        after_help = "Example:\n  hpk catalog sign catalog.hpkcat --key catalog.key --root root.hpkroot\n  hpk catalog sign catalog.hpkcat --signer-cmd ./sign-with-kms \\\n    --pubkey catalog.pub --root root.hpkroot"
     )]
     Sign {
         /// The catalog.

@@ -128,7 +128,7 @@ pub enum RootCommand {
     },
     /// Sign a trust root (for a rotation: with old and new root keys).
     #[command(
-        after_help = "Examples:\n  hpk root sign root-v2.hpkroot --key old-root.key\n  hpk root sign root-v2.hpkroot --pkcs11 'pkcs11:token=root;object=root-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt"
+        after_help = "Example:\n  hpk root sign root-v2.hpkroot --key old-root.key\n  hpk root sign root-v2.hpkroot --pkcs11 'pkcs11:token=root;object=root-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt"
     )]
     Sign {
         /// The trust root.

@@ -84,7 +84,7 @@ pub const PIN_ENV: &str = "HPK_PKCS11_PIN";
 ))]
 pub struct SignerArgs {
     /// Secret key file.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short)]
     pub key: Option<PathBuf>,
     /// Read the key passphrase from this file (else HPK_PASSPHRASE).
     #[arg(long, value_name = "FILE")]
