@@ -761,28 +761,6 @@ impl Signer for Pkcs11Signer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-    use super::ec_point;
-
-    #[test]
-    fn ec_point_takes_the_der_octet_string_or_the_raw_point() {
-        let mut der = vec![0x04, 0x20];
-        der.extend([0x04; 32]);
-        assert_eq!(ec_point(&der), Some([0x04; 32]));
-        // A raw point may itself start with 04 20.
-        let mut raw = vec![0x04, 0x20];
-        raw.extend([7; 30]);
-        assert_eq!(ec_point(&raw).map(|p| p[2]), Some(7));
-        assert_eq!(ec_point(&der[..33]), None);
-        let mut wrong = der.clone();
-        wrong[1] = 0x21;
-        assert_eq!(ec_point(&wrong), None);
-        assert_eq!(ec_point(&[]), None);
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Signing a file
 // ---------------------------------------------------------------------------
@@ -859,4 +837,26 @@ pub fn sign_file(
         });
     }
     add_record(opened, &public_key, signature, out, options)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::ec_point;
+
+    #[test]
+    fn ec_point_takes_the_der_octet_string_or_the_raw_point() {
+        let mut der = vec![0x04, 0x20];
+        der.extend([0x04; 32]);
+        assert_eq!(ec_point(&der), Some([0x04; 32]));
+        // A raw point may itself start with 04 20.
+        let mut raw = vec![0x04, 0x20];
+        raw.extend([7; 30]);
+        assert_eq!(ec_point(&raw).map(|p| p[2]), Some(7));
+        assert_eq!(ec_point(&der[..33]), None);
+        let mut wrong = der.clone();
+        wrong[1] = 0x21;
+        assert_eq!(ec_point(&wrong), None);
+        assert_eq!(ec_point(&[]), None);
+    }
 }
