@@ -279,6 +279,28 @@ fn a_misbehaving_signer_command_is_refused_and_the_file_unchanged() {
     )
     .expect_code(2);
 
+    // `hpk pubkey` gives the public key file of a signer, and does not
+    // overwrite one.
+    hpk_in(
+        d,
+        &[
+            "pubkey",
+            "--key",
+            "keys/release.key",
+            "--out",
+            "release.pub",
+        ],
+    )
+    .ok();
+    assert_eq!(read(d, "release.pub"), read(d, "keys/release.key.pub"));
+    let run = hpk_in(
+        d,
+        &["pubkey", "--key", "keys/stray.key", "--out", "release.pub"],
+    )
+    .expect_code(2);
+    assert!(run.stderr.contains("exists"), "{}", run.stderr);
+    assert_eq!(read(d, "release.pub"), read(d, "keys/release.key.pub"));
+
     assert_eq!(before, read(d, "unsigned.hpk"));
     assert!(
         std::fs::read_dir(d).unwrap().all(|e| !e

@@ -215,9 +215,7 @@ pub fn signer(args: &SignerArgs) -> CliResult<Box<dyn Signer>> {
 pub fn pubkey(args: &SignerArgs, out: &Path, force: bool, ui: Ui) -> CliResult {
     let public = signer(args)?.public_key();
     hpk_sign::keys::write_public_key_file(out, &public, force).map_err(|e| match e {
-        hpk_sign::KeyError::Exists { .. } => {
-            CliError::usage(format!("{e}")).hint("pass --force to overwrite")
-        }
+        hpk_sign::KeyError::Exists { .. } => CliError::usage(e.to_string()),
         other => CliError::io(out, other),
     })?;
     outln!("{}", public.key_id().to_hex());
