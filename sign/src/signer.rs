@@ -509,12 +509,30 @@ fn ec_point(bytes: &[u8]) -> Option<[u8; 32]> {
     }
 }
 
+/// A PKCS#11 module this process initialised: finalised when dropped,
+/// after its sessions (declared before it) are closed.
+struct Module(Option<Pkcs11>);
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        if let Some(pkcs11) = self.0.take() {
+            let _ = pkcs11.finalize();
+        }
+    }
+}
+
 /// A signer holding a logged-in session with a PKCS#11 token and the
 /// handle of an Ed25519 private key in it (CKM_EDDSA, pure Ed25519).
+///
+/// Dropping it closes the session (which logs out) and finalises the
+/// module.
 pub struct Pkcs11Signer {
+    // Field order is drop order: the session is closed before the module
+    // is finalised.
     session: Session,
     key: ObjectHandle,
     public_key: PublicKey,
+    _module: Module,
 }
 
 impl fmt::Debug for Pkcs11Signer {
@@ -568,10 +586,14 @@ impl Pkcs11Signer {
             path: module.clone(),
             detail: e.to_string(),
         })?;
-        match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        // Finalised on every return from here (and with the signer) if
+        // this call initialised it.
+        let module = match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        {
+            Ok(()) => Module(Some(pkcs11.clone())),
+            Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Module(None),
             Err(e) => return Err(device("initializing the module")(e)),
-        }
+        };
 
         // The token.
         let mut available = Vec::new();
@@ -737,6 +759,7 @@ impl Pkcs11Signer {
             session,
             key,
             public_key,
+            _module: module,
         })
     }
 }
