@@ -84,6 +84,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the public key of a signer (a PKCS#11 key, a secret key file) as a
+    /// public key file, and print its key id.
+    #[command(
+        after_help = "Example:\n  hpk pubkey --pkcs11 'pkcs11:token=release;object=release-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt --out release-2026.pub"
+    )]
+    Pubkey {
+        #[command(flatten)]
+        signer: commands::sign::SignerArgs,
+        /// Public key file to write (SPKI PEM, as `hpk keygen` writes KEY.pub).
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Build an unsigned package from a description (TOML).
     #[command(
         after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n\nThe description format is in docs/package-description.md."
@@ -98,26 +113,23 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
-    /// Sign a package (or a trust root, or a catalog) with a local key.
+    /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
+    /// token or a signer command.
     #[command(
-        after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot"
+        after_help = "Example:\n  hpk sign baseline.hpk --key release.key --root root.hpkroot\n  hpk sign baseline.hpk --pkcs11 'pkcs11:token=release;object=release-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt --root root.hpkroot\n  hpk sign baseline.hpk --signer-cmd ./sign-with-kms \\\n    --pubkey release.pub --root root.hpkroot"
     )]
     Sign {
         /// The package (or trust root, or catalog): a regular file, since it
         /// is read again and rewritten (not `-` or a pipe).
         package: PathBuf,
-        /// Secret key file.
-        #[arg(long, short)]
-        key: PathBuf,
+        #[command(flatten)]
+        signer: commands::sign::SignerArgs,
         /// Refuse a key that the trust root's role for this package kind does not hold.
         #[arg(long, short)]
         root: Option<PathBuf>,
         /// Write the signed file here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Read the key passphrase from this file.
-        #[arg(long, value_name = "FILE")]
-        passphrase_file: Option<PathBuf>,
     },
     /// Write the statement an external signer (HSM, KMS) must sign (47 or 50 bytes).
     #[command(
@@ -277,6 +289,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             force,
             json,
         } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json, ui),
+        Command::Pubkey { signer, out, force } => commands::sign::pubkey(&signer, &out, force, ui),
         Command::Pack {
             description,
             out,
@@ -284,18 +297,10 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
         } => commands::pack::pack(&description, &out, threads, ui),
         Command::Sign {
             package,
-            key,
+            signer,
             root,
             out,
-            passphrase_file,
-        } => commands::sign::sign(
-            &package,
-            &key,
-            root.as_deref(),
-            out.as_deref(),
-            passphrase_file.as_deref(),
-            ui,
-        ),
+        } => commands::sign::sign(&package, &signer, root.as_deref(), out.as_deref(), ui),
         Command::Tbs { file, out } => commands::sign::tbs(&file, &out, None, ui),
         Command::Attach {
             file,
@@ -378,7 +383,9 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
 const GROUPS: [(&str, &[&str]); 3] = [
     (
         "Authoring",
-        &["keygen", "pack", "sign", "tbs", "attach", "root", "catalog"],
+        &[
+            "keygen", "pubkey", "pack", "sign", "tbs", "attach", "root", "catalog",
+        ],
     ),
     ("Checking", &["verify", "extract", "inspect", "plan"]),
     ("Other", &["demo", "completions", "man", "help"]),

@@ -65,6 +65,25 @@ pub enum SignError {
         /// The key the signature was checked against.
         key_id: KeyId,
     },
+    /// An external signer (PKCS#11 token, signer command) could not be
+    /// used or did not sign.
+    Signer {
+        /// The file being signed.
+        path: PathBuf,
+        /// What went wrong.
+        source: crate::signer::SignerError,
+    },
+    /// An external signer returned a signature that does not verify under
+    /// the public key it was given (or read) for: a wrong key, a wrong
+    /// algorithm, or damaged output. Nothing was written.
+    SignerMismatch {
+        /// The file being signed.
+        path: PathBuf,
+        /// What it holds.
+        file_type: FileType,
+        /// The key the signature was checked against.
+        key_id: KeyId,
+    },
     /// A detached signature that is not 64 raw bytes.
     SignatureLength {
         /// Its length.
@@ -119,8 +138,10 @@ impl SignError {
             SignError::Body { source, .. } | SignError::Invalid { source, .. } => source.class(),
             SignError::Encode { source, .. } => source.class(),
             SignError::Inconsistent { .. } | SignError::Location { .. } => ErrorClass::Malformed,
+            SignError::Signer { source, .. } => source.class(),
             SignError::NotInRole { .. }
             | SignError::SignatureMismatch { .. }
+            | SignError::SignerMismatch { .. }
             | SignError::SignatureLength { .. } => ErrorClass::Signature,
             SignError::TooManySignatures { .. } => ErrorClass::Limit,
             SignError::Io { .. } => ErrorClass::Io,
@@ -134,6 +155,8 @@ impl SignError {
             | SignError::Body { path, .. }
             | SignError::Inconsistent { path, .. }
             | SignError::NotInRole { path, .. }
+            | SignError::Signer { path, .. }
+            | SignError::SignerMismatch { path, .. }
             | SignError::SignatureMismatch { path, .. }
             | SignError::TooManySignatures { path, .. }
             | SignError::Invalid { path, .. }
@@ -205,10 +228,30 @@ impl fmt::Display for SignError {
                 key_id,
                 role,
                 kind,
+            } => {
+                let what = match role {
+                    RoleName::Root => "trust roots".to_owned(),
+                    RoleName::Catalog => "catalogs".to_owned(),
+                    _ => format!("{kind} packages"),
+                };
+                write!(
+                    f,
+                    "{}: key {}… is not in the trust root's {role} role, which signs {what}; \
+                     sign with a {role} key or add this key with `hpk root add-key`",
+                    path.display(),
+                    key_id.short()
+                )
+            }
+            SignError::Signer { path, source } => write!(f, "{}: {source}", path.display()),
+            SignError::SignerMismatch {
+                path,
+                file_type,
+                key_id,
             } => write!(
                 f,
-                "{}: key {}… is not in the trust root's {role} role, which signs {kind} packages; \
-                 sign with a {role} key or add this key with `hpk root add-key`",
+                "{}: the signer returned a signature that does not verify under key {}… over \
+                 this {file_type}'s statement; it signs with another key or another algorithm \
+                 than pure Ed25519 (the file is unchanged)",
                 path.display(),
                 key_id.short()
             ),
@@ -256,7 +299,9 @@ impl std::error::Error for SignError {
             SignError::Body { source, .. } | SignError::Invalid { source, .. } => Some(source),
             SignError::Encode { source, .. } => Some(source),
             SignError::Io { source, .. } => Some(source),
+            SignError::Signer { source, .. } => Some(source),
             SignError::Inconsistent { .. }
+            | SignError::SignerMismatch { .. }
             | SignError::NotInRole { .. }
             | SignError::SignatureMismatch { .. }
             | SignError::SignatureLength { .. }

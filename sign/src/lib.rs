@@ -11,7 +11,9 @@ pub mod description;
 mod error;
 pub mod keys;
 pub mod metadata;
+pub mod pkcs11_uri;
 pub mod root;
+pub mod signer;
 pub mod signing;
 mod time;
 
@@ -24,5 +26,7 @@ pub use description::{
 };
 pub use error::SignError;
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
+pub use pkcs11_uri::{Pin, Pkcs11Uri, UriError, UriPin};
 pub use root::{RoleKeys, RoleSpec, RootEditError, RotationError, SaveOutcome};
+pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError, sign_file};
 pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_package, tbs};

@@ -109,15 +109,7 @@ pub fn sign<T: Canonical>(
     key: &SecretKey,
     out: &Path,
 ) -> Result<SignOutcome, SignError> {
-    let (opened, _) = open_metadata::<T>(path, file_type, &Limits::default())?;
-    let signature = key.sign(&opened.head.signed_statement());
-    add_record(
-        opened,
-        &key.public_key(),
-        signature,
-        out,
-        &mut SignOptions::default(),
-    )
+    crate::signer::sign_file(path, file_type, key, out, None, &mut SignOptions::default())
 }
 
 /// Attaches a raw 64-byte signature made elsewhere over [`tbs`]'s message,

@@ -26,7 +26,7 @@ use hpk_format::{
     Limits, Manifest, SignatureRecord, TrustedKey, canonicalize_signatures, decode, encode_head,
     read_head,
 };
-use hpk_verify::{TrustedRoot, role_for};
+use hpk_verify::TrustedRoot;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -460,20 +460,5 @@ pub fn sign_package(
     root: Option<&TrustedRoot>,
     options: &mut SignOptions<'_>,
 ) -> Result<SignOutcome, SignError> {
-    let (opened, manifest) = open_package(package, &options.limits)?;
-    let public_key = key.public_key();
-    if let Some(root) = root {
-        let key_id = public_key.key_id();
-        let role = role_for(&manifest.kind);
-        if !root.root().roles.get(role).keys.contains(&key_id) {
-            return Err(SignError::NotInRole {
-                path: package.to_path_buf(),
-                key_id,
-                role,
-                kind: manifest.kind.name(),
-            });
-        }
-    }
-    let signature = key.sign(&opened.head.signed_statement());
-    add_record(opened, &public_key, signature, out, options)
+    crate::signer::sign_file(package, FileType::Package, key, out, root, options)
 }

@@ -383,3 +383,84 @@ fn damaged_root_files_are_refused() {
     assert_eq!(fs::read(&path).unwrap(), bytes);
     assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
 }
+
+/// A signer that claims one key and signs with another.
+struct Liar {
+    claims: SecretKey,
+    signs: SecretKey,
+}
+
+impl hpk_sign::Signer for Liar {
+    fn public_key(&self) -> PublicKey {
+        self.claims.public_key()
+    }
+    fn sign_statement(&self, statement: &[u8]) -> Result<[u8; 64], hpk_sign::SignerError> {
+        Ok(self.signs.sign(statement))
+    }
+}
+
+/// A signer whose device fails.
+struct Broken(SecretKey);
+
+impl hpk_sign::Signer for Broken {
+    fn public_key(&self) -> PublicKey {
+        self.0.public_key()
+    }
+    fn sign_statement(&self, _: &[u8]) -> Result<[u8; 64], hpk_sign::SignerError> {
+        Err(hpk_sign::SignerError::SignatureLength { len: 0 })
+    }
+}
+
+#[test]
+fn sign_file_checks_root_keys_and_every_signature_before_writing() {
+    use hpk_format::FileType;
+    use hpk_sign::{SignOptions, sign_file};
+    let d = dir();
+    let v1 = d.path().join("v1.hpkroot");
+    write_signed(
+        &v1,
+        &init(&role_keys(), T0, T0 + 365 * DAY).unwrap(),
+        &[1, 2],
+    );
+    let trusted = load(&v1).unwrap();
+    // Version 2 adds key 7 to the root role.
+    let mut next = next_version(trusted.root(), T0 + DAY, T0 + 400 * DAY).unwrap();
+    add_key(&mut next, RoleName::Root, &pk(7)).unwrap();
+    let v2 = d.path().join("v2.hpkroot");
+    write_unsigned_root(&v2, &next).unwrap();
+    let before = fs::read(&v2).unwrap();
+    let opts = &mut SignOptions::default();
+
+    // A key in neither root role: refused before signing.
+    let err = sign_file(&v2, FileType::TrustRoot, &key(3), &v2, Some(&trusted), opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SignError::NotInRole {
+                role: RoleName::Root,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("which signs trust roots"), "{err}");
+    // A signer that lies about its key, or fails: refused, nothing written.
+    let liar = Liar {
+        claims: key(1),
+        signs: key(3),
+    };
+    let err = sign_file(&v2, FileType::TrustRoot, &liar, &v2, Some(&trusted), opts).unwrap_err();
+    assert!(matches!(err, SignError::SignerMismatch { .. }), "{err}");
+    let err = sign_file(&v2, FileType::TrustRoot, &Broken(key(1)), &v2, None, opts).unwrap_err();
+    assert!(matches!(err, SignError::Signer { .. }), "{err}");
+    // The wrong file type is refused too.
+    let err = sign_file(&v2, FileType::Catalog, &key(6), &v2, None, opts).unwrap_err();
+    assert!(matches!(err, SignError::Container { .. }), "{err}");
+    assert_eq!(before, fs::read(&v2).unwrap());
+
+    // A key of the old root and a key only in the new one are accepted.
+    for k in [1, 2, 7] {
+        sign_file(&v2, FileType::TrustRoot, &key(k), &v2, Some(&trusted), opts).unwrap();
+    }
+    check_rotation(&v1, &v2, clock()).unwrap();
+}

@@ -62,23 +62,19 @@ pub enum CatalogCommand {
     },
     /// Sign a catalog with a catalog-role key.
     #[command(
-        after_help = "Example:\n  hpk catalog sign catalog.hpkcat --key catalog.key --root root.hpkroot"
+        after_help = "Example:\n  hpk catalog sign catalog.hpkcat --key catalog.key --root root.hpkroot\n  hpk catalog sign catalog.hpkcat --signer-cmd ./sign-with-kms \\\n    --pubkey catalog.pub --root root.hpkroot"
     )]
     Sign {
         /// The catalog.
         catalog: PathBuf,
-        /// Secret key file.
-        #[arg(long, short)]
-        key: PathBuf,
+        #[command(flatten)]
+        signer: crate::commands::sign::SignerArgs,
         /// Refuse a key that is not in the trust root's catalog role.
         #[arg(long, short)]
         root: Option<PathBuf>,
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Read the key passphrase from this file.
-        #[arg(long, value_name = "FILE")]
-        passphrase_file: Option<PathBuf>,
     },
     /// Verify a catalog: catalog-role signatures, freshness, version.
     #[command(
@@ -213,18 +209,10 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
         }
         CatalogCommand::Sign {
             catalog: path,
-            key,
+            signer,
             root,
             out,
-            passphrase_file,
-        } => crate::commands::sign::sign(
-            &path,
-            &key,
-            root.as_deref(),
-            out.as_deref(),
-            passphrase_file.as_deref(),
-            ui,
-        ),
+        } => crate::commands::sign::sign(&path, &signer, root.as_deref(), out.as_deref(), ui),
         CatalogCommand::Verify {
             catalog: path,
             root,

@@ -128,20 +128,16 @@ pub enum RootCommand {
     },
     /// Sign a trust root (for a rotation: with old and new root keys).
     #[command(
-        after_help = "Example:\n  hpk root sign root-v2.hpkroot --key old-root.key\n  hpk root sign root-v2.hpkroot --key new-root.key"
+        after_help = "Example:\n  hpk root sign root-v2.hpkroot --key old-root.key\n  hpk root sign root-v2.hpkroot --pkcs11 'pkcs11:token=root;object=root-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt"
     )]
     Sign {
         /// The trust root.
         root: PathBuf,
-        /// Secret key file.
-        #[arg(long, short)]
-        key: PathBuf,
+        #[command(flatten)]
+        signer: crate::commands::sign::SignerArgs,
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Read the key passphrase from this file.
-        #[arg(long, value_name = "FILE")]
-        passphrase_file: Option<PathBuf>,
     },
     /// Check a trust root, or a rotation chain from a trusted one.
     #[command(
@@ -502,17 +498,9 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
         }
         RootCommand::Sign {
             root: path,
-            key,
+            signer,
             out,
-            passphrase_file,
-        } => crate::commands::sign::sign(
-            &path,
-            &key,
-            None,
-            out.as_deref(),
-            passphrase_file.as_deref(),
-            ui,
-        ),
+        } => crate::commands::sign::sign(&path, &signer, None, out.as_deref(), ui),
         RootCommand::Verify {
             roots,
             trusted,
