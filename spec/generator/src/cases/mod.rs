@@ -5,10 +5,13 @@ mod catalogs;
 mod container;
 mod limits;
 mod payloads;
+mod plans;
 mod policy;
 mod roots;
 mod signatures;
 mod valid;
+
+pub use plans::entry_json;
 
 use crate::Files;
 use crate::build;
@@ -60,6 +63,7 @@ pub struct Case {
     lower_bound: bool,
     last_seen: Option<u64>,
     payloads: Vec<(Digest, String)>,
+    expect_plan: Option<String>,
     bytes: Vec<u8>,
 }
 
@@ -80,6 +84,7 @@ impl Case {
             lower_bound: false,
             last_seen: None,
             payloads: Vec::new(),
+            expect_plan: None,
             bytes,
         }
     }
@@ -160,6 +165,12 @@ impl Case {
         self
     }
 
+    /// Expects the plan in `plans/NAME` (a resolver vector).
+    pub fn expect_plan(mut self, name: &str) -> Case {
+        self.expect_plan = Some(name.to_owned());
+        self
+    }
+
     /// Expects the payloads of `manifest`, with their content digests.
     pub fn payloads(mut self, manifest: &Manifest) -> Case {
         self.payloads = manifest
@@ -207,6 +218,9 @@ impl Case {
         for (digest, name) in self.payloads {
             put("payload_sha256", format!("{digest} {name}"));
         }
+        if let Some(p) = self.expect_plan {
+            put("expect_plan", p);
+        }
         Vector {
             name: self.name,
             fields,
@@ -238,6 +252,8 @@ pub struct Device {
     pub security_floor: u64,
     /// Revoked manifest digests.
     pub revoked: Vec<Digest>,
+    /// The newest catalog version accepted (written only when not 0).
+    pub catalog_version: u64,
 }
 
 impl Device {
@@ -254,6 +270,7 @@ impl Device {
             installed_hotpatch_sequence: 0,
             security_floor: 0,
             revoked: Vec::new(),
+            catalog_version: 0,
         }
     }
 
@@ -287,6 +304,9 @@ impl Device {
             self.security_floor,
             list(&self.revoked.iter().map(Digest::to_hex).collect::<Vec<_>>())
         ));
+        if self.catalog_version != 0 {
+            out.push_str(&format!("catalog_version = {}\n", self.catalog_version));
+        }
         out
     }
 }
@@ -343,6 +363,12 @@ impl Gen {
     /// Adds `roots/NAME` (or checks that it is the same) and returns NAME.
     pub fn root_file(&mut self, name: &str, bytes: Vec<u8>) -> String {
         self.put(format!("roots/{name}"), bytes);
+        name.to_owned()
+    }
+
+    /// Adds `plans/NAME` (or checks that it is the same) and returns NAME.
+    pub fn plan_file(&mut self, name: &str, bytes: Vec<u8>) -> String {
+        self.put(format!("plans/{name}"), bytes);
         name.to_owned()
     }
 
@@ -438,6 +464,7 @@ pub fn all() -> Files {
     policy::add(&mut g);
     roots::add(&mut g);
     catalogs::add(&mut g);
+    plans::add(&mut g);
     let readme = readme(&g);
     g.files.insert("README.md".into(), readme.into_bytes());
     g.files
@@ -491,6 +518,7 @@ fn readme(g: &Gen) -> String {
         ("signature", "Signatures"),
         ("integrity", "Integrity"),
         ("policy", "Policy"),
+        ("plan", "Resolver plans"),
     ] {
         let in_layer: Vec<&Vector> = vectors
             .iter()
