@@ -371,6 +371,48 @@ fn plan_case(
     g.add(case);
 }
 
+/// Two vectors for a tie between `a` and `b` (equal on the key of R3): the
+/// entry with the smaller manifest digest wins whether it comes first or
+/// last in the catalog, after the entries of `before`.
+#[allow(clippy::too_many_arguments)]
+fn tie_cases(
+    g: &mut Gen,
+    f: &Fixtures,
+    name: &str,
+    description: &str,
+    device: &Device,
+    before: &[(&str, &str)],
+    (a, b): (&str, &str),
+    track: &str,
+) {
+    let (win, lose) = f.by_digest(a, b);
+    for (order, pair) in [
+        ("smaller-first", [win, lose]),
+        ("smaller-last", [lose, win]),
+    ] {
+        let mut names: Vec<&str> = before.iter().map(|(n, _)| *n).collect();
+        names.extend(pair);
+        let mut skipped = before.to_vec();
+        skipped.push((lose, "superseded"));
+        plan_case(
+            g,
+            f,
+            &format!("{name}-{order}"),
+            &format!(
+                "{description} The one with the smaller manifest digest comes {} in the catalog.",
+                if order == "smaller-first" {
+                    "first"
+                } else {
+                    "last"
+                }
+            ),
+            device,
+            &names,
+            want(track, "update", &[win], &skipped),
+        );
+    }
+}
+
 pub fn add(g: &mut Gen) {
     let f = fixtures(g);
     let d0 = Device::online();
@@ -620,30 +662,25 @@ pub fn add(g: &mut Gen) {
             &[("base-jan", "installed"), ("hp-jan-2", "superseded")],
         ),
     );
-    let (win, lose) = f.by_digest("hp-jan-2", "hp-jan-2-twin");
-    plan_case(
+    tie_cases(
         g,
         &f,
         "plan-hotpatch-hotpatch-tie",
         "Two hotpatches equal in sequence, content and security version: the smaller manifest digest wins.",
         &on("base-jan", 0),
-        &["base-jan", "hp-jan-2", "hp-jan-2-twin"],
-        want(
-            "hotpatch",
-            "update",
-            &[win],
-            &[("base-jan", "installed"), (lose, "superseded")],
-        ),
+        &[("base-jan", "installed")],
+        ("hp-jan-2", "hp-jan-2-twin"),
+        "hotpatch",
     );
-    let (win, lose) = f.by_digest("base-jul", "base-jul-twin");
-    plan_case(
+    tie_cases(
         g,
         &f,
         "plan-hotpatch-baseline-tie",
         "Two baselines equal in content and security version: the smaller manifest digest wins.",
         &d0,
-        &["base-jul", "base-jul-twin"],
-        want("hotpatch", "update", &[win], &[(lose, "superseded")]),
+        &[],
+        ("base-jul", "base-jul-twin"),
+        "hotpatch",
     );
     plan_case(
         g,
@@ -906,15 +943,15 @@ pub fn add(g: &mut Gen) {
             &[("cu-feb", "superseded")],
         ),
     );
-    let (win, lose) = f.by_digest("cu-may", "cu-may-twin");
-    plan_case(
+    tie_cases(
         g,
         &f,
         "plan-standard-tie",
         "Two standard updates equal in content and security version: the smaller manifest digest wins.",
         &pro,
-        &["cu-may", "cu-may-twin"],
-        want("standard", "update", &[win], &[(lose, "superseded")]),
+        &[],
+        ("cu-may", "cu-may-twin"),
+        "standard",
     );
     plan_case(
         g,
@@ -1241,15 +1278,15 @@ pub fn add(g: &mut Gen) {
         &["fix-1", "fix-2"],
         want("recovery", "update", &["fix-1"], &[("fix-2", "revoked")]),
     );
-    let (win, lose) = f.by_digest("fix-2", "fix-2-twin");
-    plan_case(
+    tie_cases(
         g,
         &f,
         "plan-recovery-tie",
         "Two recovery packages equal in content and security version: the smaller manifest digest wins.",
         &rec,
-        &["fix-2", "fix-2-twin"],
-        want("recovery", "update", &[win], &[(lose, "superseded")]),
+        &[],
+        ("fix-2", "fix-2-twin"),
+        "recovery",
     );
     plan_case(
         g,
