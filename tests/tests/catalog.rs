@@ -1020,10 +1020,10 @@ fn up_to_date_is_not_the_same_as_not_eligible() {
 }
 
 #[test]
-fn eligibility_comes_from_targeting_not_from_the_floor_or_revocations() {
-    // An eligible device whose floor is above every baseline in the
-    // catalog (say it installed a newer baseline than this catalog lists)
-    // stays on the hotpatch track: it must not be given a standard update.
+fn the_hotpatch_track_needs_an_applicable_baseline_not_one_that_merely_targets_the_device() {
+    // R4: a baseline that targets the device but is below its floor (say
+    // it installed a newer baseline than this catalog lists) or revoked
+    // does not put it on the hotpatch track: it takes standard updates.
     let b = publish(baseline("b", "10.0.26100.100", 5));
     let h = publish(hotpatch("h", &b, 1, "10.0.26100.110", 6));
     let s = publish(standard("cu", "10.0.26100.900", 20));
@@ -1034,18 +1034,13 @@ fn eligibility_comes_from_targeting_not_from_the_floor_or_revocations() {
         ..online_device()
     };
     let plan = resolve(&verified(&entries), &high_floor, NOW);
-    assert_eq!(plan.track, Track::Hotpatch);
-    assert!(plan.steps.is_empty());
+    assert_eq!(plan.track, Track::Standard);
+    assert_eq!(steps(&plan), [("cu".into(), true)]);
     assert_eq!(
         reasons(&plan),
-        map(&[
-            ("b", "below-security-floor"),
-            ("h", "below-security-floor"),
-            ("cu", "other-track"),
-        ])
+        map(&[("b", "below-security-floor"), ("h", "other-track")])
     );
-    // Its hotpatches are judged against the baseline it has: a hotpatch
-    // for it is planned, without a restart.
+    // Its hotpatches are not judged, even one for the baseline it has.
     let bx = publish(baseline("bx", "10.0.26100.300", 10));
     let hx = publish(hotpatch("hx", &bx, 1, "10.0.26100.310", 11));
     let on_bx = DeviceProfile {
@@ -1054,19 +1049,30 @@ fn eligibility_comes_from_targeting_not_from_the_floor_or_revocations() {
         ..online_device()
     };
     let plan = resolve(&verified(&[&b.entry, &hx.entry, &s.entry]), &on_bx, NOW);
-    assert_eq!(plan.track, Track::Hotpatch);
-    assert_eq!(steps(&plan), [("hx".into(), false)]);
-    assert_eq!(reasons(&plan)["b"], "below-security-floor");
+    assert_eq!(plan.track, Track::Standard);
+    assert_eq!(steps(&plan), [("cu".into(), true)]);
+    assert_eq!(
+        reasons(&plan),
+        map(&[("b", "below-security-floor"), ("hx", "other-track")])
+    );
     // The same when the device knows the only baseline to be revoked.
     let revoked = DeviceProfile {
         revoked: vec![b.digest()],
         ..online_device()
     };
     let plan = resolve(&verified(&entries), &revoked, NOW);
-    assert_eq!(plan.track, Track::Hotpatch);
-    assert!(plan.steps.is_empty());
+    assert_eq!(plan.track, Track::Standard);
+    assert_eq!(steps(&plan), [("cu".into(), true)]);
     assert_eq!(reasons(&plan)["b"], "revoked");
-    assert_eq!(reasons(&plan)["cu"], "other-track");
+    assert_eq!(reasons(&plan)["h"], "other-track");
+    // One applicable baseline is enough, whatever the others.
+    let plan = resolve(&verified(&[&b.entry, &bx.entry, &s.entry]), &on_bx, NOW);
+    assert_eq!(plan.track, Track::Hotpatch);
+    assert_eq!(plan.status, PlanStatus::UpToDate);
+    let r = reasons(&plan);
+    assert_eq!(r["bx"], "installed");
+    assert_eq!(r["b"], "below-security-floor");
+    assert_eq!(r["cu"], "other-track");
 }
 
 #[test]
@@ -1167,18 +1173,9 @@ fn the_recovery_track_prefers_recovery_packages_then_a_newer_baseline() {
     assert_eq!(steps(&plan), [("fix-2".into(), true)]);
     let r = reasons(&plan);
     assert_eq!(r["fix-1"], "superseded");
-    // Baselines are on the recovery track too: the recovery package is
-    // preferred to them.
-    assert_eq!(r["b1"], "superseded");
-    assert_eq!(r["b2"], "superseded");
-    assert!(
-        plan.skipped
-            .iter()
-            .find(|s| s.entry.name.as_str() == "b2")
-            .unwrap()
-            .detail
-            .contains("fix-2"),
-    );
+    // R7: once a recovery package is chosen, baselines are not judged.
+    assert_eq!(r["b1"], "other-track");
+    assert_eq!(r["b2"], "other-track");
     assert_eq!(r["h"], "other-track");
     assert_eq!(r["cu"], "other-track");
     assert!(!r.contains_key("fix-2"));

@@ -9,6 +9,12 @@
 //!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (a
 //!   whole rotation chain in one call) for trust roots, `hpk catalog verify` for catalogs.
 //!
+//! Resolver vectors (`plan-*.vec`, with `expect_plan`) also go through the
+//! library resolver (`resolve`, its plan turned into an `hpk-plan/1`
+//! document) and `hpk plan --json`; each document must equal the one in
+//! `spec/vectors/plans/` once `file` and every `skipped[].detail` are
+//! removed (`spec/SPEC.md`, Appendix A).
+//!
 //! Each entry point checks to a depth (header, full, extract). At or past
 //! a vector's `check` depth it must report exactly `expect`; before it, it
 //! may not see the fault yet, so it must report success or `expect`. A
@@ -31,10 +37,11 @@ use hpk_format::{
 };
 use hpk_vectors::Vector;
 use hpk_verify::{
-    Candidate, CatalogError, Clock, DeviceProfile, ExtractError, MemorySink, NotApplicable,
+    Candidate, CatalogError, Clock, DeviceProfile, ExtractError, MemorySink, NotApplicable, Plan,
     ProfileMode, Reason, RootError, TrustedRoot, VerifiedHead, VerifiedPackage, VerifyError,
-    check_intrinsic, extract_to_dir, verify_catalog, verify_head,
+    check_intrinsic, extract_to_dir, resolve, verify_catalog, verify_head,
 };
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -779,14 +786,253 @@ fn there_are_enough_vectors_and_every_outcome_is_covered() {
             );
         }
     }
-    // File names say the layer: `valid-…` or the class before the first dash.
+    // File names say the layer: `plan-…` for resolver vectors, `valid-…`
+    // or the class before the first dash.
     for v in &vectors {
         let layer = v.expect().split(':').next().unwrap_or_default();
-        let prefix = if layer == "success" { "valid" } else { layer };
+        let prefix = if v.get("expect_plan").is_some() {
+            "plan"
+        } else if layer == "success" {
+            "valid"
+        } else {
+            layer
+        };
         assert!(
             v.name.starts_with(&format!("{prefix}-")),
             "{} should start with {prefix}-",
             v.name
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Resolver vectors: the plan, through the library and `hpk plan --json`.
+// ---------------------------------------------------------------------------
+
+/// The resolver vectors, with their expected plan documents.
+fn plan_vectors() -> Vec<(Vector, Value)> {
+    load_vectors()
+        .into_iter()
+        .filter_map(|v| {
+            let name = v.get("expect_plan")?.to_owned();
+            assert_eq!(v.get("file"), Some("catalog"), "{}", v.name);
+            assert!(v.is_success(), "{}: a plan needs a valid catalog", v.name);
+            let path = vectors_dir().join("plans").join(&name);
+            let text = std::fs::read_to_string(&path).expect("plan file");
+            let want: Value = serde_json::from_str(&text).expect("plan JSON");
+            Some((v, want))
+        })
+        .collect()
+}
+
+/// A plan of the library as an `hpk-plan/1` document without `file` and
+/// `detail`.
+fn plan_document(plan: &Plan, catalog_version: u64) -> Value {
+    json!({
+        "schema": "hpk-plan/1",
+        "catalog_version": catalog_version,
+        "track": plan.track.as_str(),
+        "status": plan.status.as_str(),
+        "restart_required": plan.restart_required(),
+        "steps": plan.steps.iter().map(|s| json!({
+            "action": "install",
+            "restart": s.restart,
+            "entry": hpk_vectors::plan_entry_json(&s.entry),
+        })).collect::<Vec<_>>(),
+        "skipped": plan.skipped.iter().map(|s| json!({
+            "reason": s.reason.as_str(),
+            "entry": hpk_vectors::plan_entry_json(&s.entry),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Removes what is not compared (`file`, every `skipped[].detail`),
+/// checking that it is there and of the right type.
+fn comparable(mut doc: Value) -> Result<Value, String> {
+    let map = doc.as_object_mut().ok_or("not a JSON object")?;
+    match map.remove("file") {
+        Some(Value::String(_)) => {}
+        other => return Err(format!("`file` is {other:?}, not a string")),
+    }
+    if let Some(Value::Array(skipped)) = map.get_mut("skipped") {
+        for s in skipped {
+            match s.as_object_mut().and_then(|o| o.remove("detail")) {
+                Some(Value::String(_)) => {}
+                other => return Err(format!("a `detail` is {other:?}, not a string")),
+            }
+        }
+    }
+    Ok(doc)
+}
+
+/// Says where two plan documents differ, briefly.
+fn plan_difference(got: &Value, want: &Value) -> String {
+    let brief = |d: &Value| {
+        let steps: Vec<String> = d["steps"]
+            .as_array()
+            .map(|a| a.iter().map(|s| s["entry"]["name"].to_string()).collect())
+            .unwrap_or_default();
+        let skipped: Vec<String> = d["skipped"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| format!("{}={}", s["entry"]["name"], s["reason"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!(
+            "track {} status {} steps {steps:?} skipped {skipped:?}",
+            d["track"], d["status"]
+        )
+    };
+    format!("got {}\n    want {}", brief(got), brief(want))
+}
+
+#[test]
+fn the_library_resolver_makes_every_expected_plan() {
+    let vectors = plan_vectors();
+    let mut complaints = Vec::new();
+    for (v, want) in &vectors {
+        let s = setup(v);
+        let root = package_root(v, &s);
+        let device = s.device.as_ref().expect("a plan vector names a device");
+        assert_eq!(
+            device.catalog_version, s.last_seen,
+            "{}: last_seen is the device's catalog_version",
+            v.name
+        );
+        let catalog = verify_catalog(&v.bytes, &root, s.clock, s.last_seen, &s.limits)
+            .unwrap_or_else(|e| panic!("{}: catalog: {e}", v.name));
+        let plan = resolve(&catalog, device, s.clock);
+        let got = plan_document(&plan, catalog.catalog().version);
+        if got != *want {
+            complaints.push(format!("{}: {}", v.name, plan_difference(&got, want)));
+        }
+    }
+    assert!(
+        complaints.is_empty(),
+        "{} of {} resolver vectors disagree:\n{}",
+        complaints.len(),
+        vectors.len(),
+        complaints.join("\n")
+    );
+}
+
+#[test]
+fn hpk_plan_json_makes_every_expected_plan() {
+    let vectors = plan_vectors();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut complaints = Vec::new();
+    for (v, want) in &vectors {
+        let s = setup(v);
+        let file = dir.path().join(format!("{}.hpkcat", v.name));
+        std::fs::write(&file, &v.bytes).expect("write catalog");
+        let root = s.root_path.clone().expect("root");
+        let device = s.device_path.clone().expect("device");
+        let now = s.time.to_string();
+        let out = run(&[
+            "plan".as_ref(),
+            "--catalog".as_ref(),
+            file.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--device".as_ref(),
+            device.as_os_str(),
+            "--now".as_ref(),
+            now.as_ref(),
+            "--json".as_ref(),
+        ]);
+        if out.status.code() != Some(0) {
+            complaints.push(format!(
+                "{}: hpk plan exited {:?}: {}",
+                v.name,
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+            continue;
+        }
+        let got = serde_json::from_slice::<Value>(&out.stdout)
+            .map_err(|e| e.to_string())
+            .and_then(comparable);
+        match got {
+            Ok(got) if got == *want => {}
+            Ok(got) => complaints.push(format!("{}: {}", v.name, plan_difference(&got, want))),
+            Err(e) => complaints.push(format!("{}: hpk plan --json: {e}", v.name)),
+        }
+    }
+    assert!(
+        complaints.is_empty(),
+        "{} of {} resolver vectors disagree with `hpk plan --json` ({}):\n{}",
+        complaints.len(),
+        vectors.len(),
+        hpk_binary().display(),
+        complaints.join("\n")
+    );
+}
+
+#[test]
+fn the_resolver_vectors_cover_every_track_status_and_reason() {
+    let vectors = plan_vectors();
+    assert!(
+        vectors.len() >= 40,
+        "only {} resolver vectors",
+        vectors.len()
+    );
+    let field = |key: &str| -> Vec<String> {
+        vectors
+            .iter()
+            .map(|(_, p)| p[key].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (tracks, statuses) = (field("track"), field("status"));
+    for track in ["hotpatch", "standard", "recovery"] {
+        assert!(
+            tracks.iter().any(|t| t == track),
+            "no plan on the {track} track"
+        );
+    }
+    for status in ["update", "up-to-date", "not-eligible"] {
+        assert!(statuses.iter().any(|s| s == status), "no plan is {status}");
+    }
+    let reasons: Vec<String> = vectors
+        .iter()
+        .flat_map(|(_, p)| p["skipped"].as_array().cloned().unwrap_or_default())
+        .map(|s| s["reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    // Every reason a plan can give (SPEC.md, "Resolver"): the policy
+    // reasons but the four a catalog entry cannot fail, and the three of
+    // the resolver.
+    let never = [
+        Reason::KindNotAllowed,
+        Reason::UnknownCriticalExtension,
+        Reason::Expired,
+        Reason::NotYetValid,
+    ];
+    let mut expected: Vec<&str> = Reason::ALL
+        .into_iter()
+        .filter(|r| !never.contains(r))
+        .map(Reason::as_str)
+        .collect();
+    expected.extend(["superseded", "installed", "other-track"]);
+    for reason in &expected {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "no resolver vector skips an entry as {reason}"
+        );
+    }
+    for r in &reasons {
+        assert!(expected.contains(&r.as_str()), "unexpected reason {r}");
+    }
+    // A step with and one without a restart, and plans of two steps.
+    let steps: Vec<&Value> = vectors
+        .iter()
+        .flat_map(|(_, p)| p["steps"].as_array().into_iter().flatten())
+        .collect();
+    assert!(steps.iter().any(|s| s["restart"] == true));
+    assert!(steps.iter().any(|s| s["restart"] == false));
+    assert!(
+        vectors
+            .iter()
+            .any(|(_, p)| p["steps"].as_array().is_some_and(|a| a.len() == 2))
+    );
 }

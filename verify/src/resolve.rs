@@ -1,37 +1,34 @@
 //! The resolver: from a verified catalog and a device's state to an
-//! ordered install plan (`spec/SPEC.md`, "Resolver").
+//! ordered install plan (`spec/SPEC.md`, "Resolver", R1–R9).
 //!
-//! Tracks. A device is on the *hotpatch track* when at least one baseline
-//! in the catalog targets it (OS, architecture, edition, channel,
-//! capabilities): baselines are only ever targeted at eligible devices, so
-//! eligibility lives in signed targeting, not in the resolver. A targeted
-//! baseline that the device refuses for its security floor or a revocation
-//! still keeps the device on the hotpatch track: an eligible device never
-//! takes standard updates. Every other online device is on the *standard
-//! track*. A recovery environment is on the *recovery track*.
+//! Tracks (R4). A device in the recovery profile is on the *recovery
+//! track*. An online device is on the *hotpatch track* when at least one
+//! baseline of the catalog is *applicable* to it: it passes every common
+//! check (Y1–Y11), targeting, floor and revocations alike. A baseline that
+//! merely targets the device but is below its floor or revoked does not
+//! keep it on the hotpatch track. Every other online device is on the
+//! *standard track*.
 //!
-//! - Hotpatch track: the newest applicable baseline unless it is the
+//! - Hotpatch track (R5): the newest applicable baseline unless it is the
 //!   installed one (restart), then the newest applicable hotpatch for that
 //!   baseline whose sequence is above the installed one (0 after a new
-//!   baseline), without restart. With no applicable baseline, hotpatches
-//!   are judged against the installed baseline. Revocations listed by any
-//!   baseline of the catalog apply, whether or not the device has
-//!   installed or could install that baseline; the floor of a planned
-//!   baseline applies to the hotpatches planned after it.
-//! - Standard track: the newest applicable standard update, unless the
-//!   installed package (`installed_baseline`, found in the catalog by its
-//!   digest) has at least its (content version, security version).
-//! - Recovery track: the newest applicable recovery package; with none,
-//!   the newest applicable baseline unless it is the installed one.
-//!   Applicable baselines are reported `superseded` when a recovery package
-//!   is preferred. Hotpatches and standard updates are never planned.
+//!   baseline), without restart. Revocations listed by any baseline of the
+//!   catalog apply, whether or not the device has installed or could
+//!   install that baseline (R1); the floor of a planned baseline applies to
+//!   the hotpatches planned after it.
+//! - Standard track (R6): the newest applicable standard update, unless the
+//!   catalog entry whose digest is `installed_baseline` has at least its
+//!   (content version, security version); the hotpatch sequence and the
+//!   digest take no part in that comparison.
+//! - Recovery track (R7): the newest applicable recovery package, and then
+//!   no baseline is judged (they are `other-track`); with none, the newest
+//!   applicable baseline unless it is the installed one. Hotpatches and
+//!   standard updates are never planned.
 //!
-//! "Newest" means the greatest (content version, security version) — for
-//! hotpatches (sequence, content version, security version) — and among
-//! equals the entry with the smallest manifest digest, so plans are
-//! deterministic whatever the catalog order. The digest only breaks ties
-//! between candidates: whether the installed package is "as new" as a
-//! candidate compares versions only.
+//! "Newest" (R3) means the greatest (content version, security version) —
+//! for hotpatches (sequence, content version, security version) — and
+//! among equals the entry with the smallest manifest digest, so plans are
+//! deterministic whatever the catalog order.
 
 use crate::catalog::VerifiedCatalog;
 use crate::device::{Clock, DeviceProfile, ProfileMode};
@@ -98,10 +95,11 @@ pub struct Step {
 pub enum SkipReason {
     /// The policy refuses it for this device.
     NotApplicable(Reason),
-    /// A newer entry of the same kind was chosen (or, on the recovery
-    /// track, a recovery package is preferred to this baseline).
+    /// A newer entry of the same kind was chosen, or is installed.
     Superseded,
-    /// It belongs to a track this device is not on.
+    /// The resolver did not judge it on this device's track: another
+    /// track's kind, or (on the recovery track) a baseline when a recovery
+    /// package was chosen.
     OtherTrack,
     /// The device already has it.
     Installed,
@@ -174,21 +172,6 @@ fn newer(a: &CatalogEntry, b: &CatalogEntry) -> Ordering {
     newest_key(a).cmp(&newest_key(b))
 }
 
-/// Whether `reason` says the package is not targeted at the device (as
-/// opposed to refused by the device's own state: floor, revocation).
-fn is_targeting(reason: Reason) -> bool {
-    matches!(
-        reason,
-        Reason::KindNotAllowed
-            | Reason::UnknownCriticalExtension
-            | Reason::WrongOs
-            | Reason::WrongArchitecture
-            | Reason::WrongEdition
-            | Reason::WrongChannel
-            | Reason::MissingCapability
-    )
-}
-
 /// Computes the plan for `device` from `catalog` at `clock`.
 pub fn resolve(catalog: &VerifiedCatalog, device: &DeviceProfile, clock: Clock) -> Plan {
     let entries = &catalog.catalog().entries;
@@ -208,11 +191,13 @@ pub fn resolve(catalog: &VerifiedCatalog, device: &DeviceProfile, clock: Clock) 
     let (track, steps) = match device.mode {
         ProfileMode::Recovery => (Track::Recovery, planner.recovery(&view)),
         ProfileMode::Online => {
+            // R4: the hotpatch track needs a baseline that is applicable
+            // (every common check), not one that merely targets the device.
             let baselines = planner.applicable(&view, |k| matches!(k, PackageKind::Baseline(_)));
-            if planner.any_baseline_targets_device() {
-                (Track::Hotpatch, planner.hotpatch(&mut view, &baselines))
-            } else {
+            if baselines.is_empty() {
                 (Track::Standard, planner.standard(&view))
+            } else {
+                (Track::Hotpatch, planner.hotpatch(&mut view, &baselines))
             }
         }
     };
@@ -314,23 +299,6 @@ impl Planner<'_> {
         out
     }
 
-    /// Whether a baseline of the catalog targets the device: applicable,
-    /// or refused only for the device's floor, revocations or time. Call
-    /// after [`Planner::applicable`] has judged the baselines.
-    fn any_baseline_targets_device(&self) -> bool {
-        self.entries
-            .iter()
-            .zip(&self.decided)
-            .any(|(e, d)| match (&e.kind, d) {
-                (PackageKind::Baseline(_), None) => true,
-                (
-                    PackageKind::Baseline(_),
-                    Some(Decision::Skip(SkipReason::NotApplicable(r), _)),
-                ) => !is_targeting(*r),
-                _ => false,
-            })
-    }
-
     /// The newest of `candidates`; marks the others superseded.
     fn pick_newest(&mut self, candidates: &[usize]) -> Option<usize> {
         let best = candidates.iter().copied().max_by(|a, b| {
@@ -374,7 +342,7 @@ impl Planner<'_> {
                 installed_sequence = 0;
             }
         }
-        // With no applicable baseline, the installed one (if any).
+        // The planned baseline, or the installed one when it is that one.
         let base_digest = view.installed_baseline;
         let hotpatches = self.applicable(view, |k| matches!(k, PackageKind::Hotpatch(_)));
         let mut newer_ones = Vec::new();
@@ -422,8 +390,10 @@ impl Planner<'_> {
             .iter()
             .find(|e| Some(e.manifest_digest) == view.installed_baseline);
         let chosen = self.entries.get(s);
-        // "As new" compares versions only: the digest merely breaks ties
-        // between candidates, and the installed package is not one.
+        // R6: "as new" compares (content version, security version) only,
+        // whatever the installed entry's kind: a hotpatch's sequence and the
+        // digest take no part (the digest breaks ties between candidates,
+        // and the installed package is not one).
         let as_new = |inst: &CatalogEntry, c: &CatalogEntry| {
             (&inst.version, inst.security_version) >= (&c.version, c.security_version)
         };
@@ -446,23 +416,13 @@ impl Planner<'_> {
 
     fn recovery(&mut self, view: &DeviceProfile) -> Vec<usize> {
         let recovery = self.applicable(view, |k| matches!(k, PackageKind::Recovery));
-        let baselines = self.applicable(view, |k| matches!(k, PackageKind::Baseline(_)));
         if let Some(r) = self.pick_newest(&recovery) {
+            // R7: baselines are not judged once a recovery package is
+            // chosen; they stay undecided and are `other-track` (R8).
             self.choose(r);
-            let name = self
-                .entries
-                .get(r)
-                .map(|e| format!("{} {}", e.name, e.version))
-                .unwrap_or_default();
-            for b in baselines {
-                self.skip(
-                    b,
-                    SkipReason::Superseded,
-                    format!("the recovery package {name} is preferred"),
-                );
-            }
             return vec![r];
         }
+        let baselines = self.applicable(view, |k| matches!(k, PackageKind::Baseline(_)));
         let Some(b) = self.pick_newest(&baselines) else {
             return Vec::new();
         };

@@ -19,6 +19,7 @@ mod build;
 mod cases;
 mod vector;
 
+pub use cases::entry_json as plan_entry_json;
 pub use vector::{KEYS, Vector, VectorError};
 
 use std::collections::BTreeMap;
@@ -29,13 +30,14 @@ use std::path::Path;
 pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Whether the generator owns `rel` (a path under `spec/vectors/`): the
-/// vectors, `roots/`, `devices/` and `README.md`. Other files are left
+/// vectors, `roots/`, `devices/`, `plans/` and `README.md`. Other files are left
 /// alone.
 pub fn is_managed(rel: &str) -> bool {
     rel == "README.md"
         || (rel.ends_with(".vec") && !rel.contains('/'))
         || rel.starts_with("roots/")
         || rel.starts_with("devices/")
+        || rel.starts_with("plans/")
 }
 
 /// Builds every vector, trust root and device profile, and the README

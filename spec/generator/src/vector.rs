@@ -27,7 +27,7 @@ impl fmt::Display for VectorError {
 impl std::error::Error for VectorError {}
 
 /// The keys a vector header may use.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "description",
     "file",
     "expect",
@@ -39,6 +39,7 @@ pub const KEYS: [&str; 11] = [
     "clock",
     "last_seen",
     "payload_sha256",
+    "expect_plan",
 ];
 
 impl Vector {

@@ -6,10 +6,13 @@ mod container;
 mod limits;
 mod order;
 mod payloads;
+mod plans;
 mod policy;
 mod roots;
 mod signatures;
 mod valid;
+
+pub use plans::entry_json;
 
 use crate::Files;
 use crate::build;
@@ -61,6 +64,7 @@ pub struct Case {
     lower_bound: bool,
     last_seen: Option<u64>,
     payloads: Vec<(Digest, String)>,
+    expect_plan: Option<String>,
     bytes: Vec<u8>,
 }
 
@@ -81,6 +85,7 @@ impl Case {
             lower_bound: false,
             last_seen: None,
             payloads: Vec::new(),
+            expect_plan: None,
             bytes,
         }
     }
@@ -161,6 +166,12 @@ impl Case {
         self
     }
 
+    /// Expects the plan in `plans/NAME` (a resolver vector).
+    pub fn expect_plan(mut self, name: &str) -> Case {
+        self.expect_plan = Some(name.to_owned());
+        self
+    }
+
     /// Expects the payloads of `manifest`, with their content digests.
     pub fn payloads(mut self, manifest: &Manifest) -> Case {
         self.payloads = manifest
@@ -208,6 +219,9 @@ impl Case {
         for (digest, name) in self.payloads {
             put("payload_sha256", format!("{digest} {name}"));
         }
+        if let Some(p) = self.expect_plan {
+            put("expect_plan", p);
+        }
         Vector {
             name: self.name,
             fields,
@@ -239,6 +253,8 @@ pub struct Device {
     pub security_floor: u64,
     /// Revoked manifest digests.
     pub revoked: Vec<Digest>,
+    /// The newest catalog version accepted (written only when not 0).
+    pub catalog_version: u64,
 }
 
 impl Device {
@@ -255,6 +271,7 @@ impl Device {
             installed_hotpatch_sequence: 0,
             security_floor: 0,
             revoked: Vec::new(),
+            catalog_version: 0,
         }
     }
 
@@ -288,6 +305,9 @@ impl Device {
             self.security_floor,
             list(&self.revoked.iter().map(Digest::to_hex).collect::<Vec<_>>())
         ));
+        if self.catalog_version != 0 {
+            out.push_str(&format!("catalog_version = {}\n", self.catalog_version));
+        }
         out
     }
 }
@@ -344,6 +364,12 @@ impl Gen {
     /// Adds `roots/NAME` (or checks that it is the same) and returns NAME.
     pub fn root_file(&mut self, name: &str, bytes: Vec<u8>) -> String {
         self.put(format!("roots/{name}"), bytes);
+        name.to_owned()
+    }
+
+    /// Adds `plans/NAME` (or checks that it is the same) and returns NAME.
+    pub fn plan_file(&mut self, name: &str, bytes: Vec<u8>) -> String {
+        self.put(format!("plans/{name}"), bytes);
         name.to_owned()
     }
 
@@ -440,6 +466,7 @@ pub fn all() -> Files {
     roots::add(&mut g);
     catalogs::add(&mut g);
     order::add(&mut g);
+    plans::add(&mut g);
     let readme = readme(&g);
     g.files.insert("README.md".into(), readme.into_bytes());
     g.files
@@ -493,6 +520,7 @@ fn readme(g: &Gen) -> String {
         ("signature", "Signatures"),
         ("integrity", "Integrity"),
         ("policy", "Policy"),
+        ("plan", "Resolver plans"),
     ] {
         let in_layer: Vec<&Vector> = vectors
             .iter()
