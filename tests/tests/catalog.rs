@@ -573,12 +573,12 @@ fn the_kit_entry_is_the_one_hpk_sign_makes() {
     // add_entry keeps one entry per package, in a deterministic order.
     let s = publish(standard("contoso-cu", "10.0.26100.100", 10));
     let mut c1 = new_catalog(1, T0, T0 + DAY);
-    assert!(add_entry(&mut c1, p.entry.clone()));
-    assert!(add_entry(&mut c1, s.entry.clone()));
-    assert!(!add_entry(&mut c1, s.entry.clone()));
+    assert!(add_entry(&mut c1, p.entry.clone()).unwrap());
+    assert!(add_entry(&mut c1, s.entry.clone()).unwrap());
+    assert!(!add_entry(&mut c1, s.entry.clone()).unwrap());
     let mut c2 = new_catalog(1, T0, T0 + DAY);
-    assert!(add_entry(&mut c2, s.entry.clone()));
-    assert!(add_entry(&mut c2, p.entry.clone()));
+    assert!(add_entry(&mut c2, s.entry.clone()).unwrap());
+    assert!(add_entry(&mut c2, p.entry.clone()).unwrap());
     assert_eq!(c1, c2);
 }
 
