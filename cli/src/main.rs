@@ -23,6 +23,7 @@ mod commands;
 mod exit;
 mod inputs;
 mod json;
+mod passphrase;
 mod ui;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -65,16 +66,19 @@ enum Command {
     // ---- authoring ----
     /// Generate an Ed25519 key pair (KEY and KEY.pub).
     #[command(
-        after_help = "Example:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key --encrypt"
+        after_help = "The secret key is encrypted: the passphrase is typed twice at the terminal,\nor comes from HPK_PASSPHRASE or --passphrase-file.\n\nExample:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key\n  hpk keygen --out test.key --unencrypted"
     )]
     Keygen {
         /// Secret key file to write; the public key goes to KEY.pub.
         #[arg(long, short, value_name = "KEY")]
         out: PathBuf,
-        /// Encrypt the secret key with a passphrase (HPK_PASSPHRASE or --passphrase-file).
-        #[arg(long)]
+        /// Write the secret key unencrypted (for tests and throwaway keys).
+        #[arg(long, conflicts_with_all = ["encrypt", "passphrase_file"])]
+        unencrypted: bool,
+        /// Encrypt the secret key (the default).
+        #[arg(long, hide = true)]
         encrypt: bool,
-        /// Read the passphrase from this file (first line).
+        /// Read the passphrase from this file (first line) instead of the terminal.
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
         /// Overwrite existing key files.
@@ -97,6 +101,9 @@ enum Command {
         /// Compression threads (0: one per core). The output does not depend on it.
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Overwrite an existing package.
+        #[arg(long)]
+        force: bool,
     },
     /// Sign a package (or a trust root, or a catalog) with a local key.
     #[command(
@@ -198,14 +205,14 @@ enum Command {
         #[command(flatten)]
         time: TimeArgs,
     },
-    /// Show what a package holds (marked UNVERIFIED without --root).
+    /// Show what a package, trust root or catalog holds (UNVERIFIED without --root).
     #[command(
-        after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json"
+        after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json\n  hpk inspect root-v2.hpkroot\n  hpk inspect catalog.hpkcat --json"
     )]
     Inspect {
-        /// The package.
+        /// The package, trust root or catalog, signed or not.
         package: PathBuf,
-        /// Verify the signatures with this trust root first.
+        /// Verify the signatures with this trust root first (packages and catalogs).
         #[arg(long, short)]
         root: Option<PathBuf>,
         #[command(flatten)]
@@ -269,16 +276,25 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
     match cli.command {
         Command::Keygen {
             out,
-            encrypt,
+            unencrypted,
+            encrypt: _,
             passphrase_file,
             force,
             json,
-        } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json, ui),
+        } => commands::keygen::keygen(
+            &out,
+            unencrypted,
+            passphrase_file.as_deref(),
+            force,
+            json,
+            ui,
+        ),
         Command::Pack {
             description,
             out,
             threads,
-        } => commands::pack::pack(&description, &out, threads, ui),
+            force,
+        } => commands::pack::pack(&description, &out, threads, force, ui),
         Command::Sign {
             package,
             key,
