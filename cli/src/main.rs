@@ -121,6 +121,9 @@ enum Command {
         /// Write the signed file here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
         /// Read the key passphrase from this file.
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
@@ -135,6 +138,9 @@ enum Command {
         /// Message file to write.
         #[arg(long, short)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Attach a raw 64-byte Ed25519 signature made elsewhere.
     #[command(
@@ -152,6 +158,9 @@ enum Command {
         /// Write the result here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Create, edit, sign and check trust roots.
     #[command(subcommand)]
@@ -273,6 +282,9 @@ fn run(cli: Cli) -> CliResult {
 /// Runs a parsed command line with this UI (the demo shares its own).
 pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
     let ui = if cli.quiet { ui::Ui::new(true) } else { ui };
+    if let Some((input, out, force)) = cli.command.output() {
+        commands::sign::new_output(input, out, force)?;
+    }
     match cli.command {
         Command::Keygen {
             out,
@@ -301,6 +313,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             root,
             out,
             passphrase_file,
+            ..
         } => commands::sign::sign(
             &package,
             &key,
@@ -309,12 +322,13 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             passphrase_file.as_deref(),
             ui,
         ),
-        Command::Tbs { file, out } => commands::sign::tbs(&file, &out, None, ui),
+        Command::Tbs { file, out, .. } => commands::sign::tbs(&file, &out, None, ui),
         Command::Attach {
             file,
             pubkey,
             signature,
             out,
+            ..
         } => commands::sign::attach(&file, &pubkey, &signature, out.as_deref(), None, ui),
         Command::Root(cmd) => commands::root::run(cmd, ui),
         Command::Catalog(cmd) => commands::catalog::run(cmd, ui),
@@ -418,6 +432,28 @@ pub(crate) fn command() -> clap::Command {
         "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{listing}Options:\n{{options}}{{after-help}}"
     );
     cmd.help_template(template)
+}
+
+impl Command {
+    /// For the commands that add a signature or write a message: the input
+    /// file, the `--out` file and `--force`.
+    fn output(&self) -> Option<(&std::path::Path, Option<&std::path::Path>, bool)> {
+        match self {
+            Command::Sign {
+                package,
+                out,
+                force,
+                ..
+            } => Some((package, out.as_deref(), *force)),
+            Command::Tbs { file, out, force } => Some((file, Some(out), *force)),
+            Command::Attach {
+                file, out, force, ..
+            } => Some((file, out.as_deref(), *force)),
+            Command::Root(c) => c.output(),
+            Command::Catalog(c) => c.output(),
+            _ => None,
+        }
+    }
 }
 
 impl Cli {

@@ -381,4 +381,64 @@ fn inspect_shows_catalogs_verified_or_not() {
     .expect_code(1);
     let draft = hpk_in(&dir, &["inspect", "draft.hpkcat"]).ok().stdout;
     assert!(draft.contains("signatures    none (unsigned)\n"), "{draft}");
+    assert!(draft.contains("entries       none\n"), "{draft}");
+}
+
+#[test]
+fn out_files_are_replaced_only_with_force() {
+    let dir = copy_world("auth-out-force");
+    fs::write(dir.join("taken"), b"someone else's file").unwrap();
+    let cases: [&[&str]; 6] = [
+        &[
+            "sign",
+            "standard.hpk",
+            "--key",
+            "keys/release.key",
+            "--out",
+            "taken",
+        ],
+        &["tbs", "standard.hpk", "--out", "taken"],
+        &["root", "tbs", "root.hpkroot", "--out", "taken"],
+        &[
+            "root",
+            "sign",
+            "root.hpkroot",
+            "--key",
+            "keys/root.key",
+            "--out",
+            "taken",
+        ],
+        &["catalog", "tbs", "catalog.hpkcat", "--out", "taken"],
+        &[
+            "catalog",
+            "sign",
+            "catalog.hpkcat",
+            "--key",
+            "keys/catalog.key",
+            "--out",
+            "taken",
+        ],
+    ];
+    for args in cases {
+        let run = hpk_in(&dir, args).expect_code(2);
+        assert!(run.stderr.contains("taken exists"), "{}", run.stderr);
+        assert_eq!(fs::read(dir.join("taken")).unwrap(), b"someone else's file");
+        let mut forced = args.to_vec();
+        forced.push("--force");
+        hpk_in(&dir, &forced).ok();
+        fs::write(dir.join("taken"), b"someone else's file").unwrap();
+    }
+    // Signing in place, or with --out naming the file itself, is no clash.
+    hpk_in(
+        &dir,
+        &[
+            "sign",
+            "standard.hpk",
+            "--key",
+            "keys/release.key",
+            "--out",
+            "standard.hpk",
+        ],
+    )
+    .ok();
 }

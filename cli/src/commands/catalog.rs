@@ -90,6 +90,9 @@ pub enum CatalogCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
         /// Read the key passphrase from this file.
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
@@ -123,6 +126,9 @@ pub enum CatalogCommand {
         /// Message file to write.
         #[arg(long, short)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Attach a raw 64-byte Ed25519 signature made elsewhere to a catalog.
     #[command(
@@ -140,10 +146,37 @@ pub enum CatalogCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
 impl CatalogCommand {
+    /// For the subcommands that add a signature or write a message: the
+    /// input file, the `--out` file and `--force`.
+    pub fn output(&self) -> Option<(&Path, Option<&Path>, bool)> {
+        match self {
+            CatalogCommand::Sign {
+                catalog,
+                out,
+                force,
+                ..
+            }
+            | CatalogCommand::Attach {
+                catalog,
+                out,
+                force,
+                ..
+            } => Some((catalog, out.as_deref(), *force)),
+            CatalogCommand::Tbs {
+                catalog,
+                out,
+                force,
+            } => Some((catalog, Some(out), *force)),
+            _ => None,
+        }
+    }
     /// Whether the command was asked for JSON output.
     pub fn wants_json(&self) -> bool {
         matches!(self, CatalogCommand::Verify { json: true, .. })
@@ -280,6 +313,7 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
             root,
             out,
             passphrase_file,
+            ..
         } => crate::commands::sign::sign(
             &path,
             &key,
@@ -295,14 +329,15 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
             time,
             json,
         } => crate::commands::plan::catalog_verify(&path, &root, last_seen, time.now, json),
-        CatalogCommand::Tbs { catalog: path, out } => {
-            crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::Catalog), ui)
-        }
+        CatalogCommand::Tbs {
+            catalog: path, out, ..
+        } => crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::Catalog), ui),
         CatalogCommand::Attach {
             catalog: path,
             pubkey,
             signature,
             out,
+            ..
         } => crate::commands::sign::attach(
             &path,
             &pubkey,

@@ -558,6 +558,9 @@ fn inspect_catalog(args: &InspectArgs) -> CliResult {
     outln!("expires       {}", inputs::format_time(c.expires));
     outln!("digest        {digest}");
     print_signatures(&head.signatures);
+    if c.entries.is_empty() {
+        outln!("entries       none");
+    }
     for e in &c.entries {
         outln!(
             "entry         {} {} ({}), manifest {}, {} bytes at {}",

@@ -159,6 +159,9 @@ pub enum RootCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
         /// Read the key passphrase from this file.
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
@@ -186,6 +189,9 @@ pub enum RootCommand {
         /// Message file to write.
         #[arg(long, short)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Attach a raw 64-byte Ed25519 signature made elsewhere to a trust root.
     #[command(
@@ -203,7 +209,27 @@ pub enum RootCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
+}
+
+impl RootCommand {
+    /// For the subcommands that add a signature or write a message: the
+    /// input file, the `--out` file and `--force`.
+    pub fn output(&self) -> Option<(&Path, Option<&Path>, bool)> {
+        match self {
+            RootCommand::Sign {
+                root, out, force, ..
+            }
+            | RootCommand::Attach {
+                root, out, force, ..
+            } => Some((root, out.as_deref(), *force)),
+            RootCommand::Tbs { root, out, force } => Some((root, Some(out), *force)),
+            _ => None,
+        }
+    }
 }
 
 /// Where an edit goes.
@@ -493,6 +519,7 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             key,
             out,
             passphrase_file,
+            ..
         } => crate::commands::sign::sign(
             &path,
             &key,
@@ -541,14 +568,15 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             }
             Ok(())
         }
-        RootCommand::Tbs { root: path, out } => {
-            crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::TrustRoot), ui)
-        }
+        RootCommand::Tbs {
+            root: path, out, ..
+        } => crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::TrustRoot), ui),
         RootCommand::Attach {
             root: path,
             pubkey,
             signature,
             out,
+            ..
         } => crate::commands::sign::attach(
             &path,
             &pubkey,

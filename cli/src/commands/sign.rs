@@ -66,6 +66,18 @@ fn report(ui: Ui, out: &Path, outcome: &SignOutcome) {
     }
 }
 
+/// Refuses an `--out` file that exists, other than the input itself,
+/// unless `force`.
+pub fn new_output(input: &Path, out: Option<&Path>, force: bool) -> CliResult {
+    match out {
+        Some(out) if !force && out != input && std::fs::symlink_metadata(out).is_ok() => {
+            Err(CliError::usage(format!("{} exists", out.display()))
+                .hint("pass --force to overwrite it, or write to another file"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs `hpk sign`.
 pub fn sign(
     file: &Path,
