@@ -267,7 +267,16 @@ pub fn authoring_time() -> CliResult<u64> {
 }
 
 fn edit_error(path: &Path, e: root::RootEditError) -> CliError {
-    CliError::usage(format!("{}: {e}", path.display()))
+    match e {
+        root::RootEditError::Expiry { created, expires } => CliError::usage(format!(
+            "{}: expiry {} is not after the creation time {}",
+            path.display(),
+            inputs::format_time(expires),
+            inputs::format_time(created)
+        ))
+        .hint("give a later --expires, or a positive --expires-in"),
+        e => CliError::usage(format!("{}: {e}", path.display())),
+    }
 }
 
 /// The expiry an edit gives the root.
