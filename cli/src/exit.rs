@@ -184,6 +184,11 @@ pub fn exit_cleanly_on_interrupt() {
     // Without a handler (it cannot be installed), the default action still
     // ends the process; only the cleanup is lost.
     let _ = ctrlc::set_handler(|| {
+        if crate::passphrase::PROMPTING.load(std::sync::atomic::Ordering::SeqCst) {
+            // A passphrase prompt turns Ctrl-C into its own exit once it
+            // has given the terminal its echo back; let it.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
         let removed = hpk_format::remove_temp_files();
         let what = match removed {
             0 => String::new(),

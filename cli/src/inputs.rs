@@ -7,15 +7,13 @@
 //! pipe or standard input works like a file and never hangs a command.
 
 use crate::exit::{CliError, CliResult, Failure};
+use crate::passphrase::PASSPHRASE_ENV;
 use hpk_format::{ErrorClass, Limits};
 use hpk_sign::keys::{PublicKey, SecretKey, read_public_key_file, read_secret_key_file};
 use hpk_verify::{Clock, DeviceProfile, ProfileMode, RootError, TrustedRoot};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
-
-/// Environment variable holding a key passphrase.
-pub const PASSPHRASE_ENV: &str = "HPK_PASSPHRASE";
 
 /// The path that names standard input where a package or catalog is read.
 pub const STDIN: &str = "-";
@@ -178,23 +176,18 @@ pub fn device(path: &Path) -> CliResult<DeviceProfile> {
     })
 }
 
-/// The passphrase from `--passphrase-file` or `HPK_PASSPHRASE`, if any.
-pub fn passphrase(file: Option<&Path>) -> CliResult<Option<Vec<u8>>> {
-    if let Some(path) = file {
-        let text = read_capped(path, MAX_PASSPHRASE_LEN, "passphrase file")?;
-        let trimmed = text
-            .strip_suffix(b"\n")
-            .map(|t| t.strip_suffix(b"\r").unwrap_or(t))
-            .unwrap_or(&text);
-        return Ok(Some(trimmed.to_vec()));
-    }
-    Ok(std::env::var_os(PASSPHRASE_ENV).map(|v| v.into_encoded_bytes()))
-}
-
-/// Reads a secret key file, with the passphrase if one is given.
+/// Reads a secret key file; an encrypted one with the passphrase from
+/// `--passphrase-file`, `HPK_PASSPHRASE` or the terminal.
 pub fn secret_key(path: &Path, passphrase_file: Option<&Path>) -> CliResult<SecretKey> {
-    let pass = passphrase(passphrase_file)?;
-    read_secret_key_file(path, pass.as_deref()).map_err(|e| key_error(path, e))
+    match read_secret_key_file(path, None) {
+        Err(hpk_sign::KeyError::PassphraseRequired) => crate::passphrase::for_key(
+            path,
+            passphrase_file,
+            |p| read_secret_key_file(path, Some(p.as_bytes())),
+            |e| key_error(path, e),
+        ),
+        other => other.map_err(|e| key_error(path, e)),
+    }
 }
 
 /// Reads a public key file.

@@ -23,6 +23,7 @@ mod commands;
 mod exit;
 mod inputs;
 mod json;
+mod passphrase;
 mod ui;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -65,16 +66,19 @@ enum Command {
     // ---- authoring ----
     /// Generate an Ed25519 key pair (KEY and KEY.pub).
     #[command(
-        after_help = "Example:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key --encrypt"
+        after_help = "The secret key is encrypted: the passphrase is typed twice at the terminal,\nor comes from HPK_PASSPHRASE or --passphrase-file.\n\nExample:\n  hpk keygen --out release.key\n  HPK_PASSPHRASE=… hpk keygen --out root.key\n  hpk keygen --out test.key --unencrypted"
     )]
     Keygen {
         /// Secret key file to write; the public key goes to KEY.pub.
         #[arg(long, short, value_name = "KEY")]
         out: PathBuf,
-        /// Encrypt the secret key with a passphrase (HPK_PASSPHRASE or --passphrase-file).
-        #[arg(long)]
+        /// Write the secret key unencrypted (for tests and throwaway keys).
+        #[arg(long, conflicts_with_all = ["encrypt", "passphrase_file"])]
+        unencrypted: bool,
+        /// Encrypt the secret key (the default).
+        #[arg(long, hide = true)]
         encrypt: bool,
-        /// Read the passphrase from this file (first line).
+        /// Read the passphrase from this file (first line) instead of the terminal.
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
         /// Overwrite existing key files.
@@ -112,6 +116,9 @@ enum Command {
         /// Compression threads (0: one per core). The output does not depend on it.
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Overwrite an existing package.
+        #[arg(long)]
+        force: bool,
     },
     /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
     /// token or a signer command.
@@ -130,6 +137,9 @@ enum Command {
         /// Write the signed file here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Write the statement an external signer (HSM, KMS) must sign (47 or 50 bytes).
     #[command(
@@ -142,6 +152,9 @@ enum Command {
         /// Message file to write.
         #[arg(long, short)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Attach a raw 64-byte Ed25519 signature made elsewhere.
     #[command(
@@ -160,6 +173,9 @@ enum Command {
         /// Write the result here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Create, edit, sign and check trust roots.
     #[command(subcommand)]
@@ -213,14 +229,14 @@ enum Command {
         #[command(flatten)]
         time: TimeArgs,
     },
-    /// Show what a package holds (marked UNVERIFIED without --root).
+    /// Show what a package, trust root or catalog holds (UNVERIFIED without --root).
     #[command(
-        after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json"
+        after_help = "Example:\n  hpk inspect baseline.hpk\n  hpk inspect baseline.hpk --root root.hpkroot --json\n  hpk inspect root-v2.hpkroot\n  hpk inspect catalog.hpkcat --json"
     )]
     Inspect {
-        /// The package (`-`: standard input).
+        /// The package, trust root or catalog, signed or not (`-`: standard input).
         package: PathBuf,
-        /// Verify the signatures with this trust root first.
+        /// Verify the signatures with this trust root first (packages and catalogs).
         #[arg(long, short)]
         root: Option<PathBuf>,
         #[command(flatten)]
@@ -281,32 +297,46 @@ fn run(cli: Cli) -> CliResult {
 /// Runs a parsed command line with this UI (the demo shares its own).
 pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
     let ui = if cli.quiet { ui::Ui::new(true) } else { ui };
+    if let Some((input, out, force)) = cli.command.output() {
+        commands::sign::new_output(input, out, force)?;
+    }
     match cli.command {
         Command::Keygen {
             out,
-            encrypt,
+            unencrypted,
+            encrypt: _,
             passphrase_file,
             force,
             json,
-        } => commands::keygen::keygen(&out, encrypt, passphrase_file.as_deref(), force, json, ui),
+        } => commands::keygen::keygen(
+            &out,
+            unencrypted,
+            passphrase_file.as_deref(),
+            force,
+            json,
+            ui,
+        ),
         Command::Pubkey { signer, out, force } => commands::sign::pubkey(&signer, &out, force, ui),
         Command::Pack {
             description,
             out,
             threads,
-        } => commands::pack::pack(&description, &out, threads, ui),
+            force,
+        } => commands::pack::pack(&description, &out, threads, force, ui),
         Command::Sign {
             package,
             signer,
             root,
             out,
+            ..
         } => commands::sign::sign(&package, &signer, root.as_deref(), out.as_deref(), ui),
-        Command::Tbs { file, out } => commands::sign::tbs(&file, &out, None, ui),
+        Command::Tbs { file, out, .. } => commands::sign::tbs(&file, &out, None, ui),
         Command::Attach {
             file,
             pubkey,
             signature,
             out,
+            ..
         } => commands::sign::attach(&file, &pubkey, &signature, out.as_deref(), None, ui),
         Command::Root(cmd) => commands::root::run(cmd, ui),
         Command::Catalog(cmd) => commands::catalog::run(cmd, ui),
@@ -412,6 +442,28 @@ pub(crate) fn command() -> clap::Command {
         "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{listing}Options:\n{{options}}{{after-help}}"
     );
     cmd.help_template(template)
+}
+
+impl Command {
+    /// For the commands that add a signature or write a message: the input
+    /// file, the `--out` file and `--force`.
+    fn output(&self) -> Option<(&std::path::Path, Option<&std::path::Path>, bool)> {
+        match self {
+            Command::Sign {
+                package,
+                out,
+                force,
+                ..
+            } => Some((package, out.as_deref(), *force)),
+            Command::Tbs { file, out, force } => Some((file, Some(out), *force)),
+            Command::Attach {
+                file, out, force, ..
+            } => Some((file, out.as_deref(), *force)),
+            Command::Root(c) => c.output(),
+            Command::Catalog(c) => c.output(),
+            _ => None,
+        }
+    }
 }
 
 impl Cli {

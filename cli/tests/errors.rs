@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{PASSPHRASE, Run, assert_snapshot, copy_world, hpk_env, normalize};
+use common::{PASSPHRASE, Run, assert_snapshot, copy_world, hpk_env, hpk_in, normalize};
 use std::path::Path;
 
 /// One failure case.
@@ -46,6 +46,15 @@ fn prepare(dir: &Path) {
     write("damaged.hpk", &damaged);
     write("truncated.hpk", &pkg[..pkg.len() / 2]);
     write("notes.txt", b"just some text, not an hpk file\n");
+    write("empty.pass", b"\n");
+    // Another package with the name and version of standard.hpk.
+    let desc = std::fs::read_to_string(dir.join("standard.toml")).unwrap();
+    write(
+        "standard2.toml",
+        desc.replace("compression = \"none\"", "compression = \"zstd\"")
+            .as_bytes(),
+    );
+    hpk_in(dir, &["pack", "standard2.toml", "--out", "standard2.hpk"]).ok();
     write("short.sig", &[7u8; 10]);
     write("zero.sig", &[0u8; 64]);
     write(
@@ -169,7 +178,85 @@ fn cases() -> Vec<Case> {
             "trust root where a package goes",
             1,
             Some("root.hpkroot"),
-            &["inspect", "root.hpkroot"],
+            &["verify", "root.hpkroot", "--root", "root.hpkroot"],
+        ),
+        case(
+            "trust root inspected with --root",
+            2,
+            Some("root.hpkroot"),
+            &["inspect", "root.hpkroot", "--root", "root.hpkroot"],
+        ),
+        case(
+            "package that exists",
+            2,
+            Some("standard.hpk"),
+            &["pack", "standard.toml", "--out", "standard.hpk"],
+        ),
+        case(
+            "new key without a terminal or a passphrase",
+            2,
+            Some("new.key"),
+            &["keygen", "--out", "keys/new.key"],
+        ),
+        case(
+            "new key with an empty passphrase",
+            2,
+            Some("new.key"),
+            &[
+                "keygen",
+                "--out",
+                "keys/new.key",
+                "--passphrase-file",
+                "empty.pass",
+            ],
+        ),
+        case(
+            "catalog entry with the name and version of another package",
+            2,
+            Some("standard2.hpk"),
+            &["catalog", "add", "catalog.hpkcat", "standard2.hpk"],
+        ),
+        case(
+            "catalog entry that is not there",
+            2,
+            Some("catalog.hpkcat"),
+            &[
+                "catalog",
+                "remove",
+                "catalog.hpkcat",
+                "--name",
+                "fixture-standard",
+                "--version",
+                "9.9",
+            ],
+        ),
+        case(
+            "renewed trust root over an existing file",
+            2,
+            Some("notes.txt"),
+            &[
+                "root",
+                "renew",
+                "root.hpkroot",
+                "--expires-in",
+                "30",
+                "--out",
+                "notes.txt",
+            ],
+        ),
+        case(
+            "renewed trust root that would expire before it is created",
+            2,
+            Some("root.hpkroot"),
+            &[
+                "root",
+                "renew",
+                "root.hpkroot",
+                "--expires",
+                "2025-01-01",
+                "--out",
+                "root-v9.hpkroot",
+            ],
         ),
         case(
             "package where a trust root goes",

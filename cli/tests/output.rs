@@ -133,7 +133,7 @@ fn quiet_prints_nothing_on_stderr_when_all_goes_well() {
     big_package(&dir);
     let mut steps: Vec<Vec<&str>> = LARGE_STEPS.iter().map(|a| a.to_vec()).collect();
     steps.extend([
-        vec!["keygen", "--out", "keys/q.key"],
+        vec!["keygen", "--out", "keys/q.key", "--unencrypted"],
         vec!["pack", "standard.toml", "--out", "q.hpk"],
         vec![
             "sign",

@@ -43,6 +43,10 @@ pub struct BuildOptions<'a> {
     pub source_date_epoch: Option<u64>,
     /// Called as payload bytes are processed, e.g. to draw a progress bar.
     pub progress: Option<&'a mut dyn FnMut(BuildProgress)>,
+    /// Replace an existing file at the output path. `false` (the default):
+    /// an existing file is never replaced, not even one that appears while
+    /// the package is being built ([`BuildError::Exists`]).
+    pub overwrite: bool,
 }
 
 impl fmt::Debug for BuildOptions<'_> {
@@ -52,6 +56,7 @@ impl fmt::Debug for BuildOptions<'_> {
             .field("limits", &self.limits)
             .field("source_date_epoch", &self.source_date_epoch)
             .field("progress", &self.progress.is_some())
+            .field("overwrite", &self.overwrite)
             .finish()
     }
 }
@@ -122,6 +127,13 @@ pub fn build_package(
         return Err(BuildError::Output {
             path: out.to_path_buf(),
             source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        });
+    }
+    // Fail early, before reading or compressing anything; the final step
+    // checks again.
+    if !options.overwrite && std::fs::symlink_metadata(out).is_ok() {
+        return Err(BuildError::Exists {
+            path: out.to_path_buf(),
         });
     }
     let default_created = match (desc.created(), options.source_date_epoch) {
@@ -314,7 +326,19 @@ pub fn build_package(
             reason: "the head and indexes do not end where the payload area starts".into(),
         });
     }
-    package.commit().map_err(output_error)?;
+    if options.overwrite {
+        package.commit().map_err(output_error)?;
+    } else {
+        package.commit_new().map_err(|source| {
+            if source.kind() == io::ErrorKind::AlreadyExists {
+                BuildError::Exists {
+                    path: out.to_path_buf(),
+                }
+            } else {
+                output_error(source)
+            }
+        })?;
+    }
 
     Ok(BuiltPackage {
         manifest_digest: Digest::of(&body),
@@ -444,6 +468,12 @@ pub enum BuildError {
         /// Why.
         source: io::Error,
     },
+    /// The output file exists and [`BuildOptions::overwrite`] is not set;
+    /// it is left as it was.
+    Exists {
+        /// The package path.
+        path: PathBuf,
+    },
     /// A bug: the parts of the package do not fit together.
     Inconsistent {
         /// What does not fit.
@@ -483,6 +513,9 @@ impl fmt::Display for BuildError {
             BuildError::Manifest(e) => write!(f, "the manifest would be invalid: {e}"),
             BuildError::Output { path, source } => {
                 write!(f, "cannot write {}: {source}", path.display())
+            }
+            BuildError::Exists { path } => {
+                write!(f, "{} exists; pass --force to overwrite", path.display())
             }
             BuildError::Inconsistent { reason } => {
                 write!(f, "internal error while building the package: {reason}")

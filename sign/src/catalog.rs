@@ -6,6 +6,7 @@ use crate::keys::{PublicKey, SecretKey};
 use crate::metadata::{self, SaveOutcome};
 use crate::signing::{SignOutcome, open_package};
 use hpk_format::{Catalog, CatalogEntry, Digest, FileType, Head, Limits, MAX_LOCATION_LEN};
+use std::fmt;
 use std::path::Path;
 
 /// A new, empty catalog.
@@ -59,17 +60,81 @@ pub fn entry_for_package(
     })
 }
 
-/// Adds `entry`, replacing an entry for the same package, and keeps the
-/// entries in a deterministic order (name, version, manifest digest).
-/// Returns whether the catalog changed.
-pub fn add_entry(catalog: &mut Catalog, entry: CatalogEntry) -> bool {
+/// Why a catalog edit was refused. The catalog is left as it was.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CatalogEditError {
+    /// The catalog already lists another package with the same name and
+    /// version (a different manifest digest). Devices could not tell the
+    /// two apart by what the catalog says; remove the old entry first.
+    Duplicate {
+        /// The package name.
+        name: String,
+        /// The version.
+        version: String,
+        /// The manifest digest of the entry already in the catalog.
+        existing: Digest,
+        /// The manifest digest of the entry being added.
+        added: Digest,
+    },
+    /// No entry matches what was asked to be removed.
+    NotFound {
+        /// What was looked for, for people.
+        what: String,
+    },
+}
+
+impl fmt::Display for CatalogEditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogEditError::Duplicate {
+                name,
+                version,
+                existing,
+                added,
+            } => write!(
+                f,
+                "the catalog already lists {name} {version} as another package \
+                 (manifest {existing}); this one is {added}: a name and version \
+                 name one package"
+            ),
+            CatalogEditError::NotFound { what } => {
+                write!(f, "the catalog has no entry for {what}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CatalogEditError {}
+
+/// Adds `entry`, replacing the entry of the same package (same manifest
+/// digest, e.g. with a new location), and keeps the entries in a
+/// deterministic order (name, version, manifest digest). Returns whether
+/// the catalog changed.
+///
+/// # Errors
+/// [`CatalogEditError::Duplicate`] if another package with the same name
+/// and version is listed.
+pub fn add_entry(catalog: &mut Catalog, entry: CatalogEntry) -> Result<bool, CatalogEditError> {
+    if let Some(other) = catalog.entries.iter().find(|e| {
+        e.name == entry.name
+            && e.version == entry.version
+            && e.manifest_digest != entry.manifest_digest
+    }) {
+        return Err(CatalogEditError::Duplicate {
+            name: entry.name.to_string(),
+            version: entry.version.to_string(),
+            existing: other.manifest_digest,
+            added: entry.manifest_digest,
+        });
+    }
     if let Some(existing) = catalog
         .entries
         .iter_mut()
         .find(|e| e.manifest_digest == entry.manifest_digest)
     {
         if *existing == entry {
-            return false;
+            return Ok(false);
         }
         *existing = entry;
     } else {
@@ -78,7 +143,47 @@ pub fn add_entry(catalog: &mut Catalog, entry: CatalogEntry) -> bool {
     catalog.entries.sort_by(|a, b| {
         (&a.name, &a.version, a.manifest_digest).cmp(&(&b.name, &b.version, b.manifest_digest))
     });
-    true
+    Ok(true)
+}
+
+/// Which entries [`remove_entry`] drops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntrySelector {
+    /// The entry with this name and version (there is at most one).
+    NameVersion {
+        /// The package name, as in its manifest.
+        name: String,
+        /// The version, as in its manifest (`10.0.26100.3000`).
+        version: String,
+    },
+    /// The entry with this manifest digest.
+    Digest(Digest),
+}
+
+/// Removes the entry `which` selects and returns it.
+///
+/// # Errors
+/// [`CatalogEditError::NotFound`] if no entry matches.
+pub fn remove_entry(
+    catalog: &mut Catalog,
+    which: &EntrySelector,
+) -> Result<CatalogEntry, CatalogEditError> {
+    let at = catalog.entries.iter().position(|e| match which {
+        EntrySelector::NameVersion { name, version } => {
+            e.name.to_string() == *name && e.version.to_string() == *version
+        }
+        EntrySelector::Digest(d) => e.manifest_digest == *d,
+    });
+    match at {
+        Some(i) => Ok(catalog.entries.remove(i)),
+        None => Err(CatalogEditError::NotFound {
+            what: match which {
+                EntrySelector::NameVersion { name, version } => format!("{name} {version}"),
+                EntrySelector::Digest(d) => format!("manifest {d}"),
+            },
+        }),
+    }
 }
 
 /// Reads a catalog file **without** checking its signatures, for editing.

@@ -21,8 +21,29 @@ fn options<'a>(threads: usize) -> BuildOptions<'a> {
     BuildOptions {
         threads,
         source_date_epoch: Some(EPOCH),
+        overwrite: true,
         ..BuildOptions::default()
     }
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.hpk");
+    fs::write(&out, b"a signed package").unwrap();
+    let mut opts = BuildOptions {
+        source_date_epoch: Some(EPOCH),
+        ..BuildOptions::default()
+    };
+    let err = build_text(&minimal("", ""), dir.path(), &out, &mut opts).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::Exists { path } if *path == out),
+        "{err:?}"
+    );
+    assert_eq!(fs::read(&out).unwrap(), b"a signed package");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    let built = build_text(&minimal("", ""), dir.path(), &out, &mut options(1)).unwrap();
+    assert_eq!(fs::metadata(&out).unwrap().len(), built.size);
 }
 
 /// Bytes that compress somewhat but not entirely.
@@ -788,7 +809,10 @@ fn child_reads_source_date_epoch() {
     }
     assert_eq!(source_date_epoch().unwrap(), Some(1_234_567_890));
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = BuildOptions::default();
+    let mut opts = BuildOptions {
+        overwrite: true,
+        ..BuildOptions::default()
+    };
     let built = build_text(
         &minimal("", ""),
         dir.path(),

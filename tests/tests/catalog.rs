@@ -13,7 +13,9 @@ use hpk_format::{
     EXT_PRIVATE_START, ErrorClass, Extension, FileType, Limits, PackageKind, PayloadError,
     RoleName, encode,
 };
-use hpk_sign::catalog::{add_entry, entry_for_package, new_catalog};
+use hpk_sign::catalog::{
+    CatalogEditError, EntrySelector, add_entry, entry_for_package, new_catalog, remove_entry,
+};
 use hpk_tests::*;
 use hpk_verify::{
     CatalogError, Clock, DeviceProfile, FetchError, MemorySink, Plan, PlanStatus, ProfileMode,
@@ -573,13 +575,54 @@ fn the_kit_entry_is_the_one_hpk_sign_makes() {
     // add_entry keeps one entry per package, in a deterministic order.
     let s = publish(standard("contoso-cu", "10.0.26100.100", 10));
     let mut c1 = new_catalog(1, T0, T0 + DAY);
-    assert!(add_entry(&mut c1, p.entry.clone()));
-    assert!(add_entry(&mut c1, s.entry.clone()));
-    assert!(!add_entry(&mut c1, s.entry.clone()));
+    assert!(add_entry(&mut c1, p.entry.clone()).unwrap());
+    assert!(add_entry(&mut c1, s.entry.clone()).unwrap());
+    assert!(!add_entry(&mut c1, s.entry.clone()).unwrap());
     let mut c2 = new_catalog(1, T0, T0 + DAY);
-    assert!(add_entry(&mut c2, s.entry.clone()));
-    assert!(add_entry(&mut c2, p.entry.clone()));
+    assert!(add_entry(&mut c2, s.entry.clone()).unwrap());
+    assert!(add_entry(&mut c2, p.entry.clone()).unwrap());
     assert_eq!(c1, c2);
+}
+
+#[test]
+fn a_name_and_version_name_one_package_in_a_catalog() {
+    let s = publish(standard("contoso-cu", "10.0.26100.100", 10));
+    let mut c = new_catalog(1, T0, T0 + DAY);
+    assert!(add_entry(&mut c, s.entry.clone()).unwrap());
+    // The same package again with a new location: its entry is updated.
+    let mut moved = s.entry.clone();
+    moved.location = "mirror/contoso-cu.hpk".to_owned();
+    assert!(add_entry(&mut c, moved.clone()).unwrap());
+    assert_eq!(c.entries, vec![moved.clone()]);
+    // Another package (another manifest digest), same name and version.
+    let mut other = moved.clone();
+    other.manifest_digest = hpk_format::Digest::of(b"another manifest");
+    let before = c.clone();
+    let err = add_entry(&mut c, other.clone()).unwrap_err();
+    assert!(
+        matches!(&err, CatalogEditError::Duplicate { existing, added, .. }
+            if *existing == moved.manifest_digest && *added == other.manifest_digest),
+        "{err:?}"
+    );
+    assert_eq!(c, before);
+    // Removed by name and version, or by digest; a missing entry is an error.
+    let by_name = EntrySelector::NameVersion {
+        name: "contoso-cu".to_owned(),
+        version: "10.0.26100.100".to_owned(),
+    };
+    assert_eq!(remove_entry(&mut c, &by_name).unwrap(), moved);
+    assert!(c.entries.is_empty());
+    assert!(matches!(
+        remove_entry(&mut c, &by_name),
+        Err(CatalogEditError::NotFound { .. })
+    ));
+    assert!(add_entry(&mut c, other.clone()).unwrap());
+    let by_digest = EntrySelector::Digest(other.manifest_digest);
+    assert_eq!(remove_entry(&mut c, &by_digest).unwrap(), other);
+    assert!(matches!(
+        remove_entry(&mut c, &by_digest),
+        Err(CatalogEditError::NotFound { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------

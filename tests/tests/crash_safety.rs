@@ -269,7 +269,7 @@ fn interrupted_commands_remove_their_unfinished_files_and_exit_130() {
         if had_old {
             std::fs::write(&out, &old_bytes).unwrap();
         }
-        let pack = args(&[&"pack", &f.new_desc, &"--out", &out]);
+        let pack = args(&[&"pack", &f.new_desc, &"--out", &out, &"--force"]);
         let ended = run_and_interrupt(&pack, &dir, signal);
         let names: Vec<PathBuf> = files_under(&dir);
         let just_out = [PathBuf::from("out.hpk")];
@@ -757,7 +757,7 @@ fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
     let mut untouched = vec![(f.src.clone(), files_under(&f.src))];
     let dir = f.folder("pack");
     let out = dir.join("out.hpk");
-    let pack_args = args(&[&"pack", &f.new_desc, &"--out", &out]);
+    let pack_args = args(&[&"pack", &f.new_desc, &"--out", &out, &"--force"]);
     let (old_d, new_d) = (Digest::of(&old_bytes), Digest::of(&new_bytes));
     let tally = kill_repeatedly(
         "pack",

@@ -340,7 +340,7 @@ fn build_year() -> Year {
     for m in 1..=12u32 {
         let mut catalog = new_catalog(u64::from(m), month_start(m), month_start(m) + 7 * DAY);
         for p in year.packages.iter().filter(|p| p.release.month() <= m) {
-            assert!(add_entry(&mut catalog, p.entry.clone()));
+            assert!(add_entry(&mut catalog, p.entry.clone()).unwrap());
         }
         year.catalogs.push(catalog_file(&catalog, &[&keys.catalog]));
     }

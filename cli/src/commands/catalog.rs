@@ -6,9 +6,10 @@ use crate::exit::{CliError, CliResult};
 use crate::inputs;
 use crate::ui::Ui;
 use clap::Subcommand;
+use hpk_format::Catalog;
 use hpk_sign::catalog;
 use hpk_sign::metadata::SaveOutcome;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn days_arg(s: &str) -> Result<u64, String> {
     inputs::parse_days(s)
@@ -60,6 +61,23 @@ pub enum CatalogCommand {
         #[arg(long)]
         location: Option<String>,
     },
+    /// Remove an entry from a catalog (a signed catalog becomes the next version, unsigned).
+    #[command(
+        after_help = "Example:\n  hpk catalog remove catalog.hpkcat --name contoso-2026-02-hotpatch --version 10.0.26100.3100\n  hpk catalog remove catalog.hpkcat --digest 3f2a…"
+    )]
+    Remove {
+        /// The catalog.
+        catalog: PathBuf,
+        /// The package name of the entry to remove (with --version).
+        #[arg(long, requires = "version", required_unless_present = "digest")]
+        name: Option<String>,
+        /// The version of the entry to remove (with --name).
+        #[arg(long, requires = "name")]
+        version: Option<String>,
+        /// The manifest digest of the entry to remove (64 hex digits).
+        #[arg(long, conflicts_with_all = ["name", "version"])]
+        digest: Option<String>,
+    },
     /// Sign a catalog with a catalog-role key.
     #[command(
         after_help = "Example:\n  hpk catalog sign catalog.hpkcat --key catalog.key --root root.hpkroot\n  hpk catalog sign catalog.hpkcat --signer-cmd ./sign-with-kms \\\n    --pubkey catalog.pub --root root.hpkroot"
@@ -75,6 +93,9 @@ pub enum CatalogCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Verify a catalog: catalog-role signatures, freshness, version.
     #[command(
@@ -110,6 +131,9 @@ pub enum CatalogCommand {
         /// Message file to write.
         #[arg(long, short)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Attach a raw 64-byte Ed25519 signature made elsewhere to a catalog.
     #[command(
@@ -127,13 +151,80 @@ pub enum CatalogCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
 impl CatalogCommand {
+    /// For the subcommands that add a signature or write a message: the
+    /// input file, the `--out` file and `--force`.
+    pub fn output(&self) -> Option<(&Path, Option<&Path>, bool)> {
+        match self {
+            CatalogCommand::Sign {
+                catalog,
+                out,
+                force,
+                ..
+            }
+            | CatalogCommand::Attach {
+                catalog,
+                out,
+                force,
+                ..
+            } => Some((catalog, out.as_deref(), *force)),
+            CatalogCommand::Tbs {
+                catalog,
+                out,
+                force,
+            } => Some((catalog, Some(out), *force)),
+            _ => None,
+        }
+    }
     /// Whether the command was asked for JSON output.
     pub fn wants_json(&self) -> bool {
         matches!(self, CatalogCommand::Verify { json: true, .. })
+    }
+}
+
+/// Loads a catalog for editing: as it is if unsigned; a signed
+/// (published) catalog changes only as its next version, with a new
+/// creation time and the same lifetime.
+fn load_for_edit(path: &Path) -> CliResult<Catalog> {
+    inputs::regular_file(path, "catalog")?;
+    let (head, mut c) = catalog::read_catalog_file(path).map_err(|e| sign_error(&e))?;
+    if !head.signatures.is_empty() {
+        let lifetime = c.expires.saturating_sub(c.created);
+        c.version = c.version.saturating_add(1);
+        c.created = authoring_time()?;
+        c.expires = c.created.saturating_add(lifetime);
+    }
+    Ok(c)
+}
+
+/// Writes an edited catalog and says what happened.
+fn save(path: &Path, c: &Catalog, ui: Ui) -> CliResult {
+    match catalog::save_catalog(path, c).map_err(|e| sign_error(&e))? {
+        SaveOutcome::Written { .. } => ui.note(format!(
+            "wrote {} (version {}, {} entries, unsigned): sign it with `hpk catalog sign`",
+            path.display(),
+            c.version,
+            c.entries.len()
+        )),
+        _ => ui.note(format!("{} unchanged", path.display())),
+    }
+    Ok(())
+}
+
+/// A refused catalog edit, as an error about the package `package`.
+fn edit_error(package: &Path, e: &catalog::CatalogEditError) -> CliError {
+    let err = CliError::usage(format!("{}: {e}", package.display()));
+    match e {
+        catalog::CatalogEditError::Duplicate { name, version, .. } => err.hint(format!(
+            "to replace it, remove the old entry first: `hpk catalog remove CATALOG --name {name} --version {version}`"
+        )),
+        _ => err,
     }
 }
 
@@ -174,44 +265,60 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
                     "--location applies to one package at a time",
                 ));
             }
-            inputs::regular_file(&path, "catalog add")?;
-            let (head, mut c) = catalog::read_catalog_file(&path).map_err(|e| sign_error(&e))?;
-            if !head.signatures.is_empty() {
-                // A published catalog changes only as a new version.
-                let lifetime = c.expires.saturating_sub(c.created);
-                c.version = c.version.saturating_add(1);
-                c.created = authoring_time()?;
-                c.expires = c.created.saturating_add(lifetime);
-            }
+            let mut c = load_for_edit(&path)?;
             for p in &packages {
                 let entry = catalog::entry_for_package(p, location.as_deref())
                     .map_err(|e| sign_error(&e))?;
-                ui.note(format!(
+                let note = format!(
                     "added {} {} ({}, {} bytes) as {}",
                     entry.name,
                     entry.version,
                     entry.kind.name(),
                     entry.size,
                     entry.location
-                ));
-                catalog::add_entry(&mut c, entry);
+                );
+                catalog::add_entry(&mut c, entry).map_err(|e| edit_error(p, &e))?;
+                ui.note(note);
             }
-            match catalog::save_catalog(&path, &c).map_err(|e| sign_error(&e))? {
-                SaveOutcome::Written { .. } => ui.note(format!(
-                    "wrote {} (version {}, {} entries, unsigned): sign it with `hpk catalog sign`",
-                    path.display(),
-                    c.version,
-                    c.entries.len()
-                )),
-                _ => ui.note(format!("{} unchanged", path.display())),
-            }
-            Ok(())
+            save(&path, &c, ui)
+        }
+        CatalogCommand::Remove {
+            catalog: path,
+            name,
+            version,
+            digest,
+        } => {
+            let which = match (name, version, digest) {
+                (_, _, Some(hex)) => catalog::EntrySelector::Digest(
+                    hpk_format::Digest::from_hex(&hex).ok_or_else(|| {
+                        CliError::usage(format!("{hex}: expected a manifest digest, 64 hex digits"))
+                    })?,
+                ),
+                (Some(name), Some(version), None) => {
+                    catalog::EntrySelector::NameVersion { name, version }
+                }
+                _ => return Err(CliError::usage("give --name and --version, or --digest")),
+            };
+            let mut c = load_for_edit(&path)?;
+            let removed = catalog::remove_entry(&mut c, &which).map_err(|e| {
+                CliError::usage(format!("{}: {e}", path.display()))
+                    .hint("`hpk inspect CATALOG` lists its entries")
+            })?;
+            ui.note(format!(
+                "removed {} {} ({}, manifest {})",
+                removed.name,
+                removed.version,
+                removed.kind.name(),
+                removed.manifest_digest
+            ));
+            save(&path, &c, ui)
         }
         CatalogCommand::Sign {
             catalog: path,
             signer,
             root,
             out,
+            ..
         } => crate::commands::sign::sign(&path, &signer, root.as_deref(), out.as_deref(), ui),
         CatalogCommand::Verify {
             catalog: path,
@@ -228,14 +335,15 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
             time.now,
             json,
         ),
-        CatalogCommand::Tbs { catalog: path, out } => {
-            crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::Catalog), ui)
-        }
+        CatalogCommand::Tbs {
+            catalog: path, out, ..
+        } => crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::Catalog), ui),
         CatalogCommand::Attach {
             catalog: path,
             pubkey,
             signature,
             out,
+            ..
         } => crate::commands::sign::attach(
             &path,
             &pubkey,

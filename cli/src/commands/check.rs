@@ -387,8 +387,198 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
-/// Runs `hpk inspect`.
+/// Runs `hpk inspect` on a package, a trust root or a catalog.
 pub fn inspect(args: &InspectArgs) -> CliResult {
+    // A pipe or `-` can be read only once (C17), so its type cannot be
+    // looked up first: it is inspected as a package.
+    let regular = !inputs::is_stdin(&args.package)
+        && std::fs::metadata(&args.package).is_ok_and(|m| m.is_file());
+    if !regular {
+        return inspect_package(args);
+    }
+    match crate::commands::sign::file_type(&args.package, "inspect")? {
+        FileType::Package => inspect_package(args),
+        FileType::TrustRoot => inspect_root(args),
+        FileType::Catalog => inspect_catalog(args),
+    }
+}
+
+fn signatures_json(signatures: &[hpk_format::SignatureRecord]) -> serde_json::Value {
+    signatures
+        .iter()
+        .map(|s| json!({"algorithm": s.algorithm, "key_id": s.key_id.to_hex()}))
+        .collect()
+}
+
+fn extensions_json(extensions: &[hpk_format::Extension]) -> serde_json::Value {
+    extensions
+        .iter()
+        .map(|e| json!({"id": e.id, "critical": e.critical, "data_hex": hex::encode(&e.data)}))
+        .collect()
+}
+
+fn print_extensions(extensions: &[hpk_format::Extension]) {
+    for e in extensions {
+        outln!(
+            "extension     {} ({}), {} bytes",
+            e.id,
+            if e.critical {
+                "critical"
+            } else {
+                "non-critical"
+            },
+            e.data.len()
+        );
+    }
+}
+
+fn print_signatures(signatures: &[hpk_format::SignatureRecord]) {
+    if signatures.is_empty() {
+        outln!("signatures    none (unsigned)");
+    }
+    for s in signatures {
+        outln!("signature     key {} (algorithm {})", s.key_id, s.algorithm);
+    }
+}
+
+/// `hpk inspect` on a trust root: what it claims, never authenticated
+/// (`hpk root verify` checks one).
+fn inspect_root(args: &InspectArgs) -> CliResult {
+    if args.root.is_some() {
+        return Err(CliError::usage(format!(
+            "{}: --root does not apply to a trust root",
+            args.package.display()
+        ))
+        .hint("check a trust root with `hpk root verify ROOT [--trusted OLD]`"));
+    }
+    let (head, r) = hpk_sign::root::read_root_file(&args.package)
+        .map_err(|e| crate::commands::sign::sign_error(&e))?;
+    let digest = Digest::of(&head.body);
+    if args.json {
+        let roles: serde_json::Map<String, serde_json::Value> = hpk_format::RoleName::ALL
+            .iter()
+            .map(|name| {
+                let role = r.roles.get(*name);
+                (
+                    name.as_str().to_owned(),
+                    json!({
+                        "threshold": role.threshold,
+                        "keys": role.keys.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+                    }),
+                )
+            })
+            .collect();
+        json::print(&json!({
+            "schema": "hpk-inspect-root/1",
+            "file": args.package.display().to_string(),
+            "verified": false,
+            "format_version": format!("{}.{}", hpk_format::FORMAT_MAJOR, head.header.minor),
+            "signatures": signatures_json(&head.signatures),
+            "digest": digest.to_hex(),
+            "version": r.version,
+            "created": r.created,
+            "expires": r.expires,
+            "keys": r.keys.iter().map(|k| json!({"key_id": k.key_id().to_hex(), "algorithm": k.algorithm})).collect::<Vec<_>>(),
+            "roles": roles,
+            "extensions": extensions_json(&r.extensions),
+        }));
+        return Ok(());
+    }
+    outln!("trust root    {} [UNVERIFIED]", args.package.display());
+    outln!("              (check it with `hpk root verify`: nothing below is authenticated)");
+    outln!("version       {}", r.version);
+    outln!("created       {}", inputs::format_time(r.created));
+    outln!("expires       {}", inputs::format_time(r.expires));
+    for name in hpk_format::RoleName::ALL {
+        let role = r.roles.get(name);
+        outln!(
+            "role          {} threshold {} of {}: {}",
+            name.as_str(),
+            role.threshold,
+            role.keys.len(),
+            role.keys
+                .iter()
+                .map(|k| k.to_hex())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    outln!("digest        {digest}");
+    print_signatures(&head.signatures);
+    print_extensions(&r.extensions);
+    Ok(())
+}
+
+/// `hpk inspect` on a catalog: with `--root`, verified as `hpk catalog
+/// verify` does; without, what it claims.
+fn inspect_catalog(args: &InspectArgs) -> CliResult {
+    let (head, unverified) = hpk_sign::catalog::read_catalog_file(&args.package)
+        .map_err(|e| crate::commands::sign::sign_error(&e))?;
+    let verified = match &args.root {
+        Some(root_path) => {
+            let clock = inputs::clock(args.now, None);
+            let root = inputs::trust_root(root_path, clock)?;
+            Some(crate::commands::plan::load_catalog(
+                &args.package,
+                &root,
+                clock,
+                0,
+            )?)
+        }
+        None => None,
+    };
+    let c = verified.as_ref().map_or(&unverified, |v| v.catalog());
+    let digest = Digest::of(&head.body);
+    if args.json {
+        json::print(&json!({
+            "schema": "hpk-inspect-catalog/1",
+            "file": args.package.display().to_string(),
+            "verified": verified.is_some(),
+            "format_version": format!("{}.{}", hpk_format::FORMAT_MAJOR, head.header.minor),
+            "signatures": signatures_json(&head.signatures),
+            "digest": digest.to_hex(),
+            "version": c.version,
+            "created": c.created,
+            "expires": c.expires,
+            "entries": c.entries.iter().map(json::entry).collect::<Vec<_>>(),
+            "extensions": extensions_json(&c.extensions),
+        }));
+        return Ok(());
+    }
+    let mark = if verified.is_some() {
+        "verified"
+    } else {
+        "UNVERIFIED"
+    };
+    outln!("catalog       {} [{mark}]", args.package.display());
+    if verified.is_none() {
+        outln!("              (no --root given: nothing below is authenticated)");
+    }
+    outln!("version       {}", c.version);
+    outln!("created       {}", inputs::format_time(c.created));
+    outln!("expires       {}", inputs::format_time(c.expires));
+    outln!("digest        {digest}");
+    print_signatures(&head.signatures);
+    if c.entries.is_empty() {
+        outln!("entries       none");
+    }
+    for e in &c.entries {
+        outln!(
+            "entry         {} {} ({}), manifest {}, {} bytes at {}",
+            e.name,
+            e.version,
+            e.kind.name(),
+            e.manifest_digest,
+            e.size,
+            e.location
+        );
+    }
+    print_extensions(&c.extensions);
+    Ok(())
+}
+
+/// `hpk inspect` on a package.
+fn inspect_package(args: &InspectArgs) -> CliResult {
     let (mut reader, _) = open(&args.package)?;
     let limits = Limits::default();
     let (manifest, digest, header, signatures, verified): (

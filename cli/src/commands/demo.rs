@@ -169,11 +169,11 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
     outln!("# hpk demo in {}", dir.display());
     outln!("# Every step below is a command you can run yourself in that folder.");
 
-    say("1. Keys: one per role (in production: several, some in an HSM).");
+    say("1. Keys: one per role, unencrypted for the demo (hpk keygen encrypts by default).");
     for role in ["root", "release", "hotpatch", "recovery", "catalog"] {
         let out = format!("keys/{role}.key");
         std::fs::create_dir_all("keys").map_err(|e| CliError::io(Path::new("keys"), e))?;
-        step(&["keygen", "--out", &out, "--force"], ui)?;
+        step(&["keygen", "--out", &out, "--unencrypted", "--force"], ui)?;
     }
 
     say("2. A trust root naming them, signed by the root key.");
@@ -236,7 +236,7 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
         ("hotpatch-x64.toml", "hotpatch-x64.hpk", "keys/hotpatch.key"),
         ("standard.toml", "standard.hpk", "keys/release.key"),
     ] {
-        step(&["pack", desc, "--out", pkg], ui)?;
+        step(&["pack", desc, "--out", pkg, "--force"], ui)?;
         step(&["sign", pkg, "--key", key, "--root", "root.hpkroot"], ui)?;
     }
 

@@ -1,8 +1,8 @@
 //! `hpk keygen`: a new Ed25519 key pair.
 
 use crate::exit::{CliError, CliResult};
-use crate::inputs;
 use crate::json;
+use crate::passphrase;
 use crate::ui::Ui;
 use hpk_sign::keys::{SecretKey, write_public_key_file, write_secret_key_file};
 use serde_json::json;
@@ -15,38 +15,41 @@ pub fn public_path(secret: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Runs `hpk keygen`.
+/// Runs `hpk keygen`: the secret key is encrypted unless `unencrypted`,
+/// with a passphrase from `--passphrase-file`, `HPK_PASSPHRASE` or typed
+/// twice at the terminal.
 pub fn keygen(
     out: &Path,
-    encrypt: bool,
+    unencrypted: bool,
     passphrase_file: Option<&Path>,
     force: bool,
     as_json: bool,
     ui: Ui,
 ) -> CliResult {
-    let passphrase = if encrypt {
-        Some(inputs::passphrase(passphrase_file)?.ok_or_else(|| {
-            CliError::usage("--encrypt needs a passphrase").hint(format!(
-                "set {} or pass --passphrase-file FILE",
-                inputs::PASSPHRASE_ENV
-            ))
-        })?)
-    } else {
+    let pub_path = public_path(out);
+    // Refuse existing files before asking for a passphrase.
+    for path in [out, pub_path.as_path()] {
+        if !force && std::fs::symlink_metadata(path).is_ok() {
+            return Err(CliError::usage(format!("{} exists", path.display()))
+                .hint("pass --force to overwrite"));
+        }
+    }
+    let passphrase = if unencrypted {
         None
+    } else {
+        Some(passphrase::for_new_key(out, passphrase_file)?)
     };
+    let encrypt = passphrase.is_some();
     let key = SecretKey::generate().map_err(|e| CliError::io(out, e))?;
     let public = key.public_key();
-    let pub_path = public_path(out);
-    if !force && pub_path.exists() {
-        return Err(CliError::usage(format!("{} exists", pub_path.display()))
-            .hint("pass --force to overwrite"));
-    }
-    write_secret_key_file(out, &key, passphrase.as_deref(), force).map_err(|e| match e {
-        hpk_sign::KeyError::Exists { .. } => {
-            CliError::usage(format!("{e}")).hint("pass --force to overwrite")
-        }
-        other => CliError::io(out, other),
-    })?;
+    write_secret_key_file(out, &key, passphrase.as_ref().map(|p| p.as_bytes()), force).map_err(
+        |e| match e {
+            hpk_sign::KeyError::Exists { .. } => {
+                CliError::usage(format!("{e}")).hint("pass --force to overwrite")
+            }
+            other => CliError::io(out, other),
+        },
+    )?;
     write_public_key_file(&pub_path, &public, force).map_err(|e| CliError::io(&pub_path, e))?;
     let id = public.key_id().to_hex();
     if as_json {

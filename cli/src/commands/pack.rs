@@ -39,8 +39,17 @@ fn description_error(path: &Path, e: &DescriptionError) -> CliError {
     }
 }
 
-/// Runs `hpk pack`.
-pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult {
+/// An output that exists, as an error.
+fn exists(out: &Path) -> CliError {
+    CliError::usage(format!("{} exists", out.display()))
+        .hint("pass --force to overwrite it, or write to another file")
+}
+
+/// Runs `hpk pack`: refuses to replace an existing `out` unless `force`.
+pub fn pack(description: &Path, out: &Path, threads: usize, force: bool, ui: Ui) -> CliResult {
+    if !force && std::fs::symlink_metadata(out).is_ok() {
+        return Err(exists(out));
+    }
     let desc =
         PackageDescription::load(description).map_err(|e| description_error(description, &e))?;
     let base = description
@@ -60,6 +69,7 @@ pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult
         threads,
         source_date_epoch: epoch,
         progress: Some(&mut report),
+        overwrite: force,
         ..BuildOptions::default()
     };
     let result = build_package(&desc, base, out, &mut options);
@@ -67,6 +77,7 @@ pub fn pack(description: &Path, out: &Path, threads: usize, ui: Ui) -> CliResult
     let built = result.map_err(|e| {
         let failure = match &e {
             BuildError::Description(d) => return description_error(description, d),
+            BuildError::Exists { path } => return exists(path),
             BuildError::SourceDateEpoch { .. } => Failure::Usage,
             BuildError::PayloadRead { .. } | BuildError::Output { .. } => Failure::Io,
             _ => Failure::Invalid,

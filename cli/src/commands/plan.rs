@@ -11,7 +11,7 @@ use hpk_verify::{
 use serde_json::json;
 use std::path::Path;
 
-fn load_catalog(
+pub(crate) fn load_catalog(
     path: &Path,
     root: &TrustedRoot,
     clock: Clock,

@@ -126,6 +126,26 @@ pub enum RootCommand {
         #[command(flatten)]
         edit: EditArgs,
     },
+    /// Renew a trust root: its next version with a new expiry (unsigned).
+    #[command(
+        after_help = "Example:\n  hpk root renew root-v2.hpkroot --expires-in 365 --out root-v3.hpkroot\n  hpk root renew root-v2.hpkroot --expires 2027-12-31 --out root-v3.hpkroot"
+    )]
+    Renew {
+        /// The trust root.
+        root: PathBuf,
+        /// Days until the new version expires, from its creation (now, or SOURCE_DATE_EPOCH).
+        #[arg(long, value_parser = days_arg, value_name = "DAYS", required_unless_present = "expires")]
+        expires_in: Option<u64>,
+        /// When the new version expires (Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).
+        #[arg(long, value_parser = time_arg, value_name = "TIME", conflicts_with = "expires_in")]
+        expires: Option<u64>,
+        /// Write the new version here. Required when ROOT is signed.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Sign a trust root (for a rotation: with old and new root keys).
     #[command(
         after_help = "Example:\n  hpk root sign root-v2.hpkroot --key old-root.key\n  hpk root sign root-v2.hpkroot --pkcs11 'pkcs11:token=root;object=root-2026' \\\n    --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file pin.txt"
@@ -138,6 +158,9 @@ pub enum RootCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Check a trust root, or a rotation chain from a trusted one.
     #[command(
@@ -169,6 +192,9 @@ pub enum RootCommand {
         /// Message file to write.
         #[arg(long, short)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Attach a raw 64-byte Ed25519 signature made elsewhere to a trust root.
     #[command(
@@ -186,7 +212,27 @@ pub enum RootCommand {
         /// Write here instead of in place.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
+}
+
+impl RootCommand {
+    /// For the subcommands that add a signature or write a message: the
+    /// input file, the `--out` file and `--force`.
+    pub fn output(&self) -> Option<(&Path, Option<&Path>, bool)> {
+        match self {
+            RootCommand::Sign {
+                root, out, force, ..
+            }
+            | RootCommand::Attach {
+                root, out, force, ..
+            } => Some((root, out.as_deref(), *force)),
+            RootCommand::Tbs { root, out, force } => Some((root, Some(out), *force)),
+            _ => None,
+        }
+    }
 }
 
 /// Where an edit goes.
@@ -196,10 +242,24 @@ pub struct EditArgs {
     /// then makes its next version.
     #[arg(long, short)]
     out: Option<PathBuf>,
-    /// Days until the edited root expires (default: keep the old expiry,
-    /// or 365 days for a next version).
+    /// Days until the edited root expires, from its creation time
+    /// (default: keep the old expiry, or 365 days for a next version).
     #[arg(long, value_parser = days_arg, value_name = "DAYS")]
     expires_in: Option<u64>,
+    /// Overwrite an existing --out file.
+    #[arg(long)]
+    force: bool,
+}
+
+impl EditArgs {
+    fn load(&self, path: &Path) -> CliResult<(TrustRoot, PathBuf)> {
+        load_for_edit(
+            path,
+            self.out.as_deref(),
+            NewExpiry::of(self.expires_in, None),
+            self.force,
+        )
+    }
 }
 
 /// Authoring time: `SOURCE_DATE_EPOCH` if set, else now.
@@ -210,24 +270,71 @@ pub fn authoring_time() -> CliResult<u64> {
 }
 
 fn edit_error(path: &Path, e: root::RootEditError) -> CliError {
-    CliError::usage(format!("{}: {e}", path.display()))
+    match e {
+        root::RootEditError::Expiry { created, expires } => CliError::usage(format!(
+            "{}: expiry {} is not after the creation time {}",
+            path.display(),
+            inputs::format_time(expires),
+            inputs::format_time(created)
+        ))
+        .hint("give a later --expires, or a positive --expires-in"),
+        e => CliError::usage(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The expiry an edit gives the root.
+#[derive(Clone, Copy)]
+enum NewExpiry {
+    /// Keep it (a next version: 365 days after its creation).
+    Keep,
+    /// This many seconds after the (new) root's creation time.
+    After(u64),
+    /// At this time.
+    At(u64),
+}
+
+impl NewExpiry {
+    fn of(expires_in: Option<u64>, expires: Option<u64>) -> NewExpiry {
+        match (expires, expires_in) {
+            (Some(t), _) => NewExpiry::At(t),
+            (None, Some(d)) => NewExpiry::After(d),
+            (None, None) => NewExpiry::Keep,
+        }
+    }
+
+    fn time(self, created: u64, old: u64) -> u64 {
+        match self {
+            NewExpiry::Keep => old,
+            NewExpiry::After(d) => created.saturating_add(d),
+            NewExpiry::At(t) => t,
+        }
+    }
 }
 
 /// Loads `path` for editing: the root as it is if unsigned, else its next
-/// version (which needs `--out`).
-fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf)> {
+/// version (which needs `--out`, a new file unless `force`).
+fn load_for_edit(
+    path: &Path,
+    out: Option<&Path>,
+    expiry: NewExpiry,
+    force: bool,
+) -> CliResult<(TrustRoot, PathBuf)> {
     inputs::regular_file(path, "root")?;
     let (head, current) = root::read_root_file(path).map_err(|e| sign_error(&e))?;
     let now = authoring_time()?;
     if head.signatures.is_empty() {
         let mut r = current;
-        if let Some(days) = edit.expires_in {
-            let expires = r.created.saturating_add(days);
+        if !matches!(expiry, NewExpiry::Keep) {
+            let expires = expiry.time(r.created, r.expires);
             root::set_expiry(&mut r, expires).map_err(|e| edit_error(path, e))?;
         }
-        return Ok((r, edit.out.clone().unwrap_or_else(|| path.to_path_buf())));
+        let out = out.unwrap_or(path);
+        if out != path && !force && std::fs::symlink_metadata(out).is_ok() {
+            return Err(exists(out));
+        }
+        return Ok((r, out.to_path_buf()));
     }
-    let out = edit.out.clone().ok_or_else(|| {
+    let out = out.ok_or_else(|| {
         CliError::usage(format!("{} is signed (published): an edit makes version {}", path.display(), current.version.saturating_add(1)))
             .hint("write it to a new file with --out NEW, then sign NEW with the old and the new root keys")
     })?;
@@ -238,9 +345,21 @@ fn load_for_edit(path: &Path, edit: &EditArgs) -> CliResult<(TrustRoot, PathBuf)
         ))
         .hint("write the next version to a new file, e.g. --out root-v2.hpkroot"));
     }
-    let expires = now.saturating_add(edit.expires_in.unwrap_or(365 * 86_400));
+    if !force && std::fs::symlink_metadata(out).is_ok() {
+        return Err(exists(out));
+    }
+    let expires = match expiry {
+        NewExpiry::Keep => now.saturating_add(365 * 86_400),
+        other => other.time(now, current.expires),
+    };
     let next = root::next_version(&current, now, expires).map_err(|e| edit_error(path, e))?;
-    Ok((next, out))
+    Ok((next, out.to_path_buf()))
+}
+
+/// An output that exists, as an error.
+fn exists(out: &Path) -> CliError {
+    CliError::usage(format!("{} exists", out.display()))
+        .hint("pass --force to overwrite it, or write to another file")
 }
 
 fn save(out: &Path, r: &TrustRoot, ui: Ui) -> CliResult {
@@ -465,7 +584,7 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             edit,
         } => {
             let key = inputs::public_key(&pubkey)?;
-            let (mut r, out) = load_for_edit(&path, &edit)?;
+            let (mut r, out) = edit.load(&path)?;
             root::add_key(&mut r, role, &key).map_err(|e| edit_error(&path, e))?;
             save(&out, &r, ui)
         }
@@ -482,7 +601,7 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
                     .ok_or_else(|| CliError::usage(format!("{hex}: expected 64 hex digits")))?,
                 (None, None) => return Err(CliError::usage("give --pubkey or --key-id")),
             };
-            let (mut r, out) = load_for_edit(&path, &edit)?;
+            let (mut r, out) = edit.load(&path)?;
             root::remove_key(&mut r, role, &id).map_err(|e| edit_error(&path, e))?;
             save(&out, &r, ui)
         }
@@ -492,14 +611,30 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             threshold,
             edit,
         } => {
-            let (mut r, out) = load_for_edit(&path, &edit)?;
+            let (mut r, out) = edit.load(&path)?;
             root::set_threshold(&mut r, role, threshold).map_err(|e| edit_error(&path, e))?;
+            save(&out, &r, ui)
+        }
+        RootCommand::Renew {
+            root: path,
+            expires_in,
+            expires,
+            out,
+            force,
+        } => {
+            let (r, out) = load_for_edit(
+                &path,
+                out.as_deref(),
+                NewExpiry::of(expires_in, expires),
+                force,
+            )?;
             save(&out, &r, ui)
         }
         RootCommand::Sign {
             root: path,
             signer,
             out,
+            ..
         } => crate::commands::sign::sign(&path, &signer, None, out.as_deref(), ui),
         RootCommand::Verify {
             roots,
@@ -507,14 +642,15 @@ pub fn run(cmd: RootCommand, ui: Ui) -> CliResult {
             time,
             json,
         } => verify(&roots, trusted.as_deref(), time.now, json),
-        RootCommand::Tbs { root: path, out } => {
-            crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::TrustRoot), ui)
-        }
+        RootCommand::Tbs {
+            root: path, out, ..
+        } => crate::commands::sign::tbs(&path, &out, Some(hpk_format::FileType::TrustRoot), ui),
         RootCommand::Attach {
             root: path,
             pubkey,
             signature,
             out,
+            ..
         } => crate::commands::sign::attach(
             &path,
             &pubkey,

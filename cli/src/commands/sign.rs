@@ -238,6 +238,18 @@ fn signing_error(e: &SignError) -> CliError {
     }
 }
 
+/// Refuses an `--out` file that exists, other than the input itself,
+/// unless `force`.
+pub fn new_output(input: &Path, out: Option<&Path>, force: bool) -> CliResult {
+    match out {
+        Some(out) if !force && out != input && std::fs::symlink_metadata(out).is_ok() => {
+            Err(CliError::usage(format!("{} exists", out.display()))
+                .hint("pass --force to overwrite it, or write to another file"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs `hpk sign` (and `hpk root sign`, `hpk catalog sign`), with the
 /// signer the arguments name.
 pub fn sign(

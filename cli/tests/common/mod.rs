@@ -254,11 +254,11 @@ fn build_world() -> World {
         let run = if name == "encrypted" {
             hpk_env(
                 d,
-                &["keygen", "--out", &out, "--encrypt"],
+                &["keygen", "--out", &out],
                 &[("HPK_PASSPHRASE", PASSPHRASE)],
             )
         } else {
-            hpk_in(d, &["keygen", "--out", &out])
+            hpk_in(d, &["keygen", "--out", &out, "--unencrypted"])
         }
         .ok();
         key_ids.insert(name.to_owned(), run.stdout.trim().to_owned());
