@@ -498,7 +498,11 @@ fn a_catalog_fast_forward_is_undone_by_rotating_the_catalog_key() {
     assert!(out.stderr.contains("rollback"), "{}", out.stderr);
 
     // Root version 2 rotates the catalog key out.
-    hpk_in(&d, &["keygen", "--out", "keys/catalog2.key"]).ok();
+    hpk_in(
+        &d,
+        &["keygen", "--out", "keys/catalog2.key", "--unencrypted"],
+    )
+    .ok();
     hpk_in(
         &d,
         &[

@@ -253,7 +253,11 @@ fn setup(name: &str) -> Hsm {
         assert_eq!(run.stdout.trim().len(), 64, "a key id: {}", run.stdout);
     }
     for role in ["hotpatch", "recovery"] {
-        hpk(&dir, &["keygen", "--out", &format!("{role}.key")]).ok();
+        hpk(
+            &dir,
+            &["keygen", "--out", &format!("{role}.key"), "--unencrypted"],
+        )
+        .ok();
     }
     hpk(
         &dir,

@@ -24,9 +24,10 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// The most bytes a package description file may hold (1 MiB): a longer
+/// The most bytes a package description file may hold (64 MiB, room for
+/// 100,000 payloads listed one by one): a longer
 /// file is refused before it is parsed.
-pub const MAX_DESCRIPTION_LEN: usize = 1 << 20;
+pub const MAX_DESCRIPTION_LEN: usize = 64 << 20;
 
 /// Default zstd level of a payload.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;

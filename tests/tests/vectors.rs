@@ -37,9 +37,10 @@ use hpk_format::{
 };
 use hpk_vectors::Vector;
 use hpk_verify::{
-    Candidate, CatalogError, Clock, DeviceProfile, ExtractError, MemorySink, NotApplicable, Plan,
-    ProfileMode, Reason, RootError, TrustedRoot, VerifiedHead, VerifiedPackage, VerifyError,
-    check_intrinsic, extract_to_dir, resolve, verify_catalog, verify_head,
+    Candidate, CatalogError, Clock, DeviceProfile, ExtractError, FetchError, MemorySink,
+    NotApplicable, Plan, ProfileMode, Reason, RootError, TrustedRoot, VerifiedHead,
+    VerifiedPackage, VerifyError, check_intrinsic, extract_to_dir, resolve, verify_catalog,
+    verify_head,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -235,6 +236,72 @@ fn judge(v: &Vector, entry: &str, depth: Depth, got: &Outcome) -> Option<String>
 // ---------------------------------------------------------------------------
 // Library entry points.
 // ---------------------------------------------------------------------------
+
+/// The catalog entry a fetched-package vector names: its size and
+/// manifest digest, the only fields fetching judges (VF1–VF3); the copied
+/// manifest fields are placeholders, which VF5 says are not judged.
+fn fetch_entry(v: &Vector) -> hpk_format::CatalogEntry {
+    let size = v
+        .get("entry_size")
+        .and_then(|n| n.parse().ok())
+        .expect("entry_size");
+    let manifest_digest = v
+        .get("entry_manifest_digest")
+        .and_then(Digest::from_hex)
+        .expect("entry_manifest_digest");
+    let token = |t: &str| hpk_format::Token::new(t).expect("token");
+    hpk_format::CatalogEntry {
+        name: hpk_format::PackageName::new("placeholder").expect("name"),
+        version: "1".parse().expect("version"),
+        kind: hpk_format::PackageKind::Standard,
+        security_version: 0,
+        restart_required: true,
+        targets: hpk_format::Targets {
+            os: token("windows"),
+            architectures: vec![token("x64")],
+            editions: Vec::new(),
+            channel: hpk_format::Channel::General,
+            capabilities: Vec::new(),
+        },
+        manifest_digest,
+        size,
+        location: "placeholder.hpk".into(),
+    }
+}
+
+fn fetch_outcome(e: &FetchError) -> String {
+    match e {
+        FetchError::Verify(e) => verify_outcome(e),
+        other => other.class().as_str().to_owned(),
+    }
+}
+
+/// `open_for_entry` (VF1–VF3, then the head of VF4) and the policy.
+fn fetch_open<'a>(
+    v: &'a Vector,
+    s: &Setup,
+    root: &TrustedRoot,
+) -> Result<VerifiedPackage<std::io::Take<&'a [u8]>>, String> {
+    let package = hpk_verify::open_for_entry(&fetch_entry(v), &v.bytes[..], root, &s.limits)
+        .map_err(|e| fetch_outcome(&e))?;
+    policy(package.head(), s)?;
+    Ok(package)
+}
+
+fn lib_fetch_verify_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    fetch_open(v, s, root)?
+        .verify_payloads(&mut |_| {})
+        .map(|_| None)
+        .map_err(|e| verify_outcome(&e))
+}
+
+fn lib_fetch_stream(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    let mut sink = MemorySink::default();
+    fetch_open(v, s, root)?
+        .stream(&mut sink, &mut |_| {})
+        .map_err(|e| verify_outcome(&e))?;
+    Ok(Some(digests(&sink.payloads)))
+}
 
 fn package_root(v: &Vector, s: &Setup) -> TrustedRoot {
     let path = s.root_path.as_ref().expect("a package vector names a root");
@@ -453,6 +520,21 @@ fn library_entry_points_agree_with_every_vector() {
                 let (got, left) = lib_extract_dir(&v, &s, &root);
                 record("extract-dir", Depth::Extract, got);
                 complaints.extend(left);
+            }
+            Some("fetched-package") => {
+                let root = package_root(&v, &s);
+                let head = fetch_open(&v, &s, &root).map(|_| None);
+                record("fetch-head", Depth::Header, head);
+                record(
+                    "fetch-verify-payloads",
+                    Depth::Full,
+                    lib_fetch_verify_payloads(&v, &s, &root),
+                );
+                record(
+                    "fetch-stream",
+                    Depth::Extract,
+                    lib_fetch_stream(&v, &s, &root),
+                );
             }
             Some("trust-root") => record("trust-root", Depth::Header, lib_trust_root(&v, &s)),
             Some("catalog") => record("catalog", Depth::Header, lib_catalog(&v, &s)),
@@ -728,6 +810,9 @@ fn command_line_agrees_with_every_vector() {
             Some("package") => cli_package(&v, &s, &file),
             Some("trust-root") => cli_trust_root(&v, &s, &file),
             Some("catalog") => cli_catalog(&v, &s, &file),
+            // No `hpk` command verifies a package against a catalog entry
+            // yet: fetched packages are checked through the library.
+            Some("fetched-package") => Vec::new(),
             other => panic!("{}: file {other:?}", v.name),
         });
     }
@@ -827,10 +912,11 @@ fn plan_vectors() -> Vec<(Vector, Value)> {
 
 /// A plan of the library as an `hpk-plan/1` document without `file` and
 /// `detail`.
-fn plan_document(plan: &Plan, catalog_version: u64) -> Value {
+fn plan_document(plan: &Plan, catalog_version: u64, catalog_role: Digest) -> Value {
     json!({
         "schema": "hpk-plan/1",
         "catalog_version": catalog_version,
+        "catalog_role": catalog_role.to_hex(),
         "track": plan.track.as_str(),
         "status": plan.status.as_str(),
         "restart_required": plan.restart_required(),
@@ -904,7 +990,7 @@ fn the_library_resolver_makes_every_expected_plan() {
         let catalog = verify_catalog(&v.bytes, &root, s.clock, s.last_seen, &s.limits)
             .unwrap_or_else(|e| panic!("{}: catalog: {e}", v.name));
         let plan = resolve(&catalog, device, s.clock);
-        let got = plan_document(&plan, catalog.catalog().version);
+        let got = plan_document(&plan, catalog.catalog().version, catalog.catalog_role());
         if got != *want {
             complaints.push(format!("{}: {}", v.name, plan_difference(&got, want)));
         }

@@ -27,7 +27,7 @@ impl fmt::Display for VectorError {
 impl std::error::Error for VectorError {}
 
 /// The keys a vector header may use.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 14] = [
     "description",
     "file",
     "expect",
@@ -40,6 +40,8 @@ pub const KEYS: [&str; 12] = [
     "last_seen",
     "payload_sha256",
     "expect_plan",
+    "entry_size",
+    "entry_manifest_digest",
 ];
 
 impl Vector {

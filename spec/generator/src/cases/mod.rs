@@ -3,6 +3,7 @@
 mod body;
 mod catalogs;
 mod container;
+mod fetched;
 mod limits;
 mod order;
 mod payloads;
@@ -63,6 +64,7 @@ pub struct Case {
     time: u64,
     lower_bound: bool,
     last_seen: Option<u64>,
+    entry: Option<(u64, Digest)>,
     payloads: Vec<(Digest, String)>,
     expect_plan: Option<String>,
     bytes: Vec<u8>,
@@ -84,6 +86,7 @@ impl Case {
             time: NOW,
             lower_bound: false,
             last_seen: None,
+            entry: None,
             payloads: Vec::new(),
             expect_plan: None,
             bytes,
@@ -108,6 +111,23 @@ impl Case {
             check: None,
             device: None,
             last_seen: Some(0),
+            ..Case::package(name, description, bytes)
+        }
+    }
+
+    /// A package fetched for a catalog entry of `size` bytes naming the
+    /// manifest digest `digest` (VF1–VF5): the vector's file is what the
+    /// server sent.
+    pub fn fetched(
+        name: &str,
+        description: &str,
+        bytes: Vec<u8>,
+        size: u64,
+        digest: Digest,
+    ) -> Case {
+        Case {
+            file: "fetched-package",
+            entry: Some((size, digest)),
             ..Case::package(name, description, bytes)
         }
     }
@@ -190,7 +210,7 @@ impl Case {
         put("expect", self.expect.clone());
         // A package that is valid is valid at every depth: say so.
         let check = match (self.file, self.expect.as_str()) {
-            ("package", "success") => Some(Check::Extract),
+            ("package" | "fetched-package", "success") => Some(Check::Extract),
             _ => self.check,
         };
         if let Some(c) = check {
@@ -215,6 +235,10 @@ impl Case {
         );
         if let Some(v) = self.last_seen {
             put("last_seen", v.to_string());
+        }
+        if let Some((size, digest)) = self.entry {
+            put("entry_size", size.to_string());
+            put("entry_manifest_digest", digest.to_hex());
         }
         for (digest, name) in self.payloads {
             put("payload_sha256", format!("{digest} {name}"));
@@ -465,6 +489,7 @@ pub fn all() -> Files {
     policy::add(&mut g);
     roots::add(&mut g);
     catalogs::add(&mut g);
+    fetched::add(&mut g);
     order::add(&mut g);
     plans::add(&mut g);
     let readme = readme(&g);

@@ -338,6 +338,7 @@ fn plan_case(
     let plan = json!({
         "schema": "hpk-plan/1",
         "catalog_version": CATALOG_VERSION,
+        "catalog_role": catalog_role(&hpk_tests::standard_root(&g.keys).roles.catalog).to_hex(),
         "track": want.track,
         "status": want.status,
         "restart_required": want.steps.iter().any(|n| f.get(n).restart_required),
@@ -1319,4 +1320,16 @@ pub fn add(g: &mut Gen) {
             ],
         ),
     );
+}
+
+/// The catalog role digest of a trust root (SPEC.md VC9): SHA-256 of the
+/// role's encoding, `u32le threshold || u64le key count || key ids`,
+/// written out here from the spec rather than taken from the library.
+fn catalog_role(role: &hpk_format::Role) -> hpk_format::Digest {
+    let mut bytes = role.threshold.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
+    for k in &role.keys {
+        bytes.extend_from_slice(&k.0);
+    }
+    hpk_format::Digest::of(&bytes)
 }
