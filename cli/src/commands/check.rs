@@ -403,6 +403,16 @@ pub fn inspect(args: &InspectArgs) -> CliResult {
     }
 }
 
+/// The first lines of `hpk inspect`: what the file is, and whether what
+/// follows was authenticated.
+fn print_title(what: &str, path: &Path, verified: bool) {
+    let mark = if verified { "verified" } else { "UNVERIFIED" };
+    outln!("{what:<13} {} [{mark}]", path.display());
+    if !verified {
+        outln!("              (no --root given: nothing below is authenticated)");
+    }
+}
+
 fn signatures_json(signatures: &[hpk_format::SignatureRecord]) -> serde_json::Value {
     signatures
         .iter()
@@ -545,15 +555,7 @@ fn inspect_catalog(args: &InspectArgs) -> CliResult {
         }));
         return Ok(());
     }
-    let mark = if verified.is_some() {
-        "verified"
-    } else {
-        "UNVERIFIED"
-    };
-    outln!("catalog       {} [{mark}]", args.package.display());
-    if verified.is_none() {
-        outln!("              (no --root given: nothing below is authenticated)");
-    }
+    print_title("catalog", &args.package, verified.is_some());
     outln!("version       {}", c.version);
     outln!("created       {}", inputs::format_time(c.created));
     outln!("expires       {}", inputs::format_time(c.expires));
@@ -623,21 +625,13 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
             "file": args.package.display().to_string(),
             "verified": verified.is_some(),
             "format_version": format!("{}.{}", hpk_format::FORMAT_MAJOR, header.minor),
-            "signatures": signatures.iter().map(|s| json!({"algorithm": s.algorithm, "key_id": s.key_id.to_hex()})).collect::<Vec<_>>(),
+            "signatures": signatures_json(&signatures),
             "role": verified.as_ref().map(|v| v.role.as_str()),
             "package": json::manifest(&manifest, &digest),
         }));
         return Ok(());
     }
-    let mark = if verified.is_some() {
-        "verified"
-    } else {
-        "UNVERIFIED"
-    };
-    outln!("package       {} [{mark}]", args.package.display());
-    if verified.is_none() {
-        outln!("              (no --root given: nothing below is authenticated)");
-    }
+    print_title("package", &args.package, verified.is_some());
     outln!("name          {}", manifest.name);
     outln!("version       {}", manifest.version);
     outln!("kind          {}", manifest.kind.name());
