@@ -132,6 +132,17 @@ impl CliError {
         CliError::new(Failure::Io, format!("{}: {err}", file.display())).with_class(ErrorClass::Io)
     }
 
+    /// Adds the hint of a full disk to an I/O error that has no hint and
+    /// whose message is the operating system's "no space left on device"
+    /// (ENOSPC) or "disk quota exceeded" (EDQUOT), as [`std::io::Error`]
+    /// words them: `... (os error 28)`.
+    pub fn with_disk_full_hint(mut self) -> CliError {
+        if self.failure == Failure::Io && self.hint.is_none() && is_disk_full(&self.message) {
+            self.hint = Some(DISK_FULL_HINT.to_owned());
+        }
+        self
+    }
+
     /// The exit code.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.failure.code())
@@ -146,6 +157,23 @@ impl CliError {
     pub fn hint_line(&self) -> Option<String> {
         self.hint.as_deref().map(one_line)
     }
+}
+
+/// The hint given when a write failed because the disk is full.
+pub const DISK_FULL_HINT: &str = "no space left on device: free space or write elsewhere";
+
+/// Whether `message` holds an I/O error of a full disk or quota: ENOSPC
+/// (28) or EDQUOT (122 on Linux, 69 on the BSDs and macOS), as the
+/// standard library writes them.
+fn is_disk_full(message: &str) -> bool {
+    let codes: &[u32] = if cfg!(target_os = "linux") {
+        &[28, 122]
+    } else {
+        &[28, 69]
+    };
+    codes
+        .iter()
+        .any(|code| message.contains(&format!("(os error {code})")))
 }
 
 /// Joins a multi-line text into one line: `a\n  b` becomes `a; b`.
@@ -213,5 +241,22 @@ mod tests {
             "error: a.toml: bad; |; ^ here\nhint: fix it; now"
         );
         assert_eq!(Failure::NotApplicable.code(), 3);
+    }
+
+    #[test]
+    fn a_full_disk_gets_a_hint() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = CliError::io(std::path::Path::new("out.hpk"), full).with_disk_full_hint();
+        assert_eq!(e.hint.as_deref(), Some(DISK_FULL_HINT));
+        assert!(e.line().starts_with("out.hpk: No space left on device"));
+        // Not for another error, nor over a hint already given.
+        let other = std::io::Error::from_raw_os_error(5);
+        let e = CliError::io(std::path::Path::new("out.hpk"), other).with_disk_full_hint();
+        assert_eq!(e.hint, None);
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = CliError::io(std::path::Path::new("x"), full)
+            .hint("mine")
+            .with_disk_full_hint();
+        assert_eq!(e.hint.as_deref(), Some("mine"));
     }
 }

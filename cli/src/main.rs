@@ -585,6 +585,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let e = e.with_disk_full_hint();
             let (name, _) = invoked(&cmd, &args);
             report_failure(&e, json, name.strip_prefix("hpk ").unwrap_or(&name));
             e.exit_code()
