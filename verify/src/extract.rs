@@ -12,9 +12,9 @@
 //! link is followed: everything is created new in a folder that only
 //! this process has written to.
 
-use crate::error::{ExtractError, VerifyError};
+use crate::error::ExtractError;
 use crate::package::{PayloadSink, VerifiedHead, VerifiedPackage};
-use hpk_format::{PayloadDescriptor, PayloadError, StagingDir};
+use hpk_format::{PayloadDescriptor, StagingDir};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -254,12 +254,20 @@ impl PayloadSink for DirSink<'_> {
     }
 
     fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
-        match self.current.as_mut() {
-            Some((_, file)) => {
-                file.write_all(chunk)?;
-                self.write_behind.wrote(chunk.len(), file)
+        let Some((path, file)) = self.current.as_mut() else {
+            return Err(io::Error::other("data outside a payload"));
+        };
+        // A failed write is recorded with its file, so that it is never
+        // taken for a read error of the package.
+        match file
+            .write_all(chunk)
+            .and_then(|()| self.write_behind.wrote(chunk.len(), file))
+        {
+            Ok(()) => Ok(()),
+            Err(source) => {
+                let path = path.clone();
+                Err(self.fail(ExtractError::Io { path, source }))
             }
-            None => Err(io::Error::other("data outside a payload")),
         }
     }
 
@@ -276,6 +284,28 @@ impl PayloadSink for DirSink<'_> {
             Ok(()) => Ok(()),
             Err(source) => Err(self.fail(ExtractError::Io { path, source })),
         }
+    }
+}
+
+/// `e` with a path inside the staging folder named as under the target
+/// `dir` instead: the staging folder is removed on failure, and the
+/// target is the name the user gave.
+fn under_target(e: ExtractError, staging: &Path, dir: &Path) -> ExtractError {
+    let rename = |path: PathBuf| match path.strip_prefix(staging) {
+        Ok(rest) if rest.as_os_str().is_empty() => dir.to_path_buf(),
+        Ok(rest) => dir.join(rest),
+        Err(_) => path,
+    };
+    match e {
+        ExtractError::Io { path, source } => ExtractError::Io {
+            path: rename(path),
+            source,
+        },
+        ExtractError::Unsafe { path, reason } => ExtractError::Unsafe {
+            path: rename(path),
+            reason,
+        },
+        other => other,
     }
 }
 
@@ -383,30 +413,30 @@ pub fn extract_to_dir<R: Read>(
         names: Vec::with_capacity(package.manifest().payloads.len()),
         failure: None,
     };
+    let named = |e| under_target(e, staging.path(), dir);
     let head = match package.stream(&mut sink, progress) {
         Ok(head) => head,
         Err(e) => {
             let _ = sink.write_behind.finish();
             sink.current = None;
-            if let Some(failure) = sink.failure.take() {
-                return Err(failure);
-            }
             // Dropping `staging` removes it and what it holds.
-            return Err(match e {
-                VerifyError::Payload(PayloadError::Io(source)) => ExtractError::Io {
-                    path: staging.path().to_path_buf(),
-                    source,
-                },
-                other => ExtractError::Verify(other),
-            });
+            if let Some(failure) = sink.failure.take() {
+                return Err(named(failure));
+            }
+            // The sink records every failure of its own: any other I/O
+            // error is one of reading the package, and is reported as
+            // such (class `io`), never as one of a file written.
+            return Err(ExtractError::Verify(e));
         }
     };
-    sink.sync_files()?;
-    sink.sync_folders()?;
-    std::fs::set_permissions(staging.path(), permissions).map_err(|source| ExtractError::Io {
-        path: staging.path().to_path_buf(),
-        source,
-    })?;
+    sink.sync_files().map_err(named)?;
+    sink.sync_folders().map_err(named)?;
+    std::fs::set_permissions(staging.path(), permissions)
+        .map_err(|source| ExtractError::Io {
+            path: staging.path().to_path_buf(),
+            source,
+        })
+        .map_err(named)?;
     let files = sink.names.iter().map(|rel| dir.join(rel)).collect();
     staging.commit(dir).map_err(|source| match source.kind() {
         io::ErrorKind::AlreadyExists
