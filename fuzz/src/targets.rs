@@ -26,6 +26,8 @@ use hpk_verify::{
     Candidate, Clock, DeviceProfile, MemorySink, PayloadSink, ProfileMode, TrustedRoot,
     VerifiedPackage, check_policy, kind_allowed, resolve, verify_catalog,
 };
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::io;
 use std::sync::OnceLock;
@@ -536,6 +538,71 @@ pub fn package(data: &[u8]) {
 //    signed here with the fixture's keys.
 // ---------------------------------------------------------------------------
 
+/// Zeros to compare against (see [`digest_of`]).
+static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
+
+/// Whether every byte of `bytes` is zero. Compares against [`ZEROS`] (a
+/// `memcmp` per 64 KiB) rather than byte by byte, so that the fuzzer's
+/// instrumentation does not trace a comparison per byte.
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes.chunks(ZEROS.len()).all(|c| c == &ZEROS[..c.len()])
+}
+
+/// The shortest run of zeros whose digest [`digest_of`] remembers.
+const ZERO_MEMO_MIN: usize = 4096;
+
+/// `Digest::of(bytes)`, but the digest of a run of zeros is computed once
+/// per length and remembered. Large sections are mostly zeros (the
+/// `FIX_LENGTHS` padding after the input's own bytes), and the harness
+/// hashes each of them several times per input (fix-ups and checks), on
+/// top of what the library hashes: this is where `package_signed` and
+/// `extract` spent most of their time. The library's own hashing is
+/// untouched.
+pub fn digest_of(bytes: &[u8]) -> Digest {
+    thread_local! {
+        static ZERO_DIGESTS: RefCell<HashMap<usize, Digest>> = RefCell::new(HashMap::new());
+    }
+    if bytes.len() < ZERO_MEMO_MIN || !all_zero(bytes) {
+        return Digest::of(bytes);
+    }
+    ZERO_DIGESTS.with_borrow_mut(|memo| {
+        if let Some(digest) = memo.get(&bytes.len()) {
+            return *digest;
+        }
+        if memo.len() >= 1024 {
+            memo.clear();
+        }
+        let digest = Digest::of(bytes);
+        memo.insert(bytes.len(), digest);
+        digest
+    })
+}
+
+/// `key.record(FileType::Package, body)`, remembered for the last bodies
+/// signed. Ed25519 signatures are deterministic, so a remembered record is
+/// the one signing would make again; most mutations leave the body as it
+/// is (they change the flags, the index or the payload area), and the
+/// signature was the largest cost of a small input after the library's
+/// own verification.
+fn package_record(role: RoleName, body: &[u8]) -> SignatureRecord {
+    thread_local! {
+        static RECORDS: RefCell<HashMap<(RoleName, Digest), SignatureRecord>> =
+            RefCell::new(HashMap::new());
+    }
+    let key = (role, Digest::of(body));
+    RECORDS.with_borrow_mut(|memo| {
+        if let Some(record) = memo.get(&key) {
+            return *record;
+        }
+        if memo.len() >= 4096 {
+            memo.clear();
+        }
+        let record = fixture().keys.of(role).record(FileType::Package, body);
+        memo.insert(key, record);
+        record
+    })
+}
+
 /// Flags of the pieces input of `package_signed` and `extract`.
 pub mod piece_flags {
     /// Set each chunk-index entry's digest to the SHA-256 of its stored bytes.
@@ -576,26 +643,58 @@ pub fn pieces_input(flags: u8, body: &[u8], index: &[u8], payload: &[u8]) -> Vec
 /// which start at 8 MiB of work).
 const FIX_CAP: u64 = 16 << 20;
 
+/// Runs `f` with this thread's chunk decoder (one zstd context, made once),
+/// or returns `false` if none can be made.
+fn with_decoder(f: impl FnOnce(&mut ChunkDecoder) -> bool) -> bool {
+    thread_local! {
+        static DECODER: RefCell<Option<ChunkDecoder>> = const { RefCell::new(None) };
+    }
+    DECODER.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = ChunkDecoder::new().ok();
+        }
+        slot.as_mut().is_some_and(f)
+    })
+}
+
+/// `bytes`, cut or zero-padded to `len` when that is at most [`FIX_CAP`].
+/// The padding comes from a zeroed allocation (fresh pages for large
+/// sizes) rather than from growing a copy.
+fn resized(bytes: &[u8], len: Option<u64>) -> Vec<u8> {
+    let Some(len) = len.filter(|n| *n <= FIX_CAP) else {
+        return bytes.to_vec();
+    };
+    let len = len as usize;
+    let mut out = vec![0u8; len];
+    let kept = bytes.len().min(len);
+    out[..kept].copy_from_slice(&bytes[..kept]);
+    out
+}
+
+/// The most decoded content [`fix_up`] keeps for [`extract`]'s checks.
+const KEEP_CAP: usize = 2 * FIX_CAP as usize;
+
+/// What [`fix_up`] makes: the re-encoded body, the index and payload
+/// pieces, and the content it decoded to set content digests, with those
+/// digests (as much as [`KEEP_CAP`] allows).
+type FixedUp = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<(Digest, Vec<u8>)>);
+
 /// Applies the fix-ups of `flags` to a decoded manifest and its pieces, and
 /// re-encodes the manifest. `None` if it no longer encodes.
 fn fix_up(
     mut m: Manifest,
     flags: u8,
-    mut index: Vec<u8>,
-    mut payload: Vec<u8>,
+    index: &[u8],
+    payload: &[u8],
     limits: &Limits,
-) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+) -> Option<FixedUp> {
     use piece_flags::*;
-    if flags & FIX_LENGTHS != 0 {
-        if let Some(n) = m.index_section_len().filter(|n| *n <= FIX_CAP) {
-            index.resize(n as usize, 0);
-        }
-        if let Some(n) = m.payload_section_len().filter(|n| *n <= FIX_CAP) {
-            payload.resize(n as usize, 0);
-        }
-    }
-    let mut decoder = ChunkDecoder::new().ok()?;
+    let lengths = flags & FIX_LENGTHS != 0;
+    let mut index = resized(index, m.index_section_len().filter(|_| lengths));
+    let payload = resized(payload, m.payload_section_len().filter(|_| lengths));
     let mut out = Vec::new();
+    let mut contents = Vec::new();
+    let mut kept = 0usize;
     let (mut at_index, mut at_payload) = (0usize, 0usize);
     for desc in &mut m.payloads {
         let Some(end) = desc
@@ -609,7 +708,8 @@ fn fix_up(
             break;
         };
         at_index = end;
-        let mut content = (flags & FIX_CONTENT_DIGESTS != 0 && desc.size <= FIX_CAP).then(Vec::new);
+        let mut content = (flags & FIX_CONTENT_DIGESTS != 0 && desc.size <= FIX_CAP)
+            .then(|| Vec::with_capacity(desc.size as usize));
         for (i, entry) in entries.chunks_exact_mut(CHUNK_ENTRY_LEN).enumerate() {
             let stored_len = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
             let Some(stored) = at_payload
@@ -620,46 +720,67 @@ fn fix_up(
                 break;
             };
             at_payload += stored.len();
-            let digest = Digest::of(stored);
+            if flags & FIX_CHUNK_DIGESTS == 0 && content.is_none() {
+                continue;
+            }
+            let digest = digest_of(stored);
             if flags & FIX_CHUNK_DIGESTS != 0 {
                 entry[8..].copy_from_slice(&digest.0);
             }
             if let Some(c) = content.as_mut() {
-                let encoding = match entry[4] {
-                    0 => ChunkEncoding::Raw,
-                    _ => ChunkEncoding::Zstd,
-                };
-                let e = ChunkEntry {
-                    stored_len,
-                    encoding,
-                    digest,
-                };
-                if decoder.decode(desc, i as u64, &e, stored, &mut out).is_ok() {
-                    c.extend_from_slice(&out);
+                let decoded = if entry[4] == 0 {
+                    // A raw chunk is its stored bytes, when it has the
+                    // chunk's length (what `ChunkDecoder::decode` checks,
+                    // without hashing the chunk a second time).
+                    (Some(stored.len() as u64) == desc.chunk_len(i as u64).map(u64::from))
+                        .then_some(stored)
                 } else {
-                    content = None;
+                    let e = ChunkEntry {
+                        stored_len,
+                        encoding: ChunkEncoding::Zstd,
+                        digest,
+                    };
+                    with_decoder(|d| d.decode(desc, i as u64, &e, stored, &mut out).is_ok())
+                        .then_some(&out[..])
+                };
+                match decoded {
+                    Some(bytes) => c.extend_from_slice(bytes),
+                    None => content = None,
                 }
             }
         }
         if let Some(c) = content {
-            desc.content_digest = Digest::of(&c);
+            desc.content_digest = digest_of(&c);
+            if kept + c.len() <= KEEP_CAP {
+                kept += c.len();
+                contents.push((desc.content_digest, c));
+            }
         }
         if flags & FIX_INDEX_DIGESTS != 0 {
             desc.index_digest = Digest::of(entries);
         }
     }
     let body = encode(&m, limits).ok()?;
-    Some((body, index, payload))
+    Some((body, index, payload, contents))
 }
 
 /// The package file the pieces input stands for: the body (fixed up as
 /// the flags say, if it decodes) signed by a fixture key, the index and
 /// payload pieces after it.
 pub fn signed_package(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+    build_package(data, limits, u8::MAX).map(|(file, _)| file)
+}
+
+/// A package file built from a pieces input, and the content the
+/// fix-ups decoded with its SHA-256 (see [`fix_up`]).
+type Built = (Vec<u8>, Vec<(Digest, Vec<u8>)>);
+
+/// [`signed_package`], with only the flags in `honoured` acted upon, and
+/// the content the fix-ups decoded.
+fn build_package(data: &[u8], limits: &Limits, honoured: u8) -> Option<Built> {
     use piece_flags::*;
-    let f = fixture();
     let mut input = Input::new(data);
-    let flags = input.u8();
+    let flags = input.u8() & honoured;
     let body_len = input.u32() as usize;
     let index_len = input.u32() as usize;
     let body = input.take(body_len);
@@ -667,17 +788,15 @@ pub fn signed_package(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
     let payload = input.rest();
     let decoded = decode::<Manifest>(body, limits).ok();
     let kind = decoded.as_ref().map(|m| m.kind.clone());
-    let (body, index, payload) = match decoded {
-        Some(m) if flags & FIX_ALL != 0 => {
-            fix_up(m, flags, index.to_vec(), payload.to_vec(), limits)?
-        }
-        _ => (body.to_vec(), index.to_vec(), payload.to_vec()),
+    let (body, index, payload, contents) = match decoded {
+        Some(m) if flags & FIX_ALL != 0 => fix_up(m, flags, index, payload, limits)?,
+        _ => (body.to_vec(), index.to_vec(), payload.to_vec(), Vec::new()),
     };
     let role = match (&kind, flags & SIGN_WITH_RELEASE != 0) {
         (Some(kind), false) => hpk_verify::role_for(kind),
         _ => RoleName::Release,
     };
-    let record = f.keys.of(role).record(FileType::Package, &body);
+    let record = package_record(role, &body);
     let records = if flags & SIGN_TWICE != 0 {
         vec![record, record]
     } else {
@@ -691,21 +810,28 @@ pub fn signed_package(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
         payload.len() as u64,
     )
     .ok()?;
+    // One allocation for the whole file, not one per doubling.
+    file.reserve_exact(index.len() + payload.len() + 1);
     file.extend_from_slice(&index);
     file.extend_from_slice(&payload);
     if flags & TRAILING_BYTE != 0 {
         file.push(0);
     }
-    Some(file)
+    Some((file, contents))
 }
 
 /// The input as package pieces (see [`pieces_input`]), signed with the
 /// fixture's keys, then verified like [`package`]: the fuzzer reaches the
 /// manifest decoder, the chunk-index parser and the chunk checks behind
 /// the signatures.
+///
+/// `FIX_CONTENT_DIGESTS` is not acted upon here: `verify_payloads` checks
+/// stored chunks, not content (that is `stream`'s, see [`extract`]), and
+/// nothing else on this path reads a content digest, so computing them
+/// (a SHA-256 of up to 16 MiB of content per input) would reach nothing.
 pub fn package_signed(data: &[u8]) {
     let limits = &fixture().limits;
-    if let Some(file) = signed_package(data, limits) {
+    if let Some((file, _)) = build_package(data, limits, !piece_flags::FIX_CONTENT_DIGESTS) {
         verify_package(&file, limits);
     }
 }
@@ -776,6 +902,9 @@ struct CheckingSink<'m> {
     chunk: usize,
     len: u64,
     memory: MemorySink,
+    /// Content whose SHA-256 the harness computed while fixing the
+    /// package up, with that digest.
+    known: &'m [(Digest, Vec<u8>)],
 }
 
 impl CheckingSink<'_> {
@@ -813,7 +942,7 @@ impl PayloadSink for CheckingSink<'_> {
         let (entry, stored) = chunks.get(k).expect("more chunks handed out than indexed");
         let stored = stored.expect("chunk handed out that the file does not hold");
         assert_eq!(
-            Digest::of(stored).0[..],
+            digest_of(stored).0[..],
             entry[8..],
             "chunk {k} handed out before its digest matched"
         );
@@ -835,11 +964,17 @@ impl PayloadSink for CheckingSink<'_> {
         // The library calls `end` only once the content SHA-256 matched.
         let (name, content) = self.memory.payloads.last().expect("just ended");
         assert_eq!(name, payload.name.as_str());
-        assert_eq!(
-            Digest::of(content),
-            payload.content_digest,
-            "payload handed out with the wrong content"
-        );
+        // Content the harness hashed itself needs no second SHA-256: being
+        // those very bytes is hashing to their digest.
+        let known = self
+            .known
+            .iter()
+            .find(|(d, _)| *d == payload.content_digest);
+        let right = match known {
+            Some((_, bytes)) => content == bytes,
+            None => digest_of(content) == payload.content_digest,
+        };
+        assert!(right, "payload handed out with the wrong content");
         self.current = None;
         self.next += 1;
         Ok(())
@@ -853,7 +988,7 @@ impl PayloadSink for CheckingSink<'_> {
 pub fn extract(data: &[u8]) {
     let f = fixture();
     let limits = &f.small_limits;
-    let Some(file) = signed_package(data, limits) else {
+    let Some((file, known)) = build_package(data, limits, u8::MAX) else {
         return;
     };
     let Ok(package) = VerifiedPackage::open(&file[..], &f.root, limits) else {
@@ -868,6 +1003,7 @@ pub fn extract(data: &[u8]) {
         chunk: 0,
         len: 0,
         memory: MemorySink::default(),
+        known: &known,
     };
     let mut last = 0u64;
     let streamed = package.stream(&mut sink, &mut |done| {
@@ -881,10 +1017,8 @@ pub fn extract(data: &[u8]) {
     assert!(sink.current.is_none());
     let total: u64 = manifest.payloads.iter().map(|p| p.size).sum();
     assert_eq!(last, total);
-    for ((name, content), desc) in sink.memory.payloads.iter().zip(&manifest.payloads) {
-        assert_eq!(name, desc.name.as_str());
-        assert_eq!(Digest::of(content), desc.content_digest);
-    }
+    // Each payload's content was checked against its digest at its `end`.
+    assert_eq!(sink.memory.payloads.len(), manifest.payloads.len());
     // What streams also verifies.
     let package = VerifiedPackage::open(&file[..], &f.root, limits)
         .expect("a package that streamed opens again");
