@@ -753,3 +753,49 @@ impl SplitMix64 {
         out
     }
 }
+
+/// The `hpk` binary the command-line tests run: `HPK_BIN` if set (another
+/// build or another implementation of the same command line), else this
+/// workspace's, built on first use into the target folder and profile the
+/// calling test was built with (`<target>/<profile>/deps/TEST` →
+/// `<target>/<profile>/hpk`).
+pub fn hpk_binary() -> &'static std::path::Path {
+    use std::path::{Path, PathBuf};
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("HPK_BIN") {
+            return PathBuf::from(bin);
+        }
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("<target>/<profile>/deps")
+            .to_path_buf();
+        let target_dir = profile_dir.parent().expect("<target>");
+        let profile = profile_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("profile folder");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .args(["build", "--quiet", "-p", "hpk-cli", "--bin", "hpk"])
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        let status = cmd.status().expect("run cargo build -p hpk-cli");
+        assert!(status.success(), "cargo build -p hpk-cli failed");
+        let bin = profile_dir.join(format!("hpk{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.is_file(), "no hpk binary at {}", bin.display());
+        bin
+    })
+}

@@ -25,13 +25,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{Digest, STAGING_PREFIX, TEMP_SUFFIX};
+use hpk_tests::hpk_binary as hpk;
 use hpk_tests::*;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1024 * 1024;
@@ -39,43 +39,6 @@ const MIB: usize = 1024 * 1024;
 // ---------------------------------------------------------------------------
 // The binary
 // ---------------------------------------------------------------------------
-
-/// The `hpk` binary next to this test's target folder, built once.
-fn hpk() -> &'static Path {
-    static HPK: OnceLock<PathBuf> = OnceLock::new();
-    HPK.get_or_init(|| {
-        // target/<profile>/deps/crash_safety-… → target/<profile>/hpk
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let hpk = profile_dir.join("hpk");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "hpk-cli",
-            "--bin",
-            "hpk",
-            "--manifest-path",
-        ]);
-        build.arg(&manifest).arg("--target-dir");
-        build.arg(profile_dir.parent().expect("target folder"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        match build.status() {
-            Ok(status) => assert!(status.success(), "cargo build -p hpk-cli failed"),
-            Err(e) => eprintln!("cannot run cargo ({e}); using {}", hpk.display()),
-        }
-        assert!(hpk.is_file(), "no hpk binary at {}", hpk.display());
-        hpk
-    })
-}
 
 /// An `hpk` command line, quiet, with a fixed `SOURCE_DATE_EPOCH`.
 fn command(args: &[OsString]) -> Command {

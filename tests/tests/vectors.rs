@@ -35,6 +35,7 @@
 use hpk_format::{
     ChunkDecoder, ContainerView, Digest, FileType, Limits, parse_chunk_index, read_head,
 };
+use hpk_tests::hpk_binary;
 use hpk_vectors::Vector;
 use hpk_verify::{
     Candidate, CatalogError, Clock, DeviceProfile, ExtractError, FetchError, MemorySink,
@@ -45,7 +46,6 @@ use hpk_verify::{
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 // ---------------------------------------------------------------------------
 // Reading the vectors.
@@ -53,10 +53,6 @@ use std::sync::OnceLock;
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors")
-}
-
-fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// Every committed vector, sorted by name.
@@ -552,46 +548,6 @@ fn library_entry_points_agree_with_every_vector() {
 // ---------------------------------------------------------------------------
 // The command line.
 // ---------------------------------------------------------------------------
-
-/// The `hpk` binary: `HPK_BIN`, or this workspace's, built on first use.
-fn hpk_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("HPK_BIN") {
-            return PathBuf::from(bin);
-        }
-        // This test runs from <target>/<profile>/deps/.
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("<target>/<profile>/deps")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("<target>");
-        let profile = profile_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("profile folder");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_dir())
-            .args(["build", "--quiet", "-p", "hpk-cli", "--bin", "hpk"])
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let status = cmd.status().expect("run cargo build -p hpk-cli");
-        assert!(status.success(), "cargo build -p hpk-cli failed");
-        profile_dir.join(format!("hpk{}", std::env::consts::EXE_SUFFIX))
-    })
-}
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(hpk_binary())
