@@ -4,13 +4,13 @@
 
 use crate::device::Clock;
 use crate::error::{DocumentReason, ThresholdNotMet, VerifyError};
-use crate::package::{VerifiedPackage, verify_head};
+use crate::package::{VerifiedPackage, verify_head_with_digest};
 use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
 use crate::trust::{TrustedRoot, read_document};
 use hpk_format::{
     Catalog, CatalogEntry, ContainerError, DecodeError, Digest, ErrorClass, FileType, Limits,
-    RoleName, decode, read_head, signed_statement, unknown_critical,
+    RoleName, decode, read_head, statement_for_digest, unknown_critical,
 };
 use std::fmt;
 use std::io::{self, Read};
@@ -176,9 +176,10 @@ pub fn verify_catalog_from<R: Read>(
 ) -> Result<VerifiedCatalog, CatalogError> {
     let head = read_document(input, FileType::Catalog, limits).map_err(CatalogError::Container)?;
     let trust = root.root();
+    let digest = Digest::of(&head.body);
     let report = SignerReport::check(
         &head.signatures,
-        &signed_statement(FileType::Catalog, &head.body),
+        &statement_for_digest(FileType::Catalog, &digest),
         &trust.keys,
     );
     require_threshold(&report, RoleName::Catalog, &trust.roles.catalog, "catalog")
@@ -207,7 +208,7 @@ pub fn verify_catalog_from<R: Read>(
         });
     }
     Ok(VerifiedCatalog {
-        digest: Digest::of(&head.body),
+        digest,
         role: root.catalog_role(),
         catalog,
     })
@@ -298,6 +299,7 @@ pub fn open_for_entry<R: Read>(
             found,
         });
     }
-    let verified = verify_head(&head, root, limits).map_err(FetchError::Verify)?;
+    let verified =
+        verify_head_with_digest(&head, found, root, limits).map_err(FetchError::Verify)?;
     Ok(VerifiedPackage::from_verified(verified, input))
 }

@@ -103,10 +103,21 @@ pub fn verify_head(
     root: &TrustedRoot,
     limits: &Limits,
 ) -> Result<VerifiedHead, VerifyError> {
-    let trust = root.root();
     // The manifest digest is the package's identity and, with the signing
     // context, its signed statement: hashed once, used for both.
-    let manifest_digest = Digest::of(&head.body);
+    verify_head_with_digest(head, Digest::of(&head.body), root, limits)
+}
+
+/// [`verify_head`] for a caller that has already hashed the body
+/// (`manifest_digest` MUST be `SHA-256(head.body)`), such as a fetch that
+/// compared it with a catalog entry first (VF3).
+pub(crate) fn verify_head_with_digest(
+    head: &Head,
+    manifest_digest: Digest,
+    root: &TrustedRoot,
+    limits: &Limits,
+) -> Result<VerifiedHead, VerifyError> {
+    let trust = root.root();
     let statement = statement_for_digest(FileType::Package, &manifest_digest);
     let report = SignerReport::check(&head.signatures, &statement, &trust.keys);
     if !PACKAGE_ROLES

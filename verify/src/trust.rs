@@ -7,7 +7,7 @@ use crate::policy::KNOWN_EXTENSIONS;
 use crate::threshold::{SignerReport, require_threshold};
 use hpk_format::{
     ContainerError, DecodeError, Digest, FileType, Head, Limits, Role, RoleName, TrustRoot, decode,
-    expect_end, read_head, signed_statement, unknown_critical,
+    expect_end, read_head, statement_for_digest, unknown_critical,
 };
 use std::io::Read;
 
@@ -22,6 +22,8 @@ pub struct TrustedRoot {
 
 struct Parsed {
     head: Head,
+    /// SHA-256 of the body: the root's digest and part of its statement.
+    digest: Digest,
     statement: Vec<u8>,
 }
 
@@ -42,8 +44,13 @@ pub(crate) fn read_document<R: Read>(
 
 fn parse<R: Read>(input: R, limits: &Limits) -> Result<Parsed, RootError> {
     let head = read_document(input, FileType::TrustRoot, limits).map_err(RootError::Container)?;
-    let statement = signed_statement(FileType::TrustRoot, &head.body);
-    Ok(Parsed { head, statement })
+    let digest = Digest::of(&head.body);
+    let statement = statement_for_digest(FileType::TrustRoot, &digest);
+    Ok(Parsed {
+        head,
+        digest,
+        statement,
+    })
 }
 
 /// SHA-256 of a role's encoding (`u32le threshold || u64le count ||
@@ -147,7 +154,7 @@ impl TrustedRoot {
         check_keys(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
-            digest: Digest::of(&parsed.head.body),
+            digest: parsed.digest,
             root,
         })
     }
@@ -194,7 +201,7 @@ impl TrustedRoot {
         check_keys(&root)?;
         self_signed(&parsed, &root)?;
         Ok(TrustedRoot {
-            digest: Digest::of(&parsed.head.body),
+            digest: parsed.digest,
             root,
         })
     }
