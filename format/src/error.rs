@@ -109,7 +109,7 @@ pub enum ContainerError {
     /// The input ended before the end of a section.
     Truncated {
         /// The section being read.
-        section: &'static str,
+        section: Section,
     },
     /// Bytes follow the last section.
     TrailingBytes,
@@ -155,7 +155,7 @@ impl fmt::Display for ContainerError {
             ContainerError::Malformed { reason } => write!(f, "malformed container: {reason}"),
             ContainerError::Limit(l) => l.fmt(f),
             ContainerError::Truncated { section } => {
-                write!(f, "file is truncated: it ends inside the {section}")
+                write!(f, "file is truncated: it ends inside the {}", section.as_str())
             }
             ContainerError::TrailingBytes => f.write_str("unexpected bytes after the last section"),
             ContainerError::Io(e) => write!(f, "read failed: {e}"),
@@ -386,5 +386,34 @@ impl std::error::Error for WriteError {
 impl From<io::Error> for WriteError {
     fn from(e: io::Error) -> Self {
         WriteError::Io(e)
+    }
+}
+
+/// A section of a container, as a truncation names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Section {
+    /// The fixed 40-byte header.
+    Header,
+    /// The signature records.
+    SignatureBlock,
+    /// The metadata body.
+    Body,
+    /// The chunk indexes.
+    ChunkIndexSection,
+    /// The stored chunks.
+    PayloadArea,
+}
+
+impl Section {
+    /// The section's name in messages, e.g. `chunk-index section`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Header => "header",
+            Section::SignatureBlock => "signature block",
+            Section::Body => "body",
+            Section::ChunkIndexSection => "chunk-index section",
+            Section::PayloadArea => "payload area",
+        }
     }
 }

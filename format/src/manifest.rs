@@ -6,6 +6,7 @@ use crate::error::{DecodeError, LimitExceeded};
 use crate::extension::{Extension, validate_extensions};
 use crate::limits::{Limits, MIN_CHUNK_SIZE};
 use crate::names::{PackageName, PayloadName, Token};
+use crate::trust_root::RoleName;
 use crate::version::Version;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -51,6 +52,17 @@ pub enum PackageKind {
 }
 
 impl PackageKind {
+    /// The trust-root role whose threshold a package of this kind needs
+    /// (VP5): `release` for baselines and standard updates, `hotpatch`,
+    /// `recovery`.
+    pub fn signing_role(&self) -> RoleName {
+        match self {
+            PackageKind::Baseline(_) | PackageKind::Standard => RoleName::Release,
+            PackageKind::Hotpatch(_) => RoleName::Hotpatch,
+            PackageKind::Recovery => RoleName::Recovery,
+        }
+    }
+
     /// The kind's name: `baseline`, `hotpatch`, `standard` or `recovery`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -103,12 +115,20 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 2] = [Channel::General, Channel::Preview];
+
     /// `general` or `preview`.
     pub fn name(self) -> &'static str {
         match self {
             Channel::General => "general",
             Channel::Preview => "preview",
         }
+    }
+
+    /// The channel with this name.
+    pub fn from_name(name: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 

@@ -20,7 +20,7 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use hpk_format::{Catalog, ErrorClass, FileType, RoleName, TrustRoot};
-use hpk_verify::{TrustedRoot, role_for};
+use hpk_verify::TrustedRoot;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -818,7 +818,7 @@ pub fn sign_file(
         FileType::Package => {
             let (opened, manifest) = open_package(path, &options.limits)?;
             if let Some(root) = root {
-                let role = role_for(&manifest.kind);
+                let role = manifest.kind.signing_role();
                 if !root.root().roles.get(role).keys.contains(&key_id) {
                     return Err(not_in(role, manifest.kind.name()));
                 }

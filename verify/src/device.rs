@@ -2,10 +2,11 @@
 //! policy sees it. Written as TOML by agents and recovery tools
 //! (`docs/device-profile.md`).
 
-use crate::catalog::VerifiedCatalog;
-use crate::trust::TrustedRoot;
-use hpk_format::{Channel, Digest, Token};
-use serde::Deserialize;
+use crate::clock::Clock;
+use crate::document::Verified;
+use crate::trust::{TrustedRoot, floor_under};
+use hpk_format::{Catalog, Channel, Digest, Manifest, PackageKind, Token};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Which verification profile applies (`spec/SPEC.md`, "Profiles").
@@ -28,50 +29,6 @@ impl ProfileMode {
             ProfileMode::Online => "online",
             ProfileMode::Recovery => "recovery",
         }
-    }
-}
-
-/// What the verifier knows about the current time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Clock {
-    /// A trusted current time (seconds since the Unix epoch): expiry and
-    /// not-yet-valid are both judged against it.
-    Trusted(u64),
-    /// Only a lower bound on the time, such as the newest timestamp ever
-    /// seen: something is expired when it expired at or before the bound;
-    /// "not yet valid" cannot be judged.
-    LowerBound(u64),
-}
-
-impl Clock {
-    /// The instant expiry is judged against.
-    pub fn at_least(self) -> u64 {
-        match self {
-            Clock::Trusted(t) | Clock::LowerBound(t) => t,
-        }
-    }
-
-    /// Whether something expiring at `expires` has expired.
-    pub fn is_expired(self, expires: u64) -> bool {
-        expires <= self.at_least()
-    }
-
-    /// Whether something created at `created` is from the future. Only a
-    /// trusted clock can tell.
-    pub fn is_not_yet_valid(self, created: u64) -> bool {
-        match self {
-            Clock::Trusted(now) => created > now,
-            Clock::LowerBound(_) => false,
-        }
-    }
-
-    /// The clock of the current system time (for online agents).
-    pub fn system() -> Clock {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Clock::Trusted(now)
     }
 }
 
@@ -123,7 +80,7 @@ impl fmt::Display for DeviceError {
 
 impl std::error::Error for DeviceError {}
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawDevice {
     #[serde(default)]
@@ -160,15 +117,6 @@ fn digest(field: &str, text: &str) -> Result<Digest, DeviceError> {
         .ok_or_else(|| DeviceError(format!("{field} {text:?}: expected 64 hex digits")))
 }
 
-/// Parses a channel name: `general` or `preview`.
-pub fn parse_channel(text: &str) -> Option<Channel> {
-    match text {
-        "general" => Some(Channel::General),
-        "preview" => Some(Channel::Preview),
-        _ => None,
-    }
-}
-
 impl DeviceProfile {
     /// Parses a device profile from TOML (`docs/device-profile.md`).
     pub fn from_toml(text: &str) -> Result<DeviceProfile, DeviceError> {
@@ -188,7 +136,7 @@ impl DeviceProfile {
             Some(list) => list
                 .iter()
                 .map(|c| {
-                    parse_channel(c).ok_or_else(|| {
+                    Channel::from_name(c).ok_or_else(|| {
                         DeviceError(format!(
                             "channel {c:?}: expected \"general\" or \"preview\""
                         ))
@@ -237,24 +185,87 @@ impl DeviceProfile {
     /// the timestamp and snapshot versions when their keys rotate), while a
     /// rotation that leaves the catalog role alone keeps the floor.
     pub fn catalog_floor(&self, root: &TrustedRoot) -> u64 {
-        match self.catalog_role {
-            Some(role) if role != root.catalog_role() => 0,
-            _ => self.catalog_version,
-        }
+        root.catalog_floor(self.catalog_version, self.catalog_role)
     }
 
     /// Records an accepted catalog (VC8): `catalog_version` becomes the
     /// larger of the floor in force and the catalog's version, and
     /// `catalog_role` the role it was verified under. `catalog` must have
     /// been verified under the root the floor was judged with.
-    pub fn record_catalog(&mut self, catalog: &VerifiedCatalog) {
-        let role = catalog.catalog_role();
-        let floor = match self.catalog_role {
-            Some(recorded) if recorded != role => 0,
-            _ => self.catalog_version,
-        };
-        self.catalog_version = floor.max(catalog.catalog().version);
+    pub fn record_catalog(&mut self, catalog: &Verified<Catalog>) {
+        let role = catalog.role_digest();
+        let floor = floor_under(role, self.catalog_version, self.catalog_role);
+        self.catalog_version = floor.max(catalog.version);
         self.catalog_role = Some(role);
+    }
+
+    /// Records an installed package (`spec/SPEC.md`, "Keeping the device
+    /// state"): a baseline becomes `installed_baseline`, resets the
+    /// hotpatch sequence, raises `security_floor` to its floor and adds its
+    /// revoked hotpatches to `revoked`; a hotpatch sets
+    /// `installed_hotpatch_sequence`; a standard update becomes
+    /// `installed_baseline` with sequence 0. Nothing is ever lowered or
+    /// removed. In the recovery profile, `time_lower_bound` is raised to
+    /// the package's creation time.
+    pub fn record_installed(&mut self, package: &Verified<Manifest>) {
+        match &package.kind {
+            PackageKind::Baseline(b) => {
+                self.installed_baseline = Some(package.digest());
+                self.installed_hotpatch_sequence = 0;
+                self.security_floor = self.security_floor.max(b.security_floor);
+                for digest in &b.revoked_hotpatches {
+                    if !self.revoked.contains(digest) {
+                        self.revoked.push(*digest);
+                    }
+                }
+            }
+            PackageKind::Hotpatch(h) => {
+                self.installed_hotpatch_sequence = self.installed_hotpatch_sequence.max(h.sequence);
+            }
+            PackageKind::Standard => {
+                self.installed_baseline = Some(package.digest());
+                self.installed_hotpatch_sequence = 0;
+            }
+            PackageKind::Recovery => {}
+        }
+        self.record_time_seen(package.created);
+    }
+
+    /// In the recovery profile, raises `time_lower_bound` to `created`, the
+    /// creation time of an authentic trust root, catalog or package (never
+    /// lowers it). Online, the system clock is trusted and nothing changes.
+    pub fn record_time_seen(&mut self, created: u64) {
+        if self.mode == ProfileMode::Recovery {
+            self.time_lower_bound = Some(self.time_lower_bound.unwrap_or(0).max(created));
+        }
+    }
+
+    /// The profile as TOML, in the form [`DeviceProfile::from_toml`] reads
+    /// (`docs/device-profile.md`): what an agent writes back after
+    /// [`DeviceProfile::record_installed`] or
+    /// [`DeviceProfile::record_catalog`]. Written atomically by the caller.
+    ///
+    /// TOML integers are signed 64-bit: a counter above `i64::MAX` (only
+    /// reachable from a package or catalog that declares one) cannot be
+    /// written, and is an error rather than a lost field.
+    pub fn to_toml(&self) -> Result<String, DeviceError> {
+        let tokens = |list: &[Token]| list.iter().map(|t| t.as_str().to_owned()).collect();
+        let raw = RawDevice {
+            profile: Some(self.mode.as_str().to_owned()),
+            os: self.os.as_str().to_owned(),
+            architecture: self.architecture.as_str().to_owned(),
+            edition: self.edition.as_str().to_owned(),
+            channels: Some(self.channels.iter().map(|c| c.name().to_owned()).collect()),
+            capabilities: tokens(&self.capabilities),
+            installed_baseline: self.installed_baseline.map(|d| d.to_hex()),
+            installed_hotpatch_sequence: self.installed_hotpatch_sequence,
+            security_floor: self.security_floor,
+            revoked: self.revoked.iter().map(|d| d.to_hex()).collect(),
+            time_lower_bound: self.time_lower_bound,
+            catalog_version: self.catalog_version,
+            catalog_role: self.catalog_role.map(|d| d.to_hex()),
+        };
+        toml::to_string(&raw).map_err(|e| DeviceError(format!("cannot be written as TOML: {e}")))
     }
 
     /// The clock this profile implies when the caller has no other: the

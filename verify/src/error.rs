@@ -2,68 +2,10 @@
 //! layer by [`ErrorClass`].
 
 use crate::policy::NotApplicable;
-use crate::threshold::SignerReport;
-use hpk_format::{ContainerError, DecodeError, ErrorClass, KeyId, PayloadError, RoleName};
+use crate::threshold::ThresholdNotMet;
+use hpk_format::{ContainerError, DecodeError, ErrorClass, PayloadError, Section};
 use std::fmt;
 use std::io;
-
-/// Signatures that do not reach a role's threshold, with what each key
-/// amounted to, so the message can say what to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ThresholdNotMet {
-    /// What was being verified ("package", "trust root version 3", …).
-    pub what: String,
-    /// The role whose threshold applies; `None` before the manifest is
-    /// decoded, when any package-signing role would do.
-    pub role: Option<RoleName>,
-    /// Signatures needed.
-    pub needed: u32,
-    /// Distinct valid signatures from the role.
-    pub got: u32,
-    /// Every signer, key by key.
-    pub report: SignerReport,
-    /// Valid signers that belong to other roles only.
-    pub other_role_keys: Vec<KeyId>,
-}
-
-impl fmt::Display for ThresholdNotMet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let role = self.role.map_or_else(
-            || "any package-signing role".to_owned(),
-            |r| format!("the {r} role"),
-        );
-        write!(
-            f,
-            "{} has {} valid signature(s) from {role}, needs {}",
-            self.what, self.got, self.needed
-        )?;
-        let unsigned = self.report.valid.is_empty()
-            && self.report.invalid.is_empty()
-            && self.report.unknown.is_empty()
-            && self.report.unsupported_algorithm == 0;
-        if unsigned {
-            return write!(f, "; it is unsigned: sign it with `hpk sign`");
-        }
-        if let (Some(k), Some(r)) = (self.other_role_keys.first(), self.role) {
-            write!(
-                f,
-                "; key {}… is not in the trust root's {r} role: sign with a {r} key or add this key with `hpk root add-key`",
-                k.short()
-            )?;
-        }
-        if let Some(k) = self.report.unknown.iter().next() {
-            write!(f, "; key {}… is not in the trust root", k.short())?;
-        }
-        if let Some(k) = self.report.invalid.iter().next() {
-            write!(
-                f,
-                "; the signature of key {}… does not verify (damaged, or made over other bytes)",
-                k.short()
-            )?;
-        }
-        Ok(())
-    }
-}
 
 /// The stable name of a policy failure of a trust root or a catalog
 /// (`spec/SPEC.md`, "Error classes"), as JSON output and test vectors
@@ -149,8 +91,6 @@ pub enum RootError {
         /// The version found.
         found: u64,
     },
-    /// Reading failed.
-    Io(io::Error),
 }
 
 impl RootError {
@@ -164,7 +104,6 @@ impl RootError {
             RootError::Expired { .. }
             | RootError::NotYetValid { .. }
             | RootError::Version { .. } => ErrorClass::Policy,
-            RootError::Io(_) => ErrorClass::Io,
         }
     }
 
@@ -210,7 +149,6 @@ impl fmt::Display for RootError {
                 f,
                 "trust root version {found} cannot follow: expected version {expected} (versions are never skipped nor go back)"
             ),
-            RootError::Io(e) => write!(f, "trust root: {e}"),
         }
     }
 }
@@ -220,7 +158,118 @@ impl std::error::Error for RootError {
         match self {
             RootError::Container(e) => Some(e),
             RootError::Decode(e) => Some(e),
-            RootError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An error verifying a catalog.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The container is malformed.
+    Container(ContainerError),
+    /// The body does not decode canonically.
+    Decode(DecodeError),
+    /// Not enough signatures from the catalog role.
+    Signature(Box<ThresholdNotMet>),
+    /// Expired at the time (or its lower bound): a frozen or replayed catalog.
+    Expired {
+        /// Catalog version.
+        version: u64,
+        /// Its expiry.
+        expires: u64,
+        /// The time judged at.
+        at: u64,
+    },
+    /// Created after the trusted current time.
+    NotYetValid {
+        /// Catalog version.
+        version: u64,
+        /// Its creation time.
+        created: u64,
+        /// The trusted current time.
+        now: u64,
+    },
+    /// Older than the newest catalog the caller has accepted.
+    Rollback {
+        /// This catalog's version.
+        version: u64,
+        /// The newest version seen.
+        last_seen: u64,
+    },
+    /// A critical extension this verifier does not know.
+    UnknownCriticalExtension {
+        /// Catalog version.
+        version: u64,
+        /// Its id.
+        id: u32,
+    },
+}
+
+impl CatalogError {
+    /// The layer of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CatalogError::Container(e) => e.class(),
+            CatalogError::Decode(e) => e.class(),
+            CatalogError::Signature(_) => ErrorClass::Signature,
+            CatalogError::UnknownCriticalExtension { .. } => ErrorClass::Unsupported,
+            _ => ErrorClass::Policy,
+        }
+    }
+
+    /// The stable name of a policy failure (class `policy`); `None` for
+    /// the other classes.
+    pub fn reason(&self) -> Option<DocumentReason> {
+        match self {
+            CatalogError::Expired { .. } => Some(DocumentReason::Expired),
+            CatalogError::NotYetValid { .. } => Some(DocumentReason::NotYetValid),
+            CatalogError::Rollback { .. } => Some(DocumentReason::Rollback),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogError::Container(e) => write!(f, "catalog: {e}"),
+            CatalogError::Decode(e) => write!(f, "catalog: {e}"),
+            CatalogError::Signature(e) => e.fmt(f),
+            CatalogError::Expired {
+                version,
+                expires,
+                at,
+            } => write!(
+                f,
+                "catalog version {version} expired at {expires} (time is {at} or later): fetch a fresh catalog"
+            ),
+            CatalogError::NotYetValid {
+                version,
+                created,
+                now,
+            } => write!(
+                f,
+                "catalog version {version} was created at {created}, after the current time {now}: check the clock"
+            ),
+            CatalogError::Rollback { version, last_seen } => write!(
+                f,
+                "catalog version {version} is older than version {last_seen} already seen (rollback)"
+            ),
+            CatalogError::UnknownCriticalExtension { version, id } => write!(
+                f,
+                "catalog version {version} has critical extension {id}, which this verifier does not support: upgrade hpk"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CatalogError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CatalogError::Container(e) => Some(e),
+            CatalogError::Decode(e) => Some(e),
             _ => None,
         }
     }
@@ -236,10 +285,15 @@ pub enum VerifyError {
     Decode(DecodeError),
     /// Not enough valid signatures from the right role.
     Signature(Box<ThresholdNotMet>),
-    /// The header's section lengths disagree with the signed manifest.
+    /// The header's section lengths disagree with the signed manifest
+    /// (VP8).
     Inconsistent {
-        /// What disagrees.
-        reason: String,
+        /// The section whose length disagrees.
+        section: Section,
+        /// The length the header declares.
+        declared: u64,
+        /// The length the manifest implies (`None`: too large to hold).
+        implied: Option<u64>,
     },
     /// A chunk index or chunk does not match what the manifest commits to.
     Payload(PayloadError),
@@ -276,7 +330,15 @@ impl fmt::Display for VerifyError {
             VerifyError::Container(e) => e.fmt(f),
             VerifyError::Decode(e) => write!(f, "manifest: {e}"),
             VerifyError::Signature(e) => e.fmt(f),
-            VerifyError::Inconsistent { reason } => write!(f, "malformed package: {reason}"),
+            VerifyError::Inconsistent {
+                section,
+                declared,
+                implied,
+            } => write!(
+                f,
+                "malformed package: header declares {declared} bytes of {}, the manifest implies {implied:?}",
+                section.as_str()
+            ),
             VerifyError::Payload(e) => e.fmt(f),
             VerifyError::NotApplicable(e) => e.fmt(f),
         }

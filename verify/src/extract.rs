@@ -12,9 +12,10 @@
 //! link is followed: everything is created new in a folder that only
 //! this process has written to.
 
+use crate::document::Verified;
 use crate::error::ExtractError;
-use crate::package::{PayloadSink, VerifiedHead, VerifiedPackage};
-use hpk_format::{PayloadDescriptor, StagingDir};
+use crate::package::{Judged, Package, PayloadSink};
+use hpk_format::{Manifest, PayloadDescriptor, StagingDir};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -90,8 +91,8 @@ impl WriteBehind {
 /// What an extraction wrote.
 #[derive(Debug)]
 pub struct Extracted {
-    /// The verified head of the package.
-    pub head: VerifiedHead,
+    /// The package's manifest, verified to full depth.
+    pub manifest: Verified<Manifest>,
     /// The files written, under the target folder, in manifest order.
     pub files: Vec<PathBuf>,
 }
@@ -387,8 +388,8 @@ fn check_target(dir: &Path) -> Result<Target, ExtractError> {
 /// disk. On any failure the staging folder is removed and `dir` is left
 /// as it was. A crash leaves `dir` as it was or complete, and possibly a
 /// staging folder `.hpk-extract-…` beside it.
-pub fn extract_to_dir<R: Read>(
-    package: VerifiedPackage<R>,
+pub(crate) fn extract_to_dir<R: Read>(
+    package: Package<R, Judged>,
     dir: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Extracted, ExtractError> {
@@ -414,8 +415,8 @@ pub fn extract_to_dir<R: Read>(
         failure: None,
     };
     let named = |e| under_target(e, staging.path(), dir);
-    let head = match package.stream(&mut sink, progress) {
-        Ok(head) => head,
+    let manifest = match package.stream(&mut sink, progress) {
+        Ok(manifest) => manifest,
         Err(e) => {
             let _ = sink.write_behind.finish();
             sink.current = None;
@@ -451,7 +452,7 @@ pub fn extract_to_dir<R: Read>(
             source,
         },
     })?;
-    Ok(Extracted { head, files })
+    Ok(Extracted { manifest, files })
 }
 
 #[cfg(test)]

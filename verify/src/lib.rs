@@ -1,33 +1,41 @@
 //! `hpk-verify`: what update agents and recovery tools link.
 //!
-//! It checks trust roots and their rotation, signature thresholds (counting
-//! distinct keys, in one place: [`SignerReport`]), and policy against a
-//! [`DeviceProfile`] (targeting, applicability, rollback, expiry,
-//! revocation, hotpatch lineage), streams verified payloads and extracts
-//! them. It depends on `hpk-format` only.
+//! One [`Verifier`] per trust root checks everything signed under it:
+//! packages ([`Verifier::open`], [`Verifier::package`],
+//! [`Verifier::fetched`]), catalogs ([`Verifier::catalog`]), root
+//! rotations ([`Verifier::rotate`]) and install plans
+//! ([`Verifier::plan`]). What passes is a [`Verified`] document.
 //!
 //! The order of work follows one rule: authenticate before parse. Only the
 //! fixed header and signature records are parsed before signatures are
-//! checked; the manifest is decoded only once a package-signing role's
-//! threshold is met; chunk indexes are parsed only after their digests
-//! match the manifest; chunks are decompressed only after their digests
-//! match the index.
+//! checked; a body is decoded only once a role's threshold is met; a
+//! package is judged by the device policy before any payload byte is read
+//! (by type: only a [`Judged`] package reads payloads); chunk indexes are
+//! parsed only after their digests match the manifest; chunks are
+//! decompressed only after their digests match the index.
 //!
 //! ```no_run
-//! use hpk_verify::{Clock, DeviceProfile, TrustedRoot, VerifiedPackage};
+//! use hpk_verify::{Clock, Depth, DeviceProfile, Limits, TrustedRoot, Verifier};
+//! use std::path::Path;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let limits = hpk_format::Limits::default();
 //! let clock = Clock::system();
-//! // Read through its bound: header, exactly what it declares, then the end.
-//! let root = TrustedRoot::load_from(std::fs::File::open("root.hpkroot")?, clock, &limits)?;
-//! let device = DeviceProfile::from_toml(&std::fs::read_to_string("device.toml")?)?;
-//! let package = VerifiedPackage::open(std::fs::File::open("update.hpk")?, &root, &limits)?;
-//! // The policy is judged before any payload byte is read.
-//! package.head().check_policy(&device, clock)?;
-//! let head = package.verify_payloads(&mut |_| {})?;
-//! println!("{} {} is authentic and applies", head.manifest.name, head.manifest.version);
+//! let root = TrustedRoot::load_from(std::fs::File::open("root.hpkroot")?, clock, &Limits::default())?;
+//! let mut device = DeviceProfile::from_toml(&std::fs::read_to_string("device.toml")?)?;
+//! let verifier = Verifier::new(root).clock(clock);
+//!
+//! // Authentic, then judged for this device, then extracted (full depth).
+//! let package = verifier.open(Path::new("update.hpk"))?.judge(&device)?;
+//! let extracted = package.extract(Path::new("staged-update"))?;
+//! println!("{} {}: {} files", extracted.manifest.name, extracted.manifest.version, extracted.files.len());
+//!
+//! // Once installed, the device state moves on, and is written back.
+//! device.record_installed(&extracted.manifest);
+//! std::fs::write("device.toml", device.to_toml()?)?;
 //! # Ok(()) }
 //! ```
+//!
+//! Everything public is listed, with why it is public, in
+//! `docs/verify-api.md`.
 #![forbid(unsafe_code)]
 // Input must never make this crate panic: no indexing that can go out of
 // bounds, no arithmetic that can overflow (tests may).
@@ -37,7 +45,9 @@
 )]
 
 mod catalog;
+mod clock;
 mod device;
+mod document;
 mod error;
 mod extract;
 mod package;
@@ -46,18 +56,24 @@ mod policy;
 mod resolve;
 mod threshold;
 mod trust;
+mod verifier;
 
-pub use catalog::{
-    CatalogError, FetchError, VerifiedCatalog, open_for_entry, verify_catalog, verify_catalog_from,
-};
-pub use device::{Clock, DeviceError, DeviceProfile, ProfileMode, parse_channel};
-pub use error::{DocumentReason, ExtractError, RootError, ThresholdNotMet, VerifyError};
-pub use extract::{Extracted, extract_to_dir};
-pub use package::{MemorySink, PayloadSink, VerifiedHead, VerifiedPackage, verify_head};
-pub use policy::{
-    Candidate, KNOWN_EXTENSIONS, NotApplicable, Reason, check as check_policy, check_common,
-    check_extensions, check_intrinsic, check_lineage, kind_allowed, role_for,
-};
-pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track, resolve};
-pub use threshold::{SignerReport, require_threshold};
+pub use catalog::FetchError;
+pub use clock::Clock;
+pub use device::{DeviceError, DeviceProfile, ProfileMode};
+pub use document::Verified;
+pub use error::{CatalogError, DocumentReason, ExtractError, RootError, VerifyError};
+pub use extract::Extracted;
+pub use package::{Depth, Judged, Package, PayloadRead, PayloadSink, Payloads, Unjudged};
+pub use policy::{NotApplicable, Reason};
+pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track};
+pub use threshold::{SignerReport, Subject, ThresholdNotMet};
 pub use trust::TrustedRoot;
+pub use verifier::Verifier;
+
+/// The types of `hpk-format` that appear in this crate's API, so that an
+/// agent needs no other dependency.
+pub use hpk_format::{
+    Catalog, CatalogEntry, Channel, ContainerError, DecodeError, Digest, ErrorClass, Header, KeyId,
+    Limits, Manifest, PackageKind, PayloadDescriptor, PayloadError, RoleName, Section, TrustRoot,
+};

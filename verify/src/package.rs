@@ -1,19 +1,31 @@
-//! Verifying a package: authenticate the manifest before decoding it, then
-//! the chunk indexes before parsing them, then every chunk before it is
-//! decompressed or handed out.
+//! Verifying a package, the one owner of its stream: authenticate the
+//! manifest before decoding it, judge it by the policy before reading a
+//! payload byte, then the chunk indexes before parsing them, then every
+//! chunk before it is decompressed or handed out, then the end.
+//!
+//! The policy comes first by type: a [`Package`] is [`Unjudged`] when its
+//! head is authentic, and only a [`Judged`] one verifies its payloads,
+//! streams them or extracts them.
 
-use crate::device::{Clock, DeviceProfile};
-use crate::error::{ThresholdNotMet, VerifyError};
+use crate::clock::Clock;
+use crate::device::DeviceProfile;
+use crate::document::{OpenError, Signed, Verified};
+use crate::error::VerifyError;
+use crate::extract::{Extracted, extract_to_dir};
 use crate::parallel::{self, Consumer, Mode, Threads};
-use crate::policy::{self, Candidate, NotApplicable, role_for};
-use crate::threshold::{SignerReport, require_threshold};
+use crate::policy::{self, Candidate};
+use crate::threshold::{Subject, require_any};
 use crate::trust::TrustedRoot;
+use crate::{ExtractError, document};
 use hpk_format::{
-    ChunkEntry, Digest, FileType, Head, Header, KeyId, Limits, Manifest, PayloadDescriptor,
-    PayloadError, RoleName, decode, expect_end, parse_chunk_index, read_head, statement_for_digest,
+    ChunkDecoder, ChunkEntry, ContainerError, Digest, Header, Limits, Manifest,
+    PayloadDescriptor, PayloadError, RoleName, Section, SignatureRecord, expect_end,
+    parse_chunk_index,
 };
-use std::collections::BTreeSet;
+use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
+use std::marker::PhantomData;
+use std::path::Path;
 
 /// The package-signing roles: before the manifest is decoded, its
 /// signatures must meet the threshold of at least one of them.
@@ -22,238 +34,314 @@ const PACKAGE_ROLES: [RoleName; 3] = [RoleName::Release, RoleName::Hotpatch, Rol
 /// How much more room a chunk index being read gets at a time.
 const INDEX_READ_STEP: usize = 1 << 20;
 
-/// A package head whose manifest is authentic.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedHead {
-    /// The fixed header.
-    pub header: Header,
-    /// The decoded, authenticated manifest.
-    pub manifest: Manifest,
-    /// SHA-256 of the manifest bytes: how hotpatches and catalogs name it.
-    pub manifest_digest: Digest,
-    /// The role whose threshold the package met.
-    pub role: RoleName,
-    /// Distinct keys of that role with a valid signature.
-    pub signers: BTreeSet<KeyId>,
+/// How much of a package to verify (`spec/SPEC.md`, "Depth").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Signatures, manifest, policy and, when the input's length is known
+    /// (a file, [`Verifier::open`](crate::Verifier::open)), that length
+    /// (C16). No byte after the head is read.
+    Header,
+    /// Header depth with the length checked even when it was not known in
+    /// advance (a pipe): what follows the head is read, not parsed, up to
+    /// one byte past the end the header declares, and counted.
+    HeaderCounted,
+    /// Header depth, then every chunk index and every stored chunk
+    /// against its digest, and the end of the input; nothing is
+    /// decompressed.
+    Stored,
+    /// Every check: stored chunks, their decoding and each payload's
+    /// content SHA-256, then the end of the input. Extraction is full
+    /// depth.
+    Full,
 }
 
-impl VerifiedHead {
-    /// Applies the device policy to this package (VP9, Y1–Y13 in order).
-    pub fn check_policy(&self, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
-        policy::check(
-            &Candidate::of_manifest(&self.manifest, self.manifest_digest),
-            device,
-            clock,
-        )
-    }
+/// The state of a [`Package`] whose head is authentic but whose policy has
+/// not been applied: it can be looked at and judged, not read.
+#[derive(Debug)]
+pub struct Unjudged(());
 
-    /// Applies what of the policy needs no device (VP9 without a device
-    /// profile: Y2, Y8 and Y9, in that order).
-    pub fn check_intrinsic(&self, clock: Clock) -> Result<(), NotApplicable> {
-        policy::check_intrinsic(
-            &Candidate::of_manifest(&self.manifest, self.manifest_digest),
-            clock,
-        )
-    }
-
-    /// The last check of header depth (`spec/SPEC.md`, "Depth"), for a
-    /// reader that knows the total length of its input (a file, not a
-    /// pipe): the file must be exactly as long as its header declares
-    /// (C16) [`malformed`]. Call it after the policy, before reading
-    /// payloads; at full depth the end of the input is checked after the
-    /// last payload byte instead.
-    ///
-    /// [`malformed`]: hpk_format::ErrorClass::Malformed
-    pub fn check_file_len(&self, file_len: u64) -> Result<(), VerifyError> {
-        let end = self.header.layout()?.end;
-        match file_len.cmp(&end) {
-            std::cmp::Ordering::Equal => Ok(()),
-            std::cmp::Ordering::Less => Err(VerifyError::Container(
-                hpk_format::ContainerError::Truncated {
-                    section: if file_len < self.header.layout()?.payload {
-                        "chunk-index section"
-                    } else {
-                        "payload area"
-                    },
-                },
-            )),
-            std::cmp::Ordering::Greater => Err(VerifyError::Container(
-                hpk_format::ContainerError::TrailingBytes,
-            )),
-        }
-    }
-}
-
-/// Checks a package head's signatures and decodes its manifest.
-///
-/// 1. Every signature record is checked against the keys of `root` over
-///    the package's signed statement (signing context and manifest digest).
-/// 2. The distinct valid signers must meet the threshold of a
-///    package-signing role; only then is the manifest decoded.
-/// 3. They must meet the threshold of the role the package's kind needs.
-/// 4. The header's section lengths must equal what the manifest implies.
-///
-/// This is VP2–VP8 of `spec/SPEC.md`; the policy (VP9) comes next, before
-/// any payload byte is read: [`VerifiedHead::check_policy`] with a device
-/// profile, else [`VerifiedHead::check_intrinsic`]. (Reading payloads
-/// refuses an unknown critical extension even when the caller skipped
-/// the policy.)
-pub fn verify_head(
-    head: &Head,
-    root: &TrustedRoot,
-    limits: &Limits,
-) -> Result<VerifiedHead, VerifyError> {
-    // The manifest digest is the package's identity and, with the signing
-    // context, its signed statement: hashed once, used for both.
-    verify_head_with_digest(head, Digest::of(&head.body), root, limits)
-}
-
-/// [`verify_head`] for a caller that has already hashed the body
-/// (`manifest_digest` MUST be `SHA-256(head.body)`), such as a fetch that
-/// compared it with a catalog entry first (VF3).
-pub(crate) fn verify_head_with_digest(
-    head: &Head,
-    manifest_digest: Digest,
-    root: &TrustedRoot,
-    limits: &Limits,
-) -> Result<VerifiedHead, VerifyError> {
-    let trust = root.root();
-    let statement = statement_for_digest(FileType::Package, &manifest_digest);
-    let report = SignerReport::check(&head.signatures, &statement, &trust.keys);
-    if !PACKAGE_ROLES
-        .iter()
-        .any(|r| report.meets(trust.roles.get(*r)))
-    {
-        // Report the role that came closest (most valid signers, then the
-        // lowest threshold), so that "got" and "needed" are of one role.
-        let (got, needed) = PACKAGE_ROLES
-            .iter()
-            .map(|r| {
-                let role = trust.roles.get(*r);
-                (report.count_in(role), role.threshold)
-            })
-            .max_by_key(|&(got, needed)| (got, std::cmp::Reverse(needed)))
-            .unwrap_or((0, 1));
-        let other_role_keys = report.valid.iter().copied().collect();
-        return Err(VerifyError::Signature(Box::new(ThresholdNotMet {
-            what: "package".into(),
-            role: None,
-            needed,
-            got,
-            report,
-            other_role_keys,
-        })));
-    }
-    let manifest: Manifest = decode(&head.body, limits).map_err(VerifyError::Decode)?;
-    let role = role_for(&manifest.kind);
-    require_threshold(
-        &report,
-        role,
-        trust.roles.get(role),
-        &format!("{} package {}", manifest.kind.name(), manifest.name),
-    )
-    .map_err(VerifyError::Signature)?;
-    // VP8 comes before the policy (VP9): unknown critical extensions are
-    // a policy reason (Y2), judged after the lengths, in the order of the
-    // policy (after Y1 when there is a device profile).
-    if manifest.index_section_len() != Some(head.header.index_len) {
-        return Err(VerifyError::Inconsistent {
-            reason: format!(
-                "header declares {} bytes of chunk indexes, the manifest implies {:?}",
-                head.header.index_len,
-                manifest.index_section_len()
-            ),
-        });
-    }
-    if manifest.payload_section_len() != Some(head.header.payload_len) {
-        return Err(VerifyError::Inconsistent {
-            reason: format!(
-                "header declares {} payload bytes, the manifest implies {:?}",
-                head.header.payload_len,
-                manifest.payload_section_len()
-            ),
-        });
-    }
-    let role_keys = trust.roles.get(role);
-    let signers = report
-        .valid
-        .iter()
-        .filter(|k| role_keys.keys.contains(k))
-        .copied()
-        .collect();
-    Ok(VerifiedHead {
-        header: head.header,
-        manifest_digest,
-        manifest,
-        role,
-        signers,
-    })
-}
-
-/// Receives a verified package's content, payload by payload.
-pub trait PayloadSink {
-    /// A payload starts.
-    fn begin(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
-    /// The next checked chunk of the current payload.
-    fn data(&mut self, chunk: &[u8]) -> io::Result<()>;
-    /// The current payload ended and its content SHA-256 matched.
-    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
-}
+/// The state of a [`Package`] the policy has accepted: its payloads can be
+/// verified, streamed and extracted.
+#[derive(Debug)]
+pub struct Judged(());
 
 /// A package whose manifest is authentic, positioned at its chunk indexes.
 ///
 /// It is the only type that hands out payload bytes, and only bytes of
-/// chunks whose digests have matched the authenticated chunk index.
-pub struct VerifiedPackage<R> {
-    head: VerifiedHead,
+/// chunks whose digests have matched the authenticated chunk index, of a
+/// package the policy has judged ([`Judged`]).
+pub struct Package<R, S = Unjudged> {
+    manifest: Verified<Manifest>,
+    header: Header,
+    signatures: Vec<SignatureRecord>,
     input: R,
+    input_len: Option<u64>,
+    clock: Clock,
+    state: PhantomData<S>,
 }
 
-impl<R: Read> VerifiedPackage<R> {
-    /// Reads and verifies the head of a package from `input`.
-    pub fn open(
-        mut input: R,
+impl<R, S> Package<R, S> {
+    /// The authenticated manifest, with its digest and signers.
+    pub fn manifest(&self) -> &Verified<Manifest> {
+        &self.manifest
+    }
+
+    /// The fixed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Every signature record, in file order, valid or not (which keys
+    /// counted: [`Verified::signers`]).
+    pub fn signatures(&self) -> &[SignatureRecord] {
+        &self.signatures
+    }
+
+    fn into_state<T>(self) -> Package<R, T> {
+        Package {
+            manifest: self.manifest,
+            header: self.header,
+            signatures: self.signatures,
+            input: self.input,
+            input_len: self.input_len,
+            clock: self.clock,
+            state: PhantomData,
+        }
+    }
+}
+
+impl From<OpenError> for VerifyError {
+    fn from(e: OpenError) -> VerifyError {
+        match e {
+            OpenError::Signature(e) => VerifyError::Signature(e),
+            OpenError::Decode(e) => VerifyError::Decode(e),
+        }
+    }
+}
+
+impl<R: Read> Package<R, Unjudged> {
+    /// VP1–VP8 on a head already read (`signed`), with `input` right after
+    /// it:
+    ///
+    /// 1. the signature records are counted over the package's statement;
+    /// 2. the distinct valid signers must meet the threshold of a
+    ///    package-signing role; only then is the manifest decoded;
+    /// 3. they must meet the threshold of the role the package's kind
+    ///    needs;
+    /// 4. the header's section lengths must equal what the manifest
+    ///    implies.
+    pub(crate) fn open(
+        signed: Signed,
+        input: R,
+        input_len: Option<u64>,
         root: &TrustedRoot,
+        clock: Clock,
         limits: &Limits,
-    ) -> Result<VerifiedPackage<R>, VerifyError> {
-        let head = read_head(&mut input, FileType::Package, limits)?;
-        let head = verify_head(&head, root, limits)?;
-        Ok(VerifiedPackage { head, input })
+    ) -> Result<Package<R, Unjudged>, VerifyError> {
+        let roles = root.root().roles.clone();
+        let any = PACKAGE_ROLES.map(|r| (r, roles.get(r)));
+        let opened = signed.open::<Manifest>(root.ring(), &any, Subject::Package, limits)?;
+        let manifest = opened.value;
+        let role = manifest.kind.signing_role();
+        let role_keys = roles.get(role);
+        let subject = Subject::PackageOfKind {
+            kind: manifest.kind.name(),
+            name: manifest.name.to_string(),
+        };
+        require_any(&opened.report, &[(role, role_keys)], subject)
+            .map_err(VerifyError::Signature)?;
+        // VP8 comes before the policy (VP9): unknown critical extensions
+        // are a policy reason (Y2), judged after the lengths.
+        let header = signed.head.header;
+        check_section(
+            Section::ChunkIndexSection,
+            header.index_len,
+            manifest.index_section_len(),
+        )?;
+        check_section(
+            Section::PayloadArea,
+            header.payload_len,
+            manifest.payload_section_len(),
+        )?;
+        let signers = opened.report.signers_in(role_keys);
+        Ok(Package {
+            manifest: Verified::new(manifest, signed.digest, (role, role_keys), signers),
+            header,
+            signatures: signed.head.signatures,
+            input,
+            input_len,
+            clock,
+            state: PhantomData,
+        })
     }
 
-    /// Continues from a head verified by [`verify_head`], with `input`
-    /// positioned right after it.
-    pub fn from_verified(head: VerifiedHead, input: R) -> VerifiedPackage<R> {
-        VerifiedPackage { head, input }
+    /// Applies the device policy (VP9: Y1–Y13 in order) at the verifier's
+    /// clock. Nothing of the payloads has been read.
+    pub fn judge(self, device: &DeviceProfile) -> Result<Package<R, Judged>, VerifyError> {
+        let candidate = Candidate::of_manifest(&self.manifest, self.manifest.digest());
+        policy::check(&candidate, device, self.clock)?;
+        Ok(self.into_state())
     }
 
-    /// The verified head.
-    pub fn head(&self) -> &VerifiedHead {
-        &self.head
+    /// Applies what of the policy needs no device (VP9 without a device
+    /// profile: Y2, Y8 and Y9, in that order), for tools that check a
+    /// package for no device in particular.
+    pub fn judge_without_device(self) -> Result<Package<R, Judged>, VerifyError> {
+        let candidate = Candidate::of_manifest(&self.manifest, self.manifest.digest());
+        policy::check_intrinsic(&candidate, self.clock)?;
+        Ok(self.into_state())
+    }
+}
+
+fn check_section(section: Section, declared: u64, implied: Option<u64>) -> Result<(), VerifyError> {
+    if implied == Some(declared) {
+        return Ok(());
+    }
+    Err(VerifyError::Inconsistent {
+        section,
+        declared,
+        implied,
+    })
+}
+
+impl<R: Read> Package<R, Judged> {
+    /// Verifies the package to `depth` and returns its manifest.
+    pub fn verify(self, depth: Depth) -> Result<Verified<Manifest>, VerifyError> {
+        self.verify_with_progress(depth, &mut |_| {})
     }
 
-    /// The authenticated manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.head.manifest
+    /// [`Package::verify`], calling `progress` with the bytes done so far:
+    /// stored bytes at [`Depth::Stored`], uncompressed bytes at
+    /// [`Depth::Full`].
+    ///
+    /// Chunks are hashed (and decoded) on every core and the results
+    /// taken in order: progress, and the error for the first bad chunk,
+    /// are those of a sequential check.
+    pub fn verify_with_progress(
+        self,
+        depth: Depth,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Verified<Manifest>, VerifyError> {
+        match depth {
+            Depth::Header => {
+                if let Some(len) = self.input_len {
+                    check_input_len(&self.header, len)?;
+                }
+                Ok(self.manifest)
+            }
+            Depth::HeaderCounted => {
+                let len = match self.input_len {
+                    Some(len) => len,
+                    None => {
+                        let layout = self.header.layout()?;
+                        let rest = layout.end.saturating_sub(layout.index).saturating_add(1);
+                        let mut input = self.input;
+                        let more = io::copy(&mut (&mut input).take(rest), &mut io::sink())
+                            .map_err(ContainerError::Io)?;
+                        layout.index.saturating_add(more)
+                    }
+                };
+                check_input_len(&self.header, len)?;
+                Ok(self.manifest)
+            }
+            Depth::Stored => {
+                let mut consumer = CheckProgress { done: 0, progress };
+                self.run(Mode::Check, &mut consumer)
+            }
+            Depth::Full => self.stream(&mut Discard, progress),
+        }
     }
 
-    /// No payload byte of a package with an unknown critical extension is
-    /// ever read, even by a caller that did not apply the policy (which
-    /// judges it in its place, Y2).
-    fn refuse_unknown_critical(&self) -> Result<(), VerifyError> {
-        policy::check_extensions(&self.head.manifest.extensions)?;
-        Ok(())
+    /// Verifies every payload and writes it into the folder `dir`, all or
+    /// nothing (see [`Extracted`] and `spec/SPEC.md`, "Extraction").
+    pub fn extract(self, dir: &Path) -> Result<Extracted, ExtractError> {
+        self.extract_with_progress(dir, &mut |_| {})
     }
 
-    /// Reads and authenticates every payload's chunk index.
+    /// [`Package::extract`], calling `progress` with the uncompressed
+    /// bytes done so far.
+    pub fn extract_with_progress(
+        self,
+        dir: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Extracted, ExtractError> {
+        extract_to_dir(self, dir, progress)
+    }
+
+    /// Streams every payload's content into `sink`, each chunk checked
+    /// before it is decompressed, each payload's content SHA-256 checked
+    /// before `sink.end`, and nothing allowed after the payload area.
+    /// `progress` is called with the uncompressed bytes done so far.
+    ///
+    /// Chunks are checked and decompressed on every core and handed to
+    /// `sink` in order, while another thread computes the content
+    /// SHA-256; `sink` sees the same calls, and the caller the same error,
+    /// as from a sequential reader.
+    pub fn stream(
+        self,
+        sink: &mut dyn PayloadSink,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Verified<Manifest>, VerifyError> {
+        let payloads = self.manifest.payloads.clone();
+        let mut consumer = StreamTo {
+            payloads: &payloads,
+            sink,
+            done: 0,
+            progress,
+        };
+        self.run(Mode::Decode, &mut consumer)
+    }
+
+    /// The payloads one at a time, each as a [`Read`] (on the calling
+    /// thread alone): see [`Payloads`].
+    pub fn payloads(mut self) -> Result<Payloads<R>, VerifyError> {
+        let indexes = self.read_indexes()?;
+        Ok(Payloads {
+            decoder: ChunkDecoder::new()?,
+            manifest: self.manifest,
+            input: self.input,
+            indexes,
+            current: None,
+            next: 0,
+            stored: Vec::new(),
+        })
+    }
+
+    fn run(
+        mut self,
+        mode: Mode,
+        consumer: &mut dyn Consumer,
+    ) -> Result<Verified<Manifest>, VerifyError> {
+        let indexes = self.read_indexes()?;
+        parallel::run(
+            &mut self.input,
+            &self.manifest.payloads,
+            &indexes,
+            mode,
+            Threads::Auto,
+            consumer,
+        )?;
+        expect_end(&mut self.input)?;
+        Ok(self.manifest)
+    }
+
+    /// Reads and authenticates every payload's chunk index (VP10). No
+    /// payload byte of a package with an unknown critical extension is
+    /// ever read: the policy refused it (Y2), and this is checked again
+    /// here so that it holds by construction.
     fn read_indexes(&mut self) -> Result<Vec<Vec<ChunkEntry>>, VerifyError> {
-        let mut indexes = Vec::with_capacity(self.head.manifest.payloads.len());
-        for desc in &self.head.manifest.payloads {
+        if let Some(id) = document::unknown_critical_extension(&self.manifest.extensions) {
+            return Err(policy::unknown_extension(id).into());
+        }
+        let mut indexes = Vec::with_capacity(self.manifest.payloads.len());
+        for desc in &self.manifest.payloads {
             let len = desc
                 .index_len()
                 .and_then(|l| usize::try_from(l).ok())
-                .ok_or_else(|| VerifyError::Inconsistent {
-                    reason: format!("payload {}: chunk index too large", desc.name),
+                .ok_or(VerifyError::Inconsistent {
+                    section: Section::ChunkIndexSection,
+                    declared: self.header.index_len,
+                    implied: None,
                 })?;
             // Grow the buffer as bytes arrive (1 MiB at a time) instead of
             // allocating the declared length first: with raised local
@@ -266,76 +354,56 @@ impl<R: Read> VerifiedPackage<R> {
                 bytes.resize(start.saturating_add(step), 0);
                 self.input
                     .read_exact(bytes.get_mut(start..).unwrap_or_default())
-                    .map_err(|e| truncated(e, "chunk-index section"))?;
+                    .map_err(|e| truncated(e, Section::ChunkIndexSection))?;
             }
             indexes.push(parse_chunk_index(&bytes, desc)?);
         }
         Ok(indexes)
     }
+}
 
-    /// Checks every stored byte against the authenticated chunk indexes and
-    /// that nothing follows the payload area. `progress` is called with the
-    /// stored bytes checked so far.
-    ///
-    /// This authenticates all of the package; it does not decompress. The
-    /// uncompressed content and its SHA-256 are checked by
-    /// [`VerifiedPackage::stream`] (and so by extraction).
-    ///
-    /// Chunks are hashed on every core (the calling thread reads ahead in
-    /// large reads) and the results taken in order: progress, and the
-    /// error for the first bad chunk, are those of a sequential check.
-    pub fn verify_payloads(
-        mut self,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<VerifiedHead, VerifyError> {
-        self.refuse_unknown_critical()?;
-        let indexes = self.read_indexes()?;
-        let mut consumer = CheckProgress { done: 0, progress };
-        parallel::run(
-            &mut self.input,
-            &self.head.manifest.payloads,
-            &indexes,
-            Mode::Check,
-            Threads::Auto,
-            &mut consumer,
-        )?;
-        expect_end(&mut self.input)?;
-        Ok(self.head)
+/// The last check of header depth (C16) for an input of known length:
+/// exactly as long as its header declares [`malformed`].
+///
+/// [`malformed`]: hpk_format::ErrorClass::Malformed
+fn check_input_len(header: &Header, input_len: u64) -> Result<(), VerifyError> {
+    let layout = header.layout()?;
+    match input_len.cmp(&layout.end) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Less => Err(VerifyError::Container(ContainerError::Truncated {
+            section: if input_len < layout.payload {
+                Section::ChunkIndexSection
+            } else {
+                Section::PayloadArea
+            },
+        })),
+        std::cmp::Ordering::Greater => Err(VerifyError::Container(ContainerError::TrailingBytes)),
     }
+}
 
-    /// Streams every payload's content into `sink`, each chunk checked
-    /// before it is decompressed, each payload's content SHA-256 checked
-    /// before `sink.end`, and nothing allowed after the payload area.
-    /// `progress` is called with the uncompressed bytes done so far.
-    ///
-    /// Chunks are checked and decompressed on every core and handed to
-    /// `sink` in order, while another thread computes the content SHA-256;
-    /// `sink` sees the same calls, and the caller the same error, as from
-    /// a sequential reader.
-    pub fn stream(
-        mut self,
-        sink: &mut dyn PayloadSink,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<VerifiedHead, VerifyError> {
-        self.refuse_unknown_critical()?;
-        let indexes = self.read_indexes()?;
-        let payloads = &self.head.manifest.payloads;
-        let mut consumer = StreamTo {
-            payloads,
-            sink,
-            done: 0,
-            progress,
-        };
-        parallel::run(
-            &mut self.input,
-            payloads,
-            &indexes,
-            Mode::Decode,
-            Threads::Auto,
-            &mut consumer,
-        )?;
-        expect_end(&mut self.input)?;
-        Ok(self.head)
+/// Receives a verified package's content, payload by payload, from
+/// [`Package::stream`].
+pub trait PayloadSink {
+    /// A payload starts.
+    fn begin(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
+    /// The next checked chunk of the current payload.
+    fn data(&mut self, chunk: &[u8]) -> io::Result<()>;
+    /// The current payload ended and its content SHA-256 matched.
+    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
+}
+
+/// A sink that keeps nothing: full depth without output.
+struct Discard;
+
+impl PayloadSink for Discard {
+    fn begin(&mut self, _: &PayloadDescriptor) -> io::Result<()> {
+        Ok(())
+    }
+    fn data(&mut self, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+    fn end(&mut self, _: &PayloadDescriptor) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -372,11 +440,15 @@ fn descriptor(
     payloads: &[PayloadDescriptor],
     payload: usize,
 ) -> Result<&PayloadDescriptor, VerifyError> {
-    payloads
-        .get(payload)
-        .ok_or_else(|| VerifyError::Inconsistent {
-            reason: format!("payload {payload} is not in the manifest"),
-        })
+    payloads.get(payload).ok_or_else(|| not_in_manifest(payload))
+}
+
+/// A payload number past the manifest's: the reader's own mistake, never
+/// the input's.
+fn not_in_manifest(payload: usize) -> VerifyError {
+    VerifyError::Payload(PayloadError::Io(io::Error::other(format!(
+        "payload {payload} is not in the manifest"
+    ))))
 }
 
 impl Consumer for StreamTo<'_> {
@@ -404,36 +476,160 @@ impl Consumer for StreamTo<'_> {
     }
 }
 
-fn truncated(e: io::Error, section: &'static str) -> VerifyError {
+fn truncated(e: io::Error, section: Section) -> VerifyError {
     match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            VerifyError::Container(hpk_format::ContainerError::Truncated { section })
+        io::ErrorKind::UnexpectedEof => VerifyError::Container(ContainerError::Truncated { section }),
+        _ => VerifyError::Container(ContainerError::Io(e)),
+    }
+}
+
+/// The payloads of a judged package, one at a time, each read through a
+/// [`PayloadRead`], sequentially on the calling thread.
+///
+/// Every byte handed out comes from a chunk whose digest matched the
+/// authenticated index; a payload's last read reports a content SHA-256
+/// mismatch as an error instead of the end. A payload left before its end
+/// is read and checked to its end by the next call. The package is
+/// verified only when [`Payloads::finish`] returns its manifest: until
+/// then, treat what was read as unverified as a whole.
+pub struct Payloads<R> {
+    manifest: Verified<Manifest>,
+    input: R,
+    indexes: Vec<Vec<ChunkEntry>>,
+    decoder: ChunkDecoder,
+    /// The payload being read.
+    current: Option<Current>,
+    /// The next payload to start.
+    next: usize,
+    /// The stored bytes of the chunk being decoded.
+    stored: Vec<u8>,
+}
+
+/// Where the payload being read stands.
+struct Current {
+    payload: usize,
+    /// The next chunk to read.
+    chunk: usize,
+    /// Decoded content of the last chunk, and how much of it was handed out.
+    content: Vec<u8>,
+    pos: usize,
+    hasher: Sha256,
+    /// The content SHA-256 has matched.
+    done: bool,
+}
+
+impl<R: Read> Payloads<R> {
+    /// The next payload, or `None` after the last. The previous payload,
+    /// if it was not read to its end, is read and checked to its end
+    /// first.
+    pub fn next_payload(&mut self) -> Result<Option<PayloadRead<'_, R>>, VerifyError> {
+        self.drain_current()?;
+        if self.next >= self.manifest.payloads.len() {
+            return Ok(None);
         }
-        _ => VerifyError::Container(hpk_format::ContainerError::Io(e)),
+        self.current = Some(Current {
+            payload: self.next,
+            chunk: 0,
+            content: Vec::new(),
+            pos: 0,
+            hasher: Sha256::new(),
+            done: false,
+        });
+        self.next = self.next.saturating_add(1);
+        Ok(Some(PayloadRead { payloads: self }))
+    }
+
+    /// Reads and checks whatever is left, then requires the end of the
+    /// input (VP14): the package is verified to full depth.
+    pub fn finish(mut self) -> Result<Verified<Manifest>, VerifyError> {
+        while self.next_payload()?.is_some() {}
+        expect_end(&mut self.input)?;
+        Ok(self.manifest)
+    }
+
+    fn drain_current(&mut self) -> Result<(), VerifyError> {
+        while self.fill()?.is_some() {}
+        self.current = None;
+        Ok(())
+    }
+
+    /// The unread content of the current chunk, decoding the next chunk
+    /// when it is used up; `None` at the payload's end (content SHA-256
+    /// checked) or when no payload is open.
+    fn fill(&mut self) -> Result<Option<&[u8]>, VerifyError> {
+        let Some(current) = self.current.as_mut() else {
+            return Ok(None);
+        };
+        let desc = descriptor(&self.manifest.payloads, current.payload)?;
+        while current.pos >= current.content.len() {
+            if current.done {
+                return Ok(None);
+            }
+            let entries = self
+                .indexes
+                .get(current.payload)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let Some(entry) = entries.get(current.chunk) else {
+                let digest = Digest(std::mem::take(&mut current.hasher).finalize().into());
+                if digest != desc.content_digest {
+                    return Err(PayloadError::ContentDigest {
+                        payload: desc.name.to_string(),
+                    }
+                    .into());
+                }
+                current.done = true;
+                return Ok(None);
+            };
+            let chunk = current.chunk as u64;
+            self.stored.resize(entry.stored_len as usize, 0);
+            self.input
+                .read_exact(&mut self.stored)
+                .map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => PayloadError::Truncated {
+                        payload: desc.name.to_string(),
+                        chunk,
+                    },
+                    _ => PayloadError::Io(e),
+                })?;
+            self.decoder
+                .decode(desc, chunk, entry, &self.stored, &mut current.content)?;
+            current.hasher.update(&current.content);
+            current.pos = 0;
+            current.chunk = current.chunk.saturating_add(1);
+        }
+        Ok(current.content.get(current.pos..))
     }
 }
 
-/// Collects every payload in memory (for tests, fuzzing and small
-/// packages): name and content, in manifest order.
-#[derive(Default, Debug)]
-pub struct MemorySink {
-    /// Finished payloads.
-    pub payloads: Vec<(String, Vec<u8>)>,
-    current: Vec<u8>,
+/// One payload of [`Payloads`], read as a byte stream. Read errors carry
+/// the [`VerifyError`] (`io::Error::get_ref` and downcast).
+pub struct PayloadRead<'a, R> {
+    payloads: &'a mut Payloads<R>,
 }
 
-impl PayloadSink for MemorySink {
-    fn begin(&mut self, _: &PayloadDescriptor) -> io::Result<()> {
-        self.current.clear();
-        Ok(())
+impl<R: Read> PayloadRead<'_, R> {
+    /// What the manifest says of this payload: name, size, content digest.
+    pub fn descriptor(&self) -> Option<&PayloadDescriptor> {
+        let current = self.payloads.current.as_ref()?;
+        self.payloads.manifest.payloads.get(current.payload)
     }
-    fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.current.extend_from_slice(chunk);
-        Ok(())
-    }
-    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()> {
-        self.payloads
-            .push((payload.name.to_string(), std::mem::take(&mut self.current)));
-        Ok(())
+}
+
+impl<R: Read> Read for PayloadRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = match self.payloads.fill() {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(0),
+            Err(e) => return Err(io::Error::other(e)),
+        };
+        let n = available.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), available.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        if let Some(current) = self.payloads.current.as_mut() {
+            current.pos = current.pos.saturating_add(n);
+        }
+        Ok(n)
     }
 }

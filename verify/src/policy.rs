@@ -1,12 +1,11 @@
 //! Whether an authentic package applies to a device: targeting, time,
 //! rollback, revocation, hotpatch lineage, kind (`spec/SPEC.md`, "Policy").
 
-use crate::device::{Clock, DeviceProfile, ProfileMode};
-use hpk_format::{Channel, Digest, Extension, Manifest, PackageKind, RoleName, unknown_critical};
+use crate::clock::{Clock, TimeFault};
+use crate::device::{DeviceProfile, ProfileMode};
+use crate::document::unknown_critical_extension;
+use hpk_format::{Channel, Digest, Extension, Manifest, PackageKind};
 use std::fmt;
-
-/// Extension ids this verifier understands.
-pub const KNOWN_EXTENSIONS: &[u32] = &[hpk_format::EXT_NOTE];
 
 /// Why an authentic package does not apply. The list is closed and each
 /// reason has a stable name (`spec/SPEC.md`, "Not-applicable reasons").
@@ -114,17 +113,8 @@ fn no(reason: Reason, detail: impl Into<String>) -> Result<(), NotApplicable> {
     })
 }
 
-/// The role whose threshold a package of this kind needs.
-pub fn role_for(kind: &PackageKind) -> RoleName {
-    match kind {
-        PackageKind::Baseline(_) | PackageKind::Standard => RoleName::Release,
-        PackageKind::Hotpatch(_) => RoleName::Hotpatch,
-        PackageKind::Recovery => RoleName::Recovery,
-    }
-}
-
 /// Whether a profile installs packages of this kind.
-pub fn kind_allowed(mode: ProfileMode, kind: &PackageKind) -> bool {
+fn kind_allowed(mode: ProfileMode, kind: &PackageKind) -> bool {
     match mode {
         ProfileMode::Online => !matches!(kind, PackageKind::Recovery),
         ProfileMode::Recovery => {
@@ -133,16 +123,18 @@ pub fn kind_allowed(mode: ProfileMode, kind: &PackageKind) -> bool {
     }
 }
 
-/// The first unknown critical extension, as a policy failure.
-pub fn check_extensions(extensions: &[Extension]) -> Result<(), NotApplicable> {
-    match unknown_critical(extensions, KNOWN_EXTENSIONS) {
-        Some(e) => no(
-            Reason::UnknownCriticalExtension,
-            format!(
-                "critical extension {} is not supported by this verifier",
-                e.id
-            ),
-        ),
+/// Y2 refusing extension `id`.
+pub(crate) fn unknown_extension(id: u32) -> NotApplicable {
+    NotApplicable {
+        reason: Reason::UnknownCriticalExtension,
+        detail: format!("critical extension {id} is not supported by this verifier"),
+    }
+}
+
+/// Y2: the first unknown critical extension, as a policy failure.
+fn check_extensions(extensions: &[Extension]) -> Result<(), NotApplicable> {
+    match unknown_critical_extension(extensions) {
+        Some(id) => Err(unknown_extension(id)),
         None => Ok(()),
     }
 }
@@ -150,28 +142,28 @@ pub fn check_extensions(extensions: &[Extension]) -> Result<(), NotApplicable> {
 /// The fields of a package the policy looks at; a manifest and a catalog
 /// entry both provide them, so packages and catalog entries are judged by
 /// the same rules.
-pub struct Candidate<'a> {
+pub(crate) struct Candidate<'a> {
     /// Kind with its data.
-    pub kind: &'a PackageKind,
+    pub(crate) kind: &'a PackageKind,
     /// Targets.
-    pub targets: &'a hpk_format::Targets,
+    pub(crate) targets: &'a hpk_format::Targets,
     /// Anti-rollback counter.
-    pub security_version: u64,
+    pub(crate) security_version: u64,
     /// Creation time.
-    pub created: u64,
+    pub(crate) created: u64,
     /// Expiry time.
-    pub expires: Option<u64>,
+    pub(crate) expires: Option<u64>,
     /// Manifest digest.
-    pub digest: Digest,
+    pub(crate) digest: Digest,
     /// Extensions (empty for a catalog entry, whose package is checked on
     /// its own when fetched).
-    pub extensions: &'a [Extension],
+    pub(crate) extensions: &'a [Extension],
 }
 
 impl<'a> Candidate<'a> {
     /// The candidate a catalog entry describes. Its package's own times and
     /// extensions are checked when it is fetched.
-    pub fn of_entry(entry: &'a hpk_format::CatalogEntry) -> Candidate<'a> {
+    pub(crate) fn of_entry(entry: &'a hpk_format::CatalogEntry) -> Candidate<'a> {
         Candidate {
             kind: &entry.kind,
             targets: &entry.targets,
@@ -184,7 +176,7 @@ impl<'a> Candidate<'a> {
     }
 
     /// The candidate a manifest describes.
-    pub fn of_manifest(manifest: &'a Manifest, digest: Digest) -> Candidate<'a> {
+    pub(crate) fn of_manifest(manifest: &'a Manifest, digest: Digest) -> Candidate<'a> {
         Candidate {
             kind: &manifest.kind,
             targets: &manifest.targets,
@@ -199,14 +191,22 @@ impl<'a> Candidate<'a> {
 
 /// Applies the policy, in the order of [`Reason::ALL`], and returns the
 /// first reason that fails.
-pub fn check(c: &Candidate<'_>, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
+pub(crate) fn check(
+    c: &Candidate<'_>,
+    device: &DeviceProfile,
+    clock: Clock,
+) -> Result<(), NotApplicable> {
     check_common(c, device, clock)?;
-    check_lineage(c, device)
+    check_lineage(
+        c.kind,
+        device.installed_baseline,
+        device.installed_hotpatch_sequence,
+    )
 }
 
 /// Every check but hotpatch lineage: kind, extensions, targets, time,
 /// security floor, revocation.
-pub fn check_common(
+pub(crate) fn check_common(
     c: &Candidate<'_>,
     device: &DeviceProfile,
     clock: Clock,
@@ -228,7 +228,7 @@ pub fn check_common(
 }
 
 /// What can be judged without a device: critical extensions and time.
-pub fn check_intrinsic(c: &Candidate<'_>, clock: Clock) -> Result<(), NotApplicable> {
+pub(crate) fn check_intrinsic(c: &Candidate<'_>, clock: Clock) -> Result<(), NotApplicable> {
     check_extensions(c.extensions)?;
     check_time(c, clock)
 }
@@ -287,28 +287,17 @@ fn check_targets(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApp
 }
 
 fn check_time(c: &Candidate<'_>, clock: Clock) -> Result<(), NotApplicable> {
-    if let Some(expires) = c.expires
-        && clock.is_expired(expires)
-    {
-        return no(
+    match clock.judge(c.created, c.expires) {
+        Ok(()) => Ok(()),
+        Err(TimeFault::Expired { expires, at }) => no(
             Reason::Expired,
-            format!(
-                "expired at {expires} (time is {} or later)",
-                clock.at_least()
-            ),
-        );
-    }
-    if clock.is_not_yet_valid(c.created) {
-        return no(
+            format!("expired at {expires} (time is {at} or later)"),
+        ),
+        Err(TimeFault::NotYetValid { created, now }) => no(
             Reason::NotYetValid,
-            format!(
-                "created at {}, after the current time {}",
-                c.created,
-                clock.at_least()
-            ),
-        );
+            format!("created at {created}, after the current time {now}"),
+        ),
     }
-    Ok(())
 }
 
 fn check_rollback(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApplicable> {
@@ -327,28 +316,32 @@ fn check_rollback(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotAp
     Ok(())
 }
 
-/// For a hotpatch: it must be for the installed baseline and newer than the
-/// installed hotpatch. Other kinds pass.
-pub fn check_lineage(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApplicable> {
-    if let PackageKind::Hotpatch(h) = c.kind {
-        if device.installed_baseline != Some(h.baseline) {
+/// Y12 and Y13, for a hotpatch: it must be for `baseline` (the installed
+/// one, or the one a plan installs first) and its sequence above
+/// `sequence` (the installed one, 0 after a new baseline). Other kinds
+/// pass.
+pub(crate) fn check_lineage(
+    kind: &PackageKind,
+    baseline: Option<Digest>,
+    sequence: u32,
+) -> Result<(), NotApplicable> {
+    if let PackageKind::Hotpatch(h) = kind {
+        if baseline != Some(h.baseline) {
             return no(
                 Reason::WrongBaseline,
                 format!(
-                    "hotpatch is for baseline {}, device has {}",
+                    "hotpatch is for baseline {}, the device's is {}",
                     h.baseline,
-                    device
-                        .installed_baseline
-                        .map_or_else(|| "no known baseline".to_owned(), |d| d.to_hex())
+                    baseline.map_or_else(|| "unknown".to_owned(), |d| d.to_hex())
                 ),
             );
         }
-        if h.sequence <= device.installed_hotpatch_sequence {
+        if h.sequence <= sequence {
             return no(
                 Reason::SequenceNotNewer,
                 format!(
-                    "hotpatch sequence {} is not above the installed {}",
-                    h.sequence, device.installed_hotpatch_sequence
+                    "hotpatch sequence {} is not above the installed {sequence}",
+                    h.sequence
                 ),
             );
         }

@@ -30,10 +30,11 @@
 //! among equals the entry with the smallest manifest digest, so plans are
 //! deterministic whatever the catalog order.
 
-use crate::catalog::VerifiedCatalog;
-use crate::device::{Clock, DeviceProfile, ProfileMode};
-use crate::policy::{Candidate, NotApplicable, Reason, check_common};
-use hpk_format::{CatalogEntry, Digest, PackageKind};
+use crate::clock::Clock;
+use crate::device::{DeviceProfile, ProfileMode};
+use crate::document::Verified;
+use crate::policy::{Candidate, NotApplicable, Reason, check_common, check_lineage};
+use hpk_format::{Catalog, CatalogEntry, Digest, PackageKind};
 use std::cmp::{Ordering, Reverse};
 use std::fmt;
 
@@ -173,8 +174,8 @@ fn newer(a: &CatalogEntry, b: &CatalogEntry) -> Ordering {
 }
 
 /// Computes the plan for `device` from `catalog` at `clock`.
-pub fn resolve(catalog: &VerifiedCatalog, device: &DeviceProfile, clock: Clock) -> Plan {
-    let entries = &catalog.catalog().entries;
+pub(crate) fn resolve(catalog: &Verified<Catalog>, device: &DeviceProfile, clock: Clock) -> Plan {
+    let entries = &catalog.entries;
     // Revocations any authentic baseline in the catalog carries apply
     // whether or not the device has installed that baseline yet.
     let mut view = device.clone();
@@ -347,30 +348,14 @@ impl Planner<'_> {
         let hotpatches = self.applicable(view, |k| matches!(k, PackageKind::Hotpatch(_)));
         let mut newer_ones = Vec::new();
         for i in hotpatches {
-            let Some(PackageKind::Hotpatch(h)) = self.entries.get(i).map(|e| &e.kind) else {
+            let Some(entry) = self.entries.get(i) else {
                 continue;
             };
-            if Some(h.baseline) != base_digest {
-                self.skip(
-                    i,
-                    SkipReason::NotApplicable(Reason::WrongBaseline),
-                    format!(
-                        "for baseline {}, the plan's baseline is {}",
-                        h.baseline,
-                        base_digest.map_or_else(|| "unknown".to_owned(), |d| d.to_hex())
-                    ),
-                );
-            } else if h.sequence <= installed_sequence {
-                self.skip(
-                    i,
-                    SkipReason::NotApplicable(Reason::SequenceNotNewer),
-                    format!(
-                        "sequence {} is not above the installed {installed_sequence}",
-                        h.sequence
-                    ),
-                );
-            } else {
-                newer_ones.push(i);
+            match check_lineage(&entry.kind, base_digest, installed_sequence) {
+                Ok(()) => newer_ones.push(i),
+                Err(NotApplicable { reason, detail }) => {
+                    self.skip(i, SkipReason::NotApplicable(reason), detail);
+                }
             }
         }
         if let Some(h) = self.pick_newest(&newer_ones) {

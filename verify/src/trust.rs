@@ -1,107 +1,78 @@
 //! Trust roots as a device holds them: loaded from a pinned file, then
-//! rotated one version at a time.
+//! rotated one version at a time (`spec/SPEC.md`, VT1–VT6, VR1–VR7).
 
-use crate::device::Clock;
+use crate::clock::{Clock, TimeFault};
+use crate::document::{OpenError, Signed, Verified, role_digest, unknown_critical_extension};
 use crate::error::RootError;
-use crate::policy::KNOWN_EXTENSIONS;
-use crate::threshold::{SignerReport, require_threshold};
-use hpk_format::{
-    ContainerError, DecodeError, Digest, FileType, Head, Limits, Role, RoleName, TrustRoot, decode,
-    expect_end, read_head, statement_for_digest, unknown_critical,
-};
+use crate::threshold::{KeyRing, Subject, require_any};
+use hpk_format::{DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode};
 use std::io::Read;
 
-/// A trust root whose signatures have been checked: self-signed by a
+/// A trust root whose signatures have been checked, self-signed by a
 /// threshold of its own root keys and, when it came by rotation, by a
-/// threshold of the previous version's root keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// threshold of the previous version's root keys; with its keys decoded
+/// once, to check everything signed under it.
+#[derive(Clone, Debug)]
 pub struct TrustedRoot {
-    root: TrustRoot,
-    digest: Digest,
+    root: Verified<TrustRoot>,
+    ring: KeyRing,
 }
 
-struct Parsed {
-    head: Head,
-    /// SHA-256 of the body: the root's digest and part of its statement.
-    digest: Digest,
-    statement: Vec<u8>,
+impl PartialEq for TrustedRoot {
+    fn eq(&self, other: &TrustedRoot) -> bool {
+        // The ring is decoded from the root's keys.
+        self.root == other.root
+    }
 }
 
-/// Reads a trust root or catalog through its bound: the 40-byte header
-/// first, then exactly the signature block and body it declares (bounded
-/// by `limits` before anything is allocated), then at most one more byte
-/// to require the end of the input (C16, C17). Memory stays bounded by the
-/// limits whatever follows in the input.
-pub(crate) fn read_document<R: Read>(
-    mut input: R,
-    file_type: FileType,
-    limits: &Limits,
-) -> Result<Head, ContainerError> {
-    let head = read_head(&mut input, file_type, limits)?;
-    expect_end(&mut input)?;
-    Ok(head)
+impl Eq for TrustedRoot {}
+
+impl From<OpenError> for RootError {
+    fn from(e: OpenError) -> RootError {
+        match e {
+            OpenError::Signature(e) => RootError::Signature(e),
+            OpenError::Decode(e) => RootError::Decode(e),
+        }
+    }
 }
 
-fn parse<R: Read>(input: R, limits: &Limits) -> Result<Parsed, RootError> {
-    let head = read_document(input, FileType::TrustRoot, limits).map_err(RootError::Container)?;
-    let digest = Digest::of(&head.body);
-    let statement = statement_for_digest(FileType::TrustRoot, &digest);
-    Ok(Parsed {
-        head,
-        digest,
-        statement,
+/// VT3, VT4 and VT5 on a decoded root (VR5 and VR6 for a rotation): no
+/// unknown critical extension, usable keys, and a threshold of its own
+/// root keys.
+fn accept(signed: &Signed, root: TrustRoot) -> Result<TrustedRoot, RootError> {
+    if let Some(id) = unknown_critical_extension(&root.extensions) {
+        return Err(RootError::UnknownCriticalExtension {
+            version: root.version,
+            id,
+        });
+    }
+    let ring = KeyRing::new(&root.keys).map_err(|id| {
+        RootError::Decode(DecodeError::Invalid {
+            field: "keys",
+            reason: format!("key {id} is not a usable Ed25519 public key"),
+        })
+    })?;
+    let report = signed.signers(&ring);
+    let own = [(RoleName::Root, &root.roles.root)];
+    require_any(&report, &own, Subject::TrustRoot {
+        version: root.version,
+    })
+    .map_err(RootError::Signature)?;
+    let signers = report.signers_in(&root.roles.root);
+    let role = root.roles.root.clone();
+    Ok(TrustedRoot {
+        root: Verified::new(root, signed.digest, (RoleName::Root, &role), signers),
+        ring,
     })
 }
 
-/// SHA-256 of a role's encoding (`u32le threshold || u64le count ||
-/// key ids`, as in the trust-root body): what a device records with its
-/// catalog floor.
-pub(crate) fn role_digest(role: &Role) -> Digest {
-    let mut bytes = Vec::with_capacity(role.keys.len().saturating_mul(32).saturating_add(12));
-    bytes.extend_from_slice(&role.threshold.to_le_bytes());
-    bytes.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
-    for k in &role.keys {
-        bytes.extend_from_slice(k.as_bytes());
+/// VC9, the one place: the floor `version`, recorded under catalog role
+/// `recorded`, in force under catalog role `current`.
+pub(crate) fn floor_under(current: Digest, version: u64, recorded: Option<Digest>) -> u64 {
+    match recorded {
+        Some(role) if role != current => 0,
+        _ => version,
     }
-    Digest::of(&bytes)
-}
-
-/// Every key must be a valid Ed25519 point of large order: a weak key
-/// could make signatures verify that its holder never made.
-fn check_keys(root: &TrustRoot) -> Result<(), RootError> {
-    for key in &root.keys {
-        let usable = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key)
-            .map(|k| !k.is_weak())
-            .unwrap_or(false);
-        if !usable {
-            return Err(RootError::Decode(DecodeError::Invalid {
-                field: "keys",
-                reason: format!("key {} is not a usable Ed25519 public key", key.key_id()),
-            }));
-        }
-    }
-    Ok(())
-}
-
-fn check_extensions(root: &TrustRoot) -> Result<(), RootError> {
-    match unknown_critical(&root.extensions, KNOWN_EXTENSIONS) {
-        Some(e) => Err(RootError::UnknownCriticalExtension {
-            version: root.version,
-            id: e.id,
-        }),
-        None => Ok(()),
-    }
-}
-
-fn self_signed(parsed: &Parsed, root: &TrustRoot) -> Result<(), RootError> {
-    let report = SignerReport::check(&parsed.head.signatures, &parsed.statement, &root.keys);
-    require_threshold(
-        &report,
-        RoleName::Root,
-        &root.roles.root,
-        &format!("trust root version {}", root.version),
-    )
-    .map_err(RootError::Signature)
 }
 
 impl TrustedRoot {
@@ -144,19 +115,13 @@ impl TrustedRoot {
 
     /// VT1–VT5: a pinned root, its time not judged.
     fn load_untimed<R: Read>(input: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
-        let parsed = parse(input, limits)?;
+        let signed = Signed::read_whole(input, FileType::TrustRoot, limits)
+            .map_err(RootError::Container)?;
         // A pinned root is trusted by configuration, so its body can be
         // decoded before its keys are known; its self-signature is still
         // required so that a damaged or hand-edited root fails closed.
-        let root: TrustRoot = decode(&parsed.head.body, limits).map_err(RootError::Decode)?;
-        // VT3 before VT4.
-        check_extensions(&root)?;
-        check_keys(&root)?;
-        self_signed(&parsed, &root)?;
-        Ok(TrustedRoot {
-            digest: parsed.digest,
-            root,
-        })
+        let root: TrustRoot = decode(&signed.head.body, limits).map_err(RootError::Decode)?;
+        accept(&signed, root)
     }
 
     /// Accepts the next version of the root: exactly version + 1, signed by
@@ -173,37 +138,22 @@ impl TrustedRoot {
     /// Like [`TrustedRoot::update`], reading the next root from a stream
     /// through its bound, as [`TrustedRoot::load_from`] does.
     pub fn update_from<R: Read>(&self, next: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
-        let parsed = parse(next, limits)?;
-        let expected = self.root.version.saturating_add(1);
-        let by_old =
-            SignerReport::check(&parsed.head.signatures, &parsed.statement, &self.root.keys);
-        require_threshold(
-            &by_old,
-            RoleName::Root,
-            &self.root.roles.root,
-            &format!(
-                "trust root rotation from version {} (old root keys)",
-                self.root.version
-            ),
-        )
-        .map_err(RootError::Signature)?;
-        let root: TrustRoot = decode(&parsed.head.body, limits).map_err(RootError::Decode)?;
-        // At u64::MAX there is no next version: `expected` saturates, so
-        // the overflow itself must refuse (else the same version would pass).
+        let signed =
+            Signed::read_whole(next, FileType::TrustRoot, limits).map_err(RootError::Container)?;
+        let old = [(RoleName::Root, &self.root.roles.root)];
+        let subject = Subject::Rotation {
+            from: self.root.version,
+        };
+        let root: TrustRoot = signed.open(&self.ring, &old, subject, limits)?.value;
+        // At u64::MAX there is no next version: the overflow itself must
+        // refuse (else the same version would pass).
         if self.root.version.checked_add(1) != Some(root.version) {
             return Err(RootError::Version {
-                expected,
+                expected: self.root.version.saturating_add(1),
                 found: root.version,
             });
         }
-        // VR5: VT3, then VT4.
-        check_extensions(&root)?;
-        check_keys(&root)?;
-        self_signed(&parsed, &root)?;
-        Ok(TrustedRoot {
-            digest: parsed.digest,
-            root,
-        })
+        accept(&signed, root)
     }
 
     /// Walks a chain of newer roots, in order, and checks that the last one
@@ -223,23 +173,23 @@ impl TrustedRoot {
     }
 
     /// Fails if the root is expired at `clock`, or, with a trusted clock,
-    /// created after it.
+    /// created after it (VT6).
     pub fn check_expiry(&self, clock: Clock) -> Result<(), RootError> {
-        if clock.is_not_yet_valid(self.root.created) {
-            return Err(RootError::NotYetValid {
-                version: self.root.version,
-                created: self.root.created,
-                now: clock.at_least(),
-            });
-        }
-        if clock.is_expired(self.root.expires) {
-            return Err(RootError::Expired {
-                version: self.root.version,
-                expires: self.root.expires,
-                at: clock.at_least(),
-            });
-        }
-        Ok(())
+        let version = self.root.version;
+        clock
+            .judge(self.root.created, Some(self.root.expires))
+            .map_err(|fault| match fault {
+                TimeFault::Expired { expires, at } => RootError::Expired {
+                    version,
+                    expires,
+                    at,
+                },
+                TimeFault::NotYetValid { created, now } => RootError::NotYetValid {
+                    version,
+                    created,
+                    now,
+                },
+            })
     }
 
     /// The root's content.
@@ -247,9 +197,19 @@ impl TrustedRoot {
         &self.root
     }
 
+    /// The root as verified: its content, digest and signers.
+    pub fn verified(&self) -> &Verified<TrustRoot> {
+        &self.root
+    }
+
     /// SHA-256 of the root's body.
     pub fn digest(&self) -> Digest {
-        self.digest
+        self.root.digest()
+    }
+
+    /// The keys of this root, decoded.
+    pub(crate) fn ring(&self) -> &KeyRing {
+        &self.ring
     }
 
     /// The digest of this root's `catalog` role (its threshold and key
@@ -259,5 +219,14 @@ impl TrustedRoot {
     /// [`DeviceProfile::catalog_floor`](crate::DeviceProfile::catalog_floor)).
     pub fn catalog_role(&self) -> Digest {
         role_digest(&self.root.roles.catalog)
+    }
+
+    /// The catalog floor in force under this root (VC9): `version`, the
+    /// newest catalog version accepted, while this root's catalog role is
+    /// `role`, the one it was accepted under (or none was recorded); else
+    /// 0, since a new catalog role undoes a fast-forward signed by a key
+    /// it rotated out.
+    pub fn catalog_floor(&self, version: u64, role: Option<Digest>) -> u64 {
+        floor_under(self.catalog_role(), version, role)
     }
 }

@@ -7,8 +7,8 @@ use crate::json;
 use crate::ui::Ui;
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
-    Clock, DeviceProfile, ExtractError, NotApplicable, Reason, VerifiedHead, VerifiedPackage,
-    VerifyError, extract_to_dir,
+    Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason, Verified,
+    VerifyError, Verifier,
 };
 use serde_json::json;
 use std::io::Read;
@@ -107,25 +107,40 @@ fn not_applicable_hint(n: &NotApplicable) -> Option<&'static str> {
     }
 }
 
-/// Policy: the full device policy with a device profile, else what can be
-/// judged without one (critical extensions, time).
-fn check_policy(
-    head: &VerifiedHead,
+/// A package the policy refused, and its manifest.
+type Refused = (NotApplicable, Verified<Manifest>);
+
+/// Policy (VP9): the full device policy with a device profile, else what
+/// can be judged without one (critical extensions, time). A refusal comes
+/// back with the manifest, to report it.
+fn judge<R: Read>(
+    package: Package<R>,
     device: Option<&DeviceProfile>,
-    clock: Clock,
-) -> Result<(), hpk_verify::NotApplicable> {
-    match device {
-        Some(d) => head.check_policy(d, clock),
-        None => head.check_intrinsic(clock),
-    }
+) -> Result<Package<R, Judged>, Box<Refused>> {
+    let manifest = package.manifest().clone();
+    let judged = match device {
+        Some(d) => package.judge(d),
+        None => package.judge_without_device(),
+    };
+    judged.map_err(|e| match e {
+        VerifyError::NotApplicable(n) => Box::new((n, manifest)),
+        // Judging reads nothing: a policy verdict is its only failure.
+        other => Box::new((
+            NotApplicable {
+                reason: Reason::UnknownCriticalExtension,
+                detail: other.to_string(),
+            },
+            manifest,
+        )),
+    })
 }
 
-fn signers_json(head: &VerifiedHead) -> serde_json::Value {
-    json!(head.signers.iter().map(|k| k.to_hex()).collect::<Vec<_>>())
+fn signers_json(head: &Verified<Manifest>) -> serde_json::Value {
+    json!(head.signers().iter().map(|k| k.to_hex()).collect::<Vec<_>>())
 }
 
-fn summary(head: &VerifiedHead) -> String {
-    let m = &head.manifest;
+fn summary(head: &Verified<Manifest>) -> String {
+    let m = head;
     let size: u64 = m.payloads.iter().map(|p| p.size).sum();
     format!(
         "{} {} ({}), {} payload(s), {}, signed by {} {} key(s)",
@@ -134,8 +149,8 @@ fn summary(head: &VerifiedHead) -> String {
         m.kind.name(),
         m.payloads.len(),
         human_bytes(size),
-        head.signers.len(),
-        head.role
+        head.signers().len(),
+        head.role()
     )
 }
 
@@ -161,8 +176,8 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
     let verdict = out.not_applicable.as_ref().map(|n| {
         (
             n,
-            detail(n, &out.head.manifest, out.clock),
-            describe(n, &out.head.manifest, out.clock),
+            detail(n, &out.head, out.clock),
+            describe(n, &out.head, out.clock),
         )
     });
     if args.json {
@@ -174,9 +189,9 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
             "policy": if args.device.is_some() { "device" } else { "intrinsic" },
             "reason": verdict.as_ref().map(|(n, _, _)| n.reason.as_str()),
             "detail": verdict.as_ref().map(|(_, d, _)| d.clone()),
-            "role": out.head.role.as_str(),
+            "role": out.head.role().as_str(),
             "signers": signers_json(&out.head),
-            "package": json::manifest(&out.head.manifest, &out.head.manifest_digest),
+            "package": json::manifest(&out.head, &out.head.digest()),
         }));
     }
     match verdict {
@@ -215,7 +230,7 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
 }
 
 struct VerifyOutcome {
-    head: VerifiedHead,
+    head: Verified<Manifest>,
     clock: Clock,
     not_applicable: Option<NotApplicable>,
 }
@@ -224,54 +239,42 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     let device = args.device.as_deref().map(inputs::device).transpose()?;
     let clock = inputs::clock(args.now, device.as_ref());
     let root = inputs::trust_root(&args.root, clock)?;
-    let (mut reader, len) = open(&args.package)?;
-    let limits = Limits::default();
-    let package = VerifiedPackage::open(&mut reader, &root, &limits)
+    let (reader, len) = open(&args.package)?;
+    let verifier = Verifier::new(root).clock(clock);
+    let package = verifier
+        .package_of_len(reader, len)
         .map_err(|e| verify_error(&args.package, &e))?;
     // VP9: the policy is judged before any payload byte is read, at every
     // depth (`spec/SPEC.md`, "Packages"): a package that is not for this
     // device is not read further.
-    if let Err(n) = check_policy(package.head(), device.as_ref(), clock) {
-        return Ok(VerifyOutcome {
-            head: package.head().clone(),
-            clock,
-            not_applicable: Some(n),
-        });
-    }
+    let package = match judge(package, device.as_ref()) {
+        Ok(package) => package,
+        Err(refused) => {
+            let (n, head) = *refused;
+            return Ok(VerifyOutcome {
+                head,
+                clock,
+                not_applicable: Some(n),
+            });
+        }
+    };
     let head = if args.header_only {
         // Header depth ends with the file's length (C16): a regular file's
-        // is known; a stream's is counted from what follows the head,
-        // reading at most one byte past the declared end.
-        let head = package.head().clone();
-        drop(package);
-        let len = match len {
-            Some(len) => len,
-            None => {
-                let layout = head
-                    .header
-                    .layout()
-                    .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
-                let rest = layout.end.saturating_sub(layout.index).saturating_add(1);
-                let more = std::io::copy(&mut (&mut reader).take(rest), &mut std::io::sink())
-                    .map_err(|e| CliError::io(&args.package, e))?;
-                layout.index.saturating_add(more)
-            }
-        };
-        head.check_file_len(len)
-            .map_err(|e| verify_error(&args.package, &e))?;
-        head
+        // is known; a stream's is counted.
+        package.verify(Depth::HeaderCounted)
     } else if args.deep {
         let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
         let progress = ui.progress("verifying", total);
-        let result = package.stream(&mut Discard, &mut |done| progress.set(done));
+        let result = package.verify_with_progress(Depth::Full, &mut |done| progress.set(done));
         progress.finish();
-        result.map_err(|e| verify_error(&args.package, &e))?
+        result
     } else {
-        let progress = ui.progress("verifying", package.head().header.payload_len);
-        let result = package.verify_payloads(&mut |done| progress.set(done));
+        let progress = ui.progress("verifying", package.header().payload_len);
+        let result = package.verify_with_progress(Depth::Stored, &mut |done| progress.set(done));
         progress.finish();
-        result.map_err(|e| verify_error(&args.package, &e))?
-    };
+        result
+    }
+    .map_err(|e| verify_error(&args.package, &e))?;
     Ok(VerifyOutcome {
         head,
         clock,
@@ -288,21 +291,6 @@ fn checked(args: &VerifyArgs) -> &'static str {
         "deep"
     } else {
         "full"
-    }
-}
-
-/// A sink that checks everything and keeps nothing (`hpk verify --deep`).
-struct Discard;
-
-impl hpk_verify::PayloadSink for Discard {
-    fn begin(&mut self, _: &hpk_format::PayloadDescriptor) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn data(&mut self, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn end(&mut self, _: &hpk_format::PayloadDescriptor) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -325,28 +313,33 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
     let device = args.device.as_deref().map(inputs::device).transpose()?;
     let clock = inputs::clock(args.now, device.as_ref());
     let root = inputs::trust_root(&args.root, clock)?;
-    let (reader, _) = open(&args.package)?;
-    let limits = Limits::default();
-    let package = VerifiedPackage::open(reader, &root, &limits)
+    let (reader, len) = open(&args.package)?;
+    let verifier = Verifier::new(root).clock(clock);
+    let package = verifier
+        .package_of_len(reader, len)
         .map_err(|e| verify_error(&args.package, &e))?;
-    if let Err(n) = check_policy(package.head(), device.as_ref(), clock) {
-        let err = CliError::new(
-            Failure::NotApplicable,
-            format!(
-                "{}: authentic, but {}; nothing extracted",
-                args.package.display(),
-                describe(&n, package.manifest(), clock)
-            ),
-        )
-        .with_class(hpk_format::ErrorClass::Policy);
-        return Err(match not_applicable_hint(&n) {
-            Some(h) => err.hint(h),
-            None => err,
-        });
-    }
+    let package = match judge(package, device.as_ref()) {
+        Ok(package) => package,
+        Err(refused) => {
+            let (n, manifest) = *refused;
+            let err = CliError::new(
+                Failure::NotApplicable,
+                format!(
+                    "{}: authentic, but {}; nothing extracted",
+                    args.package.display(),
+                    describe(&n, &manifest, clock)
+                ),
+            )
+            .with_class(hpk_format::ErrorClass::Policy);
+            return Err(match not_applicable_hint(&n) {
+                Some(h) => err.hint(h),
+                None => err,
+            });
+        }
+    };
     let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
     let progress = ui.progress("extracting", total);
-    let result = extract_to_dir(package, &args.out, &mut |done| progress.set(done));
+    let result = package.extract_with_progress(&args.out, &mut |done| progress.set(done));
     progress.finish();
     let extracted = result.map_err(|e| match &e {
         ExtractError::Verify(v) => {
@@ -368,7 +361,7 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
             .hint("extract into an empty folder, or remove what is in the way"),
         _ => CliError::new(Failure::Io, e.to_string()).with_class(hpk_format::ErrorClass::Io),
     })?;
-    ui.note(format!("OK: {}", summary(&extracted.head)));
+    ui.note(format!("OK: {}", summary(&extracted.manifest)));
     for f in &extracted.files {
         outln!("{}", f.display());
     }
@@ -528,16 +521,16 @@ fn inspect_catalog(args: &InspectArgs) -> CliResult {
         Some(root_path) => {
             let clock = inputs::clock(args.now, None);
             let root = inputs::trust_root(root_path, clock)?;
+            let verifier = Verifier::new(root).clock(clock);
             Some(crate::commands::plan::load_catalog(
                 &args.package,
-                &root,
-                clock,
+                &verifier,
                 0,
             )?)
         }
         None => None,
     };
-    let c = verified.as_ref().map_or(&unverified, |v| v.catalog());
+    let c = verified.as_ref().map_or(&unverified, |v| &**v);
     let digest = Digest::of(&head.body);
     if args.json {
         json::print(&json!({
@@ -588,19 +581,21 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
         Digest,
         _,
         _,
-        Option<VerifiedHead>,
+        Option<Verified<Manifest>>,
     ) = match &args.root {
         Some(root_path) => {
-            let root = inputs::trust_root(root_path, inputs::clock(args.now, None))?;
-            let head = read_head(&mut reader, FileType::Package, &limits)
-                .map_err(|e| verify_error(&args.package, &VerifyError::from(e)))?;
-            let verified = hpk_verify::verify_head(&head, &root, &limits)
+            let clock = inputs::clock(args.now, None);
+            let root = inputs::trust_root(root_path, clock)?;
+            let package = Verifier::new(root)
+                .clock(clock)
+                .package(reader)
                 .map_err(|e| verify_error(&args.package, &e))?;
+            let verified = package.manifest().clone();
             (
-                verified.manifest.clone(),
-                verified.manifest_digest,
-                head.header,
-                head.signatures,
+                (*verified).clone(),
+                verified.digest(),
+                *package.header(),
+                package.signatures().to_vec(),
                 Some(verified),
             )
         }
@@ -626,7 +621,7 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
             "verified": verified.is_some(),
             "format_version": format!("{}.{}", hpk_format::FORMAT_MAJOR, header.minor),
             "signatures": signatures_json(&signatures),
-            "role": verified.as_ref().map(|v| v.role.as_str()),
+            "role": verified.as_ref().map(|v| v.role().as_str()),
             "package": json::manifest(&manifest, &digest),
         }));
         return Ok(());

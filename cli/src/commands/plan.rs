@@ -4,22 +4,20 @@
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::json;
-use hpk_format::{Digest, ErrorClass, Limits};
-use hpk_verify::{
-    CatalogError, Clock, PlanStatus, TrustedRoot, VerifiedCatalog, resolve, verify_catalog_from,
-};
+use hpk_format::{Catalog, Digest, ErrorClass};
+use hpk_verify::{CatalogError, PlanStatus, Verified, Verifier};
 use serde_json::json;
 use std::path::Path;
 
 pub(crate) fn load_catalog(
     path: &Path,
-    root: &TrustedRoot,
-    clock: Clock,
+    verifier: &Verifier,
     last_seen: u64,
-) -> CliResult<VerifiedCatalog> {
+) -> CliResult<Verified<Catalog>> {
     // Opened once (`-`: standard input) and read through its bound.
     let input = inputs::open(path)?;
-    verify_catalog_from(input, root, clock, last_seen, &Limits::default())
+    verifier
+        .catalog_above(input, last_seen)
         .map_err(|e| catalog_error(path, &e))
 }
 
@@ -52,7 +50,9 @@ fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
                 "fetch a fresh catalog (publishers re-sign it with `hpk catalog add` and `hpk catalog sign`)",
             ),
         ),
-        CatalogError::NotYetValid { version, created } => (
+        CatalogError::NotYetValid {
+            version, created, ..
+        } => (
             format!(
                 "{}: catalog version {version} was created at {}, in the future",
                 path.display(),
@@ -92,12 +92,10 @@ pub fn catalog_verify(
 ) -> CliResult {
     let clock = inputs::clock(now, None);
     let root = inputs::trust_root(root, clock)?;
-    let floor = match last_seen_role {
-        Some(role) if role != root.catalog_role() => 0,
-        _ => last_seen,
-    };
-    let verified = load_catalog(catalog, &root, clock, floor)?;
-    let c = verified.catalog();
+    let floor = root.catalog_floor(last_seen, last_seen_role);
+    let verifier = Verifier::new(root).clock(clock);
+    let verified = load_catalog(catalog, &verifier, floor)?;
+    let c = &verified;
     if as_json {
         json::print(&json!({
             "schema": "hpk-catalog/1",
@@ -106,7 +104,7 @@ pub fn catalog_verify(
             "created": c.created,
             "expires": c.expires,
             "digest": verified.digest().to_hex(),
-            "catalog_role": verified.catalog_role().to_hex(),
+            "catalog_role": verified.role_digest().to_hex(),
             "entries": c.entries.iter().map(json::entry).collect::<Vec<_>>(),
         }));
         return Ok(());
@@ -143,18 +141,22 @@ pub fn plan(
     let clock = inputs::clock(now, Some(&device));
     let root = inputs::trust_root(root, clock)?;
     // The floor holds only under the catalog role it was recorded with.
-    let verified = load_catalog(catalog, &root, clock, device.catalog_floor(&root))?;
-    let plan = resolve(&verified, &device, clock);
+    let verifier = Verifier::new(root).clock(clock);
+    let input = inputs::open(catalog)?;
+    let verified = verifier
+        .catalog(input, &device)
+        .map_err(|e| catalog_error(catalog, &e))?;
+    let plan = verifier.plan(&verified, &device);
     if as_json {
         let mut doc = json::plan(
             &plan,
             &catalog.display().to_string(),
-            verified.catalog().version,
+            verified.version,
         );
         if let serde_json::Value::Object(map) = &mut doc {
             map.insert(
                 "catalog_role".to_owned(),
-                verified.catalog_role().to_hex().into(),
+                verified.role_digest().to_hex().into(),
             );
         }
         json::print(&doc);
@@ -164,7 +166,7 @@ pub fn plan(
         PlanStatus::UpToDate => outln!("up to date ({} track)", plan.track.as_str()),
         PlanStatus::NotEligible => outln!(
             "nothing in catalog version {} applies to this device",
-            verified.catalog().version
+            verified.version
         ),
         PlanStatus::Update => {
             outln!("plan ({} track):", plan.track.as_str());

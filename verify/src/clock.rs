@@ -1,0 +1,88 @@
+//! What a verifier knows about the current time, and the one judgement of
+//! a validity period (`created`, `expires`) that trust roots, catalogs
+//! and packages share.
+
+/// What the verifier knows about the current time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// A trusted current time (seconds since the Unix epoch): expiry and
+    /// not-yet-valid are both judged against it.
+    Trusted(u64),
+    /// Only a lower bound on the time, such as the newest timestamp ever
+    /// seen: something is expired when it expired at or before the bound;
+    /// "not yet valid" cannot be judged.
+    LowerBound(u64),
+}
+
+impl Clock {
+    /// The instant expiry is judged against.
+    pub fn at_least(self) -> u64 {
+        match self {
+            Clock::Trusted(t) | Clock::LowerBound(t) => t,
+        }
+    }
+
+    /// Whether something expiring at `expires` has expired.
+    pub fn is_expired(self, expires: u64) -> bool {
+        expires <= self.at_least()
+    }
+
+    /// Whether something created at `created` is from the future. Only a
+    /// trusted clock can tell.
+    pub fn is_not_yet_valid(self, created: u64) -> bool {
+        match self {
+            Clock::Trusted(now) => created > now,
+            Clock::LowerBound(_) => false,
+        }
+    }
+
+    /// The clock of the current system time (for online agents).
+    pub fn system() -> Clock {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Clock::Trusted(now)
+    }
+}
+
+/// Why a validity period does not hold at a [`Clock`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimeFault {
+    /// Expired at or before the time (or its lower bound).
+    Expired {
+        /// The expiry.
+        expires: u64,
+        /// The time judged at.
+        at: u64,
+    },
+    /// Created after the trusted current time.
+    NotYetValid {
+        /// The creation time.
+        created: u64,
+        /// The trusted current time.
+        now: u64,
+    },
+}
+
+impl Clock {
+    /// Judges a validity period: expired first, then not yet valid. (Both
+    /// cannot hold at once: every structure requires `expires > created`.)
+    pub(crate) fn judge(self, created: u64, expires: Option<u64>) -> Result<(), TimeFault> {
+        if let Some(expires) = expires
+            && self.is_expired(expires)
+        {
+            return Err(TimeFault::Expired {
+                expires,
+                at: self.at_least(),
+            });
+        }
+        if self.is_not_yet_valid(created) {
+            return Err(TimeFault::NotYetValid {
+                created,
+                now: self.at_least(),
+            });
+        }
+        Ok(())
+    }
+}
