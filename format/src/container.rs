@@ -120,7 +120,9 @@ pub fn read_head<R: Read>(
         if fixed.get(..prefix) != MAGIC.get(..prefix) {
             return Err(ContainerError::BadMagic { hint: None });
         }
-        return Err(ContainerError::Truncated { section: Section::Header });
+        return Err(ContainerError::Truncated {
+            section: Section::Header,
+        });
     }
     let header = Header::parse(&fixed, limits)?;
     if header.file_type != expected {

@@ -155,7 +155,11 @@ impl fmt::Display for ContainerError {
             ContainerError::Malformed { reason } => write!(f, "malformed container: {reason}"),
             ContainerError::Limit(l) => l.fmt(f),
             ContainerError::Truncated { section } => {
-                write!(f, "file is truncated: it ends inside the {}", section.as_str())
+                write!(
+                    f,
+                    "file is truncated: it ends inside the {}",
+                    section.as_str()
+                )
             }
             ContainerError::TrailingBytes => f.write_str("unexpected bytes after the last section"),
             ContainerError::Io(e) => write!(f, "read failed: {e}"),

@@ -82,16 +82,9 @@ struct RawTargets {
     #[serde(default)]
     editions: Vec<String>,
     #[serde(default)]
-    channel: Option<RawChannel>,
+    channel: Option<String>,
     #[serde(default)]
     capabilities: Vec<String>,
-}
-
-#[derive(Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum RawChannel {
-    General,
-    Preview,
 }
 
 #[derive(Deserialize)]
@@ -655,9 +648,14 @@ fn check(raw: RawDescription) -> Result<PackageDescription, DescriptionError> {
         os: token("targets.os", &t.os)?,
         architectures,
         editions: tokens("targets.editions", &t.editions)?,
-        channel: match t.channel {
-            None | Some(RawChannel::General) => Channel::General,
-            Some(RawChannel::Preview) => Channel::Preview,
+        channel: match t.channel.as_deref() {
+            None => Channel::General,
+            Some(name) => Channel::from_name(name).ok_or_else(|| {
+                invalid(
+                    "targets.channel",
+                    format!("{name:?}: expected \"general\" or \"preview\""),
+                )
+            })?,
         },
         capabilities: tokens("targets.capabilities", &t.capabilities)?,
     };

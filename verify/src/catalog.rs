@@ -4,9 +4,9 @@
 
 use crate::clock::{Clock, TimeFault};
 use crate::document::{OpenError, Signed, Verified, unknown_critical_extension};
+use crate::error::CatalogError;
 use crate::error::VerifyError;
 use crate::package::Package;
-use crate::error::CatalogError;
 use crate::threshold::Subject;
 use crate::trust::TrustedRoot;
 use hpk_format::{
@@ -97,6 +97,14 @@ impl FetchError {
         match self {
             FetchError::Size { .. } | FetchError::Digest { .. } => ErrorClass::Integrity,
             FetchError::Verify(e) => e.class(),
+        }
+    }
+
+    /// The not-applicable reason of a policy failure; `None` otherwise.
+    pub fn reason(&self) -> Option<crate::error::Reason> {
+        match self {
+            FetchError::Verify(e) => e.reason(),
+            _ => None,
         }
     }
 }

@@ -5,6 +5,9 @@
 /// What the verifier knows about the current time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clock {
+    /// The system clock, trusted, read afresh at each judgement: what an
+    /// online agent that keeps a verifier for days wants.
+    System,
     /// A trusted current time (seconds since the Unix epoch): expiry and
     /// not-yet-valid are both judged against it.
     Trusted(u64),
@@ -15,34 +18,48 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// The instant expiry is judged against.
+    /// The instant expiry is judged against (for [`Clock::System`], the
+    /// system time now).
     pub fn at_least(self) -> u64 {
-        match self {
+        match self.now() {
             Clock::Trusted(t) | Clock::LowerBound(t) => t,
+            Clock::System => 0,
+        }
+    }
+
+    /// This clock at this instant: [`Clock::System`] read into
+    /// [`Clock::Trusted`], the others as they are. A judgement reads the
+    /// time once.
+    pub fn now(self) -> Clock {
+        match self {
+            Clock::System => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                Clock::Trusted(now)
+            }
+            fixed => fixed,
         }
     }
 
     /// Whether something expiring at `expires` has expired.
-    pub fn is_expired(self, expires: u64) -> bool {
+    pub(crate) fn is_expired(self, expires: u64) -> bool {
         expires <= self.at_least()
     }
 
     /// Whether something created at `created` is from the future. Only a
     /// trusted clock can tell.
-    pub fn is_not_yet_valid(self, created: u64) -> bool {
-        match self {
+    pub(crate) fn is_not_yet_valid(self, created: u64) -> bool {
+        match self.now() {
             Clock::Trusted(now) => created > now,
-            Clock::LowerBound(_) => false,
+            Clock::LowerBound(_) | Clock::System => false,
         }
     }
 
-    /// The clock of the current system time (for online agents).
+    /// The system clock ([`Clock::System`]), for online agents.
     pub fn system() -> Clock {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Clock::Trusted(now)
+        Clock::System
     }
 }
 
@@ -69,6 +86,11 @@ impl Clock {
     /// Judges a validity period: expired first, then not yet valid. (Both
     /// cannot hold at once: every structure requires `expires > created`.)
     pub(crate) fn judge(self, created: u64, expires: Option<u64>) -> Result<(), TimeFault> {
+        let clock = self.now();
+        clock.judge_fixed(created, expires)
+    }
+
+    fn judge_fixed(self, created: u64, expires: Option<u64>) -> Result<(), TimeFault> {
         if let Some(expires) = expires
             && self.is_expired(expires)
         {

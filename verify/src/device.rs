@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::document::Verified;
 use crate::trust::{TrustedRoot, floor_under};
-use hpk_format::{Catalog, Channel, Digest, Manifest, PackageKind, Token};
+use hpk_format::{Catalog, Channel, Digest, ErrorClass, Manifest, PackageKind, Token};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -68,17 +68,72 @@ pub struct DeviceProfile {
     pub catalog_role: Option<Digest>,
 }
 
-/// Why a device profile could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceError(pub String);
+/// Why a device profile could not be read, written or saved.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The text is not a valid device profile (`docs/device-profile.md`).
+    Invalid {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
+    /// A counter is above what TOML can hold (`i64::MAX`).
+    Unrepresentable {
+        /// The field.
+        field: &'static str,
+    },
+    /// Saving the file failed; the file is as it was.
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
 
-impl fmt::Display for DeviceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid device profile: {}", self.0)
+impl DeviceError {
+    /// The layer of this error: `malformed` for a profile that does not
+    /// read, `limit` for one that cannot be written, `io` for a save.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            DeviceError::Invalid { .. } => ErrorClass::Malformed,
+            DeviceError::Unrepresentable { .. } => ErrorClass::Limit,
+            DeviceError::Io { .. } => ErrorClass::Io,
+        }
     }
 }
 
-impl std::error::Error for DeviceError {}
+fn invalid(reason: String) -> DeviceError {
+    DeviceError::Invalid { reason }
+}
+
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceError::Invalid { reason } => write!(f, "invalid device profile: {reason}"),
+            DeviceError::Unrepresentable { field } => write!(
+                f,
+                "device profile cannot be written: {field} is above what TOML can hold (2^63 - 1)"
+            ),
+            DeviceError::Io { path, source } => {
+                write!(
+                    f,
+                    "cannot save the device profile {}: {source}",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for DeviceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DeviceError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -109,24 +164,23 @@ struct RawDevice {
 }
 
 fn token(field: &str, text: &str) -> Result<Token, DeviceError> {
-    Token::new(text).map_err(|e| DeviceError(format!("{field} {text:?}: {e}")))
+    Token::new(text).map_err(|e| invalid(format!("{field} {text:?}: {e}")))
 }
 
 fn digest(field: &str, text: &str) -> Result<Digest, DeviceError> {
     Digest::from_hex(text)
-        .ok_or_else(|| DeviceError(format!("{field} {text:?}: expected 64 hex digits")))
+        .ok_or_else(|| invalid(format!("{field} {text:?}: expected 64 hex digits")))
 }
 
 impl DeviceProfile {
     /// Parses a device profile from TOML (`docs/device-profile.md`).
     pub fn from_toml(text: &str) -> Result<DeviceProfile, DeviceError> {
-        let raw: RawDevice =
-            toml::from_str(text).map_err(|e| DeviceError(e.message().to_owned()))?;
+        let raw: RawDevice = toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
         let mode = match raw.profile.as_deref() {
             None | Some("online") => ProfileMode::Online,
             Some("recovery") => ProfileMode::Recovery,
             Some(other) => {
-                return Err(DeviceError(format!(
+                return Err(invalid(format!(
                     "profile {other:?}: expected \"online\" or \"recovery\""
                 )));
             }
@@ -137,7 +191,7 @@ impl DeviceProfile {
                 .iter()
                 .map(|c| {
                     Channel::from_name(c).ok_or_else(|| {
-                        DeviceError(format!(
+                        invalid(format!(
                             "channel {c:?}: expected \"general\" or \"preview\""
                         ))
                     })
@@ -249,6 +303,17 @@ impl DeviceProfile {
     /// reachable from a package or catalog that declares one) cannot be
     /// written, and is an error rather than a lost field.
     pub fn to_toml(&self) -> Result<String, DeviceError> {
+        let too_large = [
+            ("security_floor", Some(self.security_floor)),
+            ("catalog_version", Some(self.catalog_version)),
+            ("time_lower_bound", self.time_lower_bound),
+        ];
+        if let Some((field, _)) = too_large
+            .iter()
+            .find(|(_, v)| v.is_some_and(|v| i64::try_from(v).is_err()))
+        {
+            return Err(DeviceError::Unrepresentable { field });
+        }
         let tokens = |list: &[Token]| list.iter().map(|t| t.as_str().to_owned()).collect();
         let raw = RawDevice {
             profile: Some(self.mode.as_str().to_owned()),
@@ -265,7 +330,22 @@ impl DeviceProfile {
             catalog_version: self.catalog_version,
             catalog_role: self.catalog_role.map(|d| d.to_hex()),
         };
-        toml::to_string(&raw).map_err(|e| DeviceError(format!("cannot be written as TOML: {e}")))
+        toml::to_string(&raw).map_err(|e| invalid(format!("cannot be written as TOML: {e}")))
+    }
+
+    /// Writes the profile to `path` atomically ([`DeviceProfile::to_toml`],
+    /// then `spec/SPEC.md`'s rule for state: a temporary file beside it,
+    /// flushed, renamed over it, the folder flushed). A failure or a crash
+    /// leaves the old file or the new one, never a mix, and no temporary
+    /// file after a failure.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), DeviceError> {
+        let text = self.to_toml()?;
+        crate::state_file::write_atomically(path, text.as_bytes()).map_err(|source| {
+            DeviceError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
     }
 
     /// The clock this profile implies when the caller has no other: the

@@ -10,8 +10,8 @@
 
 use crate::threshold::{KeyRing, SignerReport, Subject, ThresholdNotMet, require_any};
 use hpk_format::{
-    Canonical, ContainerError, DecodeError, Digest, Extension, FileType, Head, KeyId, Limits,
-    Role, RoleName, decode, expect_end, read_head, statement_for_digest, unknown_critical,
+    Canonical, ContainerError, DecodeError, Digest, Extension, FileType, Head, KeyId, Limits, Role,
+    RoleName, decode, expect_end, read_head, statement_for_digest, unknown_critical,
 };
 use std::collections::BTreeSet;
 use std::io::Read;

@@ -1,11 +1,109 @@
 //! Errors of verification, one enum per operation, each sorted into a
 //! layer by [`ErrorClass`].
 
-use crate::policy::NotApplicable;
 use crate::threshold::ThresholdNotMet;
 use hpk_format::{ContainerError, DecodeError, ErrorClass, PayloadError, Section};
 use std::fmt;
 use std::io;
+
+/// Why an authentic package does not apply. The list is closed and each
+/// reason has a stable name (`spec/SPEC.md`, "Not-applicable reasons").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Reason {
+    /// This profile does not install this kind of package.
+    KindNotAllowed,
+    /// A critical extension this verifier does not know.
+    UnknownCriticalExtension,
+    /// Another OS family.
+    WrongOs,
+    /// The device's architecture is not targeted.
+    WrongArchitecture,
+    /// The device's edition is not targeted.
+    WrongEdition,
+    /// The device has not opted into the package's channel.
+    WrongChannel,
+    /// The device lacks a required capability.
+    MissingCapability,
+    /// Expired (at or before the time, or its lower bound).
+    Expired,
+    /// Created after the trusted current time.
+    NotYetValid,
+    /// Security version below the device's floor.
+    BelowSecurityFloor,
+    /// The device knows this package to be revoked.
+    Revoked,
+    /// A hotpatch for a baseline other than the installed one.
+    WrongBaseline,
+    /// A hotpatch whose sequence is not above the installed one.
+    SequenceNotNewer,
+}
+
+impl Reason {
+    /// Every reason, in the order the policy checks them.
+    pub const ALL: [Reason; 13] = [
+        Reason::KindNotAllowed,
+        Reason::UnknownCriticalExtension,
+        Reason::WrongOs,
+        Reason::WrongArchitecture,
+        Reason::WrongEdition,
+        Reason::WrongChannel,
+        Reason::MissingCapability,
+        Reason::Expired,
+        Reason::NotYetValid,
+        Reason::BelowSecurityFloor,
+        Reason::Revoked,
+        Reason::WrongBaseline,
+        Reason::SequenceNotNewer,
+    ];
+
+    /// The stable name, e.g. `wrong-architecture`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::KindNotAllowed => "kind-not-allowed",
+            Reason::UnknownCriticalExtension => "unknown-critical-extension",
+            Reason::WrongOs => "wrong-os",
+            Reason::WrongArchitecture => "wrong-architecture",
+            Reason::WrongEdition => "wrong-edition",
+            Reason::WrongChannel => "wrong-channel",
+            Reason::MissingCapability => "missing-capability",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not-yet-valid",
+            Reason::BelowSecurityFloor => "below-security-floor",
+            Reason::Revoked => "revoked",
+            Reason::WrongBaseline => "wrong-baseline",
+            Reason::SequenceNotNewer => "sequence-not-newer",
+        }
+    }
+
+    /// The reason with this stable name.
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authentic package that does not apply, with the reason and details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotApplicable {
+    /// Why.
+    pub reason: Reason,
+    /// The specifics, for people.
+    pub detail: String,
+}
+
+impl fmt::Display for NotApplicable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not applicable ({}): {}", self.reason, self.detail)
+    }
+}
+
+impl std::error::Error for NotApplicable {}
 
 /// The stable name of a policy failure of a trust root or a catalog
 /// (`spec/SPEC.md`, "Error classes"), as JSON output and test vectors
@@ -316,7 +414,7 @@ impl VerifyError {
 
     /// The not-applicable reason of a policy failure; `None` for the
     /// other classes.
-    pub fn reason(&self) -> Option<crate::policy::Reason> {
+    pub fn reason(&self) -> Option<Reason> {
         match self {
             VerifyError::NotApplicable(n) => Some(n.reason),
             _ => None,
@@ -415,6 +513,14 @@ impl ExtractError {
             ExtractError::Target { .. } | ExtractError::Unsafe { .. } | ExtractError::Io { .. } => {
                 ErrorClass::Io
             }
+        }
+    }
+
+    /// The not-applicable reason of a policy failure; `None` otherwise.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            ExtractError::Verify(e) => e.reason(),
+            _ => None,
         }
     }
 }

@@ -13,12 +13,12 @@
 //! this process has written to.
 
 use crate::document::Verified;
-use crate::error::ExtractError;
-use crate::package::{Judged, Package, PayloadSink};
+use crate::error::{ExtractError, VerifyError};
+use crate::sink::PayloadSink;
 use hpk_format::{Manifest, PayloadDescriptor, StagingDir};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
@@ -377,9 +377,8 @@ fn check_target(dir: &Path) -> Result<Target, ExtractError> {
     Ok(Target { parent, existing })
 }
 
-/// Verifies and extracts every payload of `package` into the folder
-/// `dir`, all or nothing. `progress` is called with the uncompressed
-/// bytes done so far.
+/// Verifies and extracts every payload of a package into the folder
+/// `dir`, all or nothing.
 ///
 /// `dir` must not exist, or be an empty folder; its parent folder must
 /// exist (it is not created). Everything is written into a private
@@ -388,10 +387,13 @@ fn check_target(dir: &Path) -> Result<Target, ExtractError> {
 /// disk. On any failure the staging folder is removed and `dir` is left
 /// as it was. A crash leaves `dir` as it was or complete, and possibly a
 /// staging folder `.hpk-extract-…` beside it.
-pub(crate) fn extract_to_dir<R: Read>(
-    package: Package<R, Judged>,
+///
+/// `stream` verifies the package into the sink it is given (`payloads`
+/// of them, in manifest order) and returns its manifest.
+pub(crate) fn extract_to_dir(
     dir: &Path,
-    progress: &mut dyn FnMut(u64),
+    payloads: usize,
+    stream: impl FnOnce(&mut dyn PayloadSink) -> Result<Verified<Manifest>, VerifyError>,
 ) -> Result<Extracted, ExtractError> {
     let target = check_target(dir)?;
     let in_parent = |source| ExtractError::Io {
@@ -411,11 +413,11 @@ pub(crate) fn extract_to_dir<R: Read>(
         write_behind: WriteBehind::default(),
         made: HashSet::new(),
         made_order: Vec::new(),
-        names: Vec::with_capacity(package.manifest().payloads.len()),
+        names: Vec::with_capacity(payloads),
         failure: None,
     };
     let named = |e| under_target(e, staging.path(), dir);
-    let manifest = match package.stream(&mut sink, progress) {
+    let manifest = match stream(&mut sink) {
         Ok(manifest) => manifest,
         Err(e) => {
             let _ = sink.write_behind.finish();

@@ -54,6 +54,8 @@ mod package;
 mod parallel;
 mod policy;
 mod resolve;
+mod sink;
+mod state_file;
 mod threshold;
 mod trust;
 mod verifier;
@@ -62,11 +64,13 @@ pub use catalog::FetchError;
 pub use clock::Clock;
 pub use device::{DeviceError, DeviceProfile, ProfileMode};
 pub use document::Verified;
-pub use error::{CatalogError, DocumentReason, ExtractError, RootError, VerifyError};
+pub use error::{
+    CatalogError, DocumentReason, ExtractError, NotApplicable, Reason, RootError, VerifyError,
+};
 pub use extract::Extracted;
-pub use package::{Depth, Judged, Package, PayloadRead, PayloadSink, Payloads, Unjudged};
-pub use policy::{NotApplicable, Reason};
+pub use package::{Depth, Judged, Package, PayloadRead, Payloads, Unjudged};
 pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track};
+pub use sink::PayloadSink;
 pub use threshold::{SignerReport, Subject, ThresholdNotMet};
 pub use trust::TrustedRoot;
 pub use verifier::Verifier;

@@ -14,13 +14,13 @@ use crate::error::VerifyError;
 use crate::extract::{Extracted, extract_to_dir};
 use crate::parallel::{self, Consumer, Mode, Threads};
 use crate::policy::{self, Candidate};
+use crate::sink::PayloadSink;
 use crate::threshold::{Subject, require_any};
 use crate::trust::TrustedRoot;
 use crate::{ExtractError, document};
 use hpk_format::{
-    ChunkDecoder, ChunkEntry, ContainerError, Digest, Header, Limits, Manifest,
-    PayloadDescriptor, PayloadError, RoleName, Section, SignatureRecord, expect_end,
-    parse_chunk_index,
+    ChunkDecoder, ChunkEntry, ContainerError, Digest, Header, Limits, Manifest, PayloadDescriptor,
+    PayloadError, RoleName, Section, SignatureRecord, expect_end, parse_chunk_index,
 };
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
@@ -69,7 +69,25 @@ pub struct Judged(());
 ///
 /// It is the only type that hands out payload bytes, and only bytes of
 /// chunks whose digests have matched the authenticated chunk index, of a
-/// package the policy has judged ([`Judged`]).
+/// package the policy has judged ([`Judged`]). A package that has not
+/// been judged cannot be read or extracted: that does not compile.
+///
+/// ```compile_fail
+/// fn install(package: hpk_verify::Package<std::fs::File>) {
+///     // `extract` exists only on `Package<R, Judged>`.
+///     let _ = package.extract(std::path::Path::new("staged"));
+/// }
+/// ```
+///
+/// ```
+/// fn install(
+///     package: hpk_verify::Package<std::fs::File>,
+///     device: &hpk_verify::DeviceProfile,
+/// ) -> Result<(), Box<dyn std::error::Error>> {
+///     package.judge(device)?.extract(std::path::Path::new("staged"))?;
+///     Ok(())
+/// }
+/// ```
 pub struct Package<R, S = Unjudged> {
     manifest: Verified<Manifest>,
     header: Header,
@@ -265,7 +283,8 @@ impl<R: Read> Package<R, Judged> {
         dir: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Extracted, ExtractError> {
-        extract_to_dir(self, dir, progress)
+        let count = self.manifest.payloads.len();
+        extract_to_dir(dir, count, |sink| self.stream(sink, progress))
     }
 
     /// Streams every payload's content into `sink`, each chunk checked
@@ -381,17 +400,6 @@ fn check_input_len(header: &Header, input_len: u64) -> Result<(), VerifyError> {
     }
 }
 
-/// Receives a verified package's content, payload by payload, from
-/// [`Package::stream`].
-pub trait PayloadSink {
-    /// A payload starts.
-    fn begin(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
-    /// The next checked chunk of the current payload.
-    fn data(&mut self, chunk: &[u8]) -> io::Result<()>;
-    /// The current payload ended and its content SHA-256 matched.
-    fn end(&mut self, payload: &PayloadDescriptor) -> io::Result<()>;
-}
-
 /// A sink that keeps nothing: full depth without output.
 struct Discard;
 
@@ -440,7 +448,9 @@ fn descriptor(
     payloads: &[PayloadDescriptor],
     payload: usize,
 ) -> Result<&PayloadDescriptor, VerifyError> {
-    payloads.get(payload).ok_or_else(|| not_in_manifest(payload))
+    payloads
+        .get(payload)
+        .ok_or_else(|| not_in_manifest(payload))
 }
 
 /// A payload number past the manifest's: the reader's own mistake, never
@@ -478,7 +488,9 @@ impl Consumer for StreamTo<'_> {
 
 fn truncated(e: io::Error, section: Section) -> VerifyError {
     match e.kind() {
-        io::ErrorKind::UnexpectedEof => VerifyError::Container(ContainerError::Truncated { section }),
+        io::ErrorKind::UnexpectedEof => {
+            VerifyError::Container(ContainerError::Truncated { section })
+        }
         _ => VerifyError::Container(ContainerError::Io(e)),
     }
 }
@@ -548,7 +560,12 @@ impl<R: Read> Payloads<R> {
     }
 
     fn drain_current(&mut self) -> Result<(), VerifyError> {
-        while self.fill()?.is_some() {}
+        while self.fill()?.is_some() {
+            // Consumed unread: the next fill decodes the next chunk.
+            if let Some(current) = self.current.as_mut() {
+                current.pos = current.content.len();
+            }
+        }
         self.current = None;
         Ok(())
     }

@@ -33,7 +33,8 @@
 use crate::clock::Clock;
 use crate::device::{DeviceProfile, ProfileMode};
 use crate::document::Verified;
-use crate::policy::{Candidate, NotApplicable, Reason, check_common, check_lineage};
+use crate::error::{NotApplicable, Reason};
+use crate::policy::{Candidate, check_common, check_lineage};
 use hpk_format::{Catalog, CatalogEntry, Digest, PackageKind};
 use std::cmp::{Ordering, Reverse};
 use std::fmt;

@@ -54,9 +54,13 @@ fn accept(signed: &Signed, root: TrustRoot) -> Result<TrustedRoot, RootError> {
     })?;
     let report = signed.signers(&ring);
     let own = [(RoleName::Root, &root.roles.root)];
-    require_any(&report, &own, Subject::TrustRoot {
-        version: root.version,
-    })
+    require_any(
+        &report,
+        &own,
+        Subject::TrustRoot {
+            version: root.version,
+        },
+    )
     .map_err(RootError::Signature)?;
     let signers = report.signers_in(&root.roles.root);
     let role = root.roles.root.clone();
@@ -104,9 +108,9 @@ impl TrustedRoot {
     /// agent catches up (VT1–VT5 on `pinned`, VR1–VR6 on each root of
     /// `chain` in order, then VT6 on the last root only, VR7): a root in
     /// the middle of the chain, or the pinned one, may have expired.
-    pub fn load_chain<'a>(
+    pub fn load_chain<R: Read>(
         pinned: &[u8],
-        chain: impl IntoIterator<Item = &'a [u8]>,
+        chain: impl IntoIterator<Item = R>,
         clock: Clock,
         limits: &Limits,
     ) -> Result<TrustedRoot, RootError> {
@@ -115,8 +119,8 @@ impl TrustedRoot {
 
     /// VT1–VT5: a pinned root, its time not judged.
     fn load_untimed<R: Read>(input: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
-        let signed = Signed::read_whole(input, FileType::TrustRoot, limits)
-            .map_err(RootError::Container)?;
+        let signed =
+            Signed::read_whole(input, FileType::TrustRoot, limits).map_err(RootError::Container)?;
         // A pinned root is trusted by configuration, so its body can be
         // decoded before its keys are known; its self-signature is still
         // required so that a damaged or hand-edited root fails closed.
@@ -157,16 +161,16 @@ impl TrustedRoot {
     }
 
     /// Walks a chain of newer roots, in order, and checks that the last one
-    /// is not expired at `clock`.
-    pub fn rotate<'a>(
+    /// is not expired at `clock` (VR1–VR7).
+    pub fn rotate<R: Read>(
         self,
-        chain: impl IntoIterator<Item = &'a [u8]>,
+        chain: impl IntoIterator<Item = R>,
         clock: Clock,
         limits: &Limits,
     ) -> Result<TrustedRoot, RootError> {
         let mut current = self;
         for next in chain {
-            current = current.update(next, limits)?;
+            current = current.update_from(next, limits)?;
         }
         current.check_expiry(clock)?;
         Ok(current)

@@ -79,12 +79,7 @@ impl Verifier {
     /// keys (VR1–VR6); the last must not be expired (VR7). All or
     /// nothing: on error the verifier keeps its root.
     pub fn rotate<R: Read>(&mut self, chain: impl IntoIterator<Item = R>) -> Result<(), RootError> {
-        let mut current = self.root.clone();
-        for next in chain {
-            current = current.update_from(next, &self.limits)?;
-        }
-        current.check_expiry(self.clock)?;
-        self.root = current;
+        self.root = self.root.clone().rotate(chain, self.clock, &self.limits)?;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use crate::ui::Ui;
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
     Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason, Verified,
-    VerifyError, Verifier,
+    Verifier, VerifyError,
 };
 use serde_json::json;
 use std::io::Read;
@@ -136,7 +136,12 @@ fn judge<R: Read>(
 }
 
 fn signers_json(head: &Verified<Manifest>) -> serde_json::Value {
-    json!(head.signers().iter().map(|k| k.to_hex()).collect::<Vec<_>>())
+    json!(
+        head.signers()
+            .iter()
+            .map(|k| k.to_hex())
+            .collect::<Vec<_>>()
+    )
 }
 
 fn summary(head: &Verified<Manifest>) -> String {

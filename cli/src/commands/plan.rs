@@ -148,11 +148,7 @@ pub fn plan(
         .map_err(|e| catalog_error(catalog, &e))?;
     let plan = verifier.plan(&verified, &device);
     if as_json {
-        let mut doc = json::plan(
-            &plan,
-            &catalog.display().to_string(),
-            verified.version,
-        );
+        let mut doc = json::plan(&plan, &catalog.display().to_string(), verified.version);
         if let serde_json::Value::Object(map) = &mut doc {
             map.insert(
                 "catalog_role".to_owned(),
