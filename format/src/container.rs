@@ -6,7 +6,7 @@
 //! indexes, payload area, with no gap, overlap or trailing byte.
 
 use crate::digest::Digest;
-use crate::error::{ContainerError, WriteError};
+use crate::error::{ContainerError, Section, WriteError};
 use crate::header::{FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
 use crate::limits::Limits;
 use crate::signature::{SIGNATURE_RECORD_LEN, SignatureRecord};
@@ -94,7 +94,7 @@ pub fn read_partial<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> (usize, 
 fn read_section<R: Read>(
     input: &mut R,
     buf: &mut [u8],
-    section: &'static str,
+    section: Section,
 ) -> Result<(), ContainerError> {
     input.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => ContainerError::Truncated { section },
@@ -120,7 +120,9 @@ pub fn read_head<R: Read>(
         if fixed.get(..prefix) != MAGIC.get(..prefix) {
             return Err(ContainerError::BadMagic { hint: None });
         }
-        return Err(ContainerError::Truncated { section: "header" });
+        return Err(ContainerError::Truncated {
+            section: Section::Header,
+        });
     }
     let header = Header::parse(&fixed, limits)?;
     if header.file_type != expected {
@@ -130,13 +132,13 @@ pub fn read_head<R: Read>(
         });
     }
     let mut sig_block = vec![0u8; usize::from(header.signature_count) * SIGNATURE_RECORD_LEN];
-    read_section(input, &mut sig_block, "signature block")?;
+    read_section(input, &mut sig_block, Section::SignatureBlock)?;
     let signatures = SignatureRecord::parse_block(&sig_block)?;
     let body_len = usize::try_from(header.body_len).map_err(|_| ContainerError::Malformed {
         reason: "body length does not fit in memory",
     })?;
     let mut body = vec![0u8; body_len];
-    read_section(input, &mut body, "body")?;
+    read_section(input, &mut body, Section::Body)?;
     Ok(Head {
         header,
         signatures,
@@ -181,9 +183,9 @@ impl<'a> ContainerView<'a> {
         if len < layout.end {
             return Err(ContainerError::Truncated {
                 section: if len < layout.payload {
-                    "chunk-index section"
+                    Section::ChunkIndex
                 } else {
-                    "payload area"
+                    Section::PayloadArea
                 },
             });
         }

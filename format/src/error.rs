@@ -68,6 +68,42 @@ impl fmt::Display for LimitExceeded {
     }
 }
 
+/// A section of a container, in file order. Names where an input ended
+/// early ([`ContainerError::Truncated`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Section {
+    /// The fixed header.
+    Header,
+    /// The signature records.
+    SignatureBlock,
+    /// The metadata body (manifest, trust root or catalog).
+    Body,
+    /// The chunk indexes of a package's payloads.
+    ChunkIndex,
+    /// The stored chunks of a package's payloads.
+    PayloadArea,
+}
+
+impl Section {
+    /// The section's name in messages: `header`, `signature block`, `body`,
+    /// `chunk-index section`, `payload area`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Header => "header",
+            Section::SignatureBlock => "signature block",
+            Section::Body => "body",
+            Section::ChunkIndex => "chunk-index section",
+            Section::PayloadArea => "payload area",
+        }
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error while reading the container: header, signature block, section
 /// layout.
 #[derive(Debug)]
@@ -109,7 +145,7 @@ pub enum ContainerError {
     /// The input ended before the end of a section.
     Truncated {
         /// The section being read.
-        section: &'static str,
+        section: Section,
     },
     /// Bytes follow the last section.
     TrailingBytes,

@@ -47,7 +47,9 @@ pub use container::{
     signed_statement, statement_for_digest,
 };
 pub use digest::{Digest, KeyId};
-pub use error::{ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, WriteError};
+pub use error::{
+    ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, Section, WriteError,
+};
 pub use extension::{EXT_NOTE, EXT_PRIVATE_START, Extension, unknown_critical};
 pub use header::{FORMAT_MAJOR, FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
 pub use limits::{DEFAULT_CHUNK_SIZE, Limits, MAX_BODY_LEN, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};

@@ -23,8 +23,8 @@ use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use hpk_format::{
     ALG_ED25519, AtomicFile, Canonical, ContainerError, DecodeError, FileType, Head, KeyId, Layout,
-    Limits, Manifest, SignatureRecord, TrustedKey, canonicalize_signatures, decode, encode_head,
-    read_head,
+    Limits, Manifest, Section, SignatureRecord, TrustedKey, canonicalize_signatures, decode,
+    encode_head, read_head,
 };
 use hpk_verify::TrustedRoot;
 use std::fmt;
@@ -149,9 +149,9 @@ fn open_container(path: &Path, file_type: FileType, limits: &Limits) -> Result<O
         .map_err(|e| container_err(path, file_type, e))?;
     if len < layout.end {
         let section = if len < layout.payload {
-            "chunk-index section"
+            Section::ChunkIndex
         } else {
-            "payload area"
+            Section::PayloadArea
         };
         return Err(container_err(
             path,
@@ -386,7 +386,7 @@ fn rewrite(
             &path,
             file_type,
             ContainerError::Truncated {
-                section: "payload area",
+                section: Section::PayloadArea,
             },
         ));
     }

@@ -12,8 +12,8 @@
 use hpk_format::{
     ALG_ED25519, ChunkEncoding, ChunkEntry, Compression, ContainerError, DecodeError, Digest,
     ErrorClass, FileType, HEADER_LEN, Header, Limits, Manifest, PackageKind, PayloadDescriptor,
-    PayloadError, PayloadName, Role, RoleName, Roles, SIGNATURE_RECORD_LEN, SignatureRecord,
-    TrustRoot, decode, encode, encode_head, parse_chunk_index,
+    PayloadError, PayloadName, Role, RoleName, Roles, SIGNATURE_RECORD_LEN, Section,
+    SignatureRecord, TrustRoot, decode, encode, encode_head, parse_chunk_index,
 };
 use hpk_tests::*;
 use hpk_verify::{
@@ -848,13 +848,13 @@ fn a_package_truncated_in_each_section_is_refused() {
 
     // In the head: refused by `open`.
     for (cut, section) in [
-        (0, "header"),
-        (HEADER_LEN - 1, "header"),
-        (HEADER_LEN, "signature block"),
-        (HEADER_LEN + 50, "signature block"),
-        (body_at, "body"),
-        (body_at + built.body.len() / 2, "body"),
-        (index_at - 1, "body"),
+        (0, Section::Header),
+        (HEADER_LEN - 1, Section::Header),
+        (HEADER_LEN, Section::SignatureBlock),
+        (HEADER_LEN + 50, Section::SignatureBlock),
+        (body_at, Section::Body),
+        (body_at + built.body.len() / 2, Section::Body),
+        (index_at - 1, Section::Body),
     ] {
         let e = open_err(&file[..cut], &root);
         assert_eq!(e.class(), ErrorClass::Malformed);
@@ -874,7 +874,7 @@ fn a_package_truncated_in_each_section_is_refused() {
                 matches!(
                     e,
                     VerifyError::Container(ContainerError::Truncated {
-                        section: "chunk-index section"
+                        section: Section::ChunkIndex
                     })
                 ),
                 "cut at {cut}: {e:?}"

@@ -71,9 +71,9 @@ impl VerifiedHead {
             std::cmp::Ordering::Less => Err(VerifyError::Container(
                 hpk_format::ContainerError::Truncated {
                     section: if file_len < self.header.layout()?.payload {
-                        "chunk-index section"
+                        hpk_format::Section::ChunkIndex
                     } else {
-                        "payload area"
+                        hpk_format::Section::PayloadArea
                     },
                 },
             )),
@@ -266,7 +266,7 @@ impl<R: Read> VerifiedPackage<R> {
                 bytes.resize(start.saturating_add(step), 0);
                 self.input
                     .read_exact(bytes.get_mut(start..).unwrap_or_default())
-                    .map_err(|e| truncated(e, "chunk-index section"))?;
+                    .map_err(|e| truncated(e, hpk_format::Section::ChunkIndex))?;
             }
             indexes.push(parse_chunk_index(&bytes, desc)?);
         }
@@ -404,7 +404,7 @@ impl Consumer for StreamTo<'_> {
     }
 }
 
-fn truncated(e: io::Error, section: &'static str) -> VerifyError {
+fn truncated(e: io::Error, section: hpk_format::Section) -> VerifyError {
     match e.kind() {
         io::ErrorKind::UnexpectedEof => {
             VerifyError::Container(hpk_format::ContainerError::Truncated { section })
