@@ -50,7 +50,7 @@ pub fn open_sized(path: &Path) -> CliResult<(Input, Option<u64>)> {
         let stdin: Box<dyn Read> = Box::new(std::io::stdin());
         return Ok((BufReader::with_capacity(READ_BUFFER, stdin), None));
     }
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, &e))?;
     let len = file
         .metadata()
         .ok()
@@ -64,11 +64,11 @@ pub fn open_sized(path: &Path) -> CliResult<(Input, Option<u64>)> {
 /// `cap + 1` bytes read. Longer (or endless) input is a usage error of
 /// class `limit` (exit 2), like any bad input file that is not an hpk file.
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, &e))?;
     let mut bytes = Vec::new();
     file.take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::io(path, e))?;
+        .map_err(|e| CliError::io(path, &e))?;
     if bytes.len() as u64 > cap {
         return Err(CliError::usage(format!(
             "{}: larger than {cap} bytes, the most a {what} may be",
@@ -83,7 +83,7 @@ pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
 /// `path` more than once or rewrites it (signing, attaching, editing).
 /// Checked from the file's metadata, without opening it.
 pub fn regular_file(path: &Path, command: &str) -> CliResult<()> {
-    let meta = std::fs::metadata(path).map_err(|e| CliError::io(path, e))?;
+    let meta = std::fs::metadata(path).map_err(|e| CliError::io(path, &e))?;
     if is_stdin(path) || !meta.is_file() {
         return Err(CliError::usage(format!(
             "{}: not a regular file: `hpk {command}` reads its file more than once or rewrites it",
@@ -109,7 +109,7 @@ pub fn clock(now: Option<u64>, device: Option<&DeviceProfile>) -> Clock {
 /// Loads and checks the trust root a device is configured with, read
 /// through its bound (header, then exactly what it declares, then the end).
 pub fn trust_root(path: &Path, clock: Clock) -> CliResult<TrustedRoot> {
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, &e))?;
     TrustedRoot::load_from(BufReader::new(file), clock, &Limits::default())
         .map_err(|e| root_error(path, &e))
 }
@@ -156,7 +156,8 @@ pub fn root_error(path: &Path, e: &RootError) -> CliError {
     };
     let err = CliError::new(failure, message)
         .with_class(e.class())
-        .with_reason(e.reason().map(|r| r.as_str()));
+        .with_reason(e.reason().map(|r| r.as_str()))
+        .caused_by(e);
     match hint {
         Some(h) => err.hint(h),
         None => err,
@@ -199,7 +200,7 @@ fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
     use hpk_sign::KeyError;
     let err = CliError::usage(format!("{}: {e}", path.display()));
     match e {
-        KeyError::Io { source, .. } => CliError::io(path, source),
+        KeyError::Io { source, .. } => CliError::io(path, &source),
         KeyError::TooLarge { .. } => err.with_class(ErrorClass::Limit),
         KeyError::PassphraseRequired => err.hint(format!(
             "set {PASSPHRASE_ENV} or pass --passphrase-file FILE"

@@ -250,10 +250,10 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
                 let layout = head
                     .header
                     .layout()
-                    .map_err(|e| CliError::from_class(e.class(), &args.package, e))?;
+                    .map_err(|e| CliError::from_class(e.class(), &args.package, &e))?;
                 let rest = layout.end.saturating_sub(layout.index).saturating_add(1);
                 let more = std::io::copy(&mut (&mut reader).take(rest), &mut std::io::sink())
-                    .map_err(|e| CliError::io(&args.package, e))?;
+                    .map_err(|e| CliError::io(&args.package, &e))?;
                 layout.index.saturating_add(more)
             }
         };
@@ -359,14 +359,18 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
         }
         ExtractError::Target { .. } => CliError::new(Failure::Io, e.to_string())
             .with_class(hpk_format::ErrorClass::Io)
+            .caused_by(&e)
             .hint(
                 "--out must name a new folder, or an empty one, in a folder that exists; \
                  nothing is overwritten and no parent folder is created",
             ),
         ExtractError::Unsafe { .. } => CliError::new(Failure::Io, e.to_string())
             .with_class(hpk_format::ErrorClass::Io)
+            .caused_by(&e)
             .hint("extract into an empty folder, or remove what is in the way"),
-        _ => CliError::new(Failure::Io, e.to_string()).with_class(hpk_format::ErrorClass::Io),
+        _ => CliError::new(Failure::Io, e.to_string())
+            .with_class(hpk_format::ErrorClass::Io)
+            .caused_by(&e),
     })?;
     ui.note(format!("OK: {}", summary(&extracted.head)));
     for f in &extracted.files {
@@ -608,7 +612,11 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
             let head = read_head(&mut reader, FileType::Package, &limits)
                 .map_err(|e| verify_error(&args.package, &VerifyError::from(e)))?;
             let manifest: Manifest = decode(&head.body, &limits).map_err(|e| {
-                CliError::from_class(e.class(), &args.package, format!("manifest: {e}"))
+                CliError::new(
+                    Failure::of_class(e.class()),
+                    format!("{}: manifest: {e}", args.package.display()),
+                )
+                .with_class(e.class())
             })?;
             (
                 manifest,

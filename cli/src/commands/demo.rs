@@ -25,9 +25,9 @@ fn sample_bytes(len: usize, seed: u64) -> Vec<u8> {
 
 fn write(path: &Path, bytes: &[u8]) -> CliResult {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| CliError::io(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| CliError::io(parent, &e))?;
     }
-    hpk_format::write_atomically(path, bytes).map_err(|e| CliError::io(path, e))
+    hpk_format::write_atomically(path, bytes).map_err(|e| CliError::io(path, &e))
 }
 
 const BASELINE: &str = r#"# A quarterly baseline for x64 devices eligible for hotpatching.
@@ -156,23 +156,23 @@ fn say(text: &str) {
 pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
     let dir: PathBuf = match dir {
         Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| CliError::io(d, e))?;
+            std::fs::create_dir_all(d).map_err(|e| CliError::io(d, &e))?;
             d.to_path_buf()
         }
         None => tempfile::Builder::new()
             .prefix("hpk-demo-")
             .tempdir()
-            .map_err(|e| CliError::io(Path::new("temporary folder"), e))?
+            .map_err(|e| CliError::io(Path::new("temporary folder"), &e))?
             .keep(),
     };
-    std::env::set_current_dir(&dir).map_err(|e| CliError::io(&dir, e))?;
+    std::env::set_current_dir(&dir).map_err(|e| CliError::io(&dir, &e))?;
     outln!("# hpk demo in {}", dir.display());
     outln!("# Every step below is a command you can run yourself in that folder.");
 
     say("1. Keys: one per role, unencrypted for the demo (hpk keygen encrypts by default).");
     for role in ["root", "release", "hotpatch", "recovery", "catalog"] {
         let out = format!("keys/{role}.key");
-        std::fs::create_dir_all("keys").map_err(|e| CliError::io(Path::new("keys"), e))?;
+        std::fs::create_dir_all("keys").map_err(|e| CliError::io(Path::new("keys"), &e))?;
         step(&["keygen", "--out", &out, "--unencrypted", "--force"], ui)?;
     }
 
