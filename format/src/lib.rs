@@ -3,9 +3,9 @@
 //! This crate knows the container layout (a fixed header, fixed-size
 //! signature records, a metadata body, chunk indexes and a payload area),
 //! the metadata types and their canonical encoding, the chunked payload
-//! writer and reader, and the [`Limits`] that bound every length. It holds
-//! no keys and no policy: `hpk-verify` decides what to trust and
-//! `hpk-sign` makes signatures.
+//! reader, and the [`Limits`] that bound every length. It holds no keys,
+//! no policy and no writer of payloads: `hpk-verify` decides what to trust,
+//! and `hpk-sign` writes payloads and makes signatures.
 //!
 //! The normative description is `spec/SPEC.md`.
 #![forbid(unsafe_code)]
@@ -29,7 +29,6 @@ mod limits;
 mod manifest;
 mod names;
 mod payload_reader;
-mod payload_writer;
 mod signature;
 mod trust_root;
 mod version;
@@ -62,7 +61,6 @@ pub use names::{
     PackageName, PayloadName, Token,
 };
 pub use payload_reader::{ChunkDecoder, PayloadReader, check_chunk};
-pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
 pub use signature::{ALG_ED25519, SIGNATURE_RECORD_LEN, SignatureRecord, canonicalize_signatures};
 pub use trust_root::{Role, RoleName, Roles, TrustRoot, TrustedKey};
 pub use version::{MAX_VERSION_PARTS, Version, VersionError};

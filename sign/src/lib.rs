@@ -1,8 +1,8 @@
 //! `hpk-sign`: what release engineers use.
 //!
-//! Key generation and key files, package building from a description,
-//! signing with a local key or an external signer, and authoring of trust
-//! roots and catalogs.
+//! Key generation and key files, package building from a description
+//! (with the chunked payload writer), signing with a local key or an
+//! external signer, and authoring of trust roots and catalogs.
 #![forbid(unsafe_code)]
 
 pub mod build;
@@ -11,6 +11,7 @@ pub mod description;
 mod error;
 pub mod keys;
 pub mod metadata;
+mod payload_writer;
 pub mod pkcs11_uri;
 pub mod root;
 pub mod signer;
@@ -26,6 +27,7 @@ pub use description::{
 };
 pub use error::SignError;
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
+pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
 pub use pkcs11_uri::{Pin, Pkcs11Uri, UriError, UriPin};
 pub use root::{RoleKeys, RoleSpec, RootEditError, RotationError, SaveOutcome};
 pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError, sign_file};

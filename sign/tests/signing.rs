@@ -9,13 +9,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
-    BaselineInfo, Channel, ChunkingOptions, Compression, Digest, FileType, HEADER_LEN,
-    HotpatchInfo, Limits, MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PayloadName,
-    RoleName, Targets, Token, encode, encode_head, write_payload,
+    BaselineInfo, Channel, Compression, Digest, FileType, HEADER_LEN, HotpatchInfo, Limits,
+    MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PayloadName, RoleName, Targets, Token,
+    encode, encode_head,
 };
 use hpk_sign::keys::{PublicKey, SecretKey, write_secret_key_file};
 use hpk_sign::root::{RoleKeys, RoleSpec, init};
-use hpk_sign::{SignError, SignOptions, SignOutcome, add_signature, attach, sign_package, tbs};
+use hpk_sign::{
+    ChunkingOptions, SignError, SignOptions, SignOutcome, add_signature, attach, sign_package, tbs,
+    write_payload,
+};
 use hpk_verify::{Clock, TrustedRoot, VerifiedPackage, VerifyError};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,10 @@
 //! command line, attacks and properties) and the kit they share to build
 //! keys, trust roots and packages in memory, valid or deliberately not.
 //!
-//! The kit uses `hpk-format` and Ed25519 directly rather than `hpk-sign`,
-//! so that tests can build exactly the bytes they need, including bytes no
-//! honest signer would produce.
+//! The kit uses `hpk-format` and Ed25519 directly rather than `hpk-sign`'s
+//! package builder and signing (of `hpk-sign` it uses only the payload
+//! writer), so that tests can build exactly the bytes they need, including
+//! bytes no honest signer would produce.
 #![forbid(unsafe_code)]
 // A test-support crate: a failed expectation here is a test failure, so
 // unwrap/expect/panic are the right tools.
@@ -12,11 +13,11 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use hpk_format::{
-    ALG_ED25519, BaselineInfo, Channel, ChunkingOptions, Digest, Extension, FileType, HotpatchInfo,
-    KeyId, Limits, Manifest, PackageKind, PackageName, PayloadName, Role, RoleName, Roles,
-    SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, encode, encode_head,
-    signed_statement, write_payload,
+    ALG_ED25519, BaselineInfo, Channel, Digest, Extension, FileType, HotpatchInfo, KeyId, Limits,
+    Manifest, PackageKind, PackageName, PayloadName, Role, RoleName, Roles, SignatureRecord,
+    Targets, Token, TrustRoot, TrustedKey, Version, encode, encode_head, signed_statement,
 };
+use hpk_sign::{ChunkingOptions, write_payload};
 
 /// 2026-01-01T00:00:00Z: the time every fixture is created at.
 pub const T0: u64 = 1_767_225_600;

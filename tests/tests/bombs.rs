@@ -530,10 +530,10 @@ fn valid_package() -> (BuiltPackage, Vec<u8>) {
     spec.payloads = vec![TestPayload {
         name: "data.bin".into(),
         data: sample_data(3 * MIB as usize + 123, 5),
-        options: hpk_format::ChunkingOptions {
+        options: hpk_sign::ChunkingOptions {
             chunk_size: MIB as u32,
             threads: 1,
-            ..hpk_format::ChunkingOptions::default()
+            ..hpk_sign::ChunkingOptions::default()
         },
     }];
     let built = spec.build();
@@ -1147,11 +1147,11 @@ fn the_probe_measures_what_the_verifier_holds() {
         data: (0..16 * MIB as usize)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect(),
-        options: hpk_format::ChunkingOptions {
+        options: hpk_sign::ChunkingOptions {
             chunk_size: 1 << 24,
             compression: Compression::None,
             threads: 1,
-            ..hpk_format::ChunkingOptions::default()
+            ..hpk_sign::ChunkingOptions::default()
         },
     }];
     let file = spec.build().file(&[&keys.release]);

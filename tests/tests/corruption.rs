@@ -11,9 +11,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
-    CHUNK_ENTRY_LEN, ChunkEncoding, ChunkingOptions, Compression, HEADER_LEN, Limits,
-    MIN_CHUNK_SIZE, PayloadDescriptor, parse_chunk_index,
+    CHUNK_ENTRY_LEN, ChunkEncoding, Compression, HEADER_LEN, Limits, MIN_CHUNK_SIZE,
+    PayloadDescriptor, parse_chunk_index,
 };
+use hpk_sign::ChunkingOptions;
 use hpk_tests::{SplitMix64 as Rng, *};
 use hpk_verify::{Clock, MemorySink, PayloadSink, TrustedRoot, VerifiedPackage};
 use std::io::{self, Read};

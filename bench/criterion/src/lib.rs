@@ -6,10 +6,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use hpk_format::{
-    ChunkEntry, ChunkingOptions, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Limits,
-    Manifest, PayloadDescriptor, PayloadName, SignatureRecord, TrustedKey, encode,
-    parse_chunk_index, signed_statement, write_payload,
+    ChunkEntry, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Limits, Manifest,
+    PayloadDescriptor, PayloadName, SignatureRecord, TrustedKey, encode, parse_chunk_index,
+    signed_statement,
 };
+use hpk_sign::{ChunkingOptions, write_payload};
 use hpk_tests::{Keys, PackageSpec, TestKey, TestPayload};
 use hpk_verify::{TrustedRoot, VerifiedHead, VerifiedPackage, verify_head};
 
