@@ -37,6 +37,18 @@ pub fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
     out
 }
 
+/// `n` bytes that compress somewhat but not entirely: one in three is
+/// random, the others cycle through a few letters.
+pub fn mixed_bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut out = random_bytes(seed, n);
+    for (i, b) in out.iter_mut().enumerate() {
+        if i % 3 != 0 {
+            *b = b'a' + (i % 7) as u8;
+        }
+    }
+    out
+}
+
 /// `n` highly compressible bytes (text-like, repeating with variation).
 pub fn compressible_bytes(n: usize) -> Vec<u8> {
     let line = b"hpk payload line: the quick brown fox jumps over the lazy dog 0123456789\n";
