@@ -235,9 +235,10 @@ pub const INTERRUPTED: i32 = 130;
 
 /// Installs the handler that ends the process on SIGINT, SIGTERM or
 /// SIGHUP: it first removes the temporary files of the files being written
-/// (destructors do not run when the process ends this way), so that an
-/// interrupted command leaves nothing unfinished behind, then exits with
-/// [`INTERRUPTED`].
+/// ([`hpk_sign::remove_temp_files`]) and the staging folders of
+/// extractions ([`hpk_verify::remove_staging_dirs`]), since destructors do
+/// not run when the process ends this way, so that an interrupted command
+/// leaves nothing unfinished behind, then exits with [`INTERRUPTED`].
 pub fn exit_cleanly_on_interrupt() {
     // Without a handler (it cannot be installed), the default action still
     // ends the process; only the cleanup is lost.
@@ -247,7 +248,8 @@ pub fn exit_cleanly_on_interrupt() {
             // has given the terminal its echo back; let it.
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
-        let removed = hpk_format::remove_temp_files();
+        let removed =
+            hpk_sign::remove_temp_files().saturating_add(hpk_verify::remove_staging_dirs());
         let what = match removed {
             0 => String::new(),
             1 => "; removed 1 unfinished file".to_owned(),

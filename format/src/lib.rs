@@ -16,7 +16,6 @@
     deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
-mod atomic_file;
 mod catalog;
 mod chunk_index;
 mod codec;
@@ -34,10 +33,6 @@ mod trust_root;
 mod version;
 mod zstd_frame;
 
-pub use atomic_file::{
-    AtomicFile, INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, TEMP_SUFFIX, remove_temp_files,
-    write_atomically,
-};
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encoded_len};

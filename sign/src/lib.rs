@@ -5,6 +5,7 @@
 //! external signer, and authoring of trust roots and catalogs.
 #![forbid(unsafe_code)]
 
+mod atomic_file;
 pub mod build;
 pub mod catalog;
 pub mod description;
@@ -18,6 +19,7 @@ pub mod signer;
 pub mod signing;
 mod time;
 
+pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
 pub use build::{
     BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
 };

@@ -19,12 +19,13 @@
 //! place is safe, and a failure leaves the previous file intact and no
 //! temporary file behind.
 
+use crate::atomic_file::AtomicFile;
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use hpk_format::{
-    ALG_ED25519, AtomicFile, Canonical, ContainerError, DecodeError, FileType, Head, KeyId, Layout,
-    Limits, Manifest, Section, SignatureRecord, TrustedKey, canonicalize_signatures, decode,
-    encode_head, read_head,
+    ALG_ED25519, Canonical, ContainerError, DecodeError, FileType, Head, KeyId, Layout, Limits,
+    Manifest, Section, SignatureRecord, TrustedKey, canonicalize_signatures, decode, encode_head,
+    read_head,
 };
 use hpk_verify::TrustedRoot;
 use std::fmt;

@@ -9,9 +9,9 @@
 //! - an extraction target is as it was (absent, or an empty folder) or
 //!   complete, every payload with every byte right and nothing else;
 //! - the only other new names are temporary files of the killed process,
-//!   `.NAME.PID.N.hpk-tmp` (`hpk_format::TEMP_SUFFIX`), next to their
+//!   `.NAME.PID.N.hpk-tmp` (`hpk_sign::TEMP_SUFFIX`), next to their
 //!   target, or an extraction's staging folder `.hpk-extract-…`
-//!   (`hpk_format::STAGING_PREFIX`) next to the extraction target, holding
+//!   (`hpk_verify::STAGING_PREFIX`) next to the extraction target, holding
 //!   payload names only.
 //!
 //! Interrupted rather than killed (SIGINT, SIGTERM), the same commands
@@ -24,9 +24,11 @@
 //! a stale binary; if cargo cannot be run, an existing binary is used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Digest, STAGING_PREFIX, TEMP_SUFFIX};
+use hpk_format::Digest;
+use hpk_sign::TEMP_SUFFIX;
 use hpk_tests::hpk_binary as hpk;
 use hpk_tests::*;
+use hpk_verify::STAGING_PREFIX;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;

@@ -4,10 +4,11 @@
 //! folder whose parent exists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{ErrorClass, Limits, PayloadError, STAGING_PREFIX};
+use hpk_format::{ErrorClass, Limits, PayloadError};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, ExtractError, Extracted, TrustedRoot, VerifiedPackage, VerifyError, extract_to_dir,
+    Clock, ExtractError, Extracted, STAGING_PREFIX, TrustedRoot, VerifiedPackage, VerifyError,
+    extract_to_dir,
 };
 use std::path::{Path, PathBuf};
 

@@ -29,10 +29,13 @@
 //! `target/<profile>/hpk`, built once first (as in `crash_safety.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{AtomicFile, ErrorClass, Limits, STAGING_PREFIX, StagingDir, TEMP_SUFFIX};
+use hpk_format::{ErrorClass, Limits};
+use hpk_sign::{AtomicFile, TEMP_SUFFIX};
 use hpk_tests::hpk_binary as hpk;
 use hpk_tests::*;
-use hpk_verify::{Clock, ExtractError, TrustedRoot, VerifiedPackage, extract_to_dir};
+use hpk_verify::{
+    Clock, ExtractError, STAGING_PREFIX, StagingDir, TrustedRoot, VerifiedPackage, extract_to_dir,
+};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

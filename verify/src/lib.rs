@@ -44,6 +44,7 @@ mod package;
 mod parallel;
 mod policy;
 mod resolve;
+mod staging;
 mod threshold;
 mod trust;
 
@@ -59,5 +60,6 @@ pub use policy::{
     check_extensions, check_intrinsic, check_lineage, kind_allowed, role_for,
 };
 pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track, resolve};
+pub use staging::{INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, remove_staging_dirs};
 pub use threshold::{SignerReport, require_threshold};
 pub use trust::TrustedRoot;

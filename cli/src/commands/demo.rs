@@ -27,7 +27,7 @@ fn write(path: &Path, bytes: &[u8]) -> CliResult {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| CliError::io(parent, &e))?;
     }
-    hpk_format::write_atomically(path, bytes).map_err(|e| CliError::io(path, &e))
+    hpk_sign::write_atomically(path, bytes).map_err(|e| CliError::io(path, &e))
 }
 
 const BASELINE: &str = r#"# A quarterly baseline for x64 devices eligible for hotpatching.

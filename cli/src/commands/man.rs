@@ -29,5 +29,5 @@ fn write_page(cmd: &clap::Command, name: &str, out: &Path) -> CliResult {
     clap_mangen::Man::new(cmd.clone().name(name.to_owned()))
         .render(&mut buf)
         .map_err(|e| CliError::io(&path, &e))?;
-    hpk_format::write_atomically(&path, &buf).map_err(|e| CliError::io(&path, &e))
+    hpk_sign::write_atomically(&path, &buf).map_err(|e| CliError::io(&path, &e))
 }

@@ -341,7 +341,7 @@ pub fn tbs(file: &Path, out: &Path, expect: Option<FileType>, ui: Ui) -> CliResu
         FileType::Catalog => hpk_sign::catalog::catalog_tbs(file),
     }
     .map_err(|e| sign_error(&e))?;
-    hpk_format::write_atomically(out, &message).map_err(|e| CliError::io(out, &e))?;
+    hpk_sign::write_atomically(out, &message).map_err(|e| CliError::io(out, &e))?;
     ui.note(format!(
         "wrote the {}-byte message to sign to {}: sign it with Ed25519 (e.g. `openssl pkeyutl -sign -rawin -inkey KEY -in {} -out SIG`), then `hpk attach`",
         message.len(),

@@ -854,13 +854,3 @@ pub fn catalog() -> impl Strategy<Value = Catalog> {
             },
         )
 }
-
-/// The names of the entries of `dir` (not recursive), sorted.
-pub fn names(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}

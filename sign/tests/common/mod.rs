@@ -1,5 +1,5 @@
 //! Shared helpers of the `hpk-sign` integration tests: data to put in
-//! payloads, independent SHA-256, and a sample manifest.
+//! payloads, independent SHA-256, a sample manifest, folder listings.
 //!
 //! The workspace test kit (`hpk-tests`) depends on `hpk-sign`, so these
 //! tests cannot use it: this file keeps the one small byte generator they
@@ -94,4 +94,14 @@ pub fn manifest(kind: PackageKind, payloads: Vec<PayloadDescriptor>) -> Manifest
         payloads,
         extensions: Vec::new(),
     }
+}
+
+/// The names of the entries of `dir` (not recursive), sorted.
+pub fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }
