@@ -4,7 +4,7 @@
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::json;
-use crate::ui::Ui;
+use crate::ui::{Ui, human_bytes};
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
     Clock, DeviceProfile, ExtractError, NotApplicable, Reason, VerifiedHead, VerifiedPackage,
@@ -137,22 +137,6 @@ fn summary(head: &VerifiedHead) -> String {
         head.signers.len(),
         head.role
     )
-}
-
-/// Bytes for people: `1.5 GiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 /// Runs `hpk verify`.
