@@ -14,6 +14,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What kind of failure ended a command; each has its own exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,6 +234,11 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 /// shells report for Ctrl-C.
 pub const INTERRUPTED: i32 = 130;
 
+/// Set while a passphrase prompt holds the terminal: the interrupt handler
+/// ([`exit_cleanly_on_interrupt`]) then lets the prompt end the process
+/// itself, once it has given the terminal its echo back.
+pub static PROMPTING: AtomicBool = AtomicBool::new(false);
+
 /// Installs the handler that ends the process on SIGINT, SIGTERM or
 /// SIGHUP: it first removes the temporary files of the files being written
 /// ([`hpk_sign::remove_temp_files`]) and the staging folders of
@@ -243,7 +249,7 @@ pub fn exit_cleanly_on_interrupt() {
     // Without a handler (it cannot be installed), the default action still
     // ends the process; only the cleanup is lost.
     let _ = ctrlc::set_handler(|| {
-        if crate::passphrase::PROMPTING.load(std::sync::atomic::Ordering::SeqCst) {
+        if PROMPTING.load(Ordering::SeqCst) {
             // A passphrase prompt turns Ctrl-C into its own exit once it
             // has given the terminal its echo back; let it.
             std::thread::sleep(std::time::Duration::from_millis(500));

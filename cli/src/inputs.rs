@@ -1,5 +1,6 @@
-//! Loading what commands take as input: trust roots, device profiles, keys,
-//! passphrases and times, each failure turned into a clear error.
+//! Loading what commands take as input: trust roots, device profiles,
+//! public keys and times, each failure turned into a clear error. (Secret
+//! keys, which may need a passphrase: [`crate::passphrase`].)
 //!
 //! Every input is opened once and read through its bound: hpk files by
 //! their header (the library's bounded readers), the others through a
@@ -7,9 +8,8 @@
 //! pipe or standard input works like a file and never hangs a command.
 
 use crate::exit::{CliError, CliResult, Failure};
-use crate::passphrase::PASSPHRASE_ENV;
 use hpk_format::{ErrorClass, Limits};
-use hpk_sign::keys::{PublicKey, SecretKey, read_public_key_file, read_secret_key_file};
+use hpk_sign::keys::{PublicKey, read_public_key_file};
 use hpk_verify::{Clock, DeviceProfile, ProfileMode, RootError, TrustedRoot};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -20,9 +20,6 @@ pub const STDIN: &str = "-";
 
 /// The most bytes a device profile (TOML) may hold: 1 MiB.
 pub const MAX_TOML_LEN: u64 = 1 << 20;
-
-/// The most bytes a passphrase file may hold: 4 KiB.
-pub const MAX_PASSPHRASE_LEN: u64 = 4096;
 
 /// The most bytes a raw signature file may hold: 4 KiB (a signature is 64).
 pub const MAX_SIGNATURE_FILE_LEN: u64 = 4096;
@@ -177,37 +174,19 @@ pub fn device(path: &Path) -> CliResult<DeviceProfile> {
     })
 }
 
-/// Reads a secret key file; an encrypted one with the passphrase from
-/// `--passphrase-file`, `HPK_PASSPHRASE` or the terminal.
-pub fn secret_key(path: &Path, passphrase_file: Option<&Path>) -> CliResult<SecretKey> {
-    match read_secret_key_file(path, None) {
-        Err(hpk_sign::KeyError::PassphraseRequired) => crate::passphrase::for_key(
-            path,
-            passphrase_file,
-            |p| read_secret_key_file(path, Some(p.as_bytes())),
-            |e| key_error(path, e),
-        ),
-        other => other.map_err(|e| key_error(path, e)),
-    }
-}
-
 /// Reads a public key file.
 pub fn public_key(path: &Path) -> CliResult<PublicKey> {
     read_public_key_file(path).map_err(|e| key_error(path, e))
 }
 
-fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
+/// A key file that cannot be used, as an error about `path`. (The hints
+/// about passphrases are [`crate::passphrase::secret_key`]'s.)
+pub fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
     use hpk_sign::KeyError;
     let err = CliError::usage(format!("{}: {e}", path.display()));
     match e {
         KeyError::Io { source, .. } => CliError::io(path, &source),
         KeyError::TooLarge { .. } => err.with_class(ErrorClass::Limit),
-        KeyError::PassphraseRequired => err.hint(format!(
-            "set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
-        )),
-        KeyError::WrongPassphrase => err.hint(format!(
-            "check {PASSPHRASE_ENV} or the --passphrase-file (its first line is the passphrase)"
-        )),
         KeyError::UnexpectedPemLabel { .. } => err.hint(
             "--key takes a secret key file (KEY); --pubkey and --ROLE-key take public key files (KEY.pub)",
         ),

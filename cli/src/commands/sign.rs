@@ -3,6 +3,7 @@
 
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
+use crate::passphrase;
 use crate::ui::Ui;
 use hpk_format::{FileType, HEADER_LEN, Header, Limits, MAGIC};
 use hpk_sign::{
@@ -176,7 +177,7 @@ pub fn signer(args: &SignerArgs) -> CliResult<Box<dyn Signer>> {
         ));
     }
     if let Some(key) = &args.key {
-        return Ok(Box::new(inputs::secret_key(
+        return Ok(Box::new(passphrase::secret_key(
             key,
             args.passphrase_file.as_deref(),
         )?));
