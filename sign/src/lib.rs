@@ -32,5 +32,5 @@ pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
 pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
 pub use pkcs11_uri::{Pin, Pkcs11Uri, UriError, UriPin};
 pub use root::{RoleKeys, RoleSpec, RootEditError, RotationError, SaveOutcome};
-pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError, sign_file};
-pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_package, tbs};
+pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError};
+pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_file, sign_package, tbs};

@@ -110,7 +110,7 @@ pub fn sign<T: Canonical>(
     key: &SecretKey,
     out: &Path,
 ) -> Result<SignOutcome, SignError> {
-    crate::signer::sign_file(path, file_type, key, out, None, &mut SignOptions::default())
+    crate::signing::sign_file(path, file_type, key, out, None, &mut SignOptions::default())
 }
 
 /// Attaches a raw 64-byte signature made elsewhere over [`tbs`]'s message,
