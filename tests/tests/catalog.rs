@@ -629,15 +629,12 @@ fn a_name_and_version_name_one_package_in_a_catalog() {
 // The resolver.
 // ---------------------------------------------------------------------------
 
-/// A deterministic shuffle (xorshift).
+/// A deterministic shuffle.
 fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
     let mut out = items.to_vec();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = Rng::new(seed);
     for i in (1..out.len()).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.swap(i, (x % (i as u64 + 1)) as usize);
+        out.swap(i, rng.below(0..i + 1));
     }
     out
 }

@@ -504,7 +504,7 @@ fn kill_repeatedly(
     dir: &Path,
     kills: usize,
     duration: Duration,
-    rng: &mut SplitMix64,
+    rng: &mut Rng,
     prepare: &mut dyn FnMut(usize) -> BTreeMap<PathBuf, Vec<Option<Digest>>>,
 ) -> Tally {
     let mut tally = Tally::default();
@@ -539,7 +539,7 @@ fn write(path: &Path, bytes: &[u8]) {
 
 /// Compressible text.
 fn text(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = SplitMix64(seed);
+    let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(len + 64);
     while out.len() < len {
         out.extend_from_slice(
@@ -597,7 +597,7 @@ impl Fixture {
         let root = tmp.path().to_path_buf();
         let src = root.join("src");
         let keys = Keys::standard();
-        let mut rng = SplitMix64(0xC0FFEE);
+        let mut rng = Rng::new(0xC0FFEE);
         let new_payloads: BTreeMap<PathBuf, Vec<u8>> = [
             (PAYLOADS[0], b"new readme\n".to_vec()),
             (PAYLOADS[1], rng.bytes(24 * MIB)),
@@ -694,7 +694,7 @@ fn one(name: &str, contents: Vec<Option<Digest>>) -> BTreeMap<PathBuf, Vec<Optio
 fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
     let start = Instant::now();
     let f = Fixture::new();
-    let mut rng = SplitMix64(0x51C4_11ED);
+    let mut rng = Rng::new(0x51C4_11ED);
     let mut tallies: Vec<(&str, Tally)> = Vec::new();
     let os = |p: &Path| p.as_os_str().to_owned();
 

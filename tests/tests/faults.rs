@@ -265,7 +265,7 @@ impl Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let src = root.join("src");
-        let mut rng = SplitMix64(0xFA_017);
+        let mut rng = Rng::new(0xFA_017);
         write(&src.join("small.dat"), b"a small payload\n");
         write(&src.join("medium.dat"), &rng.bytes(300 * KIB));
         write(&src.join("big.dat"), &rng.bytes(2 * MIB));

@@ -2,6 +2,10 @@
 //! that produce only valid metadata, an independent hand-written encoder of
 //! the wire format (so that expected bytes never come from the code under
 //! test), sample values, and a deterministic byte generator.
+//!
+//! The workspace test kit (`hpk-tests`) depends on `hpk-format`, so these
+//! tests cannot use it: this file keeps the one small byte generator they
+//! need, and sample values of their own.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
