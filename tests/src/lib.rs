@@ -160,24 +160,38 @@ pub fn trust_root(version: u64, expires: u64, roles: Roles, keys: &[&TestKey]) -
 /// The standard trust root: version 1, one key per role, threshold 1,
 /// valid for a year.
 pub fn standard_root(keys: &Keys) -> TrustRoot {
-    trust_root(
-        1,
-        T0 + 365 * DAY,
-        Roles {
-            root: role(1, &[&keys.root]),
-            release: role(1, &[&keys.release]),
-            hotpatch: role(1, &[&keys.hotpatch]),
-            recovery: role(1, &[&keys.recovery]),
-            catalog: role(1, &[&keys.catalog]),
-        },
-        &[
-            &keys.root,
-            &keys.release,
-            &keys.hotpatch,
-            &keys.recovery,
-            &keys.catalog,
-        ],
-    )
+    root_with_roles(keys, 1, T0 + 365 * DAY, &[])
+}
+
+/// A trust root of `version`, created at `T0` and expiring at `expires`,
+/// whose roles are the standard ones (each its key of `keys`, threshold 1)
+/// except those `changed` names: each of these is given its threshold and
+/// keys instead. It lists exactly the keys its roles use.
+pub fn root_with_roles(
+    keys: &Keys,
+    version: u64,
+    expires: u64,
+    changed: &[(RoleName, u32, &[&TestKey])],
+) -> TrustRoot {
+    let mut listed: Vec<&TestKey> = Vec::new();
+    let mut role_of = |name: RoleName| match changed.iter().find(|(n, _, _)| *n == name) {
+        Some((_, threshold, role_keys)) => {
+            listed.extend_from_slice(role_keys);
+            role(*threshold, role_keys)
+        }
+        None => {
+            listed.push(keys.of(name));
+            role(1, &[keys.of(name)])
+        }
+    };
+    let roles = Roles {
+        root: role_of(RoleName::Root),
+        release: role_of(RoleName::Release),
+        hotpatch: role_of(RoleName::Hotpatch),
+        recovery: role_of(RoleName::Recovery),
+        catalog: role_of(RoleName::Catalog),
+    };
+    trust_root(version, expires, roles, &listed)
 }
 
 /// A signed metadata file (trust root or catalog) with these records.
@@ -386,6 +400,30 @@ impl PackageSpec {
         )
     }
 
+    /// A baseline that revokes `revoked` (in any order) and raises the
+    /// security floor to `floor`.
+    pub fn baseline_revoking(name: &str, revoked: &[Digest], floor: u64) -> PackageSpec {
+        let mut revoked_hotpatches = revoked.to_vec();
+        revoked_hotpatches.sort();
+        PackageSpec::new(
+            name,
+            PackageKind::Baseline(BaselineInfo {
+                revoked_hotpatches,
+                security_floor: floor,
+            }),
+        )
+    }
+
+    /// A standard (cumulative, restart) update.
+    pub fn standard(name: &str) -> PackageSpec {
+        PackageSpec::new(name, PackageKind::Standard)
+    }
+
+    /// A recovery package.
+    pub fn recovery(name: &str) -> PackageSpec {
+        PackageSpec::new(name, PackageKind::Recovery)
+    }
+
     /// A hotpatch on `baseline` with this sequence.
     pub fn hotpatch(name: &str, baseline: Digest, sequence: u32) -> PackageSpec {
         PackageSpec::new(
@@ -407,6 +445,18 @@ impl PackageSpec {
     /// Sets the content version.
     pub fn version(mut self, v: &str) -> PackageSpec {
         self.manifest.version = v.parse::<Version>().expect("version");
+        self
+    }
+
+    /// Sets the security version.
+    pub fn security_version(mut self, security_version: u64) -> PackageSpec {
+        self.manifest.security_version = security_version;
+        self
+    }
+
+    /// Targets every edition (an empty edition list).
+    pub fn every_edition(mut self) -> PackageSpec {
+        self.manifest.targets.editions = Vec::new();
         self
     }
 
@@ -715,6 +765,24 @@ pub fn catalog_entry(
     }
 }
 
+/// A catalog entry for the manifest `digest` and a file of `size` bytes,
+/// its other fields a default baseline's (`probe`, at `probe.hpk`): the
+/// two that matter to `hpk_verify::open_for_entry`.
+pub fn entry_for(digest: Digest, size: u64) -> hpk_format::CatalogEntry {
+    let m = PackageSpec::baseline("probe").manifest;
+    hpk_format::CatalogEntry {
+        name: m.name,
+        version: m.version,
+        kind: m.kind,
+        security_version: m.security_version,
+        restart_required: m.restart_required,
+        targets: m.targets,
+        manifest_digest: digest,
+        size,
+        location: "probe.hpk".into(),
+    }
+}
+
 /// The encoded catalog signed by `signers`.
 pub fn catalog_file(catalog: &hpk_format::Catalog, signers: &[&TestKey]) -> Vec<u8> {
     let body = encode(catalog, &Limits::default()).expect("encode catalog");
@@ -725,14 +793,20 @@ pub fn catalog_file(catalog: &hpk_format::Catalog, signers: &[&TestKey]) -> Vec<
     signed_file(FileType::Catalog, &body, &records)
 }
 
-/// The standard trust root as a device holds it (loaded at `T0 + DAY`).
-pub fn standard_trusted_root(keys: &Keys) -> hpk_verify::TrustedRoot {
+/// `root`, signed by the standard root key, as a device holds it (loaded
+/// at `T0 + DAY`).
+pub fn trusted_root(root: &TrustRoot, keys: &Keys) -> hpk_verify::TrustedRoot {
     hpk_verify::TrustedRoot::load(
-        &root_file(&standard_root(keys), &[&keys.root]),
+        &root_file(root, &[&keys.root]),
         hpk_verify::Clock::Trusted(T0 + DAY),
         &Limits::default(),
     )
-    .expect("standard root loads")
+    .expect("trust root loads")
+}
+
+/// The standard trust root as a device holds it (loaded at `T0 + DAY`).
+pub fn standard_trusted_root(keys: &Keys) -> hpk_verify::TrustedRoot {
+    trusted_root(&standard_root(keys), keys)
 }
 
 /// A reader that counts the bytes it hands out, to check that a consumer

@@ -173,7 +173,7 @@ fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, u64) {
             }
         },
         Mode::Entry { size, digest } => {
-            let entry = entry(*size, *digest);
+            let entry = entry_for(*digest, *size);
             match open_for_entry(&entry, &mut input, root, &limits) {
                 Err(e) => err(e.class(), &e),
                 Ok(p) => p
@@ -184,23 +184,6 @@ fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, u64) {
         }
     };
     (outcome, input.count)
-}
-
-/// A catalog entry of `size` bytes for the manifest `digest` (the other
-/// fields do not matter to `open_for_entry`).
-fn entry(size: u64, digest: Digest) -> hpk_format::CatalogEntry {
-    let m = PackageSpec::baseline("probe").manifest;
-    hpk_format::CatalogEntry {
-        name: m.name,
-        version: m.version,
-        kind: m.kind,
-        security_version: m.security_version,
-        restart_required: m.restart_required,
-        targets: m.targets,
-        manifest_digest: digest,
-        size,
-        location: "probe.hpk".into(),
-    }
 }
 
 /// What the probe reported.

@@ -16,28 +16,16 @@ use hpk_format::{
 };
 use hpk_sign::ChunkingOptions;
 use hpk_tests::*;
-use hpk_verify::{Clock, MemorySink, PayloadSink, TrustedRoot, VerifiedPackage};
+use hpk_verify::{MemorySink, PayloadSink, TrustedRoot, VerifiedPackage};
 use std::io::{self, Read};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-const NOW: Clock = Clock::Trusted(T0 + DAY);
-
 /// The bytes of the header's `minor` field: not signed, accepted whatever
 /// their value (`spec/SPEC.md`, "Reading the container", rule 4).
 const MINOR: Range<usize> = 10..12;
-
-fn trusted() -> TrustedRoot {
-    let keys = Keys::standard();
-    TrustedRoot::load(
-        &root_file(&standard_root(&keys), &[&keys.root]),
-        NOW,
-        &Limits::default(),
-    )
-    .unwrap()
-}
 
 // ---------------------------------------------------------------------------
 // Judging one file
@@ -343,7 +331,7 @@ fn small_package_is_what_the_exhaustive_test_needs() {
     }
     assert_eq!(map.last().unwrap().stored.end, file.len());
     // The unmutated file verifies and streams to the original content.
-    let root = trusted();
+    let root = standard_trusted_root(&Keys::standard());
     assert_eq!(full_verdict(file.as_slice(), &root), Verdict::Accepted);
     let mut sink = MemorySink::default();
     VerifiedPackage::open(file.as_slice(), &root, &Limits::default())
@@ -362,7 +350,7 @@ fn every_flip_truncation_insertion_and_deletion_of_a_small_package_is_rejected()
     let start = Instant::now();
     let cpu = cpu_seconds();
     let (_, file) = small_package();
-    let root = trusted();
+    let root = standard_trusted_root(&Keys::standard());
     let mutations = every_mutation(&file);
     let findings = on_all_cores(mutations.len(), |i| {
         let m = mutations[i];
@@ -402,7 +390,7 @@ fn every_flip_truncation_insertion_and_deletion_of_a_small_package_is_rejected()
 #[test]
 fn a_different_minor_version_is_accepted_with_the_same_content() {
     let (_, file) = small_package();
-    let root = trusted();
+    let root = standard_trusted_root(&Keys::standard());
     let read = |bytes: &[u8]| {
         let mut sink = MemorySink::default();
         let head = VerifiedPackage::open(bytes, &root, &Limits::default())
@@ -474,7 +462,7 @@ fn big() -> &'static Big {
             payload_start: built.payload_offset(1),
             file,
             chunks,
-            root: trusted(),
+            root: standard_trusted_root(&Keys::standard()),
         };
         assert_eq!(
             full_verdict(big.file.as_slice(), &big.root),

@@ -588,15 +588,6 @@ impl<R: Read> Read for Hooked<'_, R> {
     }
 }
 
-fn trusted(keys: &Keys) -> TrustedRoot {
-    TrustedRoot::load(
-        &root_file(&standard_root(keys), &[&keys.root]),
-        Clock::Trusted(T0 + DAY),
-        &Limits::default(),
-    )
-    .unwrap()
-}
-
 /// A signed package of two payloads of 200 KiB.
 fn two_payloads() -> (BuiltPackage, Vec<u8>) {
     let keys = Keys::standard();
@@ -622,7 +613,8 @@ fn an_extraction_whose_target_is_taken_meanwhile_is_not_committed() {
         at,
         hook: Some(Box::new(|| occupied_folder(&target))),
     };
-    let package = VerifiedPackage::open(reader, &trusted(&keys), &Limits::default()).unwrap();
+    let package =
+        VerifiedPackage::open(reader, &standard_trusted_root(&keys), &Limits::default()).unwrap();
     let err = extract_to_dir(package, &target, &mut |_| {}).unwrap_err();
     assert!(
         matches!(err, ExtractError::Target { .. }),
@@ -669,7 +661,7 @@ fn failing(bytes: &[u8], at: usize) -> FailingReader<&[u8]> {
 fn a_read_error_in_the_head_is_an_io_error() {
     let keys = Keys::standard();
     let (_, file) = two_payloads();
-    let root = trusted(&keys);
+    let root = standard_trusted_root(&keys);
     for at in [0, 10, 100, 400] {
         let err = VerifiedPackage::open(failing(&file, at), &root, &Limits::default())
             .err()
@@ -694,7 +686,7 @@ fn a_read_error_in_the_head_is_an_io_error() {
 fn a_read_error_in_a_payload_extracts_nothing() {
     let keys = Keys::standard();
     let (built, file) = two_payloads();
-    let root = trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let start = built.payload_offset(1);
     // In the chunk indexes, in the first payload, in the second, and on
     // the last byte.
