@@ -5,7 +5,7 @@ use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::passphrase;
 use crate::ui::Ui;
-use hpk_format::{FileType, HEADER_LEN, Header, Limits, MAGIC};
+use hpk_format::{ContainerError, FileType, HEADER_LEN, Header, Limits, MAGIC, Section};
 use hpk_sign::{
     CommandSigner, Pin, Pkcs11Signer, Pkcs11Uri, SignError, SignOptions, SignOutcome, Signer,
     SignerError,
@@ -36,22 +36,15 @@ pub fn file_type(path: &Path, command: &str) -> CliResult<FileType> {
         .map_err(|e| CliError::io(path, &e))?;
     let n = fixed.len().min(MAGIC.len());
     if fixed.get(..n) != MAGIC.get(..n) || fixed.is_empty() {
-        return Err(CliError::new(
-            Failure::Invalid,
-            format!("{}: not an hpk file (bad magic bytes)", path.display()),
-        )
-        .with_class(hpk_format::ErrorClass::Malformed)
-        .hint("give a package, trust root or catalog file"));
+        let e = ContainerError::BadMagic { hint: None };
+        return Err(CliError::from_class(e.class(), path, &e)
+            .hint("give a package, trust root or catalog file"));
     }
     let fixed: [u8; HEADER_LEN] = fixed.try_into().map_err(|_| {
-        CliError::new(
-            Failure::Invalid,
-            format!(
-                "{}: file is truncated: it ends inside the header",
-                path.display()
-            ),
-        )
-        .with_class(hpk_format::ErrorClass::Malformed)
+        let e = ContainerError::Truncated {
+            section: Section::Header,
+        };
+        CliError::from_class(e.class(), path, &e)
     })?;
     Header::parse(&fixed, &Limits::default())
         .map(|h| h.file_type)
