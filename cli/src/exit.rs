@@ -10,8 +10,11 @@
 //! | 130 | interrupted by SIGINT, SIGTERM or SIGHUP ([`exit_cleanly_on_interrupt`]) |
 
 use hpk_format::ErrorClass;
+use std::error::Error;
 use std::fmt;
+use std::io;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What kind of failure ended a command; each has its own exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +79,11 @@ pub struct CliError {
     /// The command already printed its own `--json` document about this
     /// failure (so no `hpk-error/1` document follows).
     pub reported: bool,
+    /// The error that caused this one reports a full disk or quota
+    /// ([`is_disk_full`]): set by [`CliError::io`], [`CliError::from_class`]
+    /// and [`CliError::caused_by`], read by
+    /// [`CliError::with_disk_full_hint`].
+    pub disk_full: bool,
 }
 
 impl CliError {
@@ -88,6 +96,7 @@ impl CliError {
             message: message.into(),
             hint: None,
             reported: false,
+            disk_full: false,
         }
     }
 
@@ -114,30 +123,39 @@ impl CliError {
         self
     }
 
+    /// Records the library error `err` that caused this one, so that a
+    /// full disk among its causes is recognised ([`is_disk_full`]).
+    pub fn caused_by(mut self, err: &(dyn Error + 'static)) -> CliError {
+        self.disk_full |= is_disk_full(err);
+        self
+    }
+
     /// An error from a library, classified by its layer, about `file`.
     pub fn from_class(
         class: ErrorClass,
         file: &std::path::Path,
-        err: impl fmt::Display,
+        err: &(dyn Error + 'static),
     ) -> CliError {
         CliError::new(
             Failure::of_class(class),
             format!("{}: {err}", file.display()),
         )
         .with_class(class)
+        .caused_by(err)
     }
 
     /// An I/O error on `file`.
-    pub fn io(file: &std::path::Path, err: impl fmt::Display) -> CliError {
-        CliError::new(Failure::Io, format!("{}: {err}", file.display())).with_class(ErrorClass::Io)
+    pub fn io(file: &std::path::Path, err: &(dyn Error + 'static)) -> CliError {
+        CliError::new(Failure::Io, format!("{}: {err}", file.display()))
+            .with_class(ErrorClass::Io)
+            .caused_by(err)
     }
 
     /// Adds the hint of a full disk to an I/O error that has no hint and
-    /// whose message is the operating system's "no space left on device"
-    /// (ENOSPC) or "disk quota exceeded" (EDQUOT), as [`std::io::Error`]
-    /// words them: `... (os error 28)`.
+    /// whose cause is the operating system's "no space left on device" or
+    /// "disk quota exceeded" ([`is_disk_full`]).
     pub fn with_disk_full_hint(mut self) -> CliError {
-        if self.failure == Failure::Io && self.hint.is_none() && is_disk_full(&self.message) {
+        if self.failure == Failure::Io && self.hint.is_none() && self.disk_full {
             self.hint = Some(DISK_FULL_HINT.to_owned());
         }
         self
@@ -162,18 +180,31 @@ impl CliError {
 /// The hint given when a write failed because the disk is full.
 pub const DISK_FULL_HINT: &str = "no space left on device: free space or write elsewhere";
 
-/// Whether `message` holds an I/O error of a full disk or quota: ENOSPC
-/// (28) or EDQUOT (122 on Linux, 69 on the BSDs and macOS), as the
-/// standard library writes them.
-fn is_disk_full(message: &str) -> bool {
-    let codes: &[u32] = if cfg!(target_os = "linux") {
-        &[28, 122]
-    } else {
-        &[28, 69]
-    };
-    codes
-        .iter()
-        .any(|code| message.contains(&format!("(os error {code})")))
+/// Whether `err` or one of its causes ([`Error::source`], and the error an
+/// [`io::Error`] wraps) is an [`io::Error`] of a full disk or quota:
+/// [`io::ErrorKind::StorageFull`] (ENOSPC on Unix) or
+/// [`io::ErrorKind::QuotaExceeded`] (EDQUOT).
+pub fn is_disk_full(err: &(dyn Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        next = match e.downcast_ref::<io::Error>() {
+            Some(io) => {
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+                ) {
+                    return true;
+                }
+                // An io::Error's source() skips the error it wraps.
+                match io.get_ref() {
+                    Some(inner) => Some(inner as &(dyn Error + 'static)),
+                    None => e.source(),
+                }
+            }
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// Joins a multi-line text into one line: `a\n  b` becomes `a; b`.
@@ -203,21 +234,28 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 /// shells report for Ctrl-C.
 pub const INTERRUPTED: i32 = 130;
 
+/// Set while a passphrase prompt holds the terminal: the interrupt handler
+/// ([`exit_cleanly_on_interrupt`]) then lets the prompt end the process
+/// itself, once it has given the terminal its echo back.
+pub static PROMPTING: AtomicBool = AtomicBool::new(false);
+
 /// Installs the handler that ends the process on SIGINT, SIGTERM or
 /// SIGHUP: it first removes the temporary files of the files being written
-/// (destructors do not run when the process ends this way), so that an
-/// interrupted command leaves nothing unfinished behind, then exits with
-/// [`INTERRUPTED`].
+/// ([`hpk_sign::remove_temp_files`]) and the staging folders of
+/// extractions ([`hpk_verify::remove_staging_dirs`]), since destructors do
+/// not run when the process ends this way, so that an interrupted command
+/// leaves nothing unfinished behind, then exits with [`INTERRUPTED`].
 pub fn exit_cleanly_on_interrupt() {
     // Without a handler (it cannot be installed), the default action still
     // ends the process; only the cleanup is lost.
     let _ = ctrlc::set_handler(|| {
-        if crate::passphrase::PROMPTING.load(std::sync::atomic::Ordering::SeqCst) {
+        if PROMPTING.load(Ordering::SeqCst) {
             // A passphrase prompt turns Ctrl-C into its own exit once it
             // has given the terminal its echo back; let it.
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
-        let removed = hpk_format::remove_temp_files();
+        let removed =
+            hpk_sign::remove_temp_files().saturating_add(hpk_verify::remove_staging_dirs());
         let what = match removed {
             0 => String::new(),
             1 => "; removed 1 unfinished file".to_owned(),
@@ -246,17 +284,57 @@ mod tests {
     #[test]
     fn a_full_disk_gets_a_hint() {
         let full = std::io::Error::from_raw_os_error(28);
-        let e = CliError::io(std::path::Path::new("out.hpk"), full).with_disk_full_hint();
+        let e = CliError::io(std::path::Path::new("out.hpk"), &full).with_disk_full_hint();
         assert_eq!(e.hint.as_deref(), Some(DISK_FULL_HINT));
         assert!(e.line().starts_with("out.hpk: No space left on device"));
         // Not for another error, nor over a hint already given.
         let other = std::io::Error::from_raw_os_error(5);
-        let e = CliError::io(std::path::Path::new("out.hpk"), other).with_disk_full_hint();
+        let e = CliError::io(std::path::Path::new("out.hpk"), &other).with_disk_full_hint();
         assert_eq!(e.hint, None);
         let full = std::io::Error::from_raw_os_error(28);
-        let e = CliError::io(std::path::Path::new("x"), full)
+        let e = CliError::io(std::path::Path::new("x"), &full)
             .hint("mine")
             .with_disk_full_hint();
         assert_eq!(e.hint.as_deref(), Some("mine"));
+    }
+
+    /// A library error that wraps `io` as its source.
+    #[derive(Debug)]
+    struct Wrapper(io::Error);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "writing failed: {}", self.0)
+        }
+    }
+
+    impl Error for Wrapper {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_found_among_the_causes_not_in_the_text() {
+        let kind = io::Error::from(io::ErrorKind::StorageFull);
+        assert!(is_disk_full(&kind));
+        assert!(is_disk_full(&io::Error::from(io::ErrorKind::QuotaExceeded)));
+        // Behind a library error, and inside an io::Error that wraps one.
+        let wrapped = Wrapper(io::Error::from_raw_os_error(28));
+        assert!(is_disk_full(&wrapped));
+        assert!(is_disk_full(&io::Error::other(wrapped)));
+        let e = CliError::new(Failure::Io, "out.hpk: writing failed")
+            .caused_by(&Wrapper(io::Error::from_raw_os_error(28)))
+            .with_disk_full_hint();
+        assert_eq!(e.hint.as_deref(), Some(DISK_FULL_HINT));
+        // Words alone are not a cause.
+        let text = io::Error::other("No space left on device (os error 28)");
+        assert!(!is_disk_full(&text));
+        assert!(!is_disk_full(&Wrapper(io::Error::from_raw_os_error(5))));
+        // Only an I/O failure gets the hint.
+        let e = CliError::new(Failure::Invalid, "x")
+            .caused_by(&io::Error::from_raw_os_error(28))
+            .with_disk_full_hint();
+        assert_eq!(e.hint, None);
     }
 }

@@ -1,5 +1,6 @@
-//! Loading what commands take as input: trust roots, device profiles, keys,
-//! passphrases and times, each failure turned into a clear error.
+//! Loading what commands take as input: trust roots, device profiles,
+//! public keys and times, each failure turned into a clear error. (Secret
+//! keys, which may need a passphrase: [`crate::passphrase`].)
 //!
 //! Every input is opened once and read through its bound: hpk files by
 //! their header (the library's bounded readers), the others through a
@@ -7,9 +8,8 @@
 //! pipe or standard input works like a file and never hangs a command.
 
 use crate::exit::{CliError, CliResult, Failure};
-use crate::passphrase::PASSPHRASE_ENV;
 use hpk_format::{ErrorClass, Limits};
-use hpk_sign::keys::{PublicKey, SecretKey, read_public_key_file, read_secret_key_file};
+use hpk_sign::keys::{PublicKey, read_public_key_file};
 use hpk_verify::{Clock, DeviceProfile, ProfileMode, RootError, TrustedRoot};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -20,9 +20,6 @@ pub const STDIN: &str = "-";
 
 /// The most bytes a device profile (TOML) may hold: 1 MiB.
 pub const MAX_TOML_LEN: u64 = 1 << 20;
-
-/// The most bytes a passphrase file may hold: 4 KiB.
-pub const MAX_PASSPHRASE_LEN: u64 = 4096;
 
 /// The most bytes a raw signature file may hold: 4 KiB (a signature is 64).
 pub const MAX_SIGNATURE_FILE_LEN: u64 = 4096;
@@ -50,7 +47,7 @@ pub fn open_sized(path: &Path) -> CliResult<(Input, Option<u64>)> {
         let stdin: Box<dyn Read> = Box::new(std::io::stdin());
         return Ok((BufReader::with_capacity(READ_BUFFER, stdin), None));
     }
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, &e))?;
     let len = file
         .metadata()
         .ok()
@@ -64,11 +61,11 @@ pub fn open_sized(path: &Path) -> CliResult<(Input, Option<u64>)> {
 /// `cap + 1` bytes read. Longer (or endless) input is a usage error of
 /// class `limit` (exit 2), like any bad input file that is not an hpk file.
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, &e))?;
     let mut bytes = Vec::new();
     file.take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::io(path, e))?;
+        .map_err(|e| CliError::io(path, &e))?;
     if bytes.len() as u64 > cap {
         return Err(CliError::usage(format!(
             "{}: larger than {cap} bytes, the most a {what} may be",
@@ -83,7 +80,7 @@ pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
 /// `path` more than once or rewrites it (signing, attaching, editing).
 /// Checked from the file's metadata, without opening it.
 pub fn regular_file(path: &Path, command: &str) -> CliResult<()> {
-    let meta = std::fs::metadata(path).map_err(|e| CliError::io(path, e))?;
+    let meta = std::fs::metadata(path).map_err(|e| CliError::io(path, &e))?;
     if is_stdin(path) || !meta.is_file() {
         return Err(CliError::usage(format!(
             "{}: not a regular file: `hpk {command}` reads its file more than once or rewrites it",
@@ -109,7 +106,7 @@ pub fn clock(now: Option<u64>, device: Option<&DeviceProfile>) -> Clock {
 /// Loads and checks the trust root a device is configured with, read
 /// through its bound (header, then exactly what it declares, then the end).
 pub fn trust_root(path: &Path, clock: Clock) -> CliResult<TrustedRoot> {
-    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, &e))?;
     TrustedRoot::load_from(BufReader::new(file), clock, &Limits::default())
         .map_err(|e| root_error(path, &e))
 }
@@ -156,7 +153,8 @@ pub fn root_error(path: &Path, e: &RootError) -> CliError {
     };
     let err = CliError::new(failure, message)
         .with_class(e.class())
-        .with_reason(e.reason().map(|r| r.as_str()));
+        .with_reason(e.reason().map(|r| r.as_str()))
+        .caused_by(e);
     match hint {
         Some(h) => err.hint(h),
         None => err,
@@ -176,37 +174,19 @@ pub fn device(path: &Path) -> CliResult<DeviceProfile> {
     })
 }
 
-/// Reads a secret key file; an encrypted one with the passphrase from
-/// `--passphrase-file`, `HPK_PASSPHRASE` or the terminal.
-pub fn secret_key(path: &Path, passphrase_file: Option<&Path>) -> CliResult<SecretKey> {
-    match read_secret_key_file(path, None) {
-        Err(hpk_sign::KeyError::PassphraseRequired) => crate::passphrase::for_key(
-            path,
-            passphrase_file,
-            |p| read_secret_key_file(path, Some(p.as_bytes())),
-            |e| key_error(path, e),
-        ),
-        other => other.map_err(|e| key_error(path, e)),
-    }
-}
-
 /// Reads a public key file.
 pub fn public_key(path: &Path) -> CliResult<PublicKey> {
     read_public_key_file(path).map_err(|e| key_error(path, e))
 }
 
-fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
+/// A key file that cannot be used, as an error about `path`. (The hints
+/// about passphrases are [`crate::passphrase::secret_key`]'s.)
+pub fn key_error(path: &Path, e: hpk_sign::KeyError) -> CliError {
     use hpk_sign::KeyError;
     let err = CliError::usage(format!("{}: {e}", path.display()));
     match e {
-        KeyError::Io { source, .. } => CliError::io(path, source),
+        KeyError::Io { source, .. } => CliError::io(path, &source),
         KeyError::TooLarge { .. } => err.with_class(ErrorClass::Limit),
-        KeyError::PassphraseRequired => err.hint(format!(
-            "set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
-        )),
-        KeyError::WrongPassphrase => err.hint(format!(
-            "check {PASSPHRASE_ENV} or the --passphrase-file (its first line is the passphrase)"
-        )),
         KeyError::UnexpectedPemLabel { .. } => err.hint(
             "--key takes a secret key file (KEY); --pubkey and --ROLE-key take public key files (KEY.pub)",
         ),

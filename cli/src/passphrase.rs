@@ -1,4 +1,4 @@
-//! Passphrases of secret key files: from `--passphrase-file`, from
+//! Secret key files and their passphrases: from `--passphrase-file`, from
 //! `HPK_PASSPHRASE`, or typed at the terminal (without echo).
 //!
 //! A terminal is used only when standard input is one: a person is there.
@@ -7,22 +7,23 @@
 //! passphrase, commands fail with a usage error (exit 2) that names the
 //! ways to give one.
 
-use crate::exit::{CliError, CliResult};
+use crate::exit::{CliError, CliResult, PROMPTING};
+use crate::inputs::{key_error, read_capped};
 use hpk_sign::KeyError;
+use hpk_sign::keys::{SecretKey, read_secret_key_file};
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use zeroize::Zeroizing;
 
 /// Environment variable holding a key passphrase.
 pub const PASSPHRASE_ENV: &str = "HPK_PASSPHRASE";
 
+/// The most bytes a passphrase file may hold: 4 KiB.
+pub const MAX_PASSPHRASE_LEN: u64 = 4096;
+
 /// How many times a person may type the passphrase of an existing key.
 const TRIES: usize = 3;
-
-/// Set while a passphrase prompt holds the terminal (see
-/// [`crate::exit::exit_cleanly_on_interrupt`]).
-pub static PROMPTING: AtomicBool = AtomicBool::new(false);
 
 /// A passphrase, wiped from memory when dropped. Deliberately without
 /// `Debug`, `Display` or `Clone`.
@@ -45,11 +46,7 @@ pub fn terminal() -> bool {
 /// `--passphrase-file`, else `HPK_PASSPHRASE`, else none.
 pub fn given(file: Option<&Path>) -> CliResult<Option<Passphrase>> {
     if let Some(path) = file {
-        let text = Zeroizing::new(crate::inputs::read_capped(
-            path,
-            crate::inputs::MAX_PASSPHRASE_LEN,
-            "passphrase file",
-        )?);
+        let text = Zeroizing::new(read_capped(path, MAX_PASSPHRASE_LEN, "passphrase file")?);
         let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         return Ok(Some(Passphrase(Zeroizing::new(line.to_vec()))));
@@ -154,4 +151,34 @@ pub fn for_new_key(key: &Path, file: Option<&Path>) -> CliResult<Passphrase> {
         .hint("run the command again and type the same passphrase twice"));
     }
     Ok(first)
+}
+
+/// Reads a secret key file; an encrypted one with the passphrase from
+/// `--passphrase-file`, `HPK_PASSPHRASE` or the terminal.
+pub fn secret_key(path: &Path, passphrase_file: Option<&Path>) -> CliResult<SecretKey> {
+    let fail = |e: KeyError| {
+        let hint = match e {
+            KeyError::PassphraseRequired => Some(format!(
+                "set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
+            )),
+            KeyError::WrongPassphrase => Some(format!(
+                "check {PASSPHRASE_ENV} or the --passphrase-file (its first line is the passphrase)"
+            )),
+            _ => None,
+        };
+        let err = key_error(path, e);
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    };
+    match read_secret_key_file(path, None) {
+        Err(KeyError::PassphraseRequired) => for_key(
+            path,
+            passphrase_file,
+            |p| read_secret_key_file(path, Some(p.as_bytes())),
+            fail,
+        ),
+        other => other.map_err(fail),
+    }
 }

@@ -1,4 +1,5 @@
-//! What the user sees besides results: notes and progress on stderr.
+//! What the user sees besides results: notes and progress on stderr, and
+//! sizes written for people ([`human_bytes`]).
 //!
 //! With stderr on a terminal, long work (32 MiB or more) draws a progress
 //! bar (bytes, rate, time left). Otherwise only plain lines are written,
@@ -18,6 +19,22 @@ pub fn write_out(args: fmt::Arguments<'_>) {
 /// Writes to stderr, ignoring a closed stderr.
 pub fn write_err(args: fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// Bytes for people: `1.5 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 /// Where notes and progress go.
@@ -53,10 +70,7 @@ impl Ui {
         let bar = if self.quiet || total < BAR_THRESHOLD {
             None
         } else if !self.terminal {
-            self.note(format!(
-                "{what} {}…",
-                crate::commands::check::human_bytes(total)
-            ));
+            self.note(format!("{what} {}…", human_bytes(total)));
             None
         } else {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

@@ -183,7 +183,7 @@ impl<'a> ContainerView<'a> {
         if len < layout.end {
             return Err(ContainerError::Truncated {
                 section: if len < layout.payload {
-                    Section::ChunkIndexSection
+                    Section::ChunkIndex
                 } else {
                     Section::PayloadArea
                 },

@@ -68,6 +68,42 @@ impl fmt::Display for LimitExceeded {
     }
 }
 
+/// A section of a container, in file order. Names where an input ended
+/// early ([`ContainerError::Truncated`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Section {
+    /// The fixed header.
+    Header,
+    /// The signature records.
+    SignatureBlock,
+    /// The metadata body (manifest, trust root or catalog).
+    Body,
+    /// The chunk indexes of a package's payloads.
+    ChunkIndex,
+    /// The stored chunks of a package's payloads.
+    PayloadArea,
+}
+
+impl Section {
+    /// The section's name in messages: `header`, `signature block`, `body`,
+    /// `chunk-index section`, `payload area`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Header => "header",
+            Section::SignatureBlock => "signature block",
+            Section::Body => "body",
+            Section::ChunkIndex => "chunk-index section",
+            Section::PayloadArea => "payload area",
+        }
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error while reading the container: header, signature block, section
 /// layout.
 #[derive(Debug)]
@@ -155,11 +191,7 @@ impl fmt::Display for ContainerError {
             ContainerError::Malformed { reason } => write!(f, "malformed container: {reason}"),
             ContainerError::Limit(l) => l.fmt(f),
             ContainerError::Truncated { section } => {
-                write!(
-                    f,
-                    "file is truncated: it ends inside the {}",
-                    section.as_str()
-                )
+                write!(f, "file is truncated: it ends inside the {section}")
             }
             ContainerError::TrailingBytes => f.write_str("unexpected bytes after the last section"),
             ContainerError::Io(e) => write!(f, "read failed: {e}"),
@@ -390,34 +422,5 @@ impl std::error::Error for WriteError {
 impl From<io::Error> for WriteError {
     fn from(e: io::Error) -> Self {
         WriteError::Io(e)
-    }
-}
-
-/// A section of a container, as a truncation names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Section {
-    /// The fixed 40-byte header.
-    Header,
-    /// The signature records.
-    SignatureBlock,
-    /// The metadata body.
-    Body,
-    /// The chunk indexes.
-    ChunkIndexSection,
-    /// The stored chunks.
-    PayloadArea,
-}
-
-impl Section {
-    /// The section's name in messages, e.g. `chunk-index section`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Section::Header => "header",
-            Section::SignatureBlock => "signature block",
-            Section::Body => "body",
-            Section::ChunkIndexSection => "chunk-index section",
-            Section::PayloadArea => "payload area",
-        }
     }
 }

@@ -3,9 +3,9 @@
 //! This crate knows the container layout (a fixed header, fixed-size
 //! signature records, a metadata body, chunk indexes and a payload area),
 //! the metadata types and their canonical encoding, the chunked payload
-//! writer and reader, and the [`Limits`] that bound every length. It holds
-//! no keys and no policy: `hpk-verify` decides what to trust and
-//! `hpk-sign` makes signatures.
+//! reader, and the [`Limits`] that bound every length. It holds no keys,
+//! no policy and no writer of payloads: `hpk-verify` decides what to trust,
+//! and `hpk-sign` writes payloads and makes signatures.
 //!
 //! The normative description is `spec/SPEC.md`.
 #![forbid(unsafe_code)]
@@ -16,7 +16,6 @@
     deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
-mod atomic_file;
 mod catalog;
 mod chunk_index;
 mod codec;
@@ -29,16 +28,11 @@ mod limits;
 mod manifest;
 mod names;
 mod payload_reader;
-mod payload_writer;
 mod signature;
 mod trust_root;
 mod version;
 mod zstd_frame;
 
-pub use atomic_file::{
-    AtomicFile, INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, TEMP_SUFFIX, remove_temp_files,
-    write_atomically,
-};
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encoded_len};
@@ -62,7 +56,6 @@ pub use names::{
     PackageName, PayloadName, Token,
 };
 pub use payload_reader::{ChunkDecoder, PayloadReader, check_chunk};
-pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
 pub use signature::{ALG_ED25519, SIGNATURE_RECORD_LEN, SignatureRecord, canonicalize_signatures};
 pub use trust_root::{Role, RoleName, Roles, TrustRoot, TrustedKey};
 pub use version::{MAX_VERSION_PARTS, Version, VersionError};

@@ -8,30 +8,40 @@ mod common;
 
 use common::*;
 use hpk_format::{
-    ChunkDecoder, ChunkEncoding, ChunkEntry, ChunkingOptions, Compression, Digest, ErrorClass,
-    Limits, MIN_CHUNK_SIZE, PayloadDescriptor, PayloadError, PayloadReader, WrittenPayload,
-    check_chunk, parse_chunk_index, write_payload,
+    ChunkDecoder, ChunkEncoding, ChunkEntry, Compression, Digest, ErrorClass, MIN_CHUNK_SIZE,
+    PayloadDescriptor, PayloadError, PayloadReader, check_chunk, parse_chunk_index,
 };
 
 const CS: usize = MIN_CHUNK_SIZE as usize;
 
-fn write(data: &[u8], compression: Compression) -> (WrittenPayload, Vec<u8>) {
-    let mut stored = Vec::new();
-    let w = write_payload(
-        pname("p/data"),
-        data,
-        &mut stored,
-        &ChunkingOptions {
-            chunk_size: MIN_CHUNK_SIZE,
-            compression,
-            level: 3,
-            threads: 1,
-        },
-        &Limits::default(),
-        &mut |_| {},
-    )
-    .unwrap();
-    (w, stored)
+/// A payload's descriptor and chunk index.
+struct Written {
+    descriptor: PayloadDescriptor,
+    index: Vec<u8>,
+}
+
+/// A valid payload `p/data` of 4 KiB chunks, written here rather than by
+/// `hpk-sign`'s writer: with zstd, each chunk is one frame made by the
+/// `zstd` crate (single-segment, with its content size) where that is
+/// smaller than the chunk, else the chunk raw. Returns the descriptor and
+/// index, and the stored bytes.
+fn write(data: &[u8], compression: Compression) -> (Written, Vec<u8>) {
+    let chunks: Vec<(Vec<u8>, u8)> = data
+        .chunks(CS)
+        .map(|chunk| {
+            if compression == Compression::Zstd {
+                let frame = zstd::bulk::compress(chunk, 3).unwrap();
+                if frame.len() < chunk.len() {
+                    return (frame, 1);
+                }
+            }
+            (chunk.to_vec(), 0)
+        })
+        .collect();
+    let chunks: Vec<(&[u8], u8)> = chunks.iter().map(|(b, e)| (&b[..], *e)).collect();
+    let (mut descriptor, index, stored) = craft(data.len() as u64, compression, &chunks, data);
+    descriptor.name = pname("p/data");
+    (Written { descriptor, index }, stored)
 }
 
 /// Reads a payload, collecting every byte handed out until the first error.

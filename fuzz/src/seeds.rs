@@ -10,10 +10,11 @@ use crate::targets::{
     chunk_index_input, fixture, index_flags, installed_baseline, piece_flags, pieces_input,
 };
 use hpk_format::{
-    CHUNK_ENTRY_LEN, Catalog, CatalogEntry, ChunkingOptions, Compression, ContainerView, Digest,
-    EXT_NOTE, Extension, FileType, HotpatchInfo, Limits, PackageKind, PatchedModule, PayloadName,
-    RoleName, encode,
+    CHUNK_ENTRY_LEN, Catalog, CatalogEntry, Compression, ContainerView, Digest, EXT_NOTE,
+    Extension, FileType, HotpatchInfo, Limits, PackageKind, PatchedModule, PayloadName, RoleName,
+    encode,
 };
+use hpk_sign::ChunkingOptions;
 use hpk_tests::{
     BuiltPackage, DAY, PackageSpec, T0, TestPayload, role, root_file, sample_data, signed_file,
     standard_root, trust_root, zstd_rle_bomb, zstd_rle_frame,

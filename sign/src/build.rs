@@ -12,12 +12,13 @@
 //! The result is deterministic: the same description, payload bytes and
 //! creation time give the same bytes, whatever the thread count.
 
+use crate::atomic_file::AtomicFile;
 use crate::description::{DescriptionError, PackageDescription};
+use crate::payload_writer::{ChunkingOptions, write_payload};
 use crate::time;
 use hpk_format::{
-    AtomicFile, CHUNK_ENTRY_LEN, ChunkingOptions, DecodeError, Digest, FileType, HEADER_LEN,
-    LimitExceeded, Limits, Manifest, PayloadDescriptor, WriteError, encode, encode_head,
-    encoded_len, write_payload,
+    CHUNK_ENTRY_LEN, DecodeError, Digest, FileType, HEADER_LEN, LimitExceeded, Limits, Manifest,
+    PayloadDescriptor, WriteError, encode, encode_head, encoded_len,
 };
 use std::fmt;
 use std::fs::{self, File};

@@ -1,5 +1,7 @@
-//! The error of signing a file: a package or a trust root.
+//! The errors of signing a file (a package, a trust root or a catalog),
+//! and of the external signers that may sign it.
 
+use crate::pkcs11_uri::UriError;
 use hpk_format::{ContainerError, DecodeError, ErrorClass, FileType, KeyId, RoleName, WriteError};
 use std::fmt;
 use std::io;
@@ -71,7 +73,7 @@ pub enum SignError {
         /// The file being signed.
         path: PathBuf,
         /// What went wrong.
-        source: crate::signer::SignerError,
+        source: SignerError,
     },
     /// An external signer returned a signature that does not verify under
     /// the public key it was given (or read) for: a wrong key, a wrong
@@ -308,5 +310,289 @@ impl std::error::Error for SignError {
             | SignError::TooManySignatures { .. }
             | SignError::Location { .. } => None,
         }
+    }
+}
+
+/// Why an external signer could not be set up or did not sign.
+///
+/// Grouped: configuration (`Uri` to `PinFile`), the token's contents
+/// (`TokenNotFound` to `NotEd25519`), the signer failing (`Module`,
+/// `Device`, `CommandSpawn`, `CommandFailed`) and the signer misbehaving
+/// (`CommandOutput`, `SignatureLength`). No variant holds a PIN.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SignerError {
+    /// The `pkcs11:` URI is refused.
+    Uri(UriError),
+    /// No PKCS#11 module was given.
+    NoModule,
+    /// The URI's `module-path` and the module given otherwise differ.
+    ModuleConflict {
+        /// From the URI.
+        uri: PathBuf,
+        /// Given otherwise (`--pkcs11-module`).
+        given: PathBuf,
+    },
+    /// No PIN was given and the token has no protected authentication
+    /// path (PIN pad).
+    NoPin,
+    /// The URI holds a PIN (`pin-value`/`pin-source`) and one was given
+    /// otherwise too.
+    PinConflict,
+    /// The PIN file could not be read.
+    PinFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The PKCS#11 module could not be loaded.
+    Module {
+        /// The module.
+        path: PathBuf,
+        /// What the loader said.
+        detail: String,
+    },
+    /// No token matches the URI.
+    TokenNotFound {
+        /// The labels of the tokens present.
+        available: Vec<String>,
+    },
+    /// Several tokens match the URI.
+    AmbiguousToken {
+        /// How many.
+        count: usize,
+    },
+    /// The token does not offer CKM_EDDSA for signing.
+    MechanismUnsupported {
+        /// The token's label.
+        token: String,
+    },
+    /// The token refused the PIN.
+    WrongPin {
+        /// The token's label.
+        token: String,
+    },
+    /// The token's user PIN is locked after too many failures.
+    PinLocked {
+        /// The token's label.
+        token: String,
+    },
+    /// No private key in the token matches the URI.
+    ObjectNotFound {
+        /// The token's label.
+        token: String,
+        /// The key as the URI names it.
+        key: String,
+    },
+    /// Several private keys match the URI.
+    AmbiguousObject {
+        /// The token's label.
+        token: String,
+        /// The key as the URI names it.
+        key: String,
+        /// How many.
+        count: usize,
+    },
+    /// The private key has no public key object beside it (same `CKA_ID`
+    /// or label) to read the public key from.
+    PublicKeyNotFound {
+        /// The key as the URI names it.
+        key: String,
+    },
+    /// The key is not an Ed25519 key.
+    NotEd25519 {
+        /// The key as the URI names it.
+        key: String,
+        /// What was found.
+        reason: String,
+    },
+    /// A PKCS#11 call failed.
+    Device {
+        /// What was being done.
+        operation: &'static str,
+        /// The PKCS#11 error.
+        detail: String,
+    },
+    /// The signer command could not be started or fed.
+    CommandSpawn {
+        /// The command.
+        command: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The signer command exited unsuccessfully.
+    CommandFailed {
+        /// The command.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The start of its standard error.
+        stderr: String,
+    },
+    /// The signer command did not print exactly 64 bytes.
+    CommandOutput {
+        /// The command.
+        command: String,
+        /// How many bytes it printed; 65 stands for "more than 64" (the
+        /// command is stopped at the 65th byte).
+        len: usize,
+    },
+    /// The token returned a signature that is not 64 bytes.
+    SignatureLength {
+        /// Its length.
+        len: usize,
+    },
+}
+
+impl SignerError {
+    /// The layer of this error: `Signature` for a signer that returned
+    /// something other than a signature, `Io` otherwise.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            SignerError::CommandOutput { .. } | SignerError::SignatureLength { .. } => {
+                ErrorClass::Signature
+            }
+            _ => ErrorClass::Io,
+        }
+    }
+
+    /// Whether the error is in what the caller gave (URI, module, PIN,
+    /// key selection) rather than in the signer's operation.
+    pub fn is_configuration(&self) -> bool {
+        !matches!(
+            self,
+            SignerError::Device { .. }
+                | SignerError::CommandSpawn { .. }
+                | SignerError::CommandFailed { .. }
+                | SignerError::CommandOutput { .. }
+                | SignerError::SignatureLength { .. }
+                | SignerError::PinFile { .. }
+        )
+    }
+}
+
+impl fmt::Display for SignerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignerError::Uri(e) => e.fmt(f),
+            SignerError::NoModule => write!(
+                f,
+                "no PKCS#11 module: give --pkcs11-module FILE or module-path= in the URI"
+            ),
+            SignerError::ModuleConflict { uri, given } => write!(
+                f,
+                "the URI's module-path={} and --pkcs11-module {} differ; give one",
+                uri.display(),
+                given.display()
+            ),
+            SignerError::NoPin => write!(
+                f,
+                "no PIN for the token: give --pin-file FILE, set HPK_PKCS11_PIN, or add \
+                 pin-source=FILE to the URI"
+            ),
+            SignerError::PinConflict => write!(
+                f,
+                "the URI holds a PIN (pin-value/pin-source) and --pin-file gives another; give one"
+            ),
+            SignerError::PinFile { path, source } => {
+                write!(f, "{}: cannot read the PIN: {source}", path.display())
+            }
+            SignerError::Module { path, detail } => write!(
+                f,
+                "{}: cannot load the PKCS#11 module: {detail}",
+                path.display()
+            ),
+            SignerError::TokenNotFound { available } => {
+                if available.is_empty() {
+                    write!(f, "no token matches the URI: the module shows no token")
+                } else {
+                    write!(
+                        f,
+                        "no token matches the URI; tokens present: {}",
+                        available.join(", ")
+                    )
+                }
+            }
+            SignerError::AmbiguousToken { count } => write!(
+                f,
+                "{count} tokens match the URI: name one with token= (or serial=, slot-id=)"
+            ),
+            SignerError::MechanismUnsupported { token } => write!(
+                f,
+                "token `{token}` does not offer CKM_EDDSA signing (pure Ed25519)"
+            ),
+            SignerError::WrongPin { token } => write!(f, "token `{token}` refused the PIN"),
+            SignerError::PinLocked { token } => {
+                write!(f, "token `{token}`: the user PIN is locked")
+            }
+            SignerError::ObjectNotFound { token, key } => {
+                write!(f, "token `{token}` holds no private key {key}")
+            }
+            SignerError::AmbiguousObject { token, key, count } => write!(
+                f,
+                "token `{token}` holds {count} private keys matching {key}: give both object= and id="
+            ),
+            SignerError::PublicKeyNotFound { key } => write!(
+                f,
+                "no public key object beside private key {key} (same id or label) to read \
+                 the public key from"
+            ),
+            SignerError::NotEd25519 { key, reason } => {
+                write!(f, "key {key} is not an Ed25519 key: {reason}")
+            }
+            SignerError::Device { operation, detail } => {
+                write!(f, "PKCS#11 error while {operation}: {detail}")
+            }
+            SignerError::CommandSpawn { command, source } => {
+                write!(f, "signer command `{command}` could not run: {source}")
+            }
+            SignerError::CommandFailed {
+                command,
+                status,
+                stderr,
+            } => {
+                write!(f, "signer command `{command}` failed ({status})")?;
+                if !stderr.is_empty() {
+                    write!(f, ": {stderr}")?;
+                }
+                Ok(())
+            }
+            SignerError::CommandOutput { command, len } => {
+                let printed = if *len > 64 {
+                    "more than 64 bytes".to_owned()
+                } else {
+                    format!("{len} bytes")
+                };
+                write!(
+                    f,
+                    "signer command `{command}` printed {printed}; it must print exactly the \
+                     64 raw bytes of an Ed25519 signature (decode base64 or hex output in the \
+                     command)"
+                )
+            }
+            SignerError::SignatureLength { len } => write!(
+                f,
+                "the token returned a {len}-byte signature; an Ed25519 signature is 64 bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SignerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SignerError::Uri(e) => Some(e),
+            SignerError::PinFile { source, .. } | SignerError::CommandSpawn { source, .. } => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<UriError> for SignerError {
+    fn from(e: UriError) -> Self {
+        SignerError::Uri(e)
     }
 }

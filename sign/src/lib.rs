@@ -1,22 +1,25 @@
 //! `hpk-sign`: what release engineers use.
 //!
-//! Key generation and key files, package building from a description,
-//! signing with a local key or an external signer, and authoring of trust
-//! roots and catalogs.
+//! Key generation and key files, package building from a description
+//! (with the chunked payload writer), signing with a local key or an
+//! external signer, and authoring of trust roots and catalogs.
 #![forbid(unsafe_code)]
 
+mod atomic_file;
 pub mod build;
 pub mod catalog;
 pub mod description;
 mod error;
 pub mod keys;
 pub mod metadata;
+mod payload_writer;
 pub mod pkcs11_uri;
 pub mod root;
 pub mod signer;
 pub mod signing;
 mod time;
 
+pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
 pub use build::{
     BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
 };
@@ -26,7 +29,8 @@ pub use description::{
 };
 pub use error::SignError;
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
+pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
 pub use pkcs11_uri::{Pin, Pkcs11Uri, UriError, UriPin};
 pub use root::{RoleKeys, RoleSpec, RootEditError, RotationError, SaveOutcome};
-pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError, sign_file};
-pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_package, tbs};
+pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError};
+pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_file, sign_package, tbs};

@@ -2,10 +2,11 @@
 //! editing, saving edits (which drops signatures that no longer cover the
 //! body), and signing them with a local key or an external signer.
 
+use crate::atomic_file::AtomicFile;
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use crate::signing::{SignOptions, SignOutcome, add_record, open_metadata, raw_signature};
-use hpk_format::{AtomicFile, Canonical, FileType, Head, Limits, encode, encode_head};
+use hpk_format::{Canonical, FileType, Head, Limits, encode, encode_head};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -109,7 +110,7 @@ pub fn sign<T: Canonical>(
     key: &SecretKey,
     out: &Path,
 ) -> Result<SignOutcome, SignError> {
-    crate::signer::sign_file(path, file_type, key, out, None, &mut SignOptions::default())
+    crate::signing::sign_file(path, file_type, key, out, None, &mut SignOptions::default())
 }
 
 /// Attaches a raw 64-byte signature made elsewhere over [`tbs`]'s message,

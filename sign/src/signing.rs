@@ -1,5 +1,6 @@
 //! Signing packages: with a local key, or with an external signer (HSM,
-//! cloud KMS, `openssl pkeyutl`) through [`tbs`] and [`attach`].
+//! cloud KMS, `openssl pkeyutl`) through [`tbs`] and [`attach`]; and any
+//! hpk file with any [`Signer`] through [`sign_file`].
 //!
 //! A package's signatures cover its signed statement: the package signing
 //! context followed by the manifest digest
@@ -19,12 +20,14 @@
 //! place is safe, and a failure leaves the previous file intact and no
 //! temporary file behind.
 
+use crate::atomic_file::AtomicFile;
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
+use crate::signer::Signer;
 use hpk_format::{
-    ALG_ED25519, AtomicFile, Canonical, ContainerError, DecodeError, FileType, Head, KeyId, Layout,
-    Limits, Manifest, Section, SignatureRecord, TrustedKey, canonicalize_signatures, decode,
-    encode_head, read_head,
+    ALG_ED25519, Canonical, Catalog, ContainerError, DecodeError, FileType, Head, KeyId, Layout,
+    Limits, Manifest, RoleName, Section, SignatureRecord, TrustRoot, TrustedKey,
+    canonicalize_signatures, decode, encode_head, read_head,
 };
 use hpk_verify::TrustedRoot;
 use std::fmt;
@@ -149,7 +152,7 @@ fn open_container(path: &Path, file_type: FileType, limits: &Limits) -> Result<O
         .map_err(|e| container_err(path, file_type, e))?;
     if len < layout.end {
         let section = if len < layout.payload {
-            Section::ChunkIndexSection
+            Section::ChunkIndex
         } else {
             Section::PayloadArea
         };
@@ -460,5 +463,79 @@ pub fn sign_package(
     root: Option<&TrustedRoot>,
     options: &mut SignOptions<'_>,
 ) -> Result<SignOutcome, SignError> {
-    crate::signer::sign_file(package, FileType::Package, key, out, root, options)
+    sign_file(package, FileType::Package, key, out, root, options)
+}
+
+/// Signs the hpk file `path` (of type `file_type`) with `signer` and
+/// writes the result to `out` (which may be `path`).
+///
+/// Before the signer is asked, the file is read and checked, and with
+/// `root` the signer's key must be one that counts: for a package, a key
+/// of the role its kind needs; for a catalog, a catalog key; for a trust
+/// root, a root key of `root` or of the trust root being signed (a
+/// rotation is signed by both). The signature returned is verified
+/// strictly against the signer's public key before the record is added;
+/// on any error the output is not written.
+pub fn sign_file(
+    path: &Path,
+    file_type: FileType,
+    signer: &dyn Signer,
+    out: &Path,
+    root: Option<&TrustedRoot>,
+    options: &mut SignOptions<'_>,
+) -> Result<SignOutcome, SignError> {
+    let public_key = signer.public_key();
+    let key_id = public_key.key_id();
+    let not_in = |role: RoleName, kind: &'static str| SignError::NotInRole {
+        path: path.to_path_buf(),
+        key_id,
+        role,
+        kind,
+    };
+    let opened = match file_type {
+        FileType::Package => {
+            let (opened, manifest) = open_package(path, &options.limits)?;
+            if let Some(root) = root {
+                let role = manifest.kind.signing_role();
+                if !root.root().roles.get(role).keys.contains(&key_id) {
+                    return Err(not_in(role, manifest.kind.name()));
+                }
+            }
+            opened
+        }
+        FileType::TrustRoot => {
+            let (opened, own) = open_metadata::<TrustRoot>(path, file_type, &options.limits)?;
+            if let Some(root) = root
+                && !root.root().roles.root.keys.contains(&key_id)
+                && !own.roles.root.keys.contains(&key_id)
+            {
+                return Err(not_in(RoleName::Root, "trust root"));
+            }
+            opened
+        }
+        FileType::Catalog => {
+            let (opened, _) = open_metadata::<Catalog>(path, file_type, &options.limits)?;
+            if let Some(root) = root
+                && !root.root().roles.catalog.keys.contains(&key_id)
+            {
+                return Err(not_in(RoleName::Catalog, "catalog"));
+            }
+            opened
+        }
+    };
+    let statement = opened.head.signed_statement();
+    let signature = signer
+        .sign_statement(&statement)
+        .map_err(|source| SignError::Signer {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if public_key.verify_strict(&statement, &signature).is_err() {
+        return Err(SignError::SignerMismatch {
+            path: path.to_path_buf(),
+            file_type,
+            key_id,
+        });
+    }
+    add_record(opened, &public_key, signature, out, options)
 }

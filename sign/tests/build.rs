@@ -3,6 +3,9 @@
 //! that must leave the output folder as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::mixed_bytes;
 use hpk_format::{
     Channel, Compression, ContainerView, Digest, FileType, Limits, Manifest, PackageKind,
     PayloadReader, Token, decode, parse_chunk_index,
@@ -46,23 +49,6 @@ fn an_existing_output_is_replaced_only_when_asked() {
     assert_eq!(fs::metadata(&out).unwrap().len(), built.size);
 }
 
-/// Bytes that compress somewhat but not entirely.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            if i % 3 == 0 {
-                (x & 0xff) as u8
-            } else {
-                b'a' + (i % 7) as u8
-            }
-        })
-        .collect()
-}
-
 fn write(dir: &Path, rel: &str, bytes: &[u8]) {
     let path = dir.join(rel);
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -94,7 +80,7 @@ fn baseline_fixture(dir: &Path) -> (String, BTreeMap<String, Vec<u8>>) {
         (
             "System32/ntoskrnl.exe",
             "payload/ntoskrnl.exe",
-            content(300_000, 1),
+            mixed_bytes(1, 300_000),
         ),
         (
             "System32/drivers/empty.sys",
@@ -102,7 +88,7 @@ fn baseline_fixture(dir: &Path) -> (String, BTreeMap<String, Vec<u8>>) {
             Vec::new(),
         ),
         ("readme.txt", "payload/readme.txt", b"hello\n".repeat(5000)),
-        ("boot/raw.bin", "payload/raw.bin", content(10_000, 2)),
+        ("boot/raw.bin", "payload/raw.bin", mixed_bytes(2, 10_000)),
     ] {
         write(dir, file, &bytes);
         files.insert(name.to_owned(), bytes);
@@ -332,7 +318,7 @@ fn hotpatch_names_its_baseline_by_file_or_digest() {
         &mut options(0),
     )
     .unwrap();
-    write(dir.path(), "hp.bin", &content(5000, 9));
+    write(dir.path(), "hp.bin", &mixed_bytes(9, 5000));
 
     let by_file = build_text(
         &hotpatch_text(r#"baseline = "base.hpk""#),
@@ -367,7 +353,7 @@ fn hotpatch_names_its_baseline_by_file_or_digest() {
         fs::read(dir.path().join("hp2.hpk")).unwrap()
     );
     let (_, _, contents) = read_back(&dir.path().join("hp1.hpk"));
-    assert_eq!(contents["patch/ntoskrnl.hp"], content(5000, 9));
+    assert_eq!(contents["patch/ntoskrnl.hp"], mixed_bytes(9, 5000));
 
     // The description knows how it named the baseline.
     let desc = PackageDescription::parse(&hotpatch_text(r#"baseline = "base.hpk""#)).unwrap();
@@ -616,7 +602,7 @@ fn assert_fails_cleanly(dir: &Path, text: &str) -> BuildError {
 #[test]
 fn failed_builds_leave_the_output_and_folder_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.bin", &content(100_000, 3));
+    write(dir.path(), "a.bin", &mixed_bytes(3, 100_000));
     fs::create_dir(dir.path().join("folder")).unwrap();
 
     // A payload path that is a folder.

@@ -8,21 +8,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{DAY, T0, manifest, mixed_bytes, random_bytes};
 use hpk_format::{
-    BaselineInfo, Channel, ChunkingOptions, Compression, Digest, FileType, HEADER_LEN,
-    HotpatchInfo, Limits, MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PayloadName,
-    RoleName, Targets, Token, encode, encode_head, write_payload,
+    BaselineInfo, Compression, Digest, FileType, HEADER_LEN, HotpatchInfo, Limits, MIN_CHUNK_SIZE,
+    PackageKind, PayloadName, RoleName, encode, encode_head,
 };
 use hpk_sign::keys::{PublicKey, SecretKey, write_secret_key_file};
 use hpk_sign::root::{RoleKeys, RoleSpec, init};
-use hpk_sign::{SignError, SignOptions, SignOutcome, add_signature, attach, sign_package, tbs};
+use hpk_sign::{
+    ChunkingOptions, SignError, SignOptions, SignOutcome, add_signature, attach, sign_package, tbs,
+    write_payload,
+};
 use hpk_verify::{Clock, TrustedRoot, VerifiedPackage, VerifyError};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const T0: u64 = 1_767_225_600;
-const DAY: u64 = 86_400;
 
 fn key(seed: u8) -> SecretKey {
     SecretKey::from_seed(&[seed; 32])
@@ -67,26 +69,6 @@ fn trusted_root() -> TrustedRoot {
     TrustedRoot::load(&bytes, Clock::Trusted(T0 + DAY), &Limits::default()).unwrap()
 }
 
-fn tok(s: &str) -> Token {
-    Token::new(s).unwrap()
-}
-
-fn sample(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 3 == 0 {
-                b'a' + (x % 4) as u8
-            } else {
-                (x >> 32) as u8
-            }
-        })
-        .collect()
-}
-
 /// Writes an unsigned package of `kind` with one payload of `data`.
 fn write_package(path: &Path, kind: PackageKind, data: &[u8], compression: Compression) {
     let limits = Limits::default();
@@ -107,24 +89,7 @@ fn write_package(path: &Path, kind: PackageKind, data: &[u8], compression: Compr
     )
     .unwrap();
     index.extend_from_slice(&written.index);
-    let manifest = Manifest {
-        name: PackageName::new("contoso-os").unwrap(),
-        version: "10.0.26100.1".parse().unwrap(),
-        restart_required: !matches!(kind, PackageKind::Hotpatch(_)),
-        kind,
-        security_version: 10,
-        created: T0,
-        expires: Some(T0 + 90 * DAY),
-        targets: Targets {
-            os: tok("windows"),
-            architectures: vec![tok("x64")],
-            editions: vec![tok("enterprise")],
-            channel: Channel::General,
-            capabilities: Vec::new(),
-        },
-        payloads: vec![written.descriptor],
-        extensions: Vec::new(),
-    };
+    let manifest = manifest(kind, vec![written.descriptor]);
     let body = encode(&manifest, &limits).unwrap();
     let mut file = encode_head(
         FileType::Package,
@@ -163,7 +128,7 @@ impl Fixture {
     fn new(kind: PackageKind) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let package = dir.path().join("update.hpk");
-        write_package(&package, kind, &sample(20_000, 1), Compression::Zstd);
+        write_package(&package, kind, &mixed_bytes(1, 20_000), Compression::Zstd);
         Fixture { dir, package }
     }
 
@@ -368,7 +333,12 @@ fn external_signer_with_openssl() {
     // The same bytes as signing with the key directly (Ed25519 is
     // deterministic).
     let direct = f.path("direct.hpk");
-    write_package(&direct, baseline(), &sample(20_000, 1), Compression::Zstd);
+    write_package(
+        &direct,
+        baseline(),
+        &mixed_bytes(1, 20_000),
+        Compression::Zstd,
+    );
     sign(&direct, &secret, &direct);
     assert_eq!(fs::read(&direct).unwrap(), fs::read(&f.package).unwrap());
 }
@@ -553,17 +523,7 @@ fn progress_is_reported_in_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let package = dir.path().join("big.hpk");
     // Incompressible, stored raw: about 17 MiB of payload area.
-    let data: Vec<u8> = {
-        let mut x = 0x1234_5678_9abc_def1u64;
-        (0..17 << 20)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    };
+    let data = random_bytes(0x1234_5678_9abc_def1, 17 << 20);
     write_package(&package, baseline(), &data, Compression::None);
     let unsigned_len = fs::metadata(&package).unwrap().len();
 

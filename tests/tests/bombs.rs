@@ -173,7 +173,7 @@ fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, u64) {
             }
         },
         Mode::Entry { size, digest } => {
-            let entry = entry(*size, *digest);
+            let entry = entry_for(*digest, *size);
             match open_for_entry(&entry, &mut input, root, &limits) {
                 Err(e) => err(e.class(), &e),
                 Ok(p) => p
@@ -184,23 +184,6 @@ fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, u64) {
         }
     };
     (outcome, input.count)
-}
-
-/// A catalog entry of `size` bytes for the manifest `digest` (the other
-/// fields do not matter to `open_for_entry`).
-fn entry(size: u64, digest: Digest) -> hpk_format::CatalogEntry {
-    let m = PackageSpec::baseline("probe").manifest;
-    hpk_format::CatalogEntry {
-        name: m.name,
-        version: m.version,
-        kind: m.kind,
-        security_version: m.security_version,
-        restart_required: m.restart_required,
-        targets: m.targets,
-        manifest_digest: digest,
-        size,
-        location: "probe.hpk".into(),
-    }
 }
 
 /// What the probe reported.
@@ -530,10 +513,10 @@ fn valid_package() -> (BuiltPackage, Vec<u8>) {
     spec.payloads = vec![TestPayload {
         name: "data.bin".into(),
         data: sample_data(3 * MIB as usize + 123, 5),
-        options: hpk_format::ChunkingOptions {
+        options: hpk_sign::ChunkingOptions {
             chunk_size: MIB as u32,
             threads: 1,
-            ..hpk_format::ChunkingOptions::default()
+            ..hpk_sign::ChunkingOptions::default()
         },
     }];
     let built = spec.build();
@@ -1147,11 +1130,11 @@ fn the_probe_measures_what_the_verifier_holds() {
         data: (0..16 * MIB as usize)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect(),
-        options: hpk_format::ChunkingOptions {
+        options: hpk_sign::ChunkingOptions {
             chunk_size: 1 << 24,
             compression: Compression::None,
             threads: 1,
-            ..hpk_format::ChunkingOptions::default()
+            ..hpk_sign::ChunkingOptions::default()
         },
     }];
     let file = spec.build().file(&[&keys.release]);

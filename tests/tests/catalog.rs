@@ -9,9 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
-    BaselineInfo, Catalog, CatalogEntry, Channel, ContainerError, Digest, EXT_NOTE,
-    EXT_PRIVATE_START, ErrorClass, Extension, FileType, Limits, PackageKind, PayloadError,
-    RoleName, encode,
+    Catalog, CatalogEntry, Channel, ContainerError, Digest, EXT_NOTE, EXT_PRIVATE_START,
+    ErrorClass, Extension, FileType, Limits, PackageKind, PayloadError, RoleName, encode,
 };
 use hpk_sign::catalog::{
     CatalogEditError, EntrySelector, add_entry, entry_for_package, new_catalog, remove_entry,
@@ -63,11 +62,9 @@ fn publish(spec: PackageSpec) -> Pkg {
 /// Sets the content and security versions; the payload is the name.
 fn versioned(spec: PackageSpec, version: &str, security_version: u64) -> PackageSpec {
     let name = spec.manifest.name.to_string();
-    let mut spec = spec
-        .version(version)
-        .with_payload("update.bin", name.into_bytes());
-    spec.manifest.security_version = security_version;
-    spec
+    spec.version(version)
+        .security_version(security_version)
+        .with_payload("update.bin", name.into_bytes())
 }
 
 fn baseline(name: &str, version: &str, sv: u64) -> PackageSpec {
@@ -82,25 +79,22 @@ fn hotpatch(name: &str, base: &Pkg, sequence: u32, version: &str, sv: u64) -> Pa
     )
 }
 
+/// A baseline that revokes `revoked` and raises the floor to `floor`.
+fn revoking(name: &str, version: &str, sv: u64, revoked: &[Digest], floor: u64) -> PackageSpec {
+    versioned(
+        PackageSpec::baseline_revoking(name, revoked, floor),
+        version,
+        sv,
+    )
+}
+
 /// A standard update for every edition.
 fn standard(name: &str, version: &str, sv: u64) -> PackageSpec {
-    let mut spec = versioned(PackageSpec::new(name, PackageKind::Standard), version, sv);
-    spec.manifest.targets.editions = Vec::new();
-    spec
+    versioned(PackageSpec::standard(name).every_edition(), version, sv)
 }
 
 fn recovery(name: &str, version: &str, sv: u64) -> PackageSpec {
-    versioned(PackageSpec::new(name, PackageKind::Recovery), version, sv)
-}
-
-fn with_baseline_info(mut spec: PackageSpec, revoked: &[Digest], floor: u64) -> PackageSpec {
-    let mut revoked_hotpatches = revoked.to_vec();
-    revoked_hotpatches.sort();
-    spec.manifest.kind = PackageKind::Baseline(BaselineInfo {
-        revoked_hotpatches,
-        security_floor: floor,
-    });
-    spec
+    versioned(PackageSpec::recovery(name), version, sv)
 }
 
 /// A catalog of these entries, in this order.
@@ -629,15 +623,12 @@ fn a_name_and_version_name_one_package_in_a_catalog() {
 // The resolver.
 // ---------------------------------------------------------------------------
 
-/// A deterministic shuffle (xorshift).
+/// A deterministic shuffle.
 fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
     let mut out = items.to_vec();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = Rng::new(seed);
     for i in (1..out.len()).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.swap(i, (x % (i as u64 + 1)) as usize);
+        out.swap(i, rng.below(0..i + 1));
     }
     out
 }
@@ -779,7 +770,7 @@ fn reasons_fixture() -> Reasons {
     let b_old = publish(targeted(baseline("b-old", "10.0.26100.100", 3), &vbs));
     let b_installed = publish(targeted(baseline("b-installed", "10.0.26100.200", 6), &vbs));
     let b_new = publish(targeted(
-        with_baseline_info(baseline("b-new", "10.0.26100.300", 8), &[], 6),
+        revoking("b-new", "10.0.26100.300", 8, &[], 6),
         &vbs,
     ));
     let h_installed = publish(targeted(
@@ -805,11 +796,7 @@ fn reasons_fixture() -> Reasons {
     // An arm64 baseline revokes h-new-3 (revocations in any baseline of
     // the catalog count).
     let b_arm = publish(targeted(
-        with_baseline_info(
-            baseline("b-arm64", "10.0.26100.900", 20),
-            &[h_new_3.digest()],
-            0,
-        ),
+        revoking("b-arm64", "10.0.26100.900", 20, &[h_new_3.digest()], 0),
         &|t| {
             t.architectures = vec![tok("arm64")];
             t.capabilities = vec![tok("vbs")];
@@ -1125,7 +1112,7 @@ fn a_revocation_counts_before_its_baseline_is_installed() {
     let b1 = publish(baseline("b1", "10.0.26100.100", 1));
     let h1 = publish(hotpatch("h1", &b1, 1, "10.0.26100.110", 2));
     let h2 = publish(hotpatch("h2", &b1, 2, "10.0.26100.120", 3));
-    let mut b2 = with_baseline_info(baseline("b2", "10.0.26100.200", 4), &[h2.digest()], 3);
+    let mut b2 = revoking("b2", "10.0.26100.200", 4, &[h2.digest()], 3);
     b2.manifest.targets.channel = Channel::Preview;
     let b2 = publish(b2);
     let entries = [&b1.entry, &h1.entry, &h2.entry, &b2.entry];

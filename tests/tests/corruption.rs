@@ -11,32 +11,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
-    CHUNK_ENTRY_LEN, ChunkEncoding, ChunkingOptions, Compression, HEADER_LEN, Limits,
-    MIN_CHUNK_SIZE, PayloadDescriptor, parse_chunk_index,
+    CHUNK_ENTRY_LEN, ChunkEncoding, Compression, HEADER_LEN, Limits, MIN_CHUNK_SIZE,
+    PayloadDescriptor, parse_chunk_index,
 };
-use hpk_tests::{SplitMix64 as Rng, *};
-use hpk_verify::{Clock, MemorySink, PayloadSink, TrustedRoot, VerifiedPackage};
+use hpk_sign::ChunkingOptions;
+use hpk_tests::*;
+use hpk_verify::{MemorySink, PayloadSink, TrustedRoot, VerifiedPackage};
 use std::io::{self, Read};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-const NOW: Clock = Clock::Trusted(T0 + DAY);
-
 /// The bytes of the header's `minor` field: not signed, accepted whatever
 /// their value (`spec/SPEC.md`, "Reading the container", rule 4).
 const MINOR: Range<usize> = 10..12;
-
-fn trusted() -> TrustedRoot {
-    let keys = Keys::standard();
-    TrustedRoot::load(
-        &root_file(&standard_root(&keys), &[&keys.root]),
-        NOW,
-        &Limits::default(),
-    )
-    .unwrap()
-}
 
 // ---------------------------------------------------------------------------
 // Judging one file
@@ -171,18 +160,13 @@ fn assert_no_findings(what: &str, total: usize, findings: &[Finding]) {
     );
 }
 
-/// Incompressible bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    Rng(seed).bytes(len)
-}
-
 /// Compressible text: lines drawn at random from a pool of a few thousand.
 fn text(len: usize, seed: u64) -> Vec<u8> {
     const WORDS: [&str; 16] = [
         "kernel", "driver", "update", "module", "patch", "secure", "boot", "cache", "signed",
         "chunk", "index", "payload", "device", "policy", "root", "catalog",
     ];
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let pool: Vec<Vec<u8>> = (0..4096)
         .map(|n| {
             let mut line = format!("{n:06}");
@@ -347,7 +331,7 @@ fn small_package_is_what_the_exhaustive_test_needs() {
     }
     assert_eq!(map.last().unwrap().stored.end, file.len());
     // The unmutated file verifies and streams to the original content.
-    let root = trusted();
+    let root = standard_trusted_root(&Keys::standard());
     assert_eq!(full_verdict(file.as_slice(), &root), Verdict::Accepted);
     let mut sink = MemorySink::default();
     VerifiedPackage::open(file.as_slice(), &root, &Limits::default())
@@ -366,7 +350,7 @@ fn every_flip_truncation_insertion_and_deletion_of_a_small_package_is_rejected()
     let start = Instant::now();
     let cpu = cpu_seconds();
     let (_, file) = small_package();
-    let root = trusted();
+    let root = standard_trusted_root(&Keys::standard());
     let mutations = every_mutation(&file);
     let findings = on_all_cores(mutations.len(), |i| {
         let m = mutations[i];
@@ -406,7 +390,7 @@ fn every_flip_truncation_insertion_and_deletion_of_a_small_package_is_rejected()
 #[test]
 fn a_different_minor_version_is_accepted_with_the_same_content() {
     let (_, file) = small_package();
-    let root = trusted();
+    let root = standard_trusted_root(&Keys::standard());
     let read = |bytes: &[u8]| {
         let mut sink = MemorySink::default();
         let head = VerifiedPackage::open(bytes, &root, &Limits::default())
@@ -478,7 +462,7 @@ fn big() -> &'static Big {
             payload_start: built.payload_offset(1),
             file,
             chunks,
-            root: trusted(),
+            root: standard_trusted_root(&Keys::standard()),
         };
         assert_eq!(
             full_verdict(big.file.as_slice(), &big.root),
@@ -655,7 +639,7 @@ fn random_flips_insertions_and_deletions_of_a_large_package_are_rejected() {
     let big = big();
     let start = Instant::now();
     let cpu = cpu_seconds();
-    let mut rng = Rng(0x5EED_0001);
+    let mut rng = Rng::new(0x5EED_0001);
     let len = big.file.len();
     // Spread over every section, not in proportion to its size: the head
     // and the chunk indexes are small but the most sensitive.
@@ -695,7 +679,7 @@ fn random_truncations_and_swaps_of_a_large_package_are_rejected() {
     let big = big();
     let start = Instant::now();
     let cpu = cpu_seconds();
-    let mut rng = Rng(0x5EED_0002);
+    let mut rng = Rng::new(0x5EED_0002);
     let len = big.file.len();
     let mut mutations = Vec::new();
     for (region, n) in [

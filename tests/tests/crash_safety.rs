@@ -9,9 +9,9 @@
 //! - an extraction target is as it was (absent, or an empty folder) or
 //!   complete, every payload with every byte right and nothing else;
 //! - the only other new names are temporary files of the killed process,
-//!   `.NAME.PID.N.hpk-tmp` (`hpk_format::TEMP_SUFFIX`), next to their
+//!   `.NAME.PID.N.hpk-tmp` (`hpk_sign::TEMP_SUFFIX`), next to their
 //!   target, or an extraction's staging folder `.hpk-extract-…`
-//!   (`hpk_format::STAGING_PREFIX`) next to the extraction target, holding
+//!   (`hpk_verify::STAGING_PREFIX`) next to the extraction target, holding
 //!   payload names only.
 //!
 //! Interrupted rather than killed (SIGINT, SIGTERM), the same commands
@@ -24,9 +24,11 @@
 //! a stale binary; if cargo cannot be run, an existing binary is used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Digest, STAGING_PREFIX, TEMP_SUFFIX};
+use hpk_format::Digest;
+use hpk_sign::TEMP_SUFFIX;
 use hpk_tests::hpk_binary as hpk;
 use hpk_tests::*;
+use hpk_verify::STAGING_PREFIX;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
@@ -502,7 +504,7 @@ fn kill_repeatedly(
     dir: &Path,
     kills: usize,
     duration: Duration,
-    rng: &mut SplitMix64,
+    rng: &mut Rng,
     prepare: &mut dyn FnMut(usize) -> BTreeMap<PathBuf, Vec<Option<Digest>>>,
 ) -> Tally {
     let mut tally = Tally::default();
@@ -537,7 +539,7 @@ fn write(path: &Path, bytes: &[u8]) {
 
 /// Compressible text.
 fn text(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = SplitMix64(seed);
+    let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(len + 64);
     while out.len() < len {
         out.extend_from_slice(
@@ -595,7 +597,7 @@ impl Fixture {
         let root = tmp.path().to_path_buf();
         let src = root.join("src");
         let keys = Keys::standard();
-        let mut rng = SplitMix64(0xC0FFEE);
+        let mut rng = Rng::new(0xC0FFEE);
         let new_payloads: BTreeMap<PathBuf, Vec<u8>> = [
             (PAYLOADS[0], b"new readme\n".to_vec()),
             (PAYLOADS[1], rng.bytes(24 * MIB)),
@@ -692,7 +694,7 @@ fn one(name: &str, contents: Vec<Option<Digest>>) -> BTreeMap<PathBuf, Vec<Optio
 fn killed_commands_leave_the_old_or_the_new_file_never_a_partial_one() {
     let start = Instant::now();
     let f = Fixture::new();
-    let mut rng = SplitMix64(0x51C4_11ED);
+    let mut rng = Rng::new(0x51C4_11ED);
     let mut tallies: Vec<(&str, Tally)> = Vec::new();
     let os = |p: &Path| p.as_os_str().to_owned();
 

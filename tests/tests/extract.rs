@@ -4,21 +4,12 @@
 //! folder whose parent exists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{ErrorClass, Limits, PayloadError, STAGING_PREFIX};
+use hpk_format::{ErrorClass, Limits, PayloadError};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, ExtractError, Extracted, TrustedRoot, VerifiedPackage, VerifyError, extract_to_dir,
+    ExtractError, Extracted, STAGING_PREFIX, VerifiedPackage, VerifyError, extract_to_dir,
 };
 use std::path::{Path, PathBuf};
-
-fn trusted(keys: &Keys) -> TrustedRoot {
-    TrustedRoot::load(
-        &root_file(&standard_root(keys), &[&keys.root]),
-        Clock::Trusted(T0 + DAY),
-        &Limits::default(),
-    )
-    .unwrap()
-}
 
 /// The payloads of the fixture, in manifest (name) order.
 fn payloads() -> Vec<(&'static str, Vec<u8>)> {
@@ -40,7 +31,8 @@ fn package() -> BuiltPackage {
 
 fn extract(file: &[u8], dir: &Path) -> Result<Extracted, ExtractError> {
     let keys = Keys::standard();
-    let package = VerifiedPackage::open(file, &trusted(&keys), &Limits::default()).unwrap();
+    let package =
+        VerifiedPackage::open(file, &standard_trusted_root(&keys), &Limits::default()).unwrap();
     extract_to_dir(package, dir, &mut |_| {})
 }
 
@@ -85,8 +77,12 @@ fn every_payload_is_extracted_with_its_content() {
     let dir = parent.path().join("out");
     let mut progress = Vec::new();
     let file = built.file(&[&keys.release]);
-    let package =
-        VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
+    let package = VerifiedPackage::open(
+        file.as_slice(),
+        &standard_trusted_root(&keys),
+        &Limits::default(),
+    )
+    .unwrap();
     let extracted = extract_to_dir(package, &dir, &mut |n| progress.push(n)).unwrap();
     let names: Vec<PathBuf> = payloads().iter().map(|(n, _)| PathBuf::from(n)).collect();
     assert_eq!(
@@ -368,8 +364,12 @@ fn a_target_filled_during_extraction_is_not_replaced() {
         if existed {
             std::fs::create_dir(&dir).unwrap();
         }
-        let package =
-            VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
+        let package = VerifiedPackage::open(
+            file.as_slice(),
+            &standard_trusted_root(&keys),
+            &Limits::default(),
+        )
+        .unwrap();
         let mut intruded = false;
         let e = extract_to_dir(package, &dir, &mut |done| {
             if done == total && !intruded {

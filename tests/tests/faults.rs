@@ -29,10 +29,13 @@
 //! `target/<profile>/hpk`, built once first (as in `crash_safety.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{AtomicFile, ErrorClass, Limits, STAGING_PREFIX, StagingDir, TEMP_SUFFIX};
+use hpk_format::{ErrorClass, Limits};
+use hpk_sign::{AtomicFile, TEMP_SUFFIX};
 use hpk_tests::hpk_binary as hpk;
 use hpk_tests::*;
-use hpk_verify::{Clock, ExtractError, TrustedRoot, VerifiedPackage, extract_to_dir};
+use hpk_verify::{
+    Clock, ExtractError, STAGING_PREFIX, StagingDir, TrustedRoot, VerifiedPackage, extract_to_dir,
+};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -262,7 +265,7 @@ impl Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let src = root.join("src");
-        let mut rng = SplitMix64(0xFA_017);
+        let mut rng = Rng::new(0xFA_017);
         write(&src.join("small.dat"), b"a small payload\n");
         write(&src.join("medium.dat"), &rng.bytes(300 * KIB));
         write(&src.join("big.dat"), &rng.bytes(2 * MIB));
@@ -585,15 +588,6 @@ impl<R: Read> Read for Hooked<'_, R> {
     }
 }
 
-fn trusted(keys: &Keys) -> TrustedRoot {
-    TrustedRoot::load(
-        &root_file(&standard_root(keys), &[&keys.root]),
-        Clock::Trusted(T0 + DAY),
-        &Limits::default(),
-    )
-    .unwrap()
-}
-
 /// A signed package of two payloads of 200 KiB.
 fn two_payloads() -> (BuiltPackage, Vec<u8>) {
     let keys = Keys::standard();
@@ -619,7 +613,8 @@ fn an_extraction_whose_target_is_taken_meanwhile_is_not_committed() {
         at,
         hook: Some(Box::new(|| occupied_folder(&target))),
     };
-    let package = VerifiedPackage::open(reader, &trusted(&keys), &Limits::default()).unwrap();
+    let package =
+        VerifiedPackage::open(reader, &standard_trusted_root(&keys), &Limits::default()).unwrap();
     let err = extract_to_dir(package, &target, &mut |_| {}).unwrap_err();
     assert!(
         matches!(err, ExtractError::Target { .. }),
@@ -666,7 +661,7 @@ fn failing(bytes: &[u8], at: usize) -> FailingReader<&[u8]> {
 fn a_read_error_in_the_head_is_an_io_error() {
     let keys = Keys::standard();
     let (_, file) = two_payloads();
-    let root = trusted(&keys);
+    let root = standard_trusted_root(&keys);
     for at in [0, 10, 100, 400] {
         let err = VerifiedPackage::open(failing(&file, at), &root, &Limits::default())
             .err()
@@ -691,7 +686,7 @@ fn a_read_error_in_the_head_is_an_io_error() {
 fn a_read_error_in_a_payload_extracts_nothing() {
     let keys = Keys::standard();
     let (built, file) = two_payloads();
-    let root = trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let start = built.payload_offset(1);
     // In the chunk indexes, in the first payload, in the second, and on
     // the last byte.

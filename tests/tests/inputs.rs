@@ -13,7 +13,7 @@
 //! that leaves the catalog role alone keeps the floor.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Catalog, ContainerError, ErrorClass, FileType, Limits, Roles, TrustRoot};
+use hpk_format::{Catalog, ContainerError, ErrorClass, FileType, Limits, RoleName, TrustRoot};
 use hpk_sign::catalog::new_catalog;
 use hpk_tests::*;
 use hpk_verify::{
@@ -110,19 +110,11 @@ fn trust_roots_followed_by_endless_data_are_refused_after_one_more_byte() {
 
 /// The standard root of `version` with `catalog` as the catalog role.
 fn root_with_catalog(keys: &Keys, version: u64, catalog: &[&TestKey]) -> TrustRoot {
-    let mut listed = vec![&keys.root, &keys.release, &keys.hotpatch, &keys.recovery];
-    listed.extend_from_slice(catalog);
-    trust_root(
+    root_with_roles(
+        keys,
         version,
         T0 + 365 * DAY,
-        Roles {
-            root: role(1, &[&keys.root]),
-            release: role(1, &[&keys.release]),
-            hotpatch: role(1, &[&keys.hotpatch]),
-            recovery: role(1, &[&keys.recovery]),
-            catalog: role(1, catalog),
-        },
-        &listed,
+        &[(RoleName::Catalog, 1, catalog)],
     )
 }
 

@@ -15,15 +15,6 @@ use hpk_verify::{
 
 const NOW: Clock = Clock::Trusted(T0 + DAY);
 
-fn trusted(keys: &Keys) -> TrustedRoot {
-    TrustedRoot::load(
-        &root_file(&standard_root(keys), &[&keys.root]),
-        NOW,
-        &Limits::default(),
-    )
-    .unwrap()
-}
-
 fn online() -> DeviceProfile {
     DeviceProfile::from_toml("os = \"windows\"\narchitecture = \"x64\"\nedition = \"enterprise\"\n")
         .unwrap()
@@ -47,10 +38,11 @@ fn lengths_come_before_an_unknown_critical_extension() {
     let len = u64::from_le_bytes(file[32..40].try_into().unwrap());
     file[32..40].copy_from_slice(&(len + 1).to_le_bytes());
     file.push(0);
-    let e = match VerifiedPackage::open(&file[..], &trusted(&keys), &Limits::default()) {
-        Err(e) => e,
-        Ok(_) => panic!("accepted"),
-    };
+    let e =
+        match VerifiedPackage::open(&file[..], &standard_trusted_root(&keys), &Limits::default()) {
+            Err(e) => e,
+            Ok(_) => panic!("accepted"),
+        };
     assert_eq!(e.class(), ErrorClass::Malformed, "{e}");
     assert_eq!(e.reason(), None);
 }
@@ -60,7 +52,9 @@ fn kind_not_allowed_comes_before_an_unknown_critical_extension() {
     let keys = Keys::standard();
     let built = critical(PackageSpec::new("crit", PackageKind::Recovery)).build();
     let file = built.file(&[&keys.recovery]);
-    let package = VerifiedPackage::open(&file[..], &trusted(&keys), &Limits::default()).unwrap();
+    let package =
+        VerifiedPackage::open(&file[..], &standard_trusted_root(&keys), &Limits::default())
+            .unwrap();
     let n = package.head().check_policy(&online(), NOW).unwrap_err();
     assert_eq!(n.reason, Reason::KindNotAllowed);
     let n = package.head().check_intrinsic(NOW).unwrap_err();
@@ -73,7 +67,7 @@ fn no_payload_byte_of_a_package_with_an_unknown_critical_extension() {
     let file = critical(PackageSpec::baseline("crit"))
         .build()
         .file(&[&keys.release]);
-    let root = trusted(&keys);
+    let root = standard_trusted_root(&keys);
     // A caller that skips the policy still cannot read the payloads.
     let package = VerifiedPackage::open(&file[..], &root, &Limits::default()).unwrap();
     let e = package.verify_payloads(&mut |_| {}).unwrap_err();
@@ -92,7 +86,9 @@ fn header_depth_ends_with_the_file_length() {
         .with_payload("a.txt", b"a\n".to_vec())
         .build()
         .file(&[&keys.release]);
-    let package = VerifiedPackage::open(&file[..], &trusted(&keys), &Limits::default()).unwrap();
+    let package =
+        VerifiedPackage::open(&file[..], &standard_trusted_root(&keys), &Limits::default())
+            .unwrap();
     let head = package.head();
     let len = file.len() as u64;
     head.check_file_len(len).unwrap();
@@ -119,7 +115,7 @@ fn policy_failures_of_roots_and_catalogs_have_typed_names() {
     let e = TrustedRoot::load(&root_bytes, Clock::Trusted(T0 - 1), &limits).unwrap_err();
     assert_eq!(e.reason(), Some(DocumentReason::NotYetValid));
     // The same root again is not its own next version.
-    let root = trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let e = root.update(&root_bytes, &limits).unwrap_err();
     assert!(matches!(e, RootError::Version { .. }));
     assert_eq!(e.reason(), Some(DocumentReason::WrongVersion));

@@ -5,21 +5,16 @@
 //! profile's TOML form.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Channel, Digest, ErrorClass, Limits, PackageKind, RoleName, TrustRoot};
+use hpk_format::{Channel, Digest, ErrorClass, Limits, PackageKind, RoleName};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, DeviceProfile, NotApplicable, ProfileMode, Reason, TrustedRoot, VerifiedHead,
-    VerifiedPackage, VerifyError, role_for,
+    Clock, DeviceProfile, NotApplicable, ProfileMode, Reason, VerifiedHead, VerifiedPackage,
+    VerifyError, role_for,
 };
 use std::collections::BTreeSet;
 
 /// Inside every fixture's validity (created T0, expires T0 + 90 days).
 const NOW: Clock = Clock::Trusted(T0 + DAY);
-
-fn trusted(keys: &Keys) -> TrustedRoot {
-    let root: TrustRoot = standard_root(keys);
-    TrustedRoot::load(&root_file(&root, &[&keys.root]), NOW, &Limits::default()).unwrap()
-}
 
 /// Builds the package, signs it with its role's key and verifies it.
 fn verify(spec: &PackageSpec) -> VerifiedHead {
@@ -27,8 +22,12 @@ fn verify(spec: &PackageSpec) -> VerifiedHead {
     let built = spec.build();
     let signer = keys.of(role_for(&built.manifest.kind));
     let file = built.file(&[signer]);
-    let package =
-        VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
+    let package = VerifiedPackage::open(
+        file.as_slice(),
+        &standard_trusted_root(&keys),
+        &Limits::default(),
+    )
+    .unwrap();
     package.verify_payloads(&mut |_| {}).unwrap()
 }
 
@@ -51,12 +50,11 @@ fn baseline() -> PackageSpec {
 }
 
 fn standard() -> PackageSpec {
-    PackageSpec::new("contoso-cu", PackageKind::Standard).with_payload("cu.bin", b"cu".to_vec())
+    PackageSpec::standard("contoso-cu").with_payload("cu.bin", b"cu".to_vec())
 }
 
 fn recovery() -> PackageSpec {
-    PackageSpec::new("contoso-recovery", PackageKind::Recovery)
-        .with_payload("fix.bin", b"fix".to_vec())
+    PackageSpec::recovery("contoso-recovery").with_payload("fix.bin", b"fix".to_vec())
 }
 
 fn hotpatch(base: Digest, sequence: u32) -> PackageSpec {

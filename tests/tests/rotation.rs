@@ -4,7 +4,7 @@
 //! mistakes and freeze attacks with expired roots.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{ErrorClass, Limits, RoleName, Roles, TrustRoot};
+use hpk_format::{ErrorClass, Limits, RoleName, TrustRoot};
 use hpk_tests::*;
 use hpk_verify::{Clock, RootError, ThresholdNotMet, TrustedRoot, VerifiedPackage, VerifyError};
 
@@ -25,23 +25,15 @@ fn root_v(
     root_keys: &[&TestKey],
     release: &TestKey,
 ) -> TrustRoot {
-    let keys = Keys::standard();
-    let mut listed: Vec<&TestKey> = root_keys.to_vec();
-    listed.extend([release, &keys.hotpatch, &keys.recovery, &keys.catalog]);
-    let mut root = trust_root(
+    root_with_roles(
+        &Keys::standard(),
         version,
         expires,
-        Roles {
-            root: role(threshold, root_keys),
-            release: role(1, &[release]),
-            hotpatch: role(1, &[&keys.hotpatch]),
-            recovery: role(1, &[&keys.recovery]),
-            catalog: role(1, &[&keys.catalog]),
-        },
-        &listed,
-    );
-    root.created = T0;
-    root
+        &[
+            (RoleName::Root, threshold, root_keys),
+            (RoleName::Release, 1, &[release]),
+        ],
+    )
 }
 
 /// Version 1 (root key seed 1), 2 (root key seed 21), 3 (root key seed 31).

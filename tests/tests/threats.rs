@@ -12,7 +12,7 @@
 use hpk_format::{
     ALG_ED25519, ChunkEncoding, ChunkEntry, Compression, ContainerError, DecodeError, Digest,
     ErrorClass, FileType, HEADER_LEN, Header, Limits, Manifest, PackageKind, PayloadDescriptor,
-    PayloadError, PayloadName, Role, RoleName, Roles, SIGNATURE_RECORD_LEN, SignatureRecord,
+    PayloadError, PayloadName, Role, RoleName, SIGNATURE_RECORD_LEN, Section, SignatureRecord,
     TrustRoot, decode, encode, encode_head, parse_chunk_index,
 };
 use hpk_tests::*;
@@ -26,15 +26,6 @@ const NOW: Clock = Clock::Trusted(T0 + DAY);
 
 fn limits() -> Limits {
     Limits::default()
-}
-
-/// Loads a trust root signed by the standard root key.
-fn trusted(root: &TrustRoot, keys: &Keys) -> TrustedRoot {
-    TrustedRoot::load(&root_file(root, &[&keys.root]), NOW, &limits()).expect("load root")
-}
-
-fn standard_trusted(keys: &Keys) -> TrustedRoot {
-    trusted(&standard_root(keys), keys)
 }
 
 fn open<'a>(file: &'a [u8], root: &TrustedRoot) -> Result<VerifiedPackage<&'a [u8]>, VerifyError> {
@@ -101,7 +92,7 @@ fn record_over(key: &TestKey, body: &[u8]) -> SignatureRecord {
 #[test]
 fn valid_package_is_accepted_end_to_end() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release]);
     let head = open(&file, &root).unwrap().head().clone();
@@ -128,7 +119,7 @@ fn valid_package_is_accepted_end_to_end() {
 #[test]
 fn unsigned_package_is_refused_as_unsigned() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let file = small_baseline().file(&[]);
     let e = open_err(&file, &root);
     let message = e.to_string();
@@ -144,7 +135,7 @@ fn unsigned_package_is_refused_as_unsigned() {
 #[test]
 fn package_signed_by_a_key_not_in_the_root_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let stranger = TestKey::from_seed(99);
     let file = small_baseline().file(&[&stranger]);
     let t = signature_err(&file, &root);
@@ -162,7 +153,7 @@ fn package_signed_by_a_key_not_in_the_root_is_refused() {
 #[test]
 fn hotpatch_signed_by_the_release_key_is_refused_for_its_role() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let baseline = small_baseline();
     let hotpatch = small_hotpatch(baseline.digest());
     let file = hotpatch.file(&[&keys.release]);
@@ -190,7 +181,7 @@ fn hotpatch_signed_by_the_release_key_is_refused_for_its_role() {
 #[test]
 fn recovery_and_baseline_keys_do_not_stand_in_for_each_other() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let recovery = PackageSpec::new("contoso-recovery", PackageKind::Recovery)
         .with_payload("fix.bin", b"fix".to_vec())
         .build();
@@ -205,7 +196,7 @@ fn recovery_and_baseline_keys_do_not_stand_in_for_each_other() {
 #[test]
 fn package_signed_only_by_the_catalog_or_root_key_is_refused_before_decode() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     // A body that does not decode: signed by a package-signing key it is a
     // decode error, so a signature error for the others proves that their
     // signatures were refused before the body was parsed.
@@ -237,7 +228,7 @@ fn package_signed_only_by_the_catalog_or_root_key_is_refused_before_decode() {
 #[test]
 fn signature_made_over_another_manifest_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let other = PackageSpec::baseline("contoso-os")
         .version("10.0.26100.2")
@@ -259,7 +250,7 @@ fn signature_over_the_body_in_another_file_type_context_is_refused() {
     // The same body signed as a trust root or a catalog: the domain
     // separation prefix differs, so it does not verify as a package.
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     for ft in [FileType::TrustRoot, FileType::Catalog] {
         let file = built.file_with(&[keys.release.record(ft, &built.body)]);
@@ -274,7 +265,7 @@ fn signature_over_the_body_in_another_file_type_context_is_refused() {
 #[test]
 fn flipping_one_manifest_bit_after_signing_is_a_signature_error_not_a_decode_error() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release]);
     let body_at = HEADER_LEN + SIGNATURE_RECORD_LEN;
@@ -302,7 +293,7 @@ fn flipping_one_manifest_bit_after_signing_is_a_signature_error_not_a_decode_err
 #[test]
 fn flipping_one_signature_bit_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let mut record = record_over(&keys.release, &built.body);
     for i in [0usize, 31, 32, 63] {
@@ -327,24 +318,11 @@ fn flipping_one_signature_bit_is_refused() {
 /// The standard root, but the release role has threshold 2 over the
 /// release key and `second`.
 fn release_threshold_two(keys: &Keys, second: &TestKey) -> TrustRoot {
-    trust_root(
+    root_with_roles(
+        keys,
         1,
         T0 + 365 * DAY,
-        Roles {
-            root: role(1, &[&keys.root]),
-            release: role(2, &[&keys.release, second]),
-            hotpatch: role(1, &[&keys.hotpatch]),
-            recovery: role(1, &[&keys.recovery]),
-            catalog: role(1, &[&keys.catalog]),
-        },
-        &[
-            &keys.root,
-            &keys.release,
-            second,
-            &keys.hotpatch,
-            &keys.recovery,
-            &keys.catalog,
-        ],
+        &[(RoleName::Release, 2, &[&keys.release, second])],
     )
 }
 
@@ -352,7 +330,7 @@ fn release_threshold_two(keys: &Keys, second: &TestKey) -> TrustRoot {
 fn the_same_key_signing_twice_counts_once() {
     let keys = Keys::standard();
     let second = TestKey::from_seed(20);
-    let root = trusted(&release_threshold_two(&keys, &second), &keys);
+    let root = trusted_root(&release_threshold_two(&keys, &second), &keys);
     let built = small_baseline();
     let rec = record_over(&keys.release, &built.body);
     for records in [vec![rec, rec], vec![rec, rec, rec, rec]] {
@@ -379,7 +357,7 @@ fn the_same_key_signing_twice_counts_once() {
 fn a_valid_and_an_invalid_record_of_the_same_key_count_once() {
     let keys = Keys::standard();
     let second = TestKey::from_seed(20);
-    let root = trusted(&release_threshold_two(&keys, &second), &keys);
+    let root = trusted_root(&release_threshold_two(&keys, &second), &keys);
     let built = small_baseline();
     let good = record_over(&keys.release, &built.body);
     let mut bad = good;
@@ -410,7 +388,7 @@ fn a_valid_and_an_invalid_record_of_the_same_key_count_once() {
 #[test]
 fn a_signature_with_a_small_order_r_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let statement = hpk_format::signed_statement(FileType::Package, &built.body);
     let forged = keys.release.sign_with_small_order_r(&statement);
@@ -435,7 +413,7 @@ fn a_signature_with_a_small_order_r_is_refused() {
 fn two_distinct_keys_meet_a_threshold_of_two() {
     let keys = Keys::standard();
     let second = TestKey::from_seed(20);
-    let root = trusted(&release_threshold_two(&keys, &second), &keys);
+    let root = trusted_root(&release_threshold_two(&keys, &second), &keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release, &second]);
     let head = open(&file, &root).unwrap().head().clone();
@@ -492,7 +470,7 @@ fn a_trust_root_listing_the_same_key_twice_is_refused_at_decode() {
     );
 
     // And a rotation to such a root is refused the same way.
-    let v1 = trusted(&standard_root(&keys), &keys);
+    let v1 = trusted_root(&standard_root(&keys), &keys);
     twice_in_role.version = 2;
     let file = root_file_from_body(&encode_root_unchecked(&twice_in_role), &[&keys.root]);
     let e = v1.update(&file, &limits()).unwrap_err();
@@ -505,7 +483,7 @@ fn a_trust_root_listing_the_same_key_twice_is_refused_at_decode() {
 #[test]
 fn a_record_with_an_unknown_algorithm_is_skipped_not_counted() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let mut other_alg = record_over(&keys.release, &built.body);
     other_alg.algorithm = ALG_ED25519 + 1;
@@ -523,7 +501,7 @@ fn a_record_with_an_unknown_algorithm_is_skipped_not_counted() {
     assert_eq!(head.signers.len(), 1);
     // Nor does it count towards a threshold of 2.
     let second = TestKey::from_seed(20);
-    let root2 = trusted(&release_threshold_two(&keys, &second), &keys);
+    let root2 = trusted_root(&release_threshold_two(&keys, &second), &keys);
     let t = signature_err(&built.file_with(&[other_alg, good]), &root2);
     assert_eq!(t.got, 1);
     assert_eq!(t.report.unsupported_algorithm, 1);
@@ -536,7 +514,7 @@ fn a_record_with_an_unknown_algorithm_is_skipped_not_counted() {
 /// The decode error of a package whose body is `body`, validly signed.
 fn signed_body_decode_err(body: Vec<u8>) -> DecodeError {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = BuiltPackage {
         body,
         ..small_baseline()
@@ -615,7 +593,7 @@ fn signed_manifest_with_a_non_canonical_bool_option_or_enum_is_refused() {
 #[test]
 fn header_lengths_inconsistent_with_the_signed_manifest_are_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let records = [record_over(&keys.release, &built.body)];
     let cases = [
@@ -647,7 +625,7 @@ fn header_lengths_inconsistent_with_the_signed_manifest_are_refused() {
 #[test]
 fn a_trust_root_or_catalog_is_not_a_package() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let file = root_file(&standard_root(&keys), &[&keys.root]);
     let e = open_err(&file, &root);
     assert!(
@@ -669,7 +647,7 @@ fn a_trust_root_or_catalog_is_not_a_package() {
 #[test]
 fn unknown_critical_extension_is_refused_and_unknown_non_critical_ignored() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let device = online_device();
     let critical = PackageSpec::baseline("contoso-os")
         .with_extension(0x8000_0001, true, b"must understand")
@@ -728,7 +706,7 @@ impl PayloadSink for RecordingSink {
 fn a_tampered_chunk_in_the_middle_is_caught_before_any_of_its_bytes_are_handed_out() {
     const CHUNK: usize = 4096;
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let data = sample_data(300 * CHUNK, 7);
     let built = PackageSpec::baseline("contoso-os")
         .with_payload("big.bin", data.clone())
@@ -780,7 +758,7 @@ fn a_tampered_chunk_in_the_middle_is_caught_before_any_of_its_bytes_are_handed_o
 #[test]
 fn a_tampered_chunk_index_is_refused_before_any_chunk_is_read() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release]);
     let index_at = built.index_offset(1);
@@ -814,7 +792,7 @@ fn a_wrong_content_digest_is_caught_before_the_payload_ends() {
     // Chunks that match a signed index but a content digest that does not:
     // only a lying writer can produce it, and `end` is never called.
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let honest = small_baseline();
     let mut manifest = honest.manifest.clone();
     manifest.payloads[1].content_digest = Digest::of(b"something else");
@@ -839,7 +817,7 @@ fn a_wrong_content_digest_is_caught_before_the_payload_ends() {
 #[test]
 fn a_package_truncated_in_each_section_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release]);
     let body_at = HEADER_LEN + SIGNATURE_RECORD_LEN;
@@ -848,13 +826,13 @@ fn a_package_truncated_in_each_section_is_refused() {
 
     // In the head: refused by `open`.
     for (cut, section) in [
-        (0, "header"),
-        (HEADER_LEN - 1, "header"),
-        (HEADER_LEN, "signature block"),
-        (HEADER_LEN + 50, "signature block"),
-        (body_at, "body"),
-        (body_at + built.body.len() / 2, "body"),
-        (index_at - 1, "body"),
+        (0, Section::Header),
+        (HEADER_LEN - 1, Section::Header),
+        (HEADER_LEN, Section::SignatureBlock),
+        (HEADER_LEN + 50, Section::SignatureBlock),
+        (body_at, Section::Body),
+        (body_at + built.body.len() / 2, Section::Body),
+        (index_at - 1, Section::Body),
     ] {
         let e = open_err(&file[..cut], &root);
         assert_eq!(e.class(), ErrorClass::Malformed);
@@ -874,7 +852,7 @@ fn a_package_truncated_in_each_section_is_refused() {
                 matches!(
                     e,
                     VerifyError::Container(ContainerError::Truncated {
-                        section: "chunk-index section"
+                        section: Section::ChunkIndex
                     })
                 ),
                 "cut at {cut}: {e:?}"
@@ -919,7 +897,7 @@ fn a_package_truncated_in_each_section_is_refused() {
 #[test]
 fn trailing_bytes_after_the_payload_area_are_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let mut file = built.file(&[&keys.release]);
     file.push(0);
@@ -935,7 +913,7 @@ fn trailing_bytes_after_the_payload_area_are_refused() {
 #[test]
 fn endless_data_after_the_package_ends_verification_at_once() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let file = small_baseline().file(&[&keys.release]);
     let endless = file.as_slice().chain(io::repeat(0x5a));
     let package = VerifiedPackage::open(endless, &root, &limits()).unwrap();
@@ -952,7 +930,7 @@ fn endless_data_after_the_package_ends_verification_at_once() {
 #[test]
 fn an_endless_stream_declaring_a_huge_body_is_refused_before_allocation() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     for (body_len, signature_count) in [
         (1u64 << 40, 1u16),
         (limits().max_body_len + 1, 1),
@@ -1017,7 +995,7 @@ fn package_with_frame(frame: &[u8], chunk_len: u32, keys: &Keys) -> Vec<u8> {
 #[test]
 fn a_zstd_frame_expanding_past_its_chunk_is_stopped_at_the_declared_length() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     // 8192 RLE blocks of 128 KiB: 32 KiB that expand to 1 GiB, in a chunk
     // that declares 64 KiB.
     let bomb = zstd_rle_bomb(0, 8192);
@@ -1060,7 +1038,7 @@ fn a_zstd_frame_expanding_past_its_chunk_is_stopped_at_the_declared_length() {
 #[test]
 fn a_zstd_frame_one_byte_too_long_or_short_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let chunk_len = 8192u32;
     for sizes in [
         vec![chunk_len + 1],
@@ -1091,7 +1069,7 @@ fn a_zstd_frame_one_byte_too_long_or_short_is_refused() {
 #[test]
 fn a_zstd_chunk_of_two_frames_or_a_damaged_frame_is_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let chunk_len = 8192u32;
     let half = zstd_rle_frame(0, &[chunk_len / 2]);
     let two = [half.clone(), half.clone()].concat();
@@ -1119,7 +1097,7 @@ fn a_zstd_chunk_of_two_frames_or_a_damaged_frame_is_refused() {
 #[test]
 fn header_sizes_that_overflow_are_refused() {
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let unlimited = Limits {
         max_total_size: u64::MAX,
         max_chunks: u64::MAX,
@@ -1170,7 +1148,7 @@ fn header_sizes_that_overflow_are_refused() {
 fn manifest_sizes_that_overflow_are_refused() {
     // Two payloads of u64::MAX stored bytes each: their sum overflows.
     let keys = Keys::standard();
-    let root = standard_trusted(&keys);
+    let root = standard_trusted_root(&keys);
     let unlimited = Limits {
         max_total_size: u64::MAX,
         max_chunks: u64::MAX,

@@ -29,8 +29,8 @@ use hpk_format::{
 use hpk_sign::catalog::{add_entry, new_catalog};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, DeviceProfile, MemorySink, Plan, PlanStatus, ProfileMode, Track, TrustedRoot,
-    open_for_entry, resolve, role_for, verify_catalog,
+    Clock, DeviceProfile, MemorySink, Plan, PlanStatus, Track, TrustedRoot, open_for_entry,
+    resolve, role_for, verify_catalog,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -406,8 +406,6 @@ impl Kind {
 
     fn profile(self) -> DeviceProfile {
         DeviceProfile {
-            mode: ProfileMode::Online,
-            os: tok("windows"),
             architecture: tok(self.arch.name()),
             edition: tok(self.edition),
             channels: if self.preview {
@@ -416,13 +414,7 @@ impl Kind {
                 vec![Channel::General]
             },
             capabilities: if self.vbs { vec![tok("vbs")] } else { vec![] },
-            installed_baseline: None,
-            installed_hotpatch_sequence: 0,
-            security_floor: 0,
-            revoked: Vec::new(),
-            time_lower_bound: None,
-            catalog_version: 0,
-            catalog_role: None,
+            ..online_device()
         }
     }
 

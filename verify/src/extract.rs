@@ -15,7 +15,8 @@
 use crate::document::Verified;
 use crate::error::{ExtractError, VerifyError};
 use crate::sink::PayloadSink;
-use hpk_format::{Manifest, PayloadDescriptor, StagingDir};
+use crate::staging::StagingDir;
+use hpk_format::{Manifest, PayloadDescriptor};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -382,7 +383,7 @@ fn check_target(dir: &Path) -> Result<Target, ExtractError> {
 ///
 /// `dir` must not exist, or be an empty folder; its parent folder must
 /// exist (it is not created). Everything is written into a private
-/// staging folder in that parent ([`hpk_format::StagingDir`]), which is
+/// staging folder in that parent ([`StagingDir`]), which is
 /// renamed onto `dir` once every payload has been verified and flushed to
 /// disk. On any failure the staging folder is removed and `dir` is left
 /// as it was. A crash leaves `dir` as it was or complete, and possibly a

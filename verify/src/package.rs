@@ -172,7 +172,7 @@ impl<R: Read> Package<R, Unjudged> {
         // are a policy reason (Y2), judged after the lengths.
         let header = signed.head.header;
         check_section(
-            Section::ChunkIndexSection,
+            Section::ChunkIndex,
             header.index_len,
             manifest.index_section_len(),
         )?;
@@ -358,7 +358,7 @@ impl<R: Read> Package<R, Judged> {
                 .index_len()
                 .and_then(|l| usize::try_from(l).ok())
                 .ok_or(VerifyError::Inconsistent {
-                    section: Section::ChunkIndexSection,
+                    section: Section::ChunkIndex,
                     declared: self.header.index_len,
                     implied: None,
                 })?;
@@ -373,7 +373,7 @@ impl<R: Read> Package<R, Judged> {
                 bytes.resize(start.saturating_add(step), 0);
                 self.input
                     .read_exact(bytes.get_mut(start..).unwrap_or_default())
-                    .map_err(|e| truncated(e, Section::ChunkIndexSection))?;
+                    .map_err(|e| truncated(e, Section::ChunkIndex))?;
             }
             indexes.push(parse_chunk_index(&bytes, desc)?);
         }
@@ -391,7 +391,7 @@ fn check_input_len(header: &Header, input_len: u64) -> Result<(), VerifyError> {
         std::cmp::Ordering::Equal => Ok(()),
         std::cmp::Ordering::Less => Err(VerifyError::Container(ContainerError::Truncated {
             section: if input_len < layout.payload {
-                Section::ChunkIndexSection
+                Section::ChunkIndex
             } else {
                 Section::PayloadArea
             },

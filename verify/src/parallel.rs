@@ -794,9 +794,10 @@ mod tests {
     //! and batch size, on damaged, truncated and failing inputs.
     use super::*;
     use hpk_format::{
-        ChunkEncoding, ChunkingOptions, Compression, Limits, MIN_CHUNK_SIZE, PayloadName,
-        PayloadReader, parse_chunk_index, write_payload,
+        ChunkEncoding, Compression, Limits, MIN_CHUNK_SIZE, PayloadName, PayloadReader,
+        parse_chunk_index,
     };
+    use hpk_sign::{ChunkingOptions, write_payload};
 
     const CS: usize = MIN_CHUNK_SIZE as usize;
 

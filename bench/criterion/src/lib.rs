@@ -6,11 +6,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use hpk_format::{
-    ChunkEntry, ChunkingOptions, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Limits,
-    Manifest, PayloadDescriptor, PayloadName, SignatureRecord, TrustedKey, encode,
-    parse_chunk_index, signed_statement, write_payload,
+    ChunkEntry, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Limits, Manifest,
+    PayloadDescriptor, PayloadName, SignatureRecord, TrustedKey, encode, parse_chunk_index,
+    signed_statement,
 };
-use hpk_tests::{Keys, PackageSpec, TestKey, TestPayload};
+use hpk_sign::{ChunkingOptions, write_payload};
+use hpk_tests::{Keys, PackageSpec, Rng, TestKey, TestPayload};
 use hpk_verify::{TrustedRoot, VerifiedHead, VerifiedPackage, verify_head};
 
 /// One MiB.
@@ -24,12 +25,10 @@ pub fn binary_like(len: usize) -> Vec<u8> {
         .and_then(std::fs::read)
         .unwrap_or_default();
     let mut out = Vec::with_capacity(len);
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rng = Rng::new(1);
     while out.len() < len {
         if exe.is_empty() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             out.push(if x.is_multiple_of(3) {
                 (x >> 40) as u8
             } else {

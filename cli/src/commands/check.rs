@@ -4,7 +4,7 @@
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::json;
-use crate::ui::Ui;
+use crate::ui::{Ui, human_bytes};
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
     Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason, Verified,
@@ -157,22 +157,6 @@ fn summary(head: &Verified<Manifest>) -> String {
         head.signers().len(),
         head.role()
     )
-}
-
-/// Bytes for people: `1.5 GiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 /// Runs `hpk verify`.
@@ -357,14 +341,18 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
         }
         ExtractError::Target { .. } => CliError::new(Failure::Io, e.to_string())
             .with_class(hpk_format::ErrorClass::Io)
+            .caused_by(&e)
             .hint(
                 "--out must name a new folder, or an empty one, in a folder that exists; \
                  nothing is overwritten and no parent folder is created",
             ),
         ExtractError::Unsafe { .. } => CliError::new(Failure::Io, e.to_string())
             .with_class(hpk_format::ErrorClass::Io)
+            .caused_by(&e)
             .hint("extract into an empty folder, or remove what is in the way"),
-        _ => CliError::new(Failure::Io, e.to_string()).with_class(hpk_format::ErrorClass::Io),
+        _ => CliError::new(Failure::Io, e.to_string())
+            .with_class(hpk_format::ErrorClass::Io)
+            .caused_by(&e),
     })?;
     ui.note(format!("OK: {}", summary(&extracted.manifest)));
     for f in &extracted.files {
@@ -608,7 +596,11 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
             let head = read_head(&mut reader, FileType::Package, &limits)
                 .map_err(|e| verify_error(&args.package, &VerifyError::from(e)))?;
             let manifest: Manifest = decode(&head.body, &limits).map_err(|e| {
-                CliError::from_class(e.class(), &args.package, format!("manifest: {e}"))
+                CliError::new(
+                    Failure::of_class(e.class()),
+                    format!("{}: manifest: {e}", args.package.display()),
+                )
+                .with_class(e.class())
             })?;
             (
                 manifest,

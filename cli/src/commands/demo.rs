@@ -4,30 +4,32 @@
 
 use crate::exit::{CliError, CliResult};
 use crate::ui::Ui;
+use hpk_format::Digest;
 use std::path::{Path, PathBuf};
 
 /// Deterministic sample content that compresses like real binaries do:
-/// runs of structure mixed with noise.
-fn sample_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            match i % 64 {
-                0..=39 => b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"[i % 16],
-                _ => (x >> 24) as u8,
-            }
-        })
-        .collect()
+/// runs of structure mixed with noise. Each 64 bytes are 40 of an
+/// executable's header followed by 24 of noise: the SHA-256 of `seed` and
+/// the block's number (SHA-256 in counter mode).
+fn sample_bytes(len: usize, seed: u8) -> Vec<u8> {
+    const STRUCTURE: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00";
+    let mut out = Vec::with_capacity(len + 64);
+    let mut block = 0u64;
+    while out.len() < len {
+        out.extend(STRUCTURE.iter().cycle().take(40));
+        let noise = Digest::of(&[&[seed][..], &block.to_le_bytes()].concat());
+        out.extend_from_slice(&noise.0[..24]);
+        block += 1;
+    }
+    out.truncate(len);
+    out
 }
 
 fn write(path: &Path, bytes: &[u8]) -> CliResult {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| CliError::io(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| CliError::io(parent, &e))?;
     }
-    hpk_format::write_atomically(path, bytes).map_err(|e| CliError::io(path, e))
+    hpk_sign::write_atomically(path, bytes).map_err(|e| CliError::io(path, &e))
 }
 
 const BASELINE: &str = r#"# A quarterly baseline for x64 devices eligible for hotpatching.
@@ -156,23 +158,23 @@ fn say(text: &str) {
 pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
     let dir: PathBuf = match dir {
         Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| CliError::io(d, e))?;
+            std::fs::create_dir_all(d).map_err(|e| CliError::io(d, &e))?;
             d.to_path_buf()
         }
         None => tempfile::Builder::new()
             .prefix("hpk-demo-")
             .tempdir()
-            .map_err(|e| CliError::io(Path::new("temporary folder"), e))?
+            .map_err(|e| CliError::io(Path::new("temporary folder"), &e))?
             .keep(),
     };
-    std::env::set_current_dir(&dir).map_err(|e| CliError::io(&dir, e))?;
+    std::env::set_current_dir(&dir).map_err(|e| CliError::io(&dir, &e))?;
     outln!("# hpk demo in {}", dir.display());
     outln!("# Every step below is a command you can run yourself in that folder.");
 
     say("1. Keys: one per role, unencrypted for the demo (hpk keygen encrypts by default).");
     for role in ["root", "release", "hotpatch", "recovery", "catalog"] {
         let out = format!("keys/{role}.key");
-        std::fs::create_dir_all("keys").map_err(|e| CliError::io(Path::new("keys"), e))?;
+        std::fs::create_dir_all("keys").map_err(|e| CliError::io(Path::new("keys"), &e))?;
         step(&["keygen", "--out", &out, "--unencrypted", "--force"], ui)?;
     }
 
@@ -208,7 +210,7 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
     write(Path::new("payload/ntoskrnl.exe"), &kernel)?;
     write(Path::new("payload/hal.dll"), &sample_bytes(512 << 10, 2))?;
     write(Path::new("payload/ntoskrnl.hp"), &sample_bytes(96 << 10, 3))?;
-    let kernel_digest = hpk_format::Digest::of(&kernel).to_hex();
+    let kernel_digest = Digest::of(&kernel).to_hex();
     write(Path::new("baseline-x64.toml"), BASELINE.as_bytes())?;
     write(Path::new("baseline-arm64.toml"), BASELINE_ARM64.as_bytes())?;
     write(

@@ -40,17 +40,17 @@ pub fn keygen(
         Some(passphrase::for_new_key(out, passphrase_file)?)
     };
     let encrypt = passphrase.is_some();
-    let key = SecretKey::generate().map_err(|e| CliError::io(out, e))?;
+    let key = SecretKey::generate().map_err(|e| CliError::io(out, &e))?;
     let public = key.public_key();
     write_secret_key_file(out, &key, passphrase.as_ref().map(|p| p.as_bytes()), force).map_err(
         |e| match e {
             hpk_sign::KeyError::Exists { .. } => {
                 CliError::usage(format!("{e}")).hint("pass --force to overwrite")
             }
-            other => CliError::io(out, other),
+            other => CliError::io(out, &other),
         },
     )?;
-    write_public_key_file(&pub_path, &public, force).map_err(|e| CliError::io(&pub_path, e))?;
+    write_public_key_file(&pub_path, &public, force).map_err(|e| CliError::io(&pub_path, &e))?;
     let id = public.key_id().to_hex();
     if as_json {
         json::print(&json!({

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// Writes `hpk.1` and `hpk-SUB.1` for every subcommand into `out`.
 pub fn write_man_pages(cmd: clap::Command, out: &Path, ui: Ui) -> CliResult {
-    std::fs::create_dir_all(out).map_err(|e| CliError::io(out, e))?;
+    std::fs::create_dir_all(out).map_err(|e| CliError::io(out, &e))?;
     let cmd = cmd.name("hpk");
     write_page(&cmd, "hpk", out)?;
     let mut count = 1;
@@ -28,6 +28,6 @@ fn write_page(cmd: &clap::Command, name: &str, out: &Path) -> CliResult {
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone().name(name.to_owned()))
         .render(&mut buf)
-        .map_err(|e| CliError::io(&path, e))?;
-    hpk_format::write_atomically(&path, &buf).map_err(|e| CliError::io(&path, e))
+        .map_err(|e| CliError::io(&path, &e))?;
+    hpk_sign::write_atomically(&path, &buf).map_err(|e| CliError::io(&path, &e))
 }

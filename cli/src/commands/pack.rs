@@ -82,7 +82,7 @@ pub fn pack(description: &Path, out: &Path, threads: usize, force: bool, ui: Ui)
             BuildError::PayloadRead { .. } | BuildError::Output { .. } => Failure::Io,
             _ => Failure::Invalid,
         };
-        CliError::new(failure, format!("{}: {e}", description.display()))
+        CliError::new(failure, format!("{}: {e}", description.display())).caused_by(&e)
     })?;
     outln!("{}", built.manifest_digest);
     ui.note(format!(

@@ -72,7 +72,8 @@ fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
     };
     let err = CliError::new(failure, message)
         .with_class(e.class())
-        .with_reason(e.reason().map(|r| r.as_str()));
+        .with_reason(e.reason().map(|r| r.as_str()))
+        .caused_by(e);
     match hint {
         Some(h) => err.hint(h),
         None => err,

@@ -426,7 +426,7 @@ fn rotation_error(e: &RotationError) -> CliError {
                 None => err,
             }
         }
-        _ => CliError::new(Failure::Invalid, e.to_string()),
+        _ => CliError::new(Failure::Invalid, e.to_string()).caused_by(e),
     }
 }
 

@@ -3,8 +3,9 @@
 
 use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
+use crate::passphrase;
 use crate::ui::Ui;
-use hpk_format::{FileType, HEADER_LEN, Header, Limits, MAGIC};
+use hpk_format::{ContainerError, FileType, HEADER_LEN, Header, Limits, MAGIC, Section};
 use hpk_sign::{
     CommandSigner, Pin, Pkcs11Signer, Pkcs11Uri, SignError, SignOptions, SignOutcome, Signer,
     SignerError,
@@ -22,7 +23,7 @@ pub fn sign_error(e: &SignError) -> CliError {
         },
         _ => Failure::Invalid,
     };
-    CliError::new(failure, e.to_string())
+    CliError::new(failure, e.to_string()).caused_by(e)
 }
 
 /// Which kind of hpk file `path` is, from its header. `path` must be a
@@ -32,29 +33,22 @@ pub fn file_type(path: &Path, command: &str) -> CliResult<FileType> {
     let mut fixed = Vec::with_capacity(HEADER_LEN);
     std::fs::File::open(path)
         .and_then(|f| f.take(HEADER_LEN as u64).read_to_end(&mut fixed))
-        .map_err(|e| CliError::io(path, e))?;
+        .map_err(|e| CliError::io(path, &e))?;
     let n = fixed.len().min(MAGIC.len());
     if fixed.get(..n) != MAGIC.get(..n) || fixed.is_empty() {
-        return Err(CliError::new(
-            Failure::Invalid,
-            format!("{}: not an hpk file (bad magic bytes)", path.display()),
-        )
-        .with_class(hpk_format::ErrorClass::Malformed)
-        .hint("give a package, trust root or catalog file"));
+        let e = ContainerError::BadMagic { hint: None };
+        return Err(CliError::from_class(e.class(), path, &e)
+            .hint("give a package, trust root or catalog file"));
     }
     let fixed: [u8; HEADER_LEN] = fixed.try_into().map_err(|_| {
-        CliError::new(
-            Failure::Invalid,
-            format!(
-                "{}: file is truncated: it ends inside the header",
-                path.display()
-            ),
-        )
-        .with_class(hpk_format::ErrorClass::Malformed)
+        let e = ContainerError::Truncated {
+            section: Section::Header,
+        };
+        CliError::from_class(e.class(), path, &e)
     })?;
     Header::parse(&fixed, &Limits::default())
         .map(|h| h.file_type)
-        .map_err(|e| CliError::from_class(e.class(), path, e))
+        .map_err(|e| CliError::from_class(e.class(), path, &e))
 }
 
 fn report(ui: Ui, out: &Path, outcome: &SignOutcome) {
@@ -122,7 +116,7 @@ fn signer_error(e: &SignerError) -> CliError {
             _ => Failure::Io,
         }
     };
-    let err = CliError::new(failure, e.to_string());
+    let err = CliError::new(failure, e.to_string()).caused_by(e);
     match e {
         SignerError::Module { .. } => {
             err.hint("give the module's path, e.g. --pkcs11-module /usr/lib/softhsm/libsofthsm2.so")
@@ -176,7 +170,7 @@ pub fn signer(args: &SignerArgs) -> CliResult<Box<dyn Signer>> {
         ));
     }
     if let Some(key) = &args.key {
-        return Ok(Box::new(inputs::secret_key(
+        return Ok(Box::new(passphrase::secret_key(
             key,
             args.passphrase_file.as_deref(),
         )?));
@@ -218,7 +212,7 @@ pub fn pubkey(args: &SignerArgs, out: &Path, force: bool, ui: Ui) -> CliResult {
     let public = signer(args)?.public_key();
     hpk_sign::keys::write_public_key_file(out, &public, force).map_err(|e| match e {
         hpk_sign::KeyError::Exists { .. } => CliError::usage(e.to_string()),
-        other => CliError::io(out, other),
+        other => CliError::io(out, &other),
     })?;
     outln!("{}", public.key_id().to_hex());
     ui.note(format!("wrote {}", out.display()));
@@ -341,7 +335,7 @@ pub fn tbs(file: &Path, out: &Path, expect: Option<FileType>, ui: Ui) -> CliResu
         FileType::Catalog => hpk_sign::catalog::catalog_tbs(file),
     }
     .map_err(|e| sign_error(&e))?;
-    hpk_format::write_atomically(out, &message).map_err(|e| CliError::io(out, e))?;
+    hpk_sign::write_atomically(out, &message).map_err(|e| CliError::io(out, &e))?;
     ui.note(format!(
         "wrote the {}-byte message to sign to {}: sign it with Ed25519 (e.g. `openssl pkeyutl -sign -rawin -inkey KEY -in {} -out SIG`), then `hpk attach`",
         message.len(),

@@ -99,18 +99,8 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Deterministic bytes that do not compress.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+/// Deterministic bytes that do not compress: the workspace test kit's.
+pub use hpk_tests::noise;
 
 /// The package descriptions of the fixture (payloads stored raw, so that
 /// sizes do not depend on the compressor).

@@ -2,6 +2,10 @@
 //! that produce only valid metadata, an independent hand-written encoder of
 //! the wire format (so that expected bytes never come from the code under
 //! test), sample values, and a deterministic byte generator.
+//!
+//! The workspace test kit (`hpk-tests`) depends on `hpk-format`, so these
+//! tests cannot use it: this file keeps the one small byte generator they
+//! need, and sample values of their own.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
@@ -853,14 +857,4 @@ pub fn catalog() -> impl Strategy<Value = Catalog> {
                 })
             },
         )
-}
-
-/// The names of the entries of `dir` (not recursive), sorted.
-pub fn names(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }

@@ -23,9 +23,7 @@
 // A test helper: failing loudly on bad arguments is what it should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{
-    CatalogEntry, Digest, ErrorClass, FileType, Limits, PayloadDescriptor, read_head,
-};
+use hpk_format::{Digest, ErrorClass, FileType, Limits, PayloadDescriptor, read_head};
 use hpk_verify::{Clock, PayloadSink, TrustedRoot, VerifiedPackage, open_for_entry, verify_head};
 use std::cell::Cell;
 use std::io::{self, Read};
@@ -84,24 +82,6 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// A catalog entry of `size` bytes naming `digest`: only those two fields
-/// matter to `open_for_entry`.
-fn entry(size: u64, digest: Digest) -> CatalogEntry {
-    let spec = hpk_tests::PackageSpec::baseline("probe");
-    let m = spec.manifest;
-    CatalogEntry {
-        name: m.name,
-        version: m.version,
-        kind: m.kind,
-        security_version: m.security_version,
-        restart_required: m.restart_required,
-        targets: m.targets,
-        manifest_digest: digest,
-        size,
-        location: "probe.hpk".into(),
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [root_path, package_path, mode, flags @ ..] = args.as_slice() else {
@@ -155,7 +135,7 @@ fn main() {
             .map_err(|e| (e.class(), e.to_string())),
         [how @ ("entry" | "entry-stream"), size, digest] => {
             let digest = Digest::from_hex(digest).expect("digest");
-            let entry = entry(size.parse().expect("size"), digest);
+            let entry = hpk_tests::entry_for(digest, size.parse().expect("size"));
             match open_for_entry(&entry, input, &root, &limits) {
                 Err(e) => Err((e.class(), e.to_string())),
                 Ok(p) => {

@@ -4,10 +4,8 @@
 
 use super::{Case, Gen};
 use crate::build::{self, RawPayload};
-use hpk_format::{
-    ChunkingOptions, Compression, Digest, Extension, Limits, Manifest, PackageKind, PayloadName,
-    write_payload,
-};
+use hpk_format::{Compression, Digest, Extension, Limits, Manifest, PackageKind, PayloadName};
+use hpk_sign::{ChunkingOptions, write_payload};
 use hpk_tests::{PackageSpec, tok};
 
 /// A payload written as the kit writes it (zstd, 4 KiB chunks).

@@ -4,21 +4,17 @@
 use super::{Case, Gen, STANDARD_ROOT};
 use crate::build;
 use hpk_format::{Catalog, CatalogEntry, EXT_PRIVATE_START, Extension, FileType};
-use hpk_tests::{BuiltPackage, DAY, T0};
+use hpk_tests::{BuiltPackage, DAY, T0, catalog_entry};
 
-pub(super) fn entry(built: &BuiltPackage, file_len: usize) -> CatalogEntry {
+/// The catalog entry of `built` signed into `file`, at
+/// `packages/NAME-VERSION.hpk`.
+pub(super) fn entry(built: &BuiltPackage, file: &[u8]) -> CatalogEntry {
     let m = &built.manifest;
-    CatalogEntry {
-        name: m.name.clone(),
-        version: m.version.clone(),
-        kind: m.kind.clone(),
-        security_version: m.security_version,
-        restart_required: m.restart_required,
-        targets: m.targets.clone(),
-        manifest_digest: built.digest(),
-        size: file_len as u64,
-        location: format!("packages/{}-{}.hpk", m.name, m.version),
-    }
+    catalog_entry(
+        built,
+        file,
+        &format!("packages/{}-{}.hpk", m.name, m.version),
+    )
 }
 
 pub fn add(g: &mut Gen) {
@@ -28,8 +24,8 @@ pub fn add(g: &mut Gen) {
         created: T0,
         expires: T0 + 7 * DAY,
         entries: vec![
-            entry(&g.baseline, g.baseline_file().len()),
-            entry(&hp, g.signed(&hp).len()),
+            entry(&g.baseline, &g.baseline_file()),
+            entry(&hp, &g.signed(&hp)),
         ],
         extensions: Vec::new(),
     };

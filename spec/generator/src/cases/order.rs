@@ -4,12 +4,13 @@
 //! whatever order it works in.
 
 use super::catalogs::entry;
+use super::roots::rotated;
 use super::{Case, Device, Gen, STANDARD_ROOT};
 use crate::build;
 use hpk_format::{
     ALG_ED25519, Catalog, EXT_PRIVATE_START, Extension, FileType, TrustRoot, TrustedKey,
 };
-use hpk_tests::{DAY, T0, TestKey, role, standard_root, trust_root};
+use hpk_tests::{DAY, T0, TestKey, standard_root};
 
 /// An unknown critical extension.
 fn critical() -> Extension {
@@ -37,28 +38,6 @@ fn with_weak_release_key(mut r: TrustRoot) -> TrustRoot {
     r.keys.sort_by_key(TrustedKey::key_id);
     r.roles.release.keys.push(weak.key_id());
     r.roles.release.keys.sort();
-    r
-}
-
-/// Rotation version `version` whose root role is `key` alone.
-fn rotated(g: &Gen, version: u64, key: &TestKey, created: u64, expires: u64) -> TrustRoot {
-    let keys = vec![
-        &g.keys.release,
-        &g.keys.hotpatch,
-        &g.keys.recovery,
-        &g.keys.catalog,
-        key,
-    ];
-    let mut r = trust_root(
-        version,
-        expires,
-        hpk_format::Roles {
-            root: role(1, &[key]),
-            ..standard_root(&g.keys).roles
-        },
-        &keys,
-    );
-    r.created = created;
     r
 }
 
@@ -523,7 +502,7 @@ fn catalogs(g: &mut Gen) {
         version: 5,
         created: T0,
         expires: T0 + 7 * DAY,
-        entries: vec![entry(&g.baseline, g.baseline_file().len())],
+        entries: vec![entry(&g.baseline, &g.baseline_file())],
         extensions: Vec::new(),
     };
     let signed = |c: &Catalog, key: &TestKey| {

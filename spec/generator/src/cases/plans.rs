@@ -7,7 +7,7 @@
 
 use super::{Case, Device, Gen};
 use crate::build;
-use hpk_format::{BaselineInfo, Catalog, CatalogEntry, Channel, Digest, FileType, PackageKind};
+use hpk_format::{Catalog, CatalogEntry, Channel, Digest, FileType, PackageKind};
 use hpk_tests::{DAY, PackageSpec, T0, catalog_entry, tok};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -61,49 +61,34 @@ impl Fixtures {
     }
 }
 
-fn package(kind: PackageKind, name: &str, version: &str, sv: u64) -> PackageSpec {
-    let mut spec = PackageSpec::new(name, kind).version(version).with_payload(
-        "readme.txt",
-        format!("hpk resolver vector package {name}\n").into_bytes(),
-    );
-    spec.manifest.security_version = sv;
-    spec
+/// `spec` at content version `version` and security version `sv`, with
+/// a readme that names it as its payload.
+fn released(spec: PackageSpec, version: &str, sv: u64) -> PackageSpec {
+    let readme = format!("hpk resolver vector package {}\n", spec.manifest.name);
+    spec.version(version)
+        .security_version(sv)
+        .with_payload("readme.txt", readme.into_bytes())
 }
 
 fn baseline(name: &str, version: &str, sv: u64, floor: u64, revoked: &[Digest]) -> PackageSpec {
-    let mut revoked = revoked.to_vec();
-    revoked.sort();
-    package(
-        PackageKind::Baseline(BaselineInfo {
-            revoked_hotpatches: revoked,
-            security_floor: floor,
-        }),
-        name,
+    released(
+        PackageSpec::baseline_revoking(name, revoked, floor),
         version,
         sv,
     )
 }
 
 fn hotpatch(name: &str, base: Digest, sequence: u32, version: &str, sv: u64) -> PackageSpec {
-    let mut spec = PackageSpec::hotpatch(name, base, sequence)
-        .version(version)
-        .with_payload(
-            "readme.txt",
-            format!("hpk resolver vector package {name}\n").into_bytes(),
-        );
-    spec.manifest.security_version = sv;
-    spec
+    released(PackageSpec::hotpatch(name, base, sequence), version, sv)
 }
 
 /// A standard update for every edition.
 fn standard(name: &str, version: &str, sv: u64) -> PackageSpec {
-    let mut spec = package(PackageKind::Standard, name, version, sv);
-    spec.manifest.targets.editions = Vec::new();
-    spec
+    released(PackageSpec::standard(name).every_edition(), version, sv)
 }
 
 fn recovery(name: &str, version: &str, sv: u64) -> PackageSpec {
-    package(PackageKind::Recovery, name, version, sv)
+    released(PackageSpec::recovery(name), version, sv)
 }
 
 fn arm64(mut spec: PackageSpec) -> PackageSpec {

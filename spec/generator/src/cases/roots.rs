@@ -5,38 +5,19 @@
 use super::{Case, Gen, STANDARD_ROOT};
 use crate::build;
 use hpk_format::{
-    ALG_ED25519, EXT_PRIVATE_START, Extension, FileType, KeyId, Roles, TrustRoot, TrustedKey,
+    ALG_ED25519, EXT_PRIVATE_START, Extension, FileType, KeyId, RoleName, TrustRoot, TrustedKey,
 };
-use hpk_tests::{DAY, T0, TestKey, role, standard_root, trust_root};
-
-/// The standard roles with the root role given.
-fn roles_with_root(g: &Gen, root: hpk_format::Role) -> Roles {
-    Roles {
-        root,
-        ..standard_root(&g.keys).roles
-    }
-}
-
-/// Every standard key but the root key, plus `extra`.
-fn keys_with<'a>(g: &'a Gen, extra: &[&'a TestKey]) -> Vec<&'a TestKey> {
-    let mut keys = vec![
-        &g.keys.release,
-        &g.keys.hotpatch,
-        &g.keys.recovery,
-        &g.keys.catalog,
-    ];
-    keys.extend_from_slice(extra);
-    keys
-}
+use hpk_tests::{DAY, T0, TestKey, root_with_roles, standard_root};
 
 /// Rotation version `version` whose root role is `key` alone.
-fn rotated(g: &Gen, version: u64, key: &TestKey, created: u64, expires: u64) -> TrustRoot {
-    let mut r = trust_root(
-        version,
-        expires,
-        roles_with_root(g, role(1, &[key])),
-        &keys_with(g, &[key]),
-    );
+pub(super) fn rotated(
+    g: &Gen,
+    version: u64,
+    key: &TestKey,
+    created: u64,
+    expires: u64,
+) -> TrustRoot {
+    let mut r = root_with_roles(&g.keys, version, expires, &[(RoleName::Root, 1, &[key])]);
     r.created = created;
     r
 }
@@ -71,11 +52,11 @@ pub fn add(g: &mut Gen) {
         standard.clone(),
     ));
 
-    let t2 = trust_root(
+    let t2 = root_with_roles(
+        &g.keys,
         1,
         T0 + 365 * DAY,
-        roles_with_root(g, role(2, &[&g.keys.root, &g.root2])),
-        &keys_with(g, &[&g.keys.root, &g.root2]),
+        &[(RoleName::Root, 2, &[&g.keys.root, &g.root2])],
     );
     g.add(Case::trust_root(
         "valid-trust-root-threshold-2",

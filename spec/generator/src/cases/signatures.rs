@@ -3,31 +3,17 @@
 
 use super::{Case, Gen};
 use crate::build;
-use hpk_format::{ALG_ED25519, FileType, Roles, SignatureRecord, signed_statement};
-use hpk_tests::{DAY, T0, role, trust_root};
+use hpk_format::{ALG_ED25519, FileType, RoleName, SignatureRecord, signed_statement};
+use hpk_tests::{DAY, T0, root_with_roles};
 
 /// The trust root whose release role needs 2 of {release, release2};
 /// returns its file name.
 pub fn threshold_2_root(g: &mut Gen) -> String {
-    let k = &g.keys;
-    let root = trust_root(
+    let root = root_with_roles(
+        &g.keys,
         1,
         T0 + 365 * DAY,
-        Roles {
-            root: role(1, &[&k.root]),
-            release: role(2, &[&k.release, &g.release2]),
-            hotpatch: role(1, &[&k.hotpatch]),
-            recovery: role(1, &[&k.recovery]),
-            catalog: role(1, &[&k.catalog]),
-        },
-        &[
-            &k.root,
-            &k.release,
-            &g.release2,
-            &k.hotpatch,
-            &k.recovery,
-            &k.catalog,
-        ],
+        &[(RoleName::Release, 2, &[&g.keys.release, &g.release2])],
     );
     let bytes = g.root_bytes(&root, &[&g.keys.root]);
     g.root_file("threshold-2.hpkroot", bytes)

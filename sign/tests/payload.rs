@@ -8,9 +8,10 @@ mod common;
 
 use common::*;
 use hpk_format::{
-    CHUNK_ENTRY_LEN, ChunkEncoding, ChunkingOptions, Compression, Limits, MIN_CHUNK_SIZE,
-    PayloadError, PayloadReader, WriteError, WrittenPayload, parse_chunk_index, write_payload,
+    CHUNK_ENTRY_LEN, ChunkEncoding, Compression, Limits, MIN_CHUNK_SIZE, PackageKind, PayloadError,
+    PayloadReader, WriteError, parse_chunk_index,
 };
+use hpk_sign::{ChunkingOptions, WrittenPayload, write_payload};
 use proptest::prelude::*;
 use std::io::{self, Read, Write};
 
@@ -489,8 +490,7 @@ fn a_whole_package_reads_back() {
         ("b.txt", Vec::new()),
         ("c", compressible_bytes(100)),
     ];
-    let mut manifest = standard_manifest();
-    manifest.payloads.clear();
+    let mut manifest = manifest(PackageKind::Standard, Vec::new());
     let mut index_section = Vec::new();
     let mut payload_area = Vec::new();
     for (i, (name, data)) in contents.iter().enumerate() {

@@ -5,13 +5,10 @@
 //! `2 × threads + 2` chunks are in flight between the reader, the
 //! compressors and the writer.
 
-use crate::chunk_index::{ChunkEncoding, ChunkEntry};
-use crate::container::read_up_to;
-use crate::digest::Digest;
-use crate::error::{LimitExceeded, WriteError};
-use crate::limits::{DEFAULT_CHUNK_SIZE, Limits, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
-use crate::manifest::{Compression, PayloadDescriptor};
-use crate::names::PayloadName;
+use hpk_format::{
+    ChunkEncoding, ChunkEntry, Compression, DEFAULT_CHUNK_SIZE, Digest, LimitExceeded, Limits,
+    MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, PayloadDescriptor, PayloadName, WriteError, read_partial,
+};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -197,7 +194,10 @@ fn read_chunks<R: Read>(
             return Ok((size, Digest(content.finalize().into())));
         }
         let mut chunk = vec![0u8; chunk_size];
-        let got = read_up_to(&mut input, &mut chunk)?;
+        let got = match read_partial(&mut input, &mut chunk) {
+            (got, None) => got,
+            (_, Some(e)) => return Err(WriteError::Io(e)),
+        };
         chunk.truncate(got);
         if got == 0 {
             return Ok((size, Digest(content.finalize().into())));
