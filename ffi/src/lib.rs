@@ -87,3 +87,9 @@ const _: () = {
     send_and_sync::<hpk_device>();
     send_and_sync::<hpk_error>();
 };
+
+/// The Rust example of the README ("Embedding in an agent") is compiled
+/// as a doctest of this crate (the C one by `tests/c_abi.rs`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -291,3 +291,101 @@ fn the_agent_under_valgrind_has_no_memory_errors_nor_leaks() {
         "valgrind reported errors:\n{stderr}"
     );
 }
+
+/// The fenced blocks of `lang` in `text`, with the line each starts at.
+fn fenced(text: &str, lang: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (n, line) in text.lines().enumerate() {
+        match &mut current {
+            None if line.trim_end() == format!("```{lang}") => {
+                current = Some((n + 2, String::new()))
+            }
+            Some(_) if line.trim_end() == "```" => blocks.extend(current.take()),
+            Some((_, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// Compiles `source` (after `#include "hpk.h"`) with `compiler` and
+/// `flags`, checking syntax and types against the committed header.
+fn compiles(compiler: &str, flags: &[&str], source: &str, origin: &str) {
+    use std::io::Write as _;
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let mut child = Command::new(compiler)
+        .args(flags)
+        .args([
+            "-fsyntax-only",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-I",
+        ])
+        .arg(include)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {compiler}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("#include \"hpk.h\"\n{source}").as_bytes())
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the example of {origin} does not compile against ffi/include/hpk.h:\n{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn the_c_and_cpp_examples_of_the_docs_compile() {
+    if !have("cc", "gcc") || !have("c++", "g++") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("## Embedding in an agent")
+        .expect("README.md has a section \"Embedding in an agent\"");
+    let end = readme[start + 1..]
+        .find("\n## ")
+        .map_or(readme.len(), |i| start + 1 + i);
+    let c_api = std::fs::read_to_string(root.join("docs/c-api.md")).unwrap();
+
+    let readme_c = fenced(&readme[start..end], "c");
+    let docs_c = fenced(&c_api, "c");
+    let docs_cpp = fenced(&c_api, "cpp");
+    assert_eq!(readme_c.len(), 1, "one C example in the README");
+    assert_eq!(docs_c.len(), 2, "two C examples in docs/c-api.md");
+    assert_eq!(docs_cpp.len(), 1, "one C++ example in docs/c-api.md");
+    let offset = readme[..start].lines().count();
+    for (line, source) in &readme_c {
+        let origin = format!("README.md line {}", offset + line);
+        compiles("cc", &["-std=c11", "-x", "c"], source, &origin);
+    }
+    for (line, source) in &docs_c {
+        compiles(
+            "cc",
+            &["-std=c11", "-x", "c"],
+            source,
+            &format!("docs/c-api.md line {line}"),
+        );
+    }
+    for (line, source) in &docs_cpp {
+        compiles(
+            "c++",
+            &["-std=c++17", "-x", "c++"],
+            source,
+            &format!("docs/c-api.md line {line}"),
+        );
+    }
+}
