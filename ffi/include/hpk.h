@@ -190,7 +190,8 @@ typedef struct hpk_plan_step {
 } hpk_plan_step;
 
 /*
- The system time, trusted (an online agent).
+ The system time, trusted (an online agent). A verifier reads it again
+ at each check; `hpk_root_load` reads it once.
  */
 #define HPK_CLOCK_SYSTEM 1
 
@@ -303,7 +304,8 @@ void hpk_root_free(struct hpk_root *root);
 
 /*
  A verifier for everything signed under `root`, judging time by
- `clock`, within the default limits. `root` is copied: it can be freed
+ `clock` (`HPK_CLOCK_SYSTEM`: the system time at each check), within
+ the default limits. `root` is copied: it can be freed
  at once. On success `*out` is a new verifier (free it with
  `hpk_verifier_free`).
  */

@@ -13,7 +13,8 @@ use std::ptr;
 /// zeroed `hpk_clock` is refused).
 pub type hpk_clock_kind = u32;
 
-/// The system time, trusted (an online agent).
+/// The system time, trusted (an online agent). A verifier reads it again
+/// at each check; `hpk_root_load` reads it once.
 pub const HPK_CLOCK_SYSTEM: hpk_clock_kind = 1;
 /// `seconds` (since the Unix epoch) is the current time, trusted: expiry
 /// and not-yet-valid are both judged against it.

@@ -1,8 +1,10 @@
 //! Trust roots and verifiers.
 
+use crate::args::HPK_CLOCK_SYSTEM;
 use crate::args::{self, hpk_clock, required, required_mut};
 use crate::error::{Failure, guard, guard_value, hpk_error, hpk_status};
-use hpk_verify::{Limits, TrustedRoot, Verifier};
+use hpk_verify::{Clock, Limits, TrustedRoot, Verifier};
+use std::borrow::Cow;
 use std::ffi::c_char;
 use std::fs::File;
 
@@ -15,7 +17,23 @@ pub struct hpk_root {
 /// Verifies everything signed under one trust root, at one clock:
 /// packages, catalogs, root rotations and plans.
 pub struct hpk_verifier {
-    pub(crate) verifier: Verifier,
+    verifier: Verifier,
+    /// `HPK_CLOCK_SYSTEM`: the system time is read again at each check,
+    /// so that a verifier kept for days does not judge expiry at the time
+    /// it was made.
+    system_clock: bool,
+}
+
+impl hpk_verifier {
+    /// The verifier, at the current system time if its clock is the
+    /// system's.
+    pub(crate) fn now(&self) -> Cow<'_, Verifier> {
+        if self.system_clock {
+            Cow::Owned(self.verifier.clone().clock(Clock::system()))
+        } else {
+            Cow::Borrowed(&self.verifier)
+        }
+    }
 }
 
 /// Loads the pinned trust root at `path`, judged at `clock`: it must be
@@ -58,7 +76,8 @@ pub extern "C" fn hpk_root_free(root: Option<Box<hpk_root>>) {
 }
 
 /// A verifier for everything signed under `root`, judging time by
-/// `clock`, within the default limits. `root` is copied: it can be freed
+/// `clock` (`HPK_CLOCK_SYSTEM`: the system time at each check), within
+/// the default limits. `root` is copied: it can be freed
 /// at once. On success `*out` is a new verifier (free it with
 /// `hpk_verifier_free`).
 #[unsafe(no_mangle)]
@@ -71,9 +90,9 @@ pub extern "C" fn hpk_verifier_new(
     guard(err, || {
         let out = args::out(out, "out")?;
         let root = required(root, "root")?;
-        let clock = clock.to_clock()?;
         out.set(hpk_verifier {
-            verifier: Verifier::new(root.root.clone()).clock(clock),
+            verifier: Verifier::new(root.root.clone()).clock(clock.to_clock()?),
+            system_clock: clock.kind == HPK_CLOCK_SYSTEM,
         });
         Ok(())
     })
@@ -121,6 +140,9 @@ pub unsafe extern "C" fn hpk_verifier_rotate(
         let chain = files
             .into_iter()
             .inspect(|_| taken = taken.saturating_add(1));
+        if verifier.system_clock {
+            verifier.verifier = verifier.verifier.clone().clock(Clock::system());
+        }
         verifier.verifier.rotate(chain).map_err(|e| {
             let failure = Failure::from(e);
             match names.get(taken.saturating_sub(1)) {
@@ -143,4 +165,27 @@ pub extern "C" fn hpk_verifier_root_version(verifier: Option<&hpk_verifier>) -> 
 #[unsafe(no_mangle)]
 pub extern "C" fn hpk_verifier_free(verifier: Option<Box<hpk_verifier>>) {
     guard_value((), || drop(verifier));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use hpk_tests::{Keys, standard_trusted_root};
+
+    fn verifier(system_clock: bool) -> hpk_verifier {
+        hpk_verifier {
+            verifier: Verifier::new(standard_trusted_root(&Keys::standard()))
+                .clock(Clock::Trusted(1)),
+            system_clock,
+        }
+    }
+
+    #[test]
+    fn a_system_clock_is_read_at_each_check_and_a_fixed_one_is_not() {
+        let before = Clock::system().at_least();
+        let live = verifier(true);
+        assert!(matches!(live.now().time(), Clock::Trusted(t) if t >= before));
+        assert_eq!(verifier(false).now().time(), Clock::Trusted(1));
+    }
 }
