@@ -1,0 +1,182 @@
+//! Device state: what a device is and what it has installed, loaded from
+//! and saved to its TOML profile (`docs/device-profile.md`).
+
+use crate::args::{
+    self, HPK_CLOCK_LOWER_BOUND, HPK_CLOCK_SYSTEM, HPK_CLOCK_TRUSTED, hpk_clock, required,
+    required_mut,
+};
+use crate::atomic::write_atomically;
+use crate::catalog::hpk_catalog;
+use crate::error::{Failure, c_string, guard, guard_value, hpk_error, hpk_status};
+use crate::package::hpk_package;
+use hpk_verify::{Clock, DeviceProfile, ProfileMode};
+use std::ffi::c_char;
+use std::fs::File;
+use std::io::Read;
+use std::ptr;
+
+/// The largest device profile read (1 MiB): a profile is a few hundred
+/// bytes, plus 65 per revoked digest.
+const MAX_PROFILE_LEN: u64 = 1 << 20;
+
+/// A device as the policy sees it, and the state it keeps (installed
+/// baseline, hotpatch sequence, rollback floors, revocations).
+pub struct hpk_device {
+    pub(crate) device: DeviceProfile,
+}
+
+/// Loads the device profile at `path` (TOML, `docs/device-profile.md`).
+/// A profile that does not parse is `HPK_MALFORMED`. On success `*out` is
+/// a new device (free it with `hpk_device_free`).
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hpk_device_load(
+    path: *const c_char,
+    out: Option<&mut *mut hpk_device>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let out = args::out(out, "out")?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let path = unsafe { args::path(path, "path") }?;
+        let file = File::open(args::as_path(path)).map_err(|e| Failure::io(path, &e))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_PROFILE_LEN.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::io(path, &e))?;
+        if bytes.len() as u64 > MAX_PROFILE_LEN {
+            return Err(Failure::new(
+                hpk_status::HPK_LIMIT,
+                format!("{path}: a device profile is at most {MAX_PROFILE_LEN} bytes"),
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Failure::new(hpk_status::HPK_MALFORMED, format!("{path}: not UTF-8")))?;
+        let device = DeviceProfile::from_toml(&text)
+            .map_err(|e| Failure::new(hpk_status::HPK_MALFORMED, format!("{path}: {e}")))?;
+        out.set(hpk_device { device });
+        Ok(())
+    })
+}
+
+/// Saves the device profile to `path`, atomically: written to a temporary
+/// file in the same folder, flushed to disk, renamed over `path`, then
+/// the folder flushed. On failure `path` is left as it was and the
+/// temporary file removed. A counter too large for TOML (above 2^63 - 1)
+/// is `HPK_LIMIT`.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hpk_device_save(
+    device: Option<&hpk_device>,
+    path: *const c_char,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let device = required(device, "device")?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let path = unsafe { args::path(path, "path") }?;
+        let text = device
+            .device
+            .to_toml()
+            .map_err(|e| Failure::new(hpk_status::HPK_LIMIT, format!("{path}: {e}")))?;
+        write_atomically(args::as_path(path), text.as_bytes()).map_err(|e| Failure::io(path, &e))
+    })
+}
+
+/// The device profile as TOML, in a new string `*out` (free it with
+/// `hpk_string_free`).
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_to_toml(
+    device: Option<&hpk_device>,
+    out: Option<&mut *mut c_char>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let out = out.ok_or_else(|| Failure::invalid("out is NULL"))?;
+        *out = ptr::null_mut();
+        let device = required(device, "device")?;
+        let text = device
+            .device
+            .to_toml()
+            .map_err(|e| Failure::new(hpk_status::HPK_LIMIT, e.to_string()))?;
+        *out = c_string(text).into_raw();
+        Ok(())
+    })
+}
+
+/// Records an installed package: a baseline becomes the installed
+/// baseline and raises the rollback floor, a hotpatch its sequence, and
+/// so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
+/// lowered. The package must have been verified to full depth or
+/// extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_record_installed(
+    device: Option<&mut hpk_device>,
+    package: Option<&hpk_package>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let device = required_mut(device, "device")?;
+        let package = required(package, "package")?;
+        device.device.record_installed(package.installable()?);
+        Ok(())
+    })
+}
+
+/// Records an accepted catalog: the device's catalog floor becomes its
+/// version, under the catalog role it was verified with. Save the device
+/// afterwards.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_record_catalog(
+    device: Option<&mut hpk_device>,
+    catalog: Option<&hpk_catalog>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let device = required_mut(device, "device")?;
+        let catalog = required(catalog, "catalog")?;
+        device.device.record_catalog(&catalog.catalog);
+        Ok(())
+    })
+}
+
+/// The clock the profile implies, into `*out`: the system clock online,
+/// its recorded time lower bound (or 0) in the recovery profile.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_default_clock(
+    device: Option<&hpk_device>,
+    out: Option<&mut hpk_clock>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let out = out.ok_or_else(|| Failure::invalid("out is NULL"))?;
+        let device = required(device, "device")?;
+        *out = match (device.device.mode, device.device.default_clock()) {
+            (ProfileMode::Online, _) => hpk_clock {
+                kind: HPK_CLOCK_SYSTEM,
+                seconds: 0,
+            },
+            (_, Clock::LowerBound(seconds)) => hpk_clock {
+                kind: HPK_CLOCK_LOWER_BOUND,
+                seconds,
+            },
+            (_, Clock::Trusted(seconds)) => hpk_clock {
+                kind: HPK_CLOCK_TRUSTED,
+                seconds,
+            },
+        };
+        Ok(())
+    })
+}
+
+/// Frees a device. NULL is allowed.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_free(device: Option<Box<hpk_device>>) {
+    guard_value((), || drop(device));
+}
