@@ -122,6 +122,10 @@ typedef struct hpk_root hpk_root;
 /*
  Verifies everything signed under one trust root, at one clock:
  packages, catalogs, root rotations and plans.
+
+ With `HPK_CLOCK_SYSTEM` the system time is read at each check
+ ([`Clock::System`]), so a verifier kept for days does not judge expiry
+ at the time it was made.
  */
 typedef struct hpk_verifier hpk_verifier;
 

@@ -91,7 +91,7 @@ pub unsafe extern "C" fn hpk_verifier_catalog(
         let path = unsafe { args::path(path, "path") }?;
         let file = File::open(args::as_path(path)).map_err(|e| Failure::io(path, &e))?;
         let catalog = verifier
-            .now()
+            .verifier
             .catalog(file, &device.device)
             .map_err(|e| Failure::from(e).in_file(path))?;
         out.set(hpk_catalog { catalog });
@@ -133,7 +133,7 @@ pub extern "C" fn hpk_verifier_plan(
         let verifier = required(verifier, "verifier")?;
         let catalog = required(catalog, "catalog")?;
         let device = required(device, "device")?;
-        let plan = verifier.now().plan(&catalog.catalog, &device.device);
+        let plan = verifier.verifier.plan(&catalog.catalog, &device.device);
         let steps = plan
             .steps
             .iter()

@@ -5,11 +5,10 @@ use crate::args::{
     self, HPK_CLOCK_LOWER_BOUND, HPK_CLOCK_SYSTEM, HPK_CLOCK_TRUSTED, hpk_clock, required,
     required_mut,
 };
-use crate::atomic::write_atomically;
 use crate::catalog::hpk_catalog;
 use crate::error::{Failure, c_string, guard, guard_value, hpk_error, hpk_status};
 use crate::package::hpk_package;
-use hpk_verify::{Clock, DeviceProfile, ProfileMode};
+use hpk_verify::{Clock, DeviceProfile};
 use std::ffi::c_char;
 use std::fs::File;
 use std::io::Read;
@@ -55,8 +54,7 @@ pub unsafe extern "C" fn hpk_device_load(
         }
         let text = String::from_utf8(bytes)
             .map_err(|_| Failure::new(hpk_status::HPK_MALFORMED, format!("{path}: not UTF-8")))?;
-        let device = DeviceProfile::from_toml(&text)
-            .map_err(|e| Failure::new(hpk_status::HPK_MALFORMED, format!("{path}: {e}")))?;
+        let device = DeviceProfile::from_toml(&text).map_err(|e| Failure::from(e).in_file(path))?;
         out.set(hpk_device { device });
         Ok(())
     })
@@ -81,11 +79,10 @@ pub unsafe extern "C" fn hpk_device_save(
         let device = required(device, "device")?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let path = unsafe { args::path(path, "path") }?;
-        let text = device
+        device
             .device
-            .to_toml()
-            .map_err(|e| Failure::new(hpk_status::HPK_LIMIT, format!("{path}: {e}")))?;
-        write_atomically(args::as_path(path), text.as_bytes()).map_err(|e| Failure::io(path, &e))
+            .save(args::as_path(path))
+            .map_err(|e| Failure::from(e).in_file(path))
     })
 }
 
@@ -101,10 +98,7 @@ pub extern "C" fn hpk_device_to_toml(
         let out = out.ok_or_else(|| Failure::invalid("out is NULL"))?;
         *out = ptr::null_mut();
         let device = required(device, "device")?;
-        let text = device
-            .device
-            .to_toml()
-            .map_err(|e| Failure::new(hpk_status::HPK_LIMIT, e.to_string()))?;
+        let text = device.device.to_toml().map_err(Failure::from)?;
         *out = c_string(text).into_raw();
         Ok(())
     })
@@ -157,16 +151,16 @@ pub extern "C" fn hpk_device_default_clock(
     guard(err, || {
         let out = out.ok_or_else(|| Failure::invalid("out is NULL"))?;
         let device = required(device, "device")?;
-        *out = match (device.device.mode, device.device.default_clock()) {
-            (ProfileMode::Online, _) => hpk_clock {
+        *out = match device.device.default_clock() {
+            Clock::System => hpk_clock {
                 kind: HPK_CLOCK_SYSTEM,
                 seconds: 0,
             },
-            (_, Clock::LowerBound(seconds)) => hpk_clock {
+            Clock::LowerBound(seconds) => hpk_clock {
                 kind: HPK_CLOCK_LOWER_BOUND,
                 seconds,
             },
-            (_, Clock::Trusted(seconds)) => hpk_clock {
+            Clock::Trusted(seconds) => hpk_clock {
                 kind: HPK_CLOCK_TRUSTED,
                 seconds,
             },

@@ -2,7 +2,9 @@
 //! `hpk_error **err` out-parameter carries, and the one place where
 //! panics are caught.
 
-use hpk_verify::{CatalogError, ErrorClass, ExtractError, FetchError, RootError, VerifyError};
+use hpk_verify::{
+    CatalogError, DeviceError, ErrorClass, ExtractError, FetchError, RootError, VerifyError,
+};
 use std::any::Any;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -163,6 +165,12 @@ impl From<RootError> for Failure {
     fn from(e: RootError) -> Failure {
         let reason = e.reason().map(|r| r.as_str());
         Failure::of_class(e.class(), e.to_string(), reason)
+    }
+}
+
+impl From<DeviceError> for Failure {
+    fn from(e: DeviceError) -> Failure {
+        Failure::of_class(e.class(), e.to_string(), None)
     }
 }
 

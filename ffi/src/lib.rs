@@ -46,8 +46,6 @@ mod catalog;
 
 mod args;
 
-mod atomic;
-
 pub use args::{
     HPK_CLOCK_LOWER_BOUND, HPK_CLOCK_SYSTEM, HPK_CLOCK_TRUSTED, HPK_DEPTH_FULL, HPK_DEPTH_HEADER,
     HPK_DEPTH_STORED, hpk_clock, hpk_clock_kind, hpk_depth,

@@ -153,7 +153,10 @@ pub unsafe extern "C" fn hpk_verifier_open(
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let path = unsafe { args::path(path, "path") }?;
         let in_file = |e: VerifyError| Failure::from(e).in_file(path);
-        let opened = verifier.now().open(args::as_path(path)).map_err(in_file)?;
+        let opened = verifier
+            .verifier
+            .open(args::as_path(path))
+            .map_err(in_file)?;
         let judged = judge(opened, device).map_err(in_file)?;
         out.set(hpk_package::new(Ready::File(judged)));
         Ok(())
@@ -189,7 +192,7 @@ pub unsafe extern "C" fn hpk_verifier_open_step(
         let path = unsafe { args::path(path, "path") }?;
         let file = File::open(args::as_path(path)).map_err(|e| Failure::io(path, &e))?;
         let opened = verifier
-            .now()
+            .verifier
             .fetched(&step.entry, file)
             .map_err(|e| Failure::from(e).in_file(path))?;
         let judged = judge(opened, device).map_err(|e| Failure::from(e).in_file(path))?;

@@ -1,10 +1,8 @@
 //! Trust roots and verifiers.
 
-use crate::args::HPK_CLOCK_SYSTEM;
 use crate::args::{self, hpk_clock, required, required_mut};
 use crate::error::{Failure, guard, guard_value, hpk_error, hpk_status};
-use hpk_verify::{Clock, Limits, TrustedRoot, Verifier};
-use std::borrow::Cow;
+use hpk_verify::{Limits, TrustedRoot, Verifier};
 use std::ffi::c_char;
 use std::fs::File;
 
@@ -16,24 +14,12 @@ pub struct hpk_root {
 
 /// Verifies everything signed under one trust root, at one clock:
 /// packages, catalogs, root rotations and plans.
+///
+/// With `HPK_CLOCK_SYSTEM` the system time is read at each check
+/// ([`Clock::System`]), so a verifier kept for days does not judge expiry
+/// at the time it was made.
 pub struct hpk_verifier {
-    verifier: Verifier,
-    /// `HPK_CLOCK_SYSTEM`: the system time is read again at each check,
-    /// so that a verifier kept for days does not judge expiry at the time
-    /// it was made.
-    system_clock: bool,
-}
-
-impl hpk_verifier {
-    /// The verifier, at the current system time if its clock is the
-    /// system's.
-    pub(crate) fn now(&self) -> Cow<'_, Verifier> {
-        if self.system_clock {
-            Cow::Owned(self.verifier.clone().clock(Clock::system()))
-        } else {
-            Cow::Borrowed(&self.verifier)
-        }
-    }
+    pub(crate) verifier: Verifier,
 }
 
 /// Loads the pinned trust root at `path`, judged at `clock`: it must be
@@ -92,7 +78,6 @@ pub extern "C" fn hpk_verifier_new(
         let root = required(root, "root")?;
         out.set(hpk_verifier {
             verifier: Verifier::new(root.root.clone()).clock(clock.to_clock()?),
-            system_clock: clock.kind == HPK_CLOCK_SYSTEM,
         });
         Ok(())
     })
@@ -140,9 +125,6 @@ pub unsafe extern "C" fn hpk_verifier_rotate(
         let chain = files
             .into_iter()
             .inspect(|_| taken = taken.saturating_add(1));
-        if verifier.system_clock {
-            verifier.verifier = verifier.verifier.clone().clock(Clock::system());
-        }
         verifier.verifier.rotate(chain).map_err(|e| {
             let failure = Failure::from(e);
             match names.get(taken.saturating_sub(1)) {
@@ -165,27 +147,4 @@ pub extern "C" fn hpk_verifier_root_version(verifier: Option<&hpk_verifier>) -> 
 #[unsafe(no_mangle)]
 pub extern "C" fn hpk_verifier_free(verifier: Option<Box<hpk_verifier>>) {
     guard_value((), || drop(verifier));
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-    use hpk_tests::{Keys, standard_trusted_root};
-
-    fn verifier(system_clock: bool) -> hpk_verifier {
-        hpk_verifier {
-            verifier: Verifier::new(standard_trusted_root(&Keys::standard()))
-                .clock(Clock::Trusted(1)),
-            system_clock,
-        }
-    }
-
-    #[test]
-    fn a_system_clock_is_read_at_each_check_and_a_fixed_one_is_not() {
-        let before = Clock::system().at_least();
-        let live = verifier(true);
-        assert!(matches!(live.now().time(), Clock::Trusted(t) if t >= before));
-        assert_eq!(verifier(false).now().time(), Clock::Trusted(1));
-    }
 }
