@@ -108,3 +108,53 @@ impl Clock {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+    use super::*;
+
+    fn system_seconds() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn the_system_clock_is_read_at_each_judgement() {
+        let before = system_seconds();
+        let Clock::Trusted(now) = Clock::System.now() else {
+            panic!("the system clock is a trusted one");
+        };
+        assert!(now >= before && now <= system_seconds());
+        // Expired a second ago: expired now, whenever "now" is.
+        assert!(matches!(
+            Clock::System.judge(0, Some(system_seconds() - 1)),
+            Err(TimeFault::Expired { .. })
+        ));
+        assert!(
+            Clock::System
+                .judge(0, Some(system_seconds() + 3600))
+                .is_ok()
+        );
+        assert!(matches!(
+            Clock::System.judge(system_seconds() + 3600, None),
+            Err(TimeFault::NotYetValid { .. })
+        ));
+    }
+
+    #[test]
+    fn a_lower_bound_judges_expiry_only() {
+        let clock = Clock::LowerBound(100);
+        assert!(matches!(
+            clock.judge(0, Some(100)),
+            Err(TimeFault::Expired {
+                expires: 100,
+                at: 100
+            })
+        ));
+        assert!(clock.judge(1_000, Some(2_000)).is_ok());
+        assert_eq!(clock.now(), clock);
+    }
+}

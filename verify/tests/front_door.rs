@@ -1,6 +1,8 @@
 //! The front door as an agent uses it: a `Verifier` per trust root,
 //! packages judged before they are read, payloads as `Read`, rotations all
 //! or nothing, device state read, recorded and written back.
+// Test helpers outside `#[test]` functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{BaselineInfo, Digest, FileType, PackageKind, encode};
 use hpk_tests::{
