@@ -50,36 +50,36 @@ pub fn open<R: Read>(
 /// and the end of the input ([`Depth::Stored`](hpk_verify::Depth::Stored)):
 /// nothing is decompressed.
 pub fn verify_stored(
-    input: impl Read,
+    bytes: &[u8],
     root: &TrustedRoot,
     limits: &Limits,
 ) -> Result<Verified<Manifest>, VerifyError> {
-    open(input, root, limits)?.verify(hpk_verify::Depth::Stored)
+    open(bytes, root, limits)?.verify(hpk_verify::Depth::Stored)
 }
 
 /// [`open`], then every payload streamed to full depth into a
 /// [`MemorySink`]: the manifest and each payload's name and content, in
 /// manifest order.
 pub fn verify_full(
-    input: impl Read,
+    bytes: &[u8],
     root: &TrustedRoot,
     limits: &Limits,
 ) -> Result<(Verified<Manifest>, Vec<(String, Vec<u8>)>), VerifyError> {
     let mut sink = MemorySink::default();
-    let manifest = open(input, root, limits)?.stream(&mut sink, &mut |_| {})?;
+    let manifest = open(bytes, root, limits)?.stream(&mut sink, &mut |_| {})?;
     Ok((manifest, sink.payloads))
 }
 
 /// Verifies a catalog for `root` at `clock` within `limits`, whose version
 /// must be at least `last_seen` (0: no floor).
 pub fn catalog(
-    input: impl Read,
+    bytes: &[u8],
     root: &TrustedRoot,
     clock: Clock,
     last_seen: u64,
     limits: &Limits,
 ) -> Result<Verified<Catalog>, CatalogError> {
-    verifier_at(root, clock, limits).catalog_above(input, last_seen)
+    verifier_at(root, clock, limits).catalog_above(bytes, last_seen)
 }
 
 /// The install plan for `device` from a catalog verified under `root`,
