@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{ErrorClass, Limits, PayloadError, STAGING_PREFIX};
+use hpk_tests::verify::open;
 use hpk_tests::*;
-use hpk_verify::{
-    Clock, ExtractError, Extracted, TrustedRoot, VerifiedPackage, VerifyError, extract_to_dir,
-};
+use hpk_verify::{Clock, ExtractError, Extracted, TrustedRoot, VerifyError};
 use std::path::{Path, PathBuf};
 
 fn trusted(keys: &Keys) -> TrustedRoot {
@@ -40,8 +39,8 @@ fn package() -> BuiltPackage {
 
 fn extract(file: &[u8], dir: &Path) -> Result<Extracted, ExtractError> {
     let keys = Keys::standard();
-    let package = VerifiedPackage::open(file, &trusted(&keys), &Limits::default()).unwrap();
-    extract_to_dir(package, dir, &mut |_| {})
+    let package = open(file, &trusted(&keys), &Limits::default()).unwrap();
+    package.extract(dir)
 }
 
 fn extract_err(file: &[u8], dir: &Path) -> ExtractError {
@@ -85,9 +84,10 @@ fn every_payload_is_extracted_with_its_content() {
     let dir = parent.path().join("out");
     let mut progress = Vec::new();
     let file = built.file(&[&keys.release]);
-    let package =
-        VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
-    let extracted = extract_to_dir(package, &dir, &mut |n| progress.push(n)).unwrap();
+    let package = open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
+    let extracted = package
+        .extract_with_progress(&dir, &mut |n| progress.push(n))
+        .unwrap();
     let names: Vec<PathBuf> = payloads().iter().map(|(n, _)| PathBuf::from(n)).collect();
     assert_eq!(
         extracted.files,
@@ -101,7 +101,7 @@ fn every_payload_is_extracted_with_its_content() {
     let total: usize = payloads().iter().map(|(_, d)| d.len()).sum();
     assert_eq!(progress.last().copied(), Some(total as u64));
     assert!(progress.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(extracted.head.manifest, built.manifest);
+    assert_eq!(*extracted.manifest, built.manifest);
     // The new folder gets the usual permissions, not the staging folder's
     // private 0700.
     #[cfg(unix)]
@@ -368,10 +368,9 @@ fn a_target_filled_during_extraction_is_not_replaced() {
         if existed {
             std::fs::create_dir(&dir).unwrap();
         }
-        let package =
-            VerifiedPackage::open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
+        let package = open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
         let mut intruded = false;
-        let e = extract_to_dir(package, &dir, &mut |done| {
+        let e = package.extract_with_progress(&dir, &mut |done| {
             if done == total && !intruded {
                 intruded = true;
                 if !existed {
