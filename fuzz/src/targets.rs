@@ -341,7 +341,11 @@ pub fn manifest(data: &[u8]) {
         (&f.recovery_verifier, &f.recovery),
     ] {
         if let Ok(package) = verifier.package(&head[..]) {
-            assert_eq!(**package.manifest(), m, "the signed manifest is not the one decoded");
+            assert_eq!(
+                **package.manifest(),
+                m,
+                "the signed manifest is not the one decoded"
+            );
             let _ = package.judge(device);
         }
     }
@@ -555,10 +559,7 @@ fn kind_allowed(mode: ProfileMode, kind: &PackageKind) -> bool {
 
 /// Opens `file` with `verifier` (one at a lower bound of 0) and judges it
 /// for no device.
-fn open_for_payloads<'f>(
-    verifier: &Verifier,
-    file: &'f [u8],
-) -> Option<Package<&'f [u8], Judged>> {
+fn open_for_payloads<'f>(verifier: &Verifier, file: &'f [u8]) -> Option<Package<&'f [u8], Judged>> {
     verifier.package(file).ok()?.judge_without_device().ok()
 }
 
@@ -1103,8 +1104,7 @@ pub fn extract(data: &[u8]) {
     // Each payload's content was checked against its digest at its `end`.
     assert_eq!(sink.memory.payloads.len(), manifest.payloads.len());
     // What streams also verifies.
-    let package =
-        open_for_payloads(verifier, &file).expect("a package that streamed opens again");
+    let package = open_for_payloads(verifier, &file).expect("a package that streamed opens again");
     assert!(
         package.verify(Depth::Stored).is_ok(),
         "streams but does not verify"

@@ -370,16 +370,17 @@ fn a_target_filled_during_extraction_is_not_replaced() {
         }
         let package = open(file.as_slice(), &trusted(&keys), &Limits::default()).unwrap();
         let mut intruded = false;
-        let e = package.extract_with_progress(&dir, &mut |done| {
-            if done == total && !intruded {
-                intruded = true;
-                if !existed {
-                    std::fs::create_dir(&dir).unwrap();
+        let e = package
+            .extract_with_progress(&dir, &mut |done| {
+                if done == total && !intruded {
+                    intruded = true;
+                    if !existed {
+                        std::fs::create_dir(&dir).unwrap();
+                    }
+                    std::fs::write(dir.join("intruder"), b"mine").unwrap();
                 }
-                std::fs::write(dir.join("intruder"), b"mine").unwrap();
-            }
-        })
-        .unwrap_err();
+            })
+            .unwrap_err();
         assert!(intruded);
         assert_eq!(e.class(), ErrorClass::Io);
         assert!(

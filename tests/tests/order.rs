@@ -9,7 +9,9 @@
 use hpk_format::{EXT_PRIVATE_START, ErrorClass, Limits, PackageKind, Section};
 use hpk_tests::verify::{self, verifier_at};
 use hpk_tests::*;
-use hpk_verify::{Clock, Depth, DeviceProfile, DocumentReason, Reason, RootError, TrustedRoot, VerifyError};
+use hpk_verify::{
+    Clock, Depth, DeviceProfile, DocumentReason, Reason, RootError, TrustedRoot, VerifyError,
+};
 
 const NOW: Clock = Clock::Trusted(T0 + DAY);
 

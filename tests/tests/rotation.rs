@@ -454,7 +454,11 @@ fn a_package_signed_by_a_key_removed_in_v2_is_refused_under_v2_only() {
     let old_signed = package.file(&[&c.release]);
     let new_signed = package.file(&[&new_release]);
 
-    assert!(verifier(&c.trusted_v1()).package(old_signed.as_slice()).is_ok());
+    assert!(
+        verifier(&c.trusted_v1())
+            .package(old_signed.as_slice())
+            .is_ok()
+    );
     let e = match verifier(&v2).package(old_signed.as_slice()) {
         Ok(_) => panic!("accepted under v2"),
         Err(e) => e,

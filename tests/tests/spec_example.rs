@@ -131,10 +131,9 @@ fn the_worked_example_is_what_the_implementation_makes_and_accepts() {
     // gives hello.txt = "hello\n"; from 2027-01-01 the root has expired.
     let limits = Limits::default();
     let trusted = TrustedRoot::load(&root, Clock::Trusted(JUNE_2026), &limits).unwrap();
-    let device = DeviceProfile::from_toml(
-        "os = \"windows\"\narchitecture = \"x64\"\nedition = \"pro\"\n",
-    )
-    .unwrap();
+    let device =
+        DeviceProfile::from_toml("os = \"windows\"\narchitecture = \"x64\"\nedition = \"pro\"\n")
+            .unwrap();
     let verifier = Verifier::new(trusted)
         .clock(Clock::Trusted(JUNE_2026))
         .limits(limits.clone());

@@ -134,9 +134,7 @@ fn valid_package_is_accepted_end_to_end() {
     );
     assert_eq!(head.digest(), built.digest());
     let mut sink = MemorySink::default();
-    judged(&file, &root)
-        .stream(&mut sink, &mut |_| {})
-        .unwrap();
+    judged(&file, &root).stream(&mut sink, &mut |_| {}).unwrap();
     assert_eq!(
         sink.payloads,
         [
