@@ -57,14 +57,16 @@ pub fn verify_stored(
     open(bytes, root, limits)?.verify(hpk_verify::Depth::Stored)
 }
 
+/// Each payload's name and content, in manifest order.
+pub type Contents = Vec<(String, Vec<u8>)>;
+
 /// [`open`], then every payload streamed to full depth into a
-/// [`MemorySink`]: the manifest and each payload's name and content, in
-/// manifest order.
+/// [`MemorySink`]: the manifest and each payload's name and content.
 pub fn verify_full(
     bytes: &[u8],
     root: &TrustedRoot,
     limits: &Limits,
-) -> Result<(Verified<Manifest>, Vec<(String, Vec<u8>)>), VerifyError> {
+) -> Result<(Verified<Manifest>, Contents), VerifyError> {
     let mut sink = MemorySink::default();
     let manifest = open(bytes, root, limits)?.stream(&mut sink, &mut |_| {})?;
     Ok((manifest, sink.payloads))
@@ -97,7 +99,7 @@ pub fn plan(
 #[derive(Debug, Default)]
 pub struct MemorySink {
     /// Finished payloads: name and content, in the order they ended.
-    pub payloads: Vec<(String, Vec<u8>)>,
+    pub payloads: Contents,
     /// Content of the payload being received.
     current: Vec<u8>,
 }
