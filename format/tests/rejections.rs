@@ -9,7 +9,7 @@ use common::*;
 use hpk_format::{
     BaselineInfo, Catalog, Compression, ContainerError, ContainerView, DecodeError, Digest,
     ErrorClass, Extension, FileType, HEADER_LEN, Header, HotpatchInfo, KeyId, Limits, MAGIC,
-    MAX_BODY_LEN, MAX_LOCATION_LEN, Manifest, PackageKind, PatchedModule, SignatureRecord,
+    MAX_BODY_LEN, MAX_LOCATION_LEN, Manifest, PackageKind, PatchedModule, Section, SignatureRecord,
     TrustRoot, decode, encode, encode_head, expect_end, read_head,
 };
 use std::io::{self, Read};
@@ -550,15 +550,15 @@ fn truncation_is_reported_in_the_right_section() {
     assert_eq!(file.len(), payload_start + 100);
     for cut in 0..file.len() {
         let expected = if cut < HEADER_LEN {
-            "header"
+            Section::Header
         } else if cut < body_start {
-            "signature block"
+            Section::SignatureBlock
         } else if cut < index_start {
-            "body"
+            Section::Body
         } else if cut < payload_start {
-            "chunk-index section"
+            Section::ChunkIndexSection
         } else {
-            "payload area"
+            Section::PayloadArea
         };
         match view(&file[..cut]) {
             Err(ContainerError::Truncated { section }) => {
