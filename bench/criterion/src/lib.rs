@@ -6,9 +6,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use hpk_format::{
-    ChunkEntry, ChunkingOptions, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Header,
-    Limits, Manifest, PayloadDescriptor, PayloadName, Roles, encode, encode_head,
-    parse_chunk_index, write_payload,
+    ChunkEntry, ChunkingOptions, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Header, Limits,
+    Manifest, PayloadDescriptor, PayloadName, Roles, encode, encode_head, parse_chunk_index,
+    write_payload,
 };
 use hpk_tests::{DAY, Keys, PackageSpec, T0, TestKey, TestPayload};
 use hpk_verify::{Clock, Judged, Package, TrustedRoot, Verified, Verifier};
