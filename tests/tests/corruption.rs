@@ -16,7 +16,7 @@ use hpk_format::{
     CHUNK_ENTRY_LEN, ChunkEncoding, ChunkingOptions, Compression, HEADER_LEN, Limits,
     MIN_CHUNK_SIZE, PayloadDescriptor, parse_chunk_index,
 };
-use hpk_tests::verify::{MemorySink, open};
+use hpk_tests::verify::{open, verify_full};
 use hpk_tests::{SplitMix64 as Rng, *};
 use hpk_verify::{Clock, Depth, PayloadSink, TrustedRoot};
 use std::io::{self, Read};
@@ -352,16 +352,12 @@ fn small_package_is_what_the_exhaustive_test_needs() {
     // The unmutated file verifies and streams to the original content.
     let root = trusted();
     assert_eq!(full_verdict(file.as_slice(), &root), Verdict::Accepted);
-    let mut sink = MemorySink::default();
-    open(file.as_slice(), &root, &Limits::default())
-        .unwrap()
-        .stream(&mut sink, &mut |_| {})
-        .unwrap();
+    let (_, payloads) = verify_full(&file, &root, &Limits::default()).unwrap();
     let expected: Vec<(String, Vec<u8>)> = small_payloads()
         .into_iter()
         .map(|(name, data, _)| (name.to_owned(), data))
         .collect();
-    assert_eq!(sink.payloads, expected);
+    assert_eq!(payloads, expected);
 }
 
 #[test]
@@ -411,12 +407,8 @@ fn a_different_minor_version_is_accepted_with_the_same_content() {
     let (_, file) = small_package();
     let root = trusted();
     let read = |bytes: &[u8]| {
-        let mut sink = MemorySink::default();
-        let manifest = open(bytes, &root, &Limits::default())
-            .unwrap()
-            .stream(&mut sink, &mut |_| {})
-            .unwrap();
-        (manifest.digest(), manifest.into_inner(), sink.payloads)
+        let (manifest, payloads) = verify_full(bytes, &root, &Limits::default()).unwrap();
+        (manifest.digest(), manifest.into_inner(), payloads)
     };
     let original = read(&file);
     let mut newer = file.clone();
