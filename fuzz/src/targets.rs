@@ -21,10 +21,10 @@ use hpk_format::{
     SIGNATURE_RECORD_LEN, SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, decode,
     encode, encode_head, parse_chunk_index, read_head,
 };
+use hpk_tests::verify::MemorySink;
 use hpk_tests::{DAY, Keys, T0, online_device, root_file, signed_file, standard_root};
 use hpk_verify::{
-    Candidate, Clock, DeviceProfile, MemorySink, PayloadSink, ProfileMode, TrustedRoot,
-    VerifiedPackage, check_policy, kind_allowed, resolve, verify_catalog,
+    Clock, Depth, DeviceProfile, Judged, Package, PayloadSink, ProfileMode, TrustedRoot, Verifier,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -83,6 +83,17 @@ pub struct Fixture {
     /// Default limits but 16 MiB of content per package at most, so that
     /// extraction into memory stays small (a local limit, as agents set).
     pub small_limits: Limits,
+    /// A verifier for [`Fixture::root`] at [`Fixture::clock`] within
+    /// [`Fixture::limits`]: the online device's.
+    pub online_verifier: Verifier,
+    /// The same at [`Fixture::recovery_clock`]: the recovery device's.
+    pub recovery_verifier: Verifier,
+    /// The same at a lower bound of 0, for packages judged for no device
+    /// (nothing is expired, so only an unknown critical extension is
+    /// refused, as reading payloads always refuses it).
+    pub payload_verifier: Verifier,
+    /// [`Fixture::payload_verifier`] within [`Fixture::small_limits`].
+    pub small_payload_verifier: Verifier,
 }
 
 /// The fixture.
@@ -104,17 +115,29 @@ pub fn fixture() -> &'static Fixture {
         let mut recovery = online.clone();
         recovery.mode = ProfileMode::Recovery;
         recovery.time_lower_bound = Some(T0 + DAY);
+        let recovery_clock = Clock::LowerBound(T0 + DAY);
+        let online_verifier = Verifier::new(root.clone())
+            .clock(clock)
+            .limits(limits.clone());
+        let recovery_verifier = online_verifier.clone().clock(recovery_clock);
+        let payload_verifier = online_verifier.clone().clock(Clock::LowerBound(0));
+        let small_limits = Limits {
+            max_total_size: 16 << 20,
+            ..limits.clone()
+        };
+        let small_payload_verifier = payload_verifier.clone().limits(small_limits.clone());
         Fixture {
             keys,
             root,
             clock,
-            recovery_clock: Clock::LowerBound(T0 + DAY),
+            recovery_clock,
+            online_verifier,
+            recovery_verifier,
+            payload_verifier,
+            small_payload_verifier,
             online,
             recovery,
-            small_limits: Limits {
-                max_total_size: 16 << 20,
-                ..limits.clone()
-            },
+            small_limits,
             limits,
         }
     })
@@ -284,7 +307,12 @@ fn check_descriptor(p: &PayloadDescriptor) {
 }
 
 /// `decode::<Manifest>`; on success `encode` gives back exactly the input,
-/// and the policy runs on it.
+/// and the policy runs on it for both fixture devices.
+///
+/// The policy runs only on an authenticated package (`Package::judge`),
+/// so what decodes is signed here with the fixture key of the role its
+/// kind needs, as the head of a package whose header declares the lengths
+/// the manifest implies; nothing after the head is read.
 pub fn manifest(data: &[u8]) {
     let f = fixture();
     let Ok(m) = decode::<Manifest>(data, &f.limits) else {
@@ -294,11 +322,33 @@ pub fn manifest(data: &[u8]) {
     for p in &m.payloads {
         check_descriptor(p);
     }
-    assert!(m.index_section_len().is_some());
-    assert!(m.payload_section_len().is_some());
-    let candidate = Candidate::of_manifest(&m, Digest::of(data));
-    let _ = check_policy(&candidate, &f.online, f.clock);
-    let _ = check_policy(&candidate, &f.recovery, f.recovery_clock);
+    let index_len = m.index_section_len();
+    let payload_len = m.payload_section_len();
+    assert!(index_len.is_some());
+    assert!(payload_len.is_some());
+    let record = package_record(m.kind.signing_role(), data);
+    let Ok(head) = encode_head(
+        FileType::Package,
+        &[record],
+        data,
+        index_len.unwrap_or_default(),
+        payload_len.unwrap_or_default(),
+    ) else {
+        return;
+    };
+    for (verifier, device) in [
+        (&f.online_verifier, &f.online),
+        (&f.recovery_verifier, &f.recovery),
+    ] {
+        if let Ok(package) = verifier.package(&head[..]) {
+            assert_eq!(
+                **package.manifest(),
+                m,
+                "the signed manifest is not the one decoded"
+            );
+            let _ = package.judge(device);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -445,16 +495,17 @@ pub fn trust_root(data: &[u8]) {
 // 5. catalog: decoding, verifying, resolving.
 // ---------------------------------------------------------------------------
 
-/// `decode::<Catalog>` with round trip; `verify_catalog` on the input as a
-/// file; and the input as the body of a catalog signed by the fixture's
-/// catalog key, verified and then resolved for the fixture devices.
+/// `decode::<Catalog>` with round trip; `Verifier::catalog_above` on the
+/// input as a file; and the input as the body of a catalog signed by the
+/// fixture's catalog key, verified and then planned for the fixture
+/// devices (`Verifier::plan`, which judges every entry it considers).
 pub fn catalog(data: &[u8]) {
     let f = fixture();
     let decoded = decode::<Catalog>(data, &f.limits);
     if let Ok(c) = &decoded {
         assert_reencodes(c, data, &f.limits);
     }
-    let _ = verify_catalog(data, &f.root, f.clock, 0, &f.limits);
+    let _ = f.online_verifier.catalog_above(data, 0);
     if data.is_empty() {
         return;
     }
@@ -463,18 +514,18 @@ pub fn catalog(data: &[u8]) {
         data,
         &[f.keys.catalog.record(FileType::Catalog, data)],
     );
-    let Ok(verified) = verify_catalog(&file, &f.root, f.clock, 0, &f.limits) else {
+    let Ok(verified) = f.online_verifier.catalog_above(&file[..], 0) else {
         return;
     };
     let decoded = decoded.as_ref().expect("a verified catalog's body decodes");
-    assert_eq!(verified.catalog(), decoded);
+    assert_eq!(&*verified, decoded);
     assert_eq!(verified.digest(), Digest::of(data));
-    let entries = &verified.catalog().entries;
-    for (device, clock) in [(&f.online, f.clock), (&f.recovery, f.recovery_clock)] {
-        for e in entries {
-            let _ = check_policy(&Candidate::of_entry(e), device, clock);
-        }
-        let plan = resolve(&verified, device, clock);
+    let entries = &verified.entries;
+    for (verifier, device) in [
+        (&f.online_verifier, &f.online),
+        (&f.recovery_verifier, &f.recovery),
+    ] {
+        let plan = verifier.plan(&verified, device);
         // Every entry is either a step or skipped, exactly once.
         assert_eq!(
             plan.steps.len() + plan.skipped.len(),
@@ -497,40 +548,72 @@ pub fn catalog(data: &[u8]) {
 // 6. package: full verification of the input as a package file.
 // ---------------------------------------------------------------------------
 
+/// Whether a profile installs packages of this kind (Y1; the resolver
+/// never plans another).
+fn kind_allowed(mode: ProfileMode, kind: &PackageKind) -> bool {
+    match mode {
+        ProfileMode::Online => !matches!(kind, PackageKind::Recovery),
+        ProfileMode::Recovery => matches!(kind, PackageKind::Recovery | PackageKind::Baseline(_)),
+    }
+}
+
+/// Opens `file` with `verifier` (one at a lower bound of 0) and judges it
+/// for no device.
+fn open_for_payloads<'f>(verifier: &Verifier, file: &'f [u8]) -> Option<Package<&'f [u8], Judged>> {
+    verifier.package(file).ok()?.judge_without_device().ok()
+}
+
 /// Opens `file` against the fixture root, applies the policy for both
-/// fixture devices and verifies every stored byte.
-fn verify_package(file: &[u8], limits: &Limits) {
+/// fixture devices and verifies every stored byte (policy or not).
+///
+/// A judgement consumes the package, so the file is opened once per
+/// judgement: once for the online device (whose package, if the policy
+/// accepts it, goes on to its payloads), once for the recovery device,
+/// and, if the online device refused it, once more for no device.
+fn verify_package(file: &[u8]) {
     let f = fixture();
-    let Ok(package) = VerifiedPackage::open(file, &f.root, limits) else {
+    let limits = &f.limits;
+    let Ok(package) = f.online_verifier.package(file) else {
         return;
     };
-    let head = package.head().clone();
-    let _ = head.check_policy(&f.online, f.clock);
-    let _ = head.check_policy(&f.recovery, f.recovery_clock);
+    let head = package.manifest().clone();
+    let header = *package.header();
+    let online = package.judge(&f.online);
+    if let Ok(package) = f.recovery_verifier.package(file) {
+        let _ = package.judge(&f.recovery);
+    }
+    let judged = match online {
+        Ok(package) => Some(package),
+        Err(_) => open_for_payloads(&f.payload_verifier, file),
+    };
+    let Some(package) = judged else {
+        return;
+    };
     let mut last = 0u64;
-    let verified = package.verify_payloads(&mut |done| {
+    let verified = package.verify_with_progress(Depth::Stored, &mut |done| {
         assert!(done >= last, "progress goes backwards");
         last = done;
     });
     if let Ok(verified) = verified {
         assert_eq!(verified, head);
-        assert_eq!(last, head.header.payload_len);
+        assert_eq!(last, header.payload_len);
         // A package that verifies is a well-formed container.
         let view = ContainerView::parse(file, FileType::Package, limits)
             .expect("a verified package splits into its sections");
-        assert_eq!(Digest::of(view.body), head.manifest_digest);
+        assert_eq!(Digest::of(view.body), head.digest());
         assert_eq!(
             decode::<Manifest>(view.body, limits).ok().as_ref(),
-            Some(&head.manifest)
+            Some(&*head)
         );
     }
 }
 
-/// `VerifiedPackage::open` on the input, then `verify_payloads`, and the
-/// policy with the fixture devices. Signatures gate everything past the
-/// signature records: see [`package_signed`] for what lies behind them.
+/// `Verifier::package` on the input, the policy with the fixture devices
+/// (`judge`), then `verify(Depth::Stored)`. Signatures gate everything
+/// past the signature records: see [`package_signed`] for what lies
+/// behind them.
 pub fn package(data: &[u8]) {
-    verify_package(data, &fixture().limits);
+    verify_package(data);
 }
 
 // ---------------------------------------------------------------------------
@@ -793,7 +876,7 @@ fn build_package(data: &[u8], limits: &Limits, honoured: u8) -> Option<Built> {
         _ => (body.to_vec(), index.to_vec(), payload.to_vec(), Vec::new()),
     };
     let role = match (&kind, flags & SIGN_WITH_RELEASE != 0) {
-        (Some(kind), false) => hpk_verify::role_for(kind),
+        (Some(kind), false) => kind.signing_role(),
         _ => RoleName::Release,
     };
     let record = package_record(role, &body);
@@ -825,14 +908,14 @@ fn build_package(data: &[u8], limits: &Limits, honoured: u8) -> Option<Built> {
 /// manifest decoder, the chunk-index parser and the chunk checks behind
 /// the signatures.
 ///
-/// `FIX_CONTENT_DIGESTS` is not acted upon here: `verify_payloads` checks
+/// `FIX_CONTENT_DIGESTS` is not acted upon here: `Depth::Stored` checks
 /// stored chunks, not content (that is `stream`'s, see [`extract`]), and
 /// nothing else on this path reads a content digest, so computing them
 /// (a SHA-256 of up to 16 MiB of content per input) would reach nothing.
 pub fn package_signed(data: &[u8]) {
     let limits = &fixture().limits;
     if let Some((file, _)) = build_package(data, limits, !piece_flags::FIX_CONTENT_DIGESTS) {
-        verify_package(&file, limits);
+        verify_package(&file);
     }
 }
 
@@ -885,7 +968,7 @@ fn raw_chunks<'f>(
     Some(out)
 }
 
-/// A sink that checks what [`VerifiedPackage::stream`] hands out, and
+/// A sink that checks what [`Package::stream`] hands out, and
 /// passes it on to a [`MemorySink`].
 ///
 /// Each chunk handed out is checked against the file's own bytes, read
@@ -984,14 +1067,15 @@ impl PayloadSink for CheckingSink<'_> {
 /// Like [`package_signed`], but streams the package into a
 /// [`MemorySink`] (checked as it goes), under limits that keep content
 /// at 16 MiB. On success, every payload's content hashes to the
-/// manifest's content digest, and `verify_payloads` agrees.
+/// manifest's content digest, and `verify(Depth::Stored)` agrees.
 pub fn extract(data: &[u8]) {
     let f = fixture();
     let limits = &f.small_limits;
     let Some((file, known)) = build_package(data, limits, u8::MAX) else {
         return;
     };
-    let Ok(package) = VerifiedPackage::open(&file[..], &f.root, limits) else {
+    let verifier = &f.small_payload_verifier;
+    let Some(package) = open_for_payloads(verifier, &file) else {
         return;
     };
     let manifest = package.manifest().clone();
@@ -1020,10 +1104,9 @@ pub fn extract(data: &[u8]) {
     // Each payload's content was checked against its digest at its `end`.
     assert_eq!(sink.memory.payloads.len(), manifest.payloads.len());
     // What streams also verifies.
-    let package = VerifiedPackage::open(&file[..], &f.root, limits)
-        .expect("a package that streamed opens again");
+    let package = open_for_payloads(verifier, &file).expect("a package that streamed opens again");
     assert!(
-        package.verify_payloads(&mut |_| {}).is_ok(),
+        package.verify(Depth::Stored).is_ok(),
         "streams but does not verify"
     );
 }

@@ -19,8 +19,9 @@ use hpk_format::{
     ChunkEncoding, ChunkEntry, Compression, Digest, ErrorClass, FileType, HEADER_LEN, Header,
     Limits, Manifest, PayloadDescriptor, PayloadName, SIGNATURE_RECORD_LEN, encode, encode_head,
 };
+use hpk_tests::verify::{NO_TIME, open, verifier_at};
 use hpk_tests::*;
-use hpk_verify::{PayloadSink, TrustedRoot, VerifiedPackage, open_for_entry};
+use hpk_verify::{Depth, PayloadSink, Section, TrustedRoot, VerifyError};
 use std::io::{self, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -90,14 +91,14 @@ impl PayloadSink for Discard {
 /// What the verifier is asked to do.
 #[derive(Clone, Debug)]
 enum Mode {
-    /// `read_head` + `verify_head`.
+    /// `Verifier::package`: the head only.
     Head,
-    /// `open` + `verify_payloads`.
+    /// `Verifier::package` + `judge_without_device` + `verify(Depth::Stored)`.
     Verify,
-    /// `open` + `stream`.
+    /// `Verifier::package` + `judge_without_device` + `stream`.
     Stream,
-    /// `open_for_entry` for an entry of this size and manifest digest,
-    /// then `stream`.
+    /// `Verifier::fetched` for an entry of this size and manifest digest,
+    /// then `judge_without_device` + `stream`.
     Entry { size: u64, digest: Digest },
 }
 
@@ -110,6 +111,9 @@ enum Expect {
     Err(ErrorClass, &'static str),
     /// Rejected with a message containing this text, whatever its class.
     Text(&'static str),
+    /// Rejected because the header's length of this section is not the
+    /// one the signed manifest implies (VP8, class malformed).
+    Inconsistent(Section),
 }
 
 struct Case {
@@ -144,7 +148,10 @@ fn limits(unlimited: bool) -> Limits {
 /// What a run gave: `None` if accepted, else the error's class and text.
 type Outcome = Option<(ErrorClass, String)>;
 
-fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, u64) {
+/// What a run in this process gave: the outcome, the section of a VP8
+/// length mismatch (`VerifyError::Inconsistent`) if that was the error,
+/// and the bytes read.
+fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, Option<Section>, u64) {
     let tail: Box<dyn Read> = if case.endless {
         Box::new(Endless)
     } else {
@@ -152,38 +159,42 @@ fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, u64) {
     };
     let mut input = CountingReader::new(case.file.as_slice().chain(tail));
     let limits = limits(case.unlimited);
-    let err = |class: ErrorClass, e: &dyn std::fmt::Display| Some((class, e.to_string()));
+    let mut inconsistent = None;
+    let mut verify_err = |e: VerifyError| {
+        if let VerifyError::Inconsistent { section, .. } = e {
+            inconsistent = Some(section);
+        }
+        Some((e.class(), e.to_string()))
+    };
     let outcome = match &case.mode {
-        Mode::Head => match hpk_format::read_head(&mut input, FileType::Package, &limits) {
-            Err(e) => err(e.class(), &e),
-            Ok(head) => match hpk_verify::verify_head(&head, root, &limits) {
-                Err(e) => err(e.class(), &e),
-                Ok(_) => None,
-            },
+        Mode::Head => match verifier_at(root, NO_TIME, &limits).package(&mut input) {
+            Err(e) => verify_err(e),
+            Ok(_) => None,
         },
-        Mode::Verify | Mode::Stream => match VerifiedPackage::open(&mut input, root, &limits) {
-            Err(e) => err(e.class(), &e),
+        Mode::Verify | Mode::Stream => match open(&mut input, root, &limits) {
+            Err(e) => verify_err(e),
             Ok(p) => {
                 let r = if matches!(case.mode, Mode::Verify) {
-                    p.verify_payloads(&mut |_| {})
+                    p.verify(Depth::Stored)
                 } else {
                     p.stream(&mut Discard::default(), &mut |_| {})
                 };
-                r.err().and_then(|e| err(e.class(), &e))
+                r.err().and_then(&mut verify_err)
             }
         },
         Mode::Entry { size, digest } => {
             let entry = entry_for(*digest, *size);
-            match open_for_entry(&entry, &mut input, root, &limits) {
-                Err(e) => err(e.class(), &e),
+            match verifier_at(root, NO_TIME, &limits).fetched(&entry, &mut input) {
+                Err(e) => Some((e.class(), e.to_string())),
                 Ok(p) => p
-                    .stream(&mut Discard::default(), &mut |_| {})
+                    .judge_without_device()
+                    .and_then(|p| p.stream(&mut Discard::default(), &mut |_| {}))
                     .err()
-                    .and_then(|e| err(e.class(), &e)),
+                    .and_then(&mut verify_err),
             }
         }
     };
-    (outcome, input.count)
+    (outcome, inconsistent, input.count)
 }
 
 /// What the probe reported.
@@ -342,7 +353,7 @@ fn check_cases(cases: &[Case]) {
     std::fs::write(&root_path, root_file(&standard_root(&keys), &[&keys.root])).unwrap();
     let mut failures = Vec::new();
     for case in cases {
-        let (outcome, consumed) = run_in_process(case, &root);
+        let (outcome, inconsistent, consumed) = run_in_process(case, &root);
         let probed = run_probe(case, dir.path(), &root_path);
         let bound_mib = (BASE_MIB + case.buffers_mib).min(MAX_PEAK_MIB);
         println!(
@@ -358,6 +369,8 @@ fn check_cases(cases: &[Case]) {
             (Expect::Ok, None) => {}
             (Expect::Err(class, text), Some((c, m))) if c == class && m.contains(text) => {}
             (Expect::Text(text), Some((_, m))) if m.contains(text) => {}
+            (Expect::Inconsistent(section), Some((ErrorClass::Malformed, _)))
+                if inconsistent == Some(*section) => {}
             (expect, got) => fail(format!("expected {expect:?}, got {got:?}")),
         }
         if probed.outcome != outcome {
@@ -743,7 +756,7 @@ fn signed_sizes_over_the_limits_or_overflowing_are_rejected_before_reading_on() 
             "chunk indexes overflow a u64, no cap",
             file.clone(),
             Mode::Verify,
-            malformed("chunk indexes"),
+            Expect::Inconsistent(Section::ChunkIndex),
         )
         .unlimited()
         .endless()
@@ -783,7 +796,7 @@ fn signed_sizes_over_the_limits_or_overflowing_are_rejected_before_reading_on() 
             "stored sizes overflow a u64, no cap",
             file,
             Mode::Verify,
-            malformed("payload bytes"),
+            Expect::Inconsistent(Section::PayloadArea),
         )
         .unlimited()
         .endless()

@@ -15,14 +15,14 @@ use hpk_format::{
 use hpk_sign::catalog::{
     CatalogEditError, EntrySelector, add_entry, entry_for_package, new_catalog, remove_entry,
 };
+use hpk_tests::verify::{self, MemorySink};
 use hpk_tests::*;
 use hpk_verify::{
-    CatalogError, Clock, DeviceProfile, FetchError, MemorySink, Plan, PlanStatus, ProfileMode,
-    Track, TrustedRoot, VerifiedCatalog, VerifyError, open_for_entry, resolve, role_for,
-    verify_catalog,
+    CatalogError, Clock, Depth, DeviceProfile, FetchError, Package, Plan, PlanStatus, ProfileMode,
+    Track, TrustedRoot, Verified, VerifyError,
 };
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{self, Read};
 
 const NOW: Clock = Clock::Trusted(T0 + DAY);
 
@@ -32,6 +32,16 @@ fn limits() -> Limits {
 
 fn root() -> TrustedRoot {
     standard_trusted_root(&Keys::standard())
+}
+
+/// Opens `input` as the package fetched for `entry` (VF1–VF4).
+fn fetch<R: Read>(entry: &CatalogEntry, input: R) -> Result<Package<io::Take<R>>, FetchError> {
+    verify::verifier(&root()).fetched(entry, input)
+}
+
+/// The install plan for `device` from `catalog`, judged at `clock`.
+fn resolve(catalog: &Verified<Catalog>, device: &DeviceProfile, clock: Clock) -> Plan {
+    verify::plan(catalog, &root(), device, clock)
 }
 
 // ---------------------------------------------------------------------------
@@ -54,7 +64,7 @@ impl Pkg {
 fn publish(spec: PackageSpec) -> Pkg {
     let keys = Keys::standard();
     let built = spec.build();
-    let file = built.file(&[keys.of(role_for(&built.manifest.kind))]);
+    let file = built.file(&[keys.of(built.manifest.kind.signing_role())]);
     let entry = catalog_entry(&built, &file, &format!("{}.hpk", built.manifest.name));
     Pkg { built, file, entry }
 }
@@ -109,8 +119,8 @@ fn signed(catalog: &Catalog) -> Vec<u8> {
 }
 
 /// The catalog of these entries (in this order), signed and verified.
-fn verified(entries: &[&CatalogEntry]) -> VerifiedCatalog {
-    verify_catalog(&signed(&catalog_of(1, entries)), &root(), NOW, 0, &limits()).unwrap()
+fn verified(entries: &[&CatalogEntry]) -> Verified<Catalog> {
+    verify::catalog(&signed(&catalog_of(1, entries)), &root(), NOW, 0, &limits()).unwrap()
 }
 
 fn recovery_device() -> DeviceProfile {
@@ -149,7 +159,7 @@ fn map(pairs: &[(&str, &'static str)]) -> BTreeMap<String, &'static str> {
 // ---------------------------------------------------------------------------
 
 fn verify_err(bytes: &[u8], clock: Clock, last_seen: u64) -> CatalogError {
-    verify_catalog(bytes, &root(), clock, last_seen, &limits()).expect_err("catalog refused")
+    verify::catalog(bytes, &root(), clock, last_seen, &limits()).expect_err("catalog refused")
 }
 
 fn sample_catalog(version: u64) -> (Pkg, Catalog) {
@@ -162,9 +172,9 @@ fn sample_catalog(version: u64) -> (Pkg, Catalog) {
 fn a_fresh_catalog_verifies() {
     let (b, catalog) = sample_catalog(3);
     let bytes = signed(&catalog);
-    let v = verify_catalog(&bytes, &root(), NOW, 2, &limits()).unwrap();
-    assert_eq!(v.catalog(), &catalog);
-    assert_eq!(v.catalog().entries, vec![b.entry.clone()]);
+    let v = verify::catalog(&bytes, &root(), NOW, 2, &limits()).unwrap();
+    assert_eq!(*v, catalog);
+    assert_eq!(v.entries, vec![b.entry.clone()]);
     assert_eq!(
         v.digest(),
         Digest::of(&encode(&catalog, &limits()).unwrap())
@@ -177,7 +187,7 @@ fn an_expired_catalog_is_refused_online() {
     let bytes = signed(&catalog);
     let expires = catalog.expires;
     // Valid up to the second before it expires, expired from then on.
-    verify_catalog(&bytes, &root(), Clock::Trusted(expires - 1), 0, &limits()).unwrap();
+    verify::catalog(&bytes, &root(), Clock::Trusted(expires - 1), 0, &limits()).unwrap();
     for at in [expires, expires + 30 * DAY] {
         match verify_err(&bytes, Clock::Trusted(at), 0) {
             e @ CatalogError::Expired { .. } => {
@@ -211,14 +221,15 @@ fn a_catalog_created_in_the_future_is_refused_online() {
                 e,
                 CatalogError::NotYetValid {
                     version: 3,
-                    created
-                } if created == T0 + 2 * DAY
+                    created,
+                    now,
+                } if created == T0 + 2 * DAY && now == T0 + DAY
             ));
         }
         e => panic!("expected NotYetValid, got {e:?}"),
     }
     // Created exactly now is fine.
-    verify_catalog(&bytes, &root(), Clock::Trusted(T0 + 2 * DAY), 0, &limits()).unwrap();
+    verify::catalog(&bytes, &root(), Clock::Trusted(T0 + 2 * DAY), 0, &limits()).unwrap();
 }
 
 #[test]
@@ -240,8 +251,8 @@ fn an_older_catalog_is_a_rollback_and_the_same_version_is_accepted() {
         e => panic!("expected Rollback, got {e:?}"),
     }
     // The same version again (a re-fetch), and any newer one, are fine.
-    verify_catalog(&bytes, &root(), NOW, 3, &limits()).unwrap();
-    verify_catalog(&bytes, &root(), NOW, 2, &limits()).unwrap();
+    verify::catalog(&bytes, &root(), NOW, 3, &limits()).unwrap();
+    verify::catalog(&bytes, &root(), NOW, 2, &limits()).unwrap();
 }
 
 #[test]
@@ -295,8 +306,8 @@ fn a_catalog_needs_the_catalog_role() {
         CatalogError::Signature(_)
     ));
     // The catalog key, with or without other keys, is enough.
-    verify_catalog(&file(&[&keys.catalog]), &root(), NOW, 0, &limits()).unwrap();
-    verify_catalog(
+    verify::catalog(&file(&[&keys.catalog]), &root(), NOW, 0, &limits()).unwrap();
+    verify::catalog(
         &file(&[&keys.release, &keys.catalog]),
         &root(),
         NOW,
@@ -339,20 +350,20 @@ fn an_unknown_critical_extension_refuses_the_catalog() {
     }];
     let e = verify_err(&signed(&catalog), NOW, 0);
     assert!(
-        matches!(e, CatalogError::UnknownCriticalExtension { id: x } if x == id),
+        matches!(e, CatalogError::UnknownCriticalExtension { version: 3, id: x } if x == id),
         "{e:?}"
     );
     assert_eq!(e.class(), ErrorClass::Unsupported);
     // Unknown but not critical: ignored.
     catalog.extensions[0].critical = false;
-    verify_catalog(&signed(&catalog), &root(), NOW, 0, &limits()).unwrap();
+    verify::catalog(&signed(&catalog), &root(), NOW, 0, &limits()).unwrap();
     // Known and critical: understood.
     catalog.extensions = vec![Extension {
         id: EXT_NOTE,
         critical: true,
         data: b"a note".to_vec(),
     }];
-    verify_catalog(&signed(&catalog), &root(), NOW, 0, &limits()).unwrap();
+    verify::catalog(&signed(&catalog), &root(), NOW, 0, &limits()).unwrap();
 }
 
 #[test]
@@ -361,7 +372,7 @@ fn offline_a_catalog_is_expired_only_when_it_expired_by_the_lower_bound() {
     let bytes = signed(&catalog);
     let expires = catalog.expires;
     // Expiring after the bound: accepted (the real time is unknown).
-    verify_catalog(
+    verify::catalog(
         &bytes,
         &root(),
         Clock::LowerBound(expires - 1),
@@ -380,7 +391,7 @@ fn offline_a_catalog_is_expired_only_when_it_expired_by_the_lower_bound() {
     let (_, mut later) = sample_catalog(3);
     later.created = T0 + 5 * DAY;
     later.expires = T0 + 12 * DAY;
-    verify_catalog(
+    verify::catalog(
         &signed(&later),
         &root(),
         Clock::LowerBound(T0),
@@ -401,7 +412,7 @@ fn offline_a_catalog_is_expired_only_when_it_expired_by_the_lower_bound() {
 
 /// The error opening `input` for `entry` (the package type has no `Debug`).
 fn fetch_err<R: Read>(entry: &CatalogEntry, input: R) -> FetchError {
-    match open_for_entry(entry, input, &root(), &limits()) {
+    match fetch(entry, input) {
         Ok(_) => panic!("{}: the fetch was accepted", entry.name),
         Err(e) => e,
     }
@@ -419,10 +430,11 @@ fn big_baseline(name: &str, version: &str, seed: u64) -> Pkg {
 fn a_correct_fetch_verifies_and_streams() {
     let p = big_baseline("contoso-os", "10.0.26100.100", 1);
     let mut reader = CountingReader::new(p.file.as_slice());
-    let package = open_for_entry(&p.entry, &mut reader, &root(), &limits()).unwrap();
-    assert_eq!(package.head().manifest_digest, p.entry.manifest_digest);
-    assert_eq!(package.manifest(), &p.built.manifest);
+    let package = fetch(&p.entry, &mut reader).unwrap();
+    assert_eq!(package.manifest().digest(), p.entry.manifest_digest);
+    assert_eq!(**package.manifest(), p.built.manifest);
     let mut sink = MemorySink::default();
+    let package = package.judge_without_device().unwrap();
     package.stream(&mut sink, &mut |_| {}).unwrap();
     assert_eq!(
         sink.payloads,
@@ -430,8 +442,9 @@ fn a_correct_fetch_verifies_and_streams() {
     );
     assert_eq!(reader.count, p.entry.size);
     // And checked without decompressing.
-    let package = open_for_entry(&p.entry, p.file.as_slice(), &root(), &limits()).unwrap();
-    package.verify_payloads(&mut |_| {}).unwrap();
+    let package = fetch(&p.entry, p.file.as_slice()).unwrap();
+    let package = package.judge_without_device().unwrap();
+    package.verify(Depth::Stored).unwrap();
 }
 
 #[test]
@@ -488,7 +501,8 @@ fn a_package_longer_than_its_entry_is_refused_without_reading_past_the_entry() {
     let mut served = p.file.clone();
     served.extend_from_slice(&[0xAA; 5000]);
     let mut reader = CountingReader::new(served.as_slice());
-    let package = open_for_entry(&p.entry, &mut reader, &root(), &limits()).unwrap();
+    let package = fetch(&p.entry, &mut reader).unwrap();
+    let package = package.judge_without_device().unwrap();
     let mut sink = MemorySink::default();
     package.stream(&mut sink, &mut |_| {}).unwrap();
     assert_eq!(reader.count, len);
@@ -517,16 +531,19 @@ fn a_package_shorter_than_its_entry_is_refused() {
     ));
     // The download stops short: the head verifies, the payload does not.
     let cut = &p.file[..p.file.len() - 10];
-    let package = open_for_entry(&p.entry, cut, &root(), &limits()).unwrap();
+    let package = fetch(&p.entry, cut).unwrap();
     let e = package
+        .judge_without_device()
+        .unwrap()
         .stream(&mut MemorySink::default(), &mut |_| {})
         .expect_err("truncated payload");
     assert!(
         matches!(e, VerifyError::Payload(PayloadError::Truncated { .. })),
         "{e:?}"
     );
-    let package = open_for_entry(&p.entry, cut, &root(), &limits()).unwrap();
-    assert!(package.verify_payloads(&mut |_| {}).is_err());
+    let package = fetch(&p.entry, cut).unwrap();
+    let package = package.judge_without_device().unwrap();
+    assert!(package.verify(Depth::Stored).is_err());
     // Cut inside the head: refused when opened.
     assert!(matches!(
         fetch_err(&p.entry, &p.file[..100]),
@@ -1184,7 +1201,7 @@ fn the_recovery_track_prefers_recovery_packages_then_a_newer_baseline() {
     let device = recovery_device();
     let catalog = |entries: &[&CatalogEntry]| {
         // Offline, the catalog is judged against the lower bound.
-        verify_catalog(
+        verify::catalog(
             &signed(&catalog_of(1, entries)),
             &root(),
             clock,

@@ -1,7 +1,9 @@
 //! Corruption of signed packages, exhaustive on a small one and random on
 //! a large one: every mutation must be rejected, with an error, both by
-//! full verification (`VerifiedPackage::open` + `verify_payloads`) and by
-//! streaming (`VerifiedPackage::open` + `stream`), and never with a panic.
+//! full verification of the stored bytes (`Verifier::package` +
+//! `judge_without_device` + `verify(Depth::Stored)`) and by streaming
+//! (`Verifier::package` + `judge_without_device` + `stream`), and never
+//! with a panic.
 //!
 //! The one exception is written into the format: the header's `minor`
 //! field (bytes 10–11) is not signed and "any `minor` MUST be accepted"
@@ -15,8 +17,9 @@ use hpk_format::{
     PayloadDescriptor, parse_chunk_index,
 };
 use hpk_sign::ChunkingOptions;
+use hpk_tests::verify::{open, verify_full};
 use hpk_tests::*;
-use hpk_verify::{MemorySink, PayloadSink, TrustedRoot, VerifiedPackage};
+use hpk_verify::{Depth, PayloadSink, TrustedRoot};
 use std::io::{self, Read};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -74,19 +77,19 @@ impl PayloadSink for Discard {
     }
 }
 
-/// `VerifiedPackage::open` + `verify_payloads`.
+/// `open` (head, then judged for no device) + `verify(Depth::Stored)`.
 fn full_verdict(input: impl Read, root: &TrustedRoot) -> Verdict {
     judge(|| {
-        VerifiedPackage::open(input, root, &Limits::default())
-            .and_then(|p| p.verify_payloads(&mut |_| {}))
+        open(input, root, &Limits::default())
+            .and_then(|p| p.verify(Depth::Stored))
             .is_ok()
     })
 }
 
-/// `VerifiedPackage::open` + `stream`.
+/// `open` (head, then judged for no device) + `stream`.
 fn stream_verdict(input: impl Read, root: &TrustedRoot) -> Verdict {
     judge(|| {
-        VerifiedPackage::open(input, root, &Limits::default())
+        open(input, root, &Limits::default())
             .and_then(|p| p.stream(&mut Discard::default(), &mut |_| {}))
             .is_ok()
     })
@@ -333,16 +336,12 @@ fn small_package_is_what_the_exhaustive_test_needs() {
     // The unmutated file verifies and streams to the original content.
     let root = standard_trusted_root(&Keys::standard());
     assert_eq!(full_verdict(file.as_slice(), &root), Verdict::Accepted);
-    let mut sink = MemorySink::default();
-    VerifiedPackage::open(file.as_slice(), &root, &Limits::default())
-        .unwrap()
-        .stream(&mut sink, &mut |_| {})
-        .unwrap();
+    let (_, payloads) = verify_full(&file, &root, &Limits::default()).unwrap();
     let expected: Vec<(String, Vec<u8>)> = small_payloads()
         .into_iter()
         .map(|(name, data, _)| (name.to_owned(), data))
         .collect();
-    assert_eq!(sink.payloads, expected);
+    assert_eq!(payloads, expected);
 }
 
 #[test]
@@ -362,7 +361,7 @@ fn every_flip_truncation_insertion_and_deletion_of_a_small_package_is_rejected()
         };
         let mut out = Vec::new();
         for (verifier, verdict) in [
-            ("verify_payloads", full_verdict(mutated.as_slice(), &root)),
+            ("verify(Stored)", full_verdict(mutated.as_slice(), &root)),
             ("stream", stream_verdict(mutated.as_slice(), &root)),
         ] {
             if verdict != expected {
@@ -392,12 +391,8 @@ fn a_different_minor_version_is_accepted_with_the_same_content() {
     let (_, file) = small_package();
     let root = standard_trusted_root(&Keys::standard());
     let read = |bytes: &[u8]| {
-        let mut sink = MemorySink::default();
-        let head = VerifiedPackage::open(bytes, &root, &Limits::default())
-            .unwrap()
-            .stream(&mut sink, &mut |_| {})
-            .unwrap();
-        (head.manifest, head.manifest_digest, sink.payloads)
+        let (manifest, payloads) = verify_full(bytes, &root, &Limits::default()).unwrap();
+        (manifest.digest(), manifest.into_inner(), payloads)
     };
     let original = read(&file);
     let mut newer = file.clone();
@@ -576,13 +571,13 @@ impl BigMutation {
         }
     }
 
-    /// Judges the mutation with `verify_payloads`, and with `stream` if
+    /// Judges the mutation with `verify(Depth::Stored)`, and with `stream` if
     /// `stream_too`.
     fn judge(&self, big: &Big, stream_too: bool) -> Vec<Finding> {
         let patch = [self.patch_byte(&big.file)];
         let mut out = Vec::new();
         let mut verdicts = vec![(
-            "verify_payloads",
+            "verify(Stored)",
             full_verdict(self.pieces(&big.file, &patch), &big.root),
         )];
         if stream_too {
@@ -607,11 +602,11 @@ impl BigMutation {
 /// Judges every mutation of the large package, on every core, and fails
 /// on the first findings; returns how many were also streamed.
 ///
-/// Every mutation goes through `open` + `verify_payloads`. `stream` reads
+/// Every mutation goes through `open` + `verify(Depth::Stored)`. `stream` reads
 /// the same bytes through the same chunk check before it decompresses, but
 /// also decompresses and hashes the content up to the damage (and the
 /// batches the parallel verifier has read ahead): a debug build spends
-/// about 50 ms of CPU in `verify_payloads` and 130 ms in `stream` for a
+/// about 50 ms of CPU in `verify(Depth::Stored)` and 130 ms in `stream` for a
 /// mutation of the payload area (against 0.2 ms for one of the head or
 /// the chunk indexes), mostly zero-filling buffers in unoptimised code. So
 /// `stream` judges every mutation of the head and the chunk indexes, and

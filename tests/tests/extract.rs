@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{ErrorClass, Limits, PayloadError};
+use hpk_tests::verify::open;
 use hpk_tests::*;
-use hpk_verify::{
-    ExtractError, Extracted, STAGING_PREFIX, VerifiedPackage, VerifyError, extract_to_dir,
-};
+use hpk_verify::{ExtractError, Extracted, STAGING_PREFIX, VerifyError};
 use std::path::{Path, PathBuf};
 
 /// The payloads of the fixture, in manifest (name) order.
@@ -31,9 +30,8 @@ fn package() -> BuiltPackage {
 
 fn extract(file: &[u8], dir: &Path) -> Result<Extracted, ExtractError> {
     let keys = Keys::standard();
-    let package =
-        VerifiedPackage::open(file, &standard_trusted_root(&keys), &Limits::default()).unwrap();
-    extract_to_dir(package, dir, &mut |_| {})
+    let package = open(file, &standard_trusted_root(&keys), &Limits::default()).unwrap();
+    package.extract(dir)
 }
 
 fn extract_err(file: &[u8], dir: &Path) -> ExtractError {
@@ -77,13 +75,15 @@ fn every_payload_is_extracted_with_its_content() {
     let dir = parent.path().join("out");
     let mut progress = Vec::new();
     let file = built.file(&[&keys.release]);
-    let package = VerifiedPackage::open(
+    let package = open(
         file.as_slice(),
         &standard_trusted_root(&keys),
         &Limits::default(),
     )
     .unwrap();
-    let extracted = extract_to_dir(package, &dir, &mut |n| progress.push(n)).unwrap();
+    let extracted = package
+        .extract_with_progress(&dir, &mut |n| progress.push(n))
+        .unwrap();
     let names: Vec<PathBuf> = payloads().iter().map(|(n, _)| PathBuf::from(n)).collect();
     assert_eq!(
         extracted.files,
@@ -97,7 +97,7 @@ fn every_payload_is_extracted_with_its_content() {
     let total: usize = payloads().iter().map(|(_, d)| d.len()).sum();
     assert_eq!(progress.last().copied(), Some(total as u64));
     assert!(progress.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(extracted.head.manifest, built.manifest);
+    assert_eq!(*extracted.manifest, built.manifest);
     // The new folder gets the usual permissions, not the staging folder's
     // private 0700.
     #[cfg(unix)]
@@ -364,23 +364,24 @@ fn a_target_filled_during_extraction_is_not_replaced() {
         if existed {
             std::fs::create_dir(&dir).unwrap();
         }
-        let package = VerifiedPackage::open(
+        let package = open(
             file.as_slice(),
             &standard_trusted_root(&keys),
             &Limits::default(),
         )
         .unwrap();
         let mut intruded = false;
-        let e = extract_to_dir(package, &dir, &mut |done| {
-            if done == total && !intruded {
-                intruded = true;
-                if !existed {
-                    std::fs::create_dir(&dir).unwrap();
+        let e = package
+            .extract_with_progress(&dir, &mut |done| {
+                if done == total && !intruded {
+                    intruded = true;
+                    if !existed {
+                        std::fs::create_dir(&dir).unwrap();
+                    }
+                    std::fs::write(dir.join("intruder"), b"mine").unwrap();
                 }
-                std::fs::write(dir.join("intruder"), b"mine").unwrap();
-            }
-        })
-        .unwrap_err();
+            })
+            .unwrap_err();
         assert!(intruded);
         assert_eq!(e.class(), ErrorClass::Io);
         assert!(

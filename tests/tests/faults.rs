@@ -32,10 +32,9 @@
 use hpk_format::{ErrorClass, Limits};
 use hpk_sign::{AtomicFile, TEMP_SUFFIX};
 use hpk_tests::hpk_binary as hpk;
+use hpk_tests::verify::open;
 use hpk_tests::*;
-use hpk_verify::{
-    Clock, ExtractError, STAGING_PREFIX, StagingDir, TrustedRoot, VerifiedPackage, extract_to_dir,
-};
+use hpk_verify::{Clock, ExtractError, STAGING_PREFIX, StagingDir, TrustedRoot};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -613,9 +612,8 @@ fn an_extraction_whose_target_is_taken_meanwhile_is_not_committed() {
         at,
         hook: Some(Box::new(|| occupied_folder(&target))),
     };
-    let package =
-        VerifiedPackage::open(reader, &standard_trusted_root(&keys), &Limits::default()).unwrap();
-    let err = extract_to_dir(package, &target, &mut |_| {}).unwrap_err();
+    let package = open(reader, &standard_trusted_root(&keys), &Limits::default()).unwrap();
+    let err = package.extract(&target).unwrap_err();
     assert!(
         matches!(err, ExtractError::Target { .. }),
         "unexpected error: {err}"
@@ -663,7 +661,7 @@ fn a_read_error_in_the_head_is_an_io_error() {
     let (_, file) = two_payloads();
     let root = standard_trusted_root(&keys);
     for at in [0, 10, 100, 400] {
-        let err = VerifiedPackage::open(failing(&file, at), &root, &Limits::default())
+        let err = open(failing(&file, at), &root, &Limits::default())
             .err()
             .unwrap_or_else(|| panic!("opened with a read error at {at}"));
         assert_eq!(err.class(), ErrorClass::Io, "at {at}: {err}");
@@ -698,8 +696,8 @@ fn a_read_error_in_a_payload_extracts_nothing() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("out");
-        let package = VerifiedPackage::open(failing(&file, at), &root, &Limits::default()).unwrap();
-        let err = extract_to_dir(package, &target, &mut |_| {}).unwrap_err();
+        let package = open(failing(&file, at), &root, &Limits::default()).unwrap();
+        let err = package.extract(&target).unwrap_err();
         assert_eq!(err.class(), ErrorClass::Io, "at {at}: {err}");
         // An error of the input, not of a file written: it names no
         // staging folder.

@@ -15,7 +15,8 @@ mod targets;
 mod seeds;
 
 use hpk_format::{Catalog, FileType, decode};
-use hpk_verify::{MemorySink, TrustedRoot, VerifiedPackage, verify_catalog};
+use hpk_tests::verify::MemorySink;
+use hpk_verify::{Depth, TrustedRoot};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -132,22 +133,27 @@ fn seeds_are_valid_inputs() {
     let all = seeds::seeds(None);
     let of = |target: &'static str| all.iter().filter(move |s| s.target == target);
     for seed in of("package") {
-        let package = VerifiedPackage::open(&seed.data[..], &f.root, &f.limits)
+        let package = f
+            .payload_verifier
+            .package(&seed.data[..])
+            .and_then(|p| p.judge_without_device())
             .unwrap_or_else(|e| panic!("package seed {} does not open: {e}", seed.name));
         package
-            .verify_payloads(&mut |_| {})
+            .verify(Depth::Stored)
             .unwrap_or_else(|e| panic!("package seed {} does not verify: {e}", seed.name));
     }
     for target in ["package_signed", "extract"] {
         for seed in of(target).filter(|s| s.name != "bomb") {
-            let limits = if target == "extract" {
-                &f.small_limits
+            let (limits, verifier) = if target == "extract" {
+                (&f.small_limits, &f.small_payload_verifier)
             } else {
-                &f.limits
+                (&f.limits, &f.payload_verifier)
             };
             let file = targets::signed_package(&seed.data, limits)
                 .unwrap_or_else(|| panic!("{target} seed {} builds no file", seed.name));
-            let package = VerifiedPackage::open(&file[..], &f.root, limits)
+            let package = verifier
+                .package(&file[..])
+                .and_then(|p| p.judge_without_device())
                 .unwrap_or_else(|e| panic!("{target} seed {} does not open: {e}", seed.name));
             package
                 .stream(&mut MemorySink::default(), &mut |_| {})
@@ -173,7 +179,8 @@ fn seeds_are_valid_inputs() {
         if seed.name.ends_with(".body") {
             decode::<Catalog>(&seed.data, &f.limits).expect("catalog seed body decodes");
         } else {
-            verify_catalog(&seed.data, &f.root, f.clock, 0, &f.limits)
+            f.online_verifier
+                .catalog_above(&seed.data[..], 0)
                 .unwrap_or_else(|e| panic!("catalog seed {} does not verify: {e}", seed.name));
         }
     }

@@ -2,7 +2,7 @@
 //! from a catalog fast-forward.
 //!
 //! Bounded readers: `TrustedRoot::load_from`, `TrustedRoot::update_from`
-//! and `verify_catalog_from` read the header, exactly the signature block
+//! and `Verifier::catalog_above` read the header, exactly the signature block
 //! and body it declares, and at most one more byte: whatever follows (an
 //! endless stream), they fail in constant memory, having read no further.
 //!
@@ -16,9 +16,7 @@
 use hpk_format::{Catalog, ContainerError, ErrorClass, FileType, Limits, RoleName, TrustRoot};
 use hpk_sign::catalog::new_catalog;
 use hpk_tests::*;
-use hpk_verify::{
-    CatalogError, Clock, RootError, TrustedRoot, verify_catalog, verify_catalog_from,
-};
+use hpk_verify::{CatalogError, Clock, RootError, TrustedRoot, Verifier};
 use std::io::Read;
 
 const NOW: Clock = Clock::Trusted(T0 + DAY);
@@ -32,6 +30,11 @@ fn endless(prefix: Vec<u8>) -> CountingReader<impl Read> {
     CountingReader::new(std::io::Cursor::new(prefix).chain(std::io::repeat(0)))
 }
 
+/// A verifier for `root` at [`NOW`].
+fn verifier(root: &TrustedRoot) -> Verifier {
+    hpk_tests::verify::verifier_at(root, NOW, &limits())
+}
+
 fn catalog(version: u64) -> Catalog {
     new_catalog(version, T0, T0 + 7 * DAY)
 }
@@ -42,7 +45,7 @@ fn a_catalog_followed_by_endless_data_is_refused_after_one_more_byte() {
     let root = standard_trusted_root(&keys);
     let file = catalog_file(&catalog(3), &[&keys.catalog]);
     let mut input = endless(file.clone());
-    let err = verify_catalog_from(&mut input, &root, NOW, 0, &limits()).unwrap_err();
+    let err = verifier(&root).catalog_above(&mut input, 0).unwrap_err();
     assert!(
         matches!(err, CatalogError::Container(ContainerError::TrailingBytes)),
         "{err}"
@@ -51,10 +54,10 @@ fn a_catalog_followed_by_endless_data_is_refused_after_one_more_byte() {
     assert_eq!(input.count, file.len() as u64 + 1);
     // The exact file verifies, from a stream and from bytes.
     let mut exact = CountingReader::new(file.as_slice());
-    let v = verify_catalog_from(&mut exact, &root, NOW, 0, &limits()).unwrap();
-    assert_eq!(v.catalog().version, 3);
+    let v = verifier(&root).catalog_above(&mut exact, 0).unwrap();
+    assert_eq!(v.version, 3);
     assert_eq!(exact.count, file.len() as u64);
-    assert_eq!(verify_catalog(&file, &root, NOW, 0, &limits()).unwrap(), v);
+    assert_eq!(verifier(&root).catalog_above(&file[..], 0).unwrap(), v);
 }
 
 #[test]
@@ -65,7 +68,7 @@ fn a_header_over_the_limits_is_refused_after_forty_bytes() {
     let mut header = catalog_file(&catalog(3), &[])[..40].to_vec();
     header[16..24].copy_from_slice(&(1u64 << 40).to_le_bytes());
     let mut input = endless(header.clone());
-    let err = verify_catalog_from(&mut input, &root, NOW, 0, &limits()).unwrap_err();
+    let err = verifier(&root).catalog_above(&mut input, 0).unwrap_err();
     assert_eq!(err.class(), ErrorClass::Limit, "{err}");
     assert_eq!(input.count, 40);
     header[12] = FileType::TrustRoot as u8;
@@ -127,15 +130,15 @@ fn a_catalog_fast_forward_is_undone_when_the_catalog_role_changes() {
 
     // The stolen catalog key signs version 2^64 − 1; the device takes it.
     let evil = catalog_file(&catalog(u64::MAX), &[&keys.catalog]);
-    let floor = device.catalog_floor(&v1);
-    let accepted = verify_catalog(&evil, &v1, NOW, floor, &limits()).unwrap();
+    assert_eq!(device.catalog_floor(&v1), 0);
+    let accepted = verifier(&v1).catalog(&evil[..], &device).unwrap();
     device.record_catalog(&accepted);
     assert_eq!(device.catalog_version, u64::MAX);
     assert_eq!(device.catalog_role, Some(v1.catalog_role()));
 
     // Every legitimate catalog is now a rollback.
     let legit = catalog_file(&catalog(4), &[&keys.catalog]);
-    let err = verify_catalog(&legit, &v1, NOW, device.catalog_floor(&v1), &limits()).unwrap_err();
+    let err = verifier(&v1).catalog(&legit[..], &device).unwrap_err();
     assert!(matches!(err, CatalogError::Rollback { .. }), "{err}");
 
     // Root v2 rotates the catalog key out: the floor recorded under the old
@@ -152,15 +155,15 @@ fn a_catalog_fast_forward_is_undone_when_the_catalog_role_changes() {
     assert_ne!(v2.catalog_role(), v1.catalog_role());
     assert_eq!(device.catalog_floor(&v2), 0);
     let legit2 = catalog_file(&catalog(4), &[&new_catalog_key]);
-    let accepted = verify_catalog(&legit2, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap();
+    let accepted = verifier(&v2).catalog(&legit2[..], &device).unwrap();
     device.record_catalog(&accepted);
     assert_eq!(device.catalog_version, 4);
     assert_eq!(device.catalog_role, Some(v2.catalog_role()));
     // The stolen key no longer signs catalogs, and the new floor binds.
-    let err = verify_catalog(&evil, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap_err();
+    let err = verifier(&v2).catalog(&evil[..], &device).unwrap_err();
     assert_eq!(err.class(), ErrorClass::Signature, "{err}");
     let older = catalog_file(&catalog(3), &[&new_catalog_key]);
-    let err = verify_catalog(&older, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap_err();
+    let err = verifier(&v2).catalog(&older[..], &device).unwrap_err();
     assert!(matches!(err, CatalogError::Rollback { .. }), "{err}");
 }
 
@@ -171,7 +174,7 @@ fn a_threshold_change_alone_also_resets_the_floor() {
     let v1 = standard_trusted_root(&keys);
     let mut device = online_device();
     let evil = catalog_file(&catalog(u64::MAX), &[&keys.catalog]);
-    device.record_catalog(&verify_catalog(&evil, &v1, NOW, 0, &limits()).unwrap());
+    device.record_catalog(&verifier(&v1).catalog_above(&evil[..], 0).unwrap());
     // Root v2: the catalog role becomes 2 of {old, second}.
     let mut r2 = root_with_catalog(&keys, 2, &[&keys.catalog, &second]);
     r2.roles.catalog.threshold = 2;
@@ -180,7 +183,7 @@ fn a_threshold_change_alone_also_resets_the_floor() {
         .unwrap();
     assert_eq!(device.catalog_floor(&v2), 0);
     // The stolen key alone no longer meets the threshold.
-    let err = verify_catalog(&evil, &v2, NOW, 0, &limits()).unwrap_err();
+    let err = verifier(&v2).catalog_above(&evil[..], 0).unwrap_err();
     assert_eq!(err.class(), ErrorClass::Signature, "{err}");
 }
 
@@ -190,7 +193,7 @@ fn a_rotation_that_keeps_the_catalog_role_keeps_the_floor() {
     let v1 = standard_trusted_root(&keys);
     let mut device = online_device();
     let evil = catalog_file(&catalog(u64::MAX), &[&keys.catalog]);
-    device.record_catalog(&verify_catalog(&evil, &v1, NOW, 0, &limits()).unwrap());
+    device.record_catalog(&verifier(&v1).catalog_above(&evil[..], 0).unwrap());
     // Root v2 changes the release role only.
     let mut r2 = standard_root(&keys);
     r2.version = 2;
@@ -216,7 +219,7 @@ fn a_rotation_that_keeps_the_catalog_role_keeps_the_floor() {
     assert_eq!(v2.catalog_role(), v1.catalog_role());
     assert_eq!(device.catalog_floor(&v2), u64::MAX);
     let legit = catalog_file(&catalog(4), &[&keys.catalog]);
-    let err = verify_catalog(&legit, &v2, NOW, device.catalog_floor(&v2), &limits()).unwrap_err();
+    let err = verifier(&v2).catalog(&legit[..], &device).unwrap_err();
     assert!(matches!(err, CatalogError::Rollback { .. }), "{err}");
     // A device that recorded no catalog role keeps its floor under any root.
     device.catalog_role = None;

@@ -6,11 +6,11 @@
 //! two-fault vectors (`spec/vectors/*-order-*`) pin the rest.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{EXT_PRIVATE_START, ErrorClass, Limits, PackageKind};
+use hpk_format::{EXT_PRIVATE_START, ErrorClass, Limits, PackageKind, Section};
+use hpk_tests::verify::{self, verifier_at};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, DeviceProfile, DocumentReason, Reason, RootError, TrustedRoot, VerifiedPackage,
-    VerifyError, verify_catalog,
+    Clock, Depth, DeviceProfile, DocumentReason, Reason, RootError, TrustedRoot, VerifyError,
 };
 
 const NOW: Clock = Clock::Trusted(T0 + DAY);
@@ -38,13 +38,23 @@ fn lengths_come_before_an_unknown_critical_extension() {
     let len = u64::from_le_bytes(file[32..40].try_into().unwrap());
     file[32..40].copy_from_slice(&(len + 1).to_le_bytes());
     file.push(0);
-    let e =
-        match VerifiedPackage::open(&file[..], &standard_trusted_root(&keys), &Limits::default()) {
-            Err(e) => e,
-            Ok(_) => panic!("accepted"),
-        };
+    let e = match verify::verifier(&standard_trusted_root(&keys)).package(&file[..]) {
+        Err(e) => e,
+        Ok(_) => panic!("accepted"),
+    };
     assert_eq!(e.class(), ErrorClass::Malformed, "{e}");
     assert_eq!(e.reason(), None);
+    assert!(
+        matches!(
+            e,
+            VerifyError::Inconsistent {
+                section: Section::PayloadArea,
+                declared,
+                implied: Some(implied),
+            } if declared == len + 1 && implied == len
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -52,31 +62,45 @@ fn kind_not_allowed_comes_before_an_unknown_critical_extension() {
     let keys = Keys::standard();
     let built = critical(PackageSpec::new("crit", PackageKind::Recovery)).build();
     let file = built.file(&[&keys.recovery]);
-    let package =
-        VerifiedPackage::open(&file[..], &standard_trusted_root(&keys), &Limits::default())
-            .unwrap();
-    let n = package.head().check_policy(&online(), NOW).unwrap_err();
-    assert_eq!(n.reason, Reason::KindNotAllowed);
-    let n = package.head().check_intrinsic(NOW).unwrap_err();
-    assert_eq!(n.reason, Reason::UnknownCriticalExtension);
+    let verifier = verifier_at(&standard_trusted_root(&keys), NOW, &Limits::default());
+    let judged = |package: Result<_, VerifyError>| match package {
+        Ok(_) => panic!("judged applicable"),
+        Err(VerifyError::NotApplicable(n)) => n.reason,
+        Err(e) => panic!("not a policy failure: {e:?}"),
+    };
+    let package = verifier.package(&file[..]).unwrap();
+    assert_eq!(judged(package.judge(&online())), Reason::KindNotAllowed);
+    let package = verifier.package(&file[..]).unwrap();
+    assert_eq!(
+        judged(package.judge_without_device()),
+        Reason::UnknownCriticalExtension
+    );
 }
 
+/// Only a judged package reads payloads (by type: `Package<R, Judged>`),
+/// and neither judgement lets this one through, with or without a device,
+/// at any time: no byte after its head is ever read.
 #[test]
 fn no_payload_byte_of_a_package_with_an_unknown_critical_extension() {
     let keys = Keys::standard();
-    let file = critical(PackageSpec::baseline("crit"))
-        .build()
-        .file(&[&keys.release]);
+    let built = critical(PackageSpec::baseline("crit")).build();
+    let file = built.file(&[&keys.release]);
+    let head = built.index_offset(1) as u64;
     let root = standard_trusted_root(&keys);
-    // A caller that skips the policy still cannot read the payloads.
-    let package = VerifiedPackage::open(&file[..], &root, &Limits::default()).unwrap();
-    let e = package.verify_payloads(&mut |_| {}).unwrap_err();
-    assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
-    let package = VerifiedPackage::open(&file[..], &root, &Limits::default()).unwrap();
-    let mut sink = hpk_verify::MemorySink::default();
-    let e = package.stream(&mut sink, &mut |_| {}).unwrap_err();
-    assert!(matches!(e, VerifyError::NotApplicable(_)), "{e}");
-    assert!(sink.payloads.is_empty());
+    for clock in [verify::NO_TIME, NOW] {
+        let verifier = verifier_at(&root, clock, &Limits::default());
+        let mut input = CountingReader::new(&file[..]);
+        let package = verifier.package(&mut input).unwrap();
+        let e = package.judge_without_device().err().expect("judged");
+        assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
+        assert!(matches!(e, VerifyError::NotApplicable(_)), "{e}");
+        assert_eq!(input.count, head);
+        let mut input = CountingReader::new(&file[..]);
+        let package = verifier.package(&mut input).unwrap();
+        let e = package.judge(&online()).err().expect("judged");
+        assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
+        assert_eq!(input.count, head);
+    }
 }
 
 #[test]
@@ -86,16 +110,37 @@ fn header_depth_ends_with_the_file_length() {
         .with_payload("a.txt", b"a\n".to_vec())
         .build()
         .file(&[&keys.release]);
-    let package =
-        VerifiedPackage::open(&file[..], &standard_trusted_root(&keys), &Limits::default())
-            .unwrap();
-    let head = package.head();
+    let verifier = verify::verifier(&standard_trusted_root(&keys));
+    let at_header_depth = |input: &[u8], len: Option<u64>| {
+        verifier
+            .package_of_len(input, len)
+            .and_then(|p| p.judge_without_device())
+            .and_then(|p| p.verify(Depth::Header))
+    };
     let len = file.len() as u64;
-    head.check_file_len(len).unwrap();
+    at_header_depth(&file, Some(len)).unwrap();
     for wrong in [len - 1, len + 1, 0] {
-        let e = head.check_file_len(wrong).unwrap_err();
+        let e = at_header_depth(&file, Some(wrong)).unwrap_err();
         assert_eq!(e.class(), ErrorClass::Malformed, "{wrong}: {e}");
     }
+    // Of unknown length, header depth checks nothing past the head; counted,
+    // it reads what follows, without parsing it, up to one byte too many.
+    let mut long = file.clone();
+    long.push(0);
+    for input in [&file[..file.len() - 1], &long[..]] {
+        at_header_depth(input, None).unwrap();
+        let counted = verifier
+            .package(input)
+            .and_then(|p| p.judge_without_device())
+            .and_then(|p| p.verify(Depth::HeaderCounted));
+        let e = counted.unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Malformed, "{e}");
+    }
+    verifier
+        .package(&file[..])
+        .and_then(|p| p.judge_without_device())
+        .and_then(|p| p.verify(Depth::HeaderCounted))
+        .unwrap();
 }
 
 #[test]
@@ -121,7 +166,8 @@ fn policy_failures_of_roots_and_catalogs_have_typed_names() {
     assert_eq!(e.reason(), Some(DocumentReason::WrongVersion));
     // A pinned root that expired starts a chain: only the last root's
     // time is judged.
-    let e = TrustedRoot::load_chain(&root_bytes, [], late, &limits).unwrap_err();
+    let e = TrustedRoot::load_chain(&root_bytes, std::iter::empty::<&[u8]>(), late, &limits)
+        .unwrap_err();
     assert_eq!(e.reason(), Some(DocumentReason::Expired));
     // Catalogs.
     let catalog = hpk_format::Catalog {
@@ -140,9 +186,10 @@ fn policy_failures_of_roots_and_catalogs_have_typed_names() {
         0,
     )
     .unwrap();
-    let e = verify_catalog(&file, &root, NOW, 9, &limits).unwrap_err();
+    let e = verify::catalog(&file, &root, NOW, 9, &limits).unwrap_err();
     assert_eq!(e.reason(), Some(DocumentReason::Rollback));
-    let e = verify_catalog(&file, &root, Clock::Trusted(T0 + 30 * DAY), 0, &limits).unwrap_err();
+    let late = Clock::Trusted(T0 + 30 * DAY);
+    let e = verify::catalog(&file, &root, late, 0, &limits).unwrap_err();
     assert_eq!(e.reason(), Some(DocumentReason::Expired));
-    verify_catalog(&file, &root, NOW, 5, &limits).unwrap();
+    verify::catalog(&file, &root, NOW, 5, &limits).unwrap();
 }

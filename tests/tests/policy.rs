@@ -5,34 +5,53 @@
 //! profile's TOML form.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Channel, Digest, ErrorClass, Limits, PackageKind, RoleName};
+use hpk_format::{Channel, Digest, ErrorClass, Limits, Manifest, PackageKind, RoleName};
+use hpk_tests::verify::{verifier_at, verify_stored};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, DeviceProfile, NotApplicable, ProfileMode, Reason, VerifiedHead, VerifiedPackage,
-    VerifyError, role_for,
+    Clock, Depth, DeviceProfile, NotApplicable, ProfileMode, Reason, Verified, VerifyError,
 };
 use std::collections::BTreeSet;
 
 /// Inside every fixture's validity (created T0, expires T0 + 90 days).
 const NOW: Clock = Clock::Trusted(T0 + DAY);
 
-/// Builds the package, signs it with its role's key and verifies it.
-fn verify(spec: &PackageSpec) -> VerifiedHead {
+/// Builds the package and signs it with its role's key.
+fn signed(spec: &PackageSpec) -> Vec<u8> {
     let keys = Keys::standard();
     let built = spec.build();
-    let signer = keys.of(role_for(&built.manifest.kind));
-    let file = built.file(&[signer]);
-    let package = VerifiedPackage::open(
-        file.as_slice(),
+    built.file(&[keys.of(built.manifest.kind.signing_role())])
+}
+
+/// Builds the package, signs it with its role's key and verifies it (for
+/// no device, every stored byte).
+fn verify(spec: &PackageSpec) -> Verified<Manifest> {
+    let keys = Keys::standard();
+    verify_stored(
+        &signed(spec),
         &standard_trusted_root(&keys),
         &Limits::default(),
     )
-    .unwrap();
-    package.verify_payloads(&mut |_| {}).unwrap()
+    .unwrap()
 }
 
+/// Builds, signs and verifies the package, then judges it for `device` at
+/// `clock`; a package that applies is verified again, judged.
 fn judge(spec: &PackageSpec, device: &DeviceProfile, clock: Clock) -> Result<(), NotApplicable> {
-    verify(spec).check_policy(device, clock)
+    let keys = Keys::standard();
+    let verified = verify(spec);
+    let verifier = verifier_at(&standard_trusted_root(&keys), clock, &Limits::default());
+    let file = signed(spec);
+    let package = verifier.package(file.as_slice()).unwrap();
+    assert_eq!(*package.manifest(), verified);
+    match package.judge(device) {
+        Ok(judged) => {
+            assert_eq!(judged.verify(Depth::Stored).unwrap(), verified);
+            Ok(())
+        }
+        Err(VerifyError::NotApplicable(n)) => Err(n),
+        Err(e) => panic!("not a policy failure: {e:?}"),
+    }
 }
 
 /// The reason `spec` does not apply; panics if it does.
@@ -276,7 +295,7 @@ fn an_old_valid_package_below_the_security_floor_is_refused() {
 fn a_revoked_package_is_refused() {
     let base = baseline().build().digest();
     let spec = hotpatch(base, 1);
-    let digest = verify(&spec).manifest_digest;
+    let digest = verify(&spec).digest();
     let device = DeviceProfile {
         installed_baseline: Some(base),
         revoked: vec![Digest::of(b"another"), digest],
@@ -358,9 +377,9 @@ fn kinds_allowed_per_profile() {
     judge(&baseline(), &device, clock).unwrap();
     judge(&recovery(), &device, clock).unwrap();
     // Each kind is signed by its own role.
-    assert_eq!(verify(&recovery()).role, RoleName::Recovery);
-    assert_eq!(verify(&hotpatch(base, 1)).role, RoleName::Hotpatch);
-    assert_eq!(verify(&standard()).role, RoleName::Release);
+    assert_eq!(verify(&recovery()).role(), RoleName::Recovery);
+    assert_eq!(verify(&hotpatch(base, 1)).role(), RoleName::Hotpatch);
+    assert_eq!(verify(&standard()).role(), RoleName::Release);
 }
 
 #[test]

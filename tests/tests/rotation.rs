@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{ErrorClass, Limits, RoleName, TrustRoot};
+use hpk_tests::verify::verifier;
 use hpk_tests::*;
-use hpk_verify::{Clock, RootError, ThresholdNotMet, TrustedRoot, VerifiedPackage, VerifyError};
+use hpk_verify::{Clock, RootError, Subject, ThresholdNotMet, TrustedRoot, VerifyError};
 
 const EXPIRES: u64 = T0 + 365 * DAY;
 const NOW: Clock = Clock::Trusted(T0 + DAY);
@@ -285,7 +286,8 @@ fn rotation_signed_by_the_old_keys_only_is_refused() {
     let t = signature(c.trusted_v1().update(&file, &limits()).unwrap_err());
     assert_eq!(t.role, Some(RoleName::Root));
     assert_eq!((t.needed, t.got), (1, 0));
-    assert!(t.what.contains("version 2"), "{}", t.what);
+    assert_eq!(t.subject, Subject::TrustRoot { version: 2 });
+    assert!(t.to_string().contains("version 2"), "{t}");
 }
 
 #[test]
@@ -295,7 +297,8 @@ fn rotation_signed_by_the_new_keys_only_is_refused() {
     let t = signature(c.trusted_v1().update(&file, &limits()).unwrap_err());
     assert_eq!(t.role, Some(RoleName::Root));
     assert_eq!((t.needed, t.got), (1, 0));
-    assert!(t.what.contains("old root keys"), "{}", t.what);
+    assert_eq!(t.subject, Subject::Rotation { from: 1 });
+    assert!(t.to_string().contains("old root keys"), "{t}");
     // The new key is a stranger to v1.
     assert_eq!(
         t.report.unknown.iter().copied().collect::<Vec<_>>(),
@@ -393,7 +396,8 @@ fn a_chain_that_breaks_in_the_middle_is_refused() {
         .rotate([v2.as_slice(), v3.as_slice()], NOW, &limits())
         .unwrap_err();
     let t = signature(e);
-    assert!(t.what.contains("from version 2"), "{}", t.what);
+    assert_eq!(t.subject, Subject::Rotation { from: 2 });
+    assert!(t.to_string().contains("from version 2"), "{t}");
     // The chain out of order.
     let v3 = c.v3_file(EXPIRES);
     let e = c
@@ -442,8 +446,12 @@ fn a_package_signed_by_a_key_removed_in_v2_is_refused_under_v2_only() {
     let old_signed = package.file(&[&c.release]);
     let new_signed = package.file(&[&new_release]);
 
-    assert!(VerifiedPackage::open(old_signed.as_slice(), &c.trusted_v1(), &limits()).is_ok());
-    let e = match VerifiedPackage::open(old_signed.as_slice(), &v2, &limits()) {
+    assert!(
+        verifier(&c.trusted_v1())
+            .package(old_signed.as_slice())
+            .is_ok()
+    );
+    let e = match verifier(&v2).package(old_signed.as_slice()) {
         Ok(_) => panic!("accepted under v2"),
         Err(e) => e,
     };
@@ -457,8 +465,12 @@ fn a_package_signed_by_a_key_removed_in_v2_is_refused_under_v2_only() {
         [c.release.id()]
     );
 
-    assert!(VerifiedPackage::open(new_signed.as_slice(), &v2, &limits()).is_ok());
-    assert!(VerifiedPackage::open(new_signed.as_slice(), &c.trusted_v1(), &limits()).is_err());
+    assert!(verifier(&v2).package(new_signed.as_slice()).is_ok());
+    assert!(
+        verifier(&c.trusted_v1())
+            .package(new_signed.as_slice())
+            .is_err()
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@
 
 use ed25519_dalek::{Signer as _, SigningKey};
 use hpk_format::{Digest, FileType, Limits, signed_statement};
-use hpk_verify::{Clock, MemorySink, RootError, TrustedRoot, VerifiedPackage};
+use hpk_tests::verify::MemorySink;
+use hpk_verify::{Clock, DeviceProfile, RootError, TrustedRoot, Verifier};
 use std::path::Path;
 
 fn spec() -> String {
@@ -125,17 +126,26 @@ fn the_worked_example_is_what_the_implementation_makes_and_accepts() {
     );
     assert_eq!(root[76..140], root_made.to_bytes());
 
-    // It verifies as "Verifying it" says: within the root's lifetime the
-    // package gives hello.txt = "hello\n"; from 2027-01-01 the root has
-    // expired.
+    // It verifies as "Verifying it" says: within the root's lifetime, for
+    // the device profile the text gives, the policy passes and the package
+    // gives hello.txt = "hello\n"; from 2027-01-01 the root has expired.
     let limits = Limits::default();
     let trusted = TrustedRoot::load(&root, Clock::Trusted(JUNE_2026), &limits).unwrap();
+    let device =
+        DeviceProfile::from_toml("os = \"windows\"\narchitecture = \"x64\"\nedition = \"pro\"\n")
+            .unwrap();
+    let verifier = Verifier::new(trusted)
+        .clock(Clock::Trusted(JUNE_2026))
+        .limits(limits.clone());
     let mut sink = MemorySink::default();
-    let head = VerifiedPackage::open(&package[..], &trusted, &limits)
+    let manifest = verifier
+        .package(&package[..])
+        .unwrap()
+        .judge(&device)
         .unwrap()
         .stream(&mut sink, &mut |_| {})
         .unwrap();
-    assert_eq!(head.manifest_digest, Digest::of(body));
+    assert_eq!(manifest.digest(), Digest::of(body));
     assert_eq!(
         sink.payloads,
         vec![("hello.txt".to_string(), b"hello\n".to_vec())]

@@ -15,10 +15,11 @@ use hpk_format::{
     PayloadError, PayloadName, Role, RoleName, SIGNATURE_RECORD_LEN, Section, SignatureRecord,
     TrustRoot, decode, encode, encode_head, parse_chunk_index,
 };
+use hpk_tests::verify::{MemorySink, NO_TIME, verifier_at};
 use hpk_tests::*;
 use hpk_verify::{
-    Clock, MemorySink, PayloadSink, Reason, RootError, SignerReport, ThresholdNotMet, TrustedRoot,
-    VerifiedPackage, VerifyError, require_threshold,
+    Clock, Depth, Judged, Package, PayloadSink, Reason, RootError, SignerReport, ThresholdNotMet,
+    TrustedRoot, VerifyError,
 };
 use std::io::{self, Read};
 
@@ -28,8 +29,28 @@ fn limits() -> Limits {
     Limits::default()
 }
 
-fn open<'a>(file: &'a [u8], root: &TrustedRoot) -> Result<VerifiedPackage<&'a [u8]>, VerifyError> {
-    VerifiedPackage::open(file, root, &limits())
+/// Reads the head of a package from `input` and authenticates it, within
+/// `limits` (no policy yet).
+fn open_within<R: Read>(
+    input: R,
+    root: &TrustedRoot,
+    limits: &Limits,
+) -> Result<Package<R>, VerifyError> {
+    verifier_at(root, NO_TIME, limits).package(input)
+}
+
+fn open<'a>(file: &'a [u8], root: &TrustedRoot) -> Result<Package<&'a [u8]>, VerifyError> {
+    open_within(file, root, &limits())
+}
+
+/// `file` with its head authenticated and judged for no device (at
+/// [`NO_TIME`], only an unknown critical extension is refused), ready to
+/// read its payloads.
+fn judged<'a>(file: &'a [u8], root: &TrustedRoot) -> Package<&'a [u8], Judged> {
+    open(file, root)
+        .expect("head verifies")
+        .judge_without_device()
+        .expect("judged")
 }
 
 /// The error opening `file` gives; panics if it is accepted.
@@ -52,17 +73,18 @@ fn signature_err(file: &[u8], root: &TrustedRoot) -> Box<ThresholdNotMet> {
 
 /// The error streaming every payload of `file` into a memory sink gives.
 fn stream_err(file: &[u8], root: &TrustedRoot) -> VerifyError {
-    let package = open(file, root).expect("head verifies");
+    let package = judged(file, root);
     match package.stream(&mut MemorySink::default(), &mut |_| {}) {
         Ok(_) => panic!("payloads accepted"),
         Err(e) => e,
     }
 }
 
-/// The error of `verify_payloads` (stored bytes only, no decompression).
+/// The error of verifying to `Depth::Stored` (stored bytes only, no
+/// decompression).
 fn verify_payloads_err(file: &[u8], root: &TrustedRoot) -> VerifyError {
-    let package = open(file, root).expect("head verifies");
-    match package.verify_payloads(&mut |_| {}) {
+    let package = judged(file, root);
+    match package.verify(Depth::Stored) {
         Ok(_) => panic!("payloads accepted"),
         Err(e) => e,
     }
@@ -95,18 +117,15 @@ fn valid_package_is_accepted_end_to_end() {
     let root = standard_trusted_root(&keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release]);
-    let head = open(&file, &root).unwrap().head().clone();
-    assert_eq!(head.role, RoleName::Release);
+    let head = open(&file, &root).unwrap().manifest().clone();
+    assert_eq!(head.role(), RoleName::Release);
     assert_eq!(
-        head.signers.iter().copied().collect::<Vec<_>>(),
+        head.signers().iter().copied().collect::<Vec<_>>(),
         [keys.release.id()]
     );
-    assert_eq!(head.manifest_digest, built.digest());
+    assert_eq!(head.digest(), built.digest());
     let mut sink = MemorySink::default();
-    open(&file, &root)
-        .unwrap()
-        .stream(&mut sink, &mut |_| {})
-        .unwrap();
+    judged(&file, &root).stream(&mut sink, &mut |_| {}).unwrap();
     assert_eq!(
         sink.payloads,
         [
@@ -167,13 +186,13 @@ fn hotpatch_signed_by_the_release_key_is_refused_for_its_role() {
     // The right key is accepted, and the release key on top changes nothing.
     let head = open(&hotpatch.file(&[&keys.hotpatch]), &root)
         .unwrap()
-        .head()
+        .manifest()
         .clone();
-    assert_eq!(head.role, RoleName::Hotpatch);
+    assert_eq!(head.role(), RoleName::Hotpatch);
     let both = hotpatch.file(&[&keys.release, &keys.hotpatch]);
-    let head = open(&both, &root).unwrap().head().clone();
+    let head = open(&both, &root).unwrap().manifest().clone();
     assert_eq!(
-        head.signers.iter().copied().collect::<Vec<_>>(),
+        head.signers().iter().copied().collect::<Vec<_>>(),
         [keys.hotpatch.id()]
     );
 }
@@ -375,9 +394,9 @@ fn a_valid_and_an_invalid_record_of_the_same_key_count_once() {
             "a key with one valid record is valid"
         );
     }
-    // The report itself, independently of package verification.
-    let message = hpk_format::signed_statement(FileType::Package, &built.body);
-    let report = SignerReport::check(&[bad, good, bad], &message, &root.root().keys);
+    // The report itself, of the key's valid record between two invalid
+    // ones: the key counts once, and only once.
+    let report = signature_err(&built.file_with(&[bad, good, bad]), &root).report;
     assert_eq!(report.count_in(&root.root().roles.release), 1);
     assert!(!report.meets(&root.root().roles.release));
 }
@@ -416,11 +435,11 @@ fn two_distinct_keys_meet_a_threshold_of_two() {
     let root = trusted_root(&release_threshold_two(&keys, &second), &keys);
     let built = small_baseline();
     let file = built.file(&[&keys.release, &second]);
-    let head = open(&file, &root).unwrap().head().clone();
-    assert_eq!(head.role, RoleName::Release);
+    let head = open(&file, &root).unwrap().manifest().clone();
+    assert_eq!(head.role(), RoleName::Release);
     let mut expected = vec![keys.release.id(), second.id()];
     expected.sort();
-    assert_eq!(head.signers.iter().copied().collect::<Vec<_>>(), expected);
+    assert_eq!(head.signers().iter().copied().collect::<Vec<_>>(), expected);
     // Order of the records does not matter.
     let file = built.file(&[&second, &keys.release]);
     assert!(open(&file, &root).is_ok());
@@ -496,9 +515,9 @@ fn a_record_with_an_unknown_algorithm_is_skipped_not_counted() {
     let good = record_over(&keys.release, &built.body);
     let head = open(&built.file_with(&[other_alg, good]), &root)
         .unwrap()
-        .head()
+        .manifest()
         .clone();
-    assert_eq!(head.signers.len(), 1);
+    assert_eq!(head.signers().len(), 1);
     // Nor does it count towards a threshold of 2.
     let second = TestKey::from_seed(20);
     let root2 = trusted_root(&release_threshold_two(&keys, &second), &keys);
@@ -655,11 +674,16 @@ fn unknown_critical_extension_is_refused_and_unknown_non_critical_ignored() {
     let file = critical.file(&[&keys.release]);
     // Refused by the policy (Y2, after the header lengths and after Y1:
     // `spec/SPEC.md`, "Check order"), before any payload byte is read.
-    let package = open(&file, &root).unwrap();
-    let n = package.head().check_policy(&device, NOW).unwrap_err();
-    assert_eq!(n.reason, Reason::UnknownCriticalExtension);
-    // A caller that skips the policy cannot reach the payloads either.
-    let e = package.verify_payloads(&mut |_| {}).expect_err("refused");
+    let online = verifier_at(&root, NOW, &limits());
+    let package = online.package(file.as_slice()).unwrap();
+    let e = package.judge(&device).err().expect("refused");
+    assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
+    // Judged for no device, it cannot reach the payloads either.
+    let e = open(&file, &root)
+        .unwrap()
+        .judge_without_device()
+        .err()
+        .expect("refused");
     assert!(
         matches!(&e, VerifyError::NotApplicable(n) if n.reason == Reason::UnknownCriticalExtension),
         "{e:?}"
@@ -671,8 +695,8 @@ fn unknown_critical_extension_is_refused_and_unknown_non_critical_ignored() {
         .with_extension(hpk_format::EXT_NOTE, true, b"a known critical one")
         .build();
     let file = optional.file(&[&keys.release]);
-    let package = open(&file, &root).unwrap();
-    package.head().check_policy(&device, NOW).unwrap();
+    let package = online.package(file.as_slice()).unwrap();
+    package.judge(&device).unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -723,7 +747,7 @@ fn a_tampered_chunk_in_the_middle_is_caught_before_any_of_its_bytes_are_handed_o
     let at = built.payload_offset(1) + chunk_150 + entries[150].stored_len as usize / 2;
     file[at] ^= 0x01;
 
-    let package = open(&file, &root).unwrap();
+    let package = judged(&file, &root);
     let mut sink = RecordingSink::default();
     let e = match package.stream(&mut sink, &mut |_| {}) {
         Ok(_) => panic!("tampered package accepted"),
@@ -744,7 +768,7 @@ fn a_tampered_chunk_in_the_middle_is_caught_before_any_of_its_bytes_are_handed_o
     assert!(sink.chunks.iter().all(|c| c.len() == CHUNK));
     assert_eq!(sink.chunks.concat(), data[..150 * CHUNK]);
 
-    // verify_payloads (no decompression) names the same chunk.
+    // Stored depth (no decompression) names the same chunk.
     let e = verify_payloads_err(&file, &root);
     assert!(
         matches!(
@@ -769,7 +793,7 @@ fn a_tampered_chunk_index_is_refused_before_any_chunk_is_read() {
         let mut bad = file.clone();
         bad[index_at + offset] ^= 0x04;
         let mut sink = RecordingSink::default();
-        let e = match open(&bad, &root).unwrap().stream(&mut sink, &mut |_| {}) {
+        let e = match judged(&bad, &root).stream(&mut sink, &mut |_| {}) {
             Ok(_) => panic!("accepted"),
             Err(e) => e,
         };
@@ -799,7 +823,7 @@ fn a_wrong_content_digest_is_caught_before_the_payload_ends() {
     let built = BuiltPackage::from_parts(manifest, honest.index, honest.payload, &limits());
     let file = built.file(&[&keys.release]);
     let mut sink = RecordingSink::default();
-    let e = match open(&file, &root).unwrap().stream(&mut sink, &mut |_| {}) {
+    let e = match judged(&file, &root).stream(&mut sink, &mut |_| {}) {
         Ok(_) => panic!("accepted"),
         Err(e) => e,
     };
@@ -916,7 +940,10 @@ fn endless_data_after_the_package_ends_verification_at_once() {
     let root = standard_trusted_root(&keys);
     let file = small_baseline().file(&[&keys.release]);
     let endless = file.as_slice().chain(io::repeat(0x5a));
-    let package = VerifiedPackage::open(endless, &root, &limits()).unwrap();
+    let package = open_within(endless, &root, &limits())
+        .unwrap()
+        .judge_without_device()
+        .unwrap();
     let e = match package.stream(&mut MemorySink::default(), &mut |_| {}) {
         Ok(_) => panic!("accepted"),
         Err(e) => e,
@@ -946,7 +973,7 @@ fn an_endless_stream_declaring_a_huge_body_is_refused_before_allocation() {
         };
         let bytes = header.to_bytes();
         let endless = bytes.as_slice().chain(io::repeat(0));
-        let e = match VerifiedPackage::open(endless, &root, &limits()) {
+        let e = match open_within(endless, &root, &limits()) {
             Ok(_) => panic!("accepted"),
             Err(e) => e,
         };
@@ -1004,14 +1031,11 @@ fn a_zstd_frame_expanding_past_its_chunk_is_stopped_at_the_declared_length() {
     let file = package_with_frame(&bomb, chunk_len, &keys);
 
     // Authentic: every stored byte matches the signed index.
-    open(&file, &root)
-        .unwrap()
-        .verify_payloads(&mut |_| {})
-        .unwrap();
+    judged(&file, &root).verify(Depth::Stored).unwrap();
 
     let before = peak_rss_kib();
     let mut sink = RecordingSink::default();
-    let e = match open(&file, &root).unwrap().stream(&mut sink, &mut |_| {}) {
+    let e = match judged(&file, &root).stream(&mut sink, &mut |_| {}) {
         Ok(_) => panic!("bomb accepted"),
         Err(e) => e,
     };
@@ -1059,8 +1083,7 @@ fn a_zstd_frame_one_byte_too_long_or_short_is_refused() {
     // The exact length decodes (the fixture is sound).
     let frame = zstd_rle_frame(0, &[chunk_len]);
     let mut sink = MemorySink::default();
-    open(&package_with_frame(&frame, chunk_len, &keys), &root)
-        .unwrap()
+    judged(&package_with_frame(&frame, chunk_len, &keys), &root)
         .stream(&mut sink, &mut |_| {})
         .unwrap();
     assert_eq!(sink.payloads[0].1, vec![0u8; chunk_len as usize]);
@@ -1120,7 +1143,7 @@ fn header_sizes_that_overflow_are_refused() {
         (u64::MAX / 2, u64::MAX / 2 + 1),
     ] {
         let bytes = header(index_len, payload_len);
-        let e = match VerifiedPackage::open(&bytes[..], &root, &limits()) {
+        let e = match open_within(&bytes[..], &root, &limits()) {
             Ok(_) => panic!("accepted"),
             Err(e) => e,
         };
@@ -1128,7 +1151,7 @@ fn header_sizes_that_overflow_are_refused() {
             matches!(e, VerifyError::Container(ContainerError::Limit(_))),
             "{e:?}"
         );
-        let e = match VerifiedPackage::open(&bytes[..], &root, &unlimited) {
+        let e = match open_within(&bytes[..], &root, &unlimited) {
             Ok(_) => panic!("accepted"),
             Err(e) => e,
         };
@@ -1174,14 +1197,18 @@ fn manifest_sizes_that_overflow_are_refused() {
 
     // With limits that allow it all, the sum is caught as inconsistent
     // (whatever the header says).
-    for header_index_len in [index_len, 0] {
+    for (header_index_len, section) in [(index_len, Section::PayloadArea), (0, Section::ChunkIndex)]
+    {
         let file = encode_head(FileType::Package, &records, &body, header_index_len, 0).unwrap();
-        let e = match VerifiedPackage::open(&file[..], &root, &unlimited) {
+        let e = match open_within(&file[..], &root, &unlimited) {
             Ok(_) => panic!("accepted"),
             Err(e) => e,
         };
         assert_eq!(e.class(), ErrorClass::Malformed);
-        assert!(matches!(e, VerifyError::Inconsistent { .. }), "{e:?}");
+        assert!(
+            matches!(e, VerifyError::Inconsistent { section: s, .. } if s == section),
+            "{e:?}"
+        );
     }
     // With the default limits, the header's index length is over them, and
     // with a header within them the manifest is.
@@ -1252,11 +1279,13 @@ fn a_root_with_a_role_of_threshold_zero_or_no_keys_cannot_be_decoded() {
 #[test]
 fn a_threshold_of_zero_is_never_met() {
     let keys = Keys::standard();
-    let body = b"anything";
-    let message = hpk_format::signed_statement(FileType::Package, body);
-    let records = [keys.release.record(FileType::Package, body)];
-    let report = SignerReport::check(&records, &message, &[keys.release.trusted()]);
+    let root = standard_trusted_root(&keys);
+    // A report in which the release key signed validly: a hotpatch signed
+    // by the release key meets a package-signing role, not its own.
+    let hotpatch = small_hotpatch(small_baseline().digest());
+    let report = signature_err(&hotpatch.file(&[&keys.release]), &root).report;
     assert_eq!(report.valid.len(), 1);
+    assert!(report.valid.contains(&keys.release.id()));
     for role in [
         Role {
             threshold: 0,
@@ -1269,9 +1298,18 @@ fn a_threshold_of_zero_is_never_met() {
     ] {
         assert!(!report.meets(&role), "{role:?}");
         assert!(!SignerReport::default().meets(&role));
-        let t = require_threshold(&report, RoleName::Release, &role, "package").unwrap_err();
-        assert_eq!(t.needed, 0);
     }
+    // Nor can a trust root ask for one: a role of threshold 0 does not
+    // decode, so no document is ever checked against it.
+    let mut zero = standard_root(&keys);
+    zero.roles.release.threshold = 0;
+    let file = root_file_from_body(&encode_root_unchecked(&zero), &[&keys.root]);
+    let e = TrustedRoot::load(&file, NOW, &limits()).unwrap_err();
+    assert!(
+        matches!(&e, RootError::Decode(DecodeError::Invalid { reason, .. })
+            if reason.contains("threshold 0")),
+        "{e:?}"
+    );
     // A role with keys but none of them signing.
     let role = Role {
         threshold: 1,

@@ -1,16 +1,19 @@
 //! The conformance vectors of `spec/vectors/` through every entry point:
 //!
-//! - library, in memory: `ContainerView` split, `verify_head`, policy,
+//! - library, in memory: `Verifier::package_of_len` + policy + header
+//!   depth over the whole file, then `ContainerView` split,
 //!   `parse_chunk_index` and `ChunkDecoder` over slices (`memory`);
-//! - library, streaming: `VerifiedPackage::open` + policy (`head`), then
-//!   `verify_payloads` (`verify-payloads`), `stream` into a `MemorySink`
-//!   (`stream`) or `extract_to_dir` into a new folder (`extract-dir`);
+//! - library, streaming: `Verifier::package` + policy (`head`), then
+//!   `verify(Depth::Stored)` (`verify-payloads`), `stream` into a
+//!   `MemorySink` (`stream`) or `extract` into a new folder
+//!   (`extract-dir`); the same after `Verifier::fetched` for
+//!   fetched-package vectors;
 //! - the `hpk` command line: `hpk verify --header-only`, `hpk verify`,
 //!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (a
 //!   whole rotation chain in one call) for trust roots, `hpk catalog verify` for catalogs.
 //!
 //! Resolver vectors (`plan-*.vec`, with `expect_plan`) also go through the
-//! library resolver (`resolve`, its plan turned into an `hpk-plan/1`
+//! library resolver (`Verifier::plan`, its plan turned into an `hpk-plan/1`
 //! document) and `hpk plan --json`; each document must equal the one in
 //! `spec/vectors/plans/` once `file` and every `skipped[].detail` are
 //! removed (`spec/SPEC.md`, Appendix A).
@@ -32,16 +35,13 @@
 //! and there are enough of them, covering every policy reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{
-    ChunkDecoder, ContainerView, Digest, FileType, Limits, parse_chunk_index, read_head,
-};
+use hpk_format::{ChunkDecoder, ContainerView, Digest, FileType, Limits, parse_chunk_index};
 use hpk_tests::hpk_binary;
+use hpk_tests::verify::MemorySink;
 use hpk_vectors::Vector;
 use hpk_verify::{
-    Candidate, CatalogError, Clock, DeviceProfile, ExtractError, FetchError, MemorySink,
-    NotApplicable, Plan, ProfileMode, Reason, RootError, TrustedRoot, VerifiedHead,
-    VerifiedPackage, VerifyError, check_intrinsic, extract_to_dir, resolve, verify_catalog,
-    verify_head,
+    CatalogError, Clock, DeviceProfile, ExtractError, FetchError, Judged, NotApplicable, Package,
+    Plan, ProfileMode, Reason, RootError, TrustedRoot, Verifier, VerifyError,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -272,21 +272,21 @@ fn fetch_outcome(e: &FetchError) -> String {
     }
 }
 
-/// `open_for_entry` (VF1–VF3, then the head of VF4) and the policy.
+/// `Verifier::fetched` (VF1–VF3, then the head of VF4) and the policy.
 fn fetch_open<'a>(
     v: &'a Vector,
     s: &Setup,
     root: &TrustedRoot,
-) -> Result<VerifiedPackage<std::io::Take<&'a [u8]>>, String> {
-    let package = hpk_verify::open_for_entry(&fetch_entry(v), &v.bytes[..], root, &s.limits)
+) -> Result<Package<std::io::Take<&'a [u8]>, Judged>, String> {
+    let package = verifier(s, root)
+        .fetched(&fetch_entry(v), &v.bytes[..])
         .map_err(|e| fetch_outcome(&e))?;
-    policy(package.head(), s)?;
-    Ok(package)
+    policy(package, s)
 }
 
 fn lib_fetch_verify_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     fetch_open(v, s, root)?
-        .verify_payloads(&mut |_| {})
+        .verify(hpk_verify::Depth::Stored)
         .map(|_| None)
         .map_err(|e| verify_outcome(&e))
 }
@@ -306,17 +306,21 @@ fn package_root(v: &Vector, s: &Setup) -> TrustedRoot {
         .unwrap_or_else(|e| panic!("{}: its trust root does not load: {e}", v.name))
 }
 
+/// The verifier a vector names: its root, clock and limits.
+fn verifier(s: &Setup, root: &TrustedRoot) -> Verifier {
+    Verifier::new(root.clone())
+        .clock(s.clock)
+        .limits(s.limits.clone())
+}
+
 /// The policy as the command line applies it: the device's whole policy,
 /// or without a device what needs none (critical extensions, time).
-fn policy(head: &VerifiedHead, s: &Setup) -> Result<(), String> {
+fn policy<R: std::io::Read>(package: Package<R>, s: &Setup) -> Result<Package<R, Judged>, String> {
     match &s.device {
-        Some(d) => head.check_policy(d, s.clock),
-        None => check_intrinsic(
-            &Candidate::of_manifest(&head.manifest, head.manifest_digest),
-            s.clock,
-        ),
+        Some(d) => package.judge(d),
+        None => package.judge_without_device(),
     }
-    .map_err(|n| not_applicable(&n))
+    .map_err(|e| verify_outcome(&e))
 }
 
 fn digests(payloads: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
@@ -330,22 +334,21 @@ fn digests(payloads: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
 fn lib_memory(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     let class = |c: hpk_format::ErrorClass| c.as_str().to_owned();
     // The normative order: the head, its signatures and manifest, the
-    // policy, then the length of the whole file (C16), and only then the
-    // split into sections.
-    let head =
-        read_head(&mut &v.bytes[..], FileType::Package, &s.limits).map_err(|e| class(e.class()))?;
-    let verified = verify_head(&head, root, &s.limits).map_err(|e| verify_outcome(&e))?;
-    policy(&verified, s)?;
-    verified
-        .check_file_len(v.bytes.len() as u64)
+    // policy, then the length of the whole file (C16: header depth on an
+    // input of known length), and only then the split into sections.
+    let package = verifier(s, root)
+        .package_of_len(&v.bytes[..], Some(v.bytes.len() as u64))
+        .map_err(|e| verify_outcome(&e))?;
+    let verified = policy(package, s)?
+        .verify(hpk_verify::Depth::Header)
         .map_err(|e| verify_outcome(&e))?;
     let view = ContainerView::parse(&v.bytes, FileType::Package, &s.limits)
         .map_err(|e| class(e.class()))?;
     let mut decoder = ChunkDecoder::new().map_err(|e| class(e.class()))?;
     let (mut index_at, mut stored_at) = (0usize, 0usize);
     let mut out = Vec::new();
-    for desc in &verified.manifest.payloads {
-        let len = desc.index_len().expect("bounded by verify_head") as usize;
+    for desc in &verified.payloads {
+        let len = desc.index_len().expect("bounded by the head's checks") as usize;
         let index = view
             .index
             .get(index_at..index_at + len)
@@ -375,11 +378,11 @@ fn open<'a>(
     v: &'a Vector,
     s: &Setup,
     root: &TrustedRoot,
-) -> Result<VerifiedPackage<&'a [u8]>, String> {
-    let package =
-        VerifiedPackage::open(&v.bytes[..], root, &s.limits).map_err(|e| verify_outcome(&e))?;
-    policy(package.head(), s)?;
-    Ok(package)
+) -> Result<Package<&'a [u8], Judged>, String> {
+    let package = verifier(s, root)
+        .package(&v.bytes[..])
+        .map_err(|e| verify_outcome(&e))?;
+    policy(package, s)
 }
 
 fn lib_head(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
@@ -388,7 +391,7 @@ fn lib_head(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
 
 fn lib_verify_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     open(v, s, root)?
-        .verify_payloads(&mut |_| {})
+        .verify(hpk_verify::Depth::Stored)
         .map(|_| None)
         .map_err(|e| verify_outcome(&e))
 }
@@ -418,7 +421,7 @@ fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Optio
         Err(e) => return (Err(e), None),
     };
     let out_dir = dir.path().join("out");
-    let result = extract_to_dir(package, &out_dir, &mut |_| {});
+    let result = package.extract(&out_dir);
     // All or nothing: a failure leaves no target and no staging folder
     // beside it, nothing at all.
     let left: Vec<_> = std::fs::read_dir(dir.path())
@@ -428,7 +431,6 @@ fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Optio
     match result {
         Ok(extracted) => {
             let names = extracted
-                .head
                 .manifest
                 .payloads
                 .iter()
@@ -485,7 +487,8 @@ fn lib_trust_root(v: &Vector, s: &Setup) -> Outcome {
 
 fn lib_catalog(v: &Vector, s: &Setup) -> Outcome {
     let root = package_root(v, s);
-    verify_catalog(&v.bytes, &root, s.clock, s.last_seen, &s.limits)
+    verifier(s, &root)
+        .catalog_above(&v.bytes[..], s.last_seen)
         .map(|_| None)
         .map_err(|e| catalog_outcome(&e))
 }
@@ -943,10 +946,12 @@ fn the_library_resolver_makes_every_expected_plan() {
             "{}: last_seen is the device's catalog_version",
             v.name
         );
-        let catalog = verify_catalog(&v.bytes, &root, s.clock, s.last_seen, &s.limits)
+        let verifier = verifier(&s, &root);
+        let catalog = verifier
+            .catalog_above(&v.bytes[..], s.last_seen)
             .unwrap_or_else(|e| panic!("{}: catalog: {e}", v.name));
-        let plan = resolve(&catalog, device, s.clock);
-        let got = plan_document(&plan, catalog.catalog().version, catalog.catalog_role());
+        let plan = verifier.plan(&catalog, device);
+        let got = plan_document(&plan, catalog.version, catalog.role_digest());
         if got != *want {
             complaints.push(format!("{}: {}", v.name, plan_difference(&got, want)));
         }

@@ -27,11 +27,9 @@ use hpk_format::{
     BaselineInfo, CatalogEntry, Channel, Digest, HotpatchInfo, Limits, PackageKind, Targets,
 };
 use hpk_sign::catalog::{add_entry, new_catalog};
+use hpk_tests::verify::{self, MemorySink, verifier_at};
 use hpk_tests::*;
-use hpk_verify::{
-    Clock, DeviceProfile, MemorySink, Plan, PlanStatus, Track, TrustedRoot, open_for_entry,
-    resolve, role_for, verify_catalog,
-};
+use hpk_verify::{CatalogError, Clock, DeviceProfile, Plan, PlanStatus, Track, TrustedRoot};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -324,7 +322,7 @@ fn build_year() -> Year {
             spec.manifest.expires = Some(month_start(m) + 365 * DAY);
             spec.manifest.targets = targets;
             let built = spec.build();
-            let file = built.file(&[keys.of(role_for(&built.manifest.kind))]);
+            let file = built.file(&[keys.of(built.manifest.kind.signing_role())]);
             let entry = catalog_entry(&built, &file, &format!("packages/{name}.hpk"));
             year.by_digest
                 .insert(entry.manifest_digest, year.packages.len());
@@ -677,11 +675,10 @@ fn install(year: &Year, device: &mut Device, plan: &Plan, clock: Clock) {
     for step in &plan.steps {
         let published = year.by_digest(&step.entry.manifest_digest);
         let mut reader = CountingReader::new(published.file.as_slice());
-        let package =
-            open_for_entry(&step.entry, &mut reader, &year.root, &Limits::default()).unwrap();
-        package
-            .head()
-            .check_policy(&device.profile, clock)
+        let verifier = verifier_at(&year.root, clock, &Limits::default());
+        let package = verifier.fetched(&step.entry, &mut reader).unwrap();
+        let package = package
+            .judge(&device.profile)
             .unwrap_or_else(|e| panic!("{} {}: {e}", device.kind.label(), step.entry.name));
         let mut sink = MemorySink::default();
         let head = package.stream(&mut sink, &mut |_| {}).unwrap();
@@ -691,9 +688,9 @@ fn install(year: &Year, device: &mut Device, plan: &Plan, clock: Clock) {
         );
         assert_eq!(reader.count, step.entry.size);
         let profile = &mut device.profile;
-        match &head.manifest.kind {
+        match &head.kind {
             PackageKind::Baseline(b) => {
-                profile.installed_baseline = Some(head.manifest_digest);
+                profile.installed_baseline = Some(head.digest());
                 profile.installed_hotpatch_sequence = 0;
                 profile.security_floor = profile.security_floor.max(b.security_floor);
                 profile.revoked.extend(b.revoked_hotpatches.iter().copied());
@@ -701,7 +698,7 @@ fn install(year: &Year, device: &mut Device, plan: &Plan, clock: Clock) {
             PackageKind::Hotpatch(h) => profile.installed_hotpatch_sequence = h.sequence,
             // The standard track records the installed standard update
             // where the hotpatch track records its baseline.
-            PackageKind::Standard => profile.installed_baseline = Some(head.manifest_digest),
+            PackageKind::Standard => profile.installed_baseline = Some(head.digest()),
             PackageKind::Recovery => panic!("an online device planned a recovery package"),
         }
         if step.restart {
@@ -714,7 +711,7 @@ fn install(year: &Year, device: &mut Device, plan: &Plan, clock: Clock) {
 /// install it; then resolving again finds the device up to date.
 fn live_month(year: &Year, device: &mut Device, m: u32) {
     let clock = Clock::Trusted(month_start(m) + DAY);
-    let verified = verify_catalog(
+    let verified = verify::catalog(
         &year.catalogs[m as usize - 1],
         &year.root,
         clock,
@@ -722,9 +719,9 @@ fn live_month(year: &Year, device: &mut Device, m: u32) {
         &Limits::default(),
     )
     .unwrap();
-    assert_eq!(verified.catalog().version, u64::from(m));
+    assert_eq!(verified.version, u64::from(m));
     let before = device.model;
-    let plan = resolve(&verified, &device.profile, clock);
+    let plan = verify::plan(&verified, &year.root, &device.profile, clock);
     let want = expect(device.kind, before, m);
     check_plan(year, device.kind, &plan, &want, before, m);
     install(year, device, &plan, clock);
@@ -732,7 +729,7 @@ fn live_month(year: &Year, device: &mut Device, m: u32) {
     device.profile.catalog_version = u64::from(m);
     device.history.push((m, want.steps));
 
-    let again = resolve(&verified, &device.profile, clock);
+    let again = verify::plan(&verified, &year.root, &device.profile, clock);
     let settled = expect(device.kind, device.model, m);
     assert!(settled.steps.is_empty());
     check_plan(year, device.kind, &again, &settled, device.model, m);
@@ -838,7 +835,7 @@ fn the_revoked_hotpatch_is_skipped_as_revoked() {
     for m in 1..=12 {
         live_month(year, &mut device, m);
         let clock = Clock::Trusted(month_start(m) + DAY);
-        let verified = verify_catalog(
+        let verified = verify::catalog(
             &year.catalogs[m as usize - 1],
             &year.root,
             clock,
@@ -849,7 +846,7 @@ fn the_revoked_hotpatch_is_skipped_as_revoked() {
         // A device fresh out of the box this month, and the device that
         // lived through the year, both see the revocation once it exists.
         for profile in [kind.profile(), device.profile.clone()] {
-            let plan = resolve(&verified, &profile, clock);
+            let plan = verify::plan(&verified, &year.root, &profile, clock);
             let digest = year.digest_of(revoked_release(Arch::X64));
             assert!(
                 plan.steps
@@ -955,8 +952,23 @@ fn catalogs_only_move_forward_through_the_year() {
     // June's device has seen June's catalog: May's is a rollback, even
     // though it has not expired for a device with May's clock.
     let may = Clock::Trusted(month_start(5) + DAY);
-    assert!(verify_catalog(&year.catalogs[4], &year.root, may, 6, &Limits::default()).is_err());
-    verify_catalog(&year.catalogs[5], &year.root, clock, 6, &Limits::default()).unwrap();
+    let limits = Limits::default();
+    let e = verify::catalog(&year.catalogs[4], &year.root, may, 6, &limits).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CatalogError::Rollback {
+                version: 5,
+                last_seen: 6
+            }
+        ),
+        "{e:?}"
+    );
+    verify::catalog(&year.catalogs[5], &year.root, clock, 6, &limits).unwrap();
     // May's catalog has expired by June.
-    assert!(verify_catalog(&year.catalogs[4], &year.root, clock, 0, &Limits::default()).is_err());
+    let e = verify::catalog(&year.catalogs[4], &year.root, clock, 0, &limits).unwrap_err();
+    assert!(
+        matches!(e, CatalogError::Expired { version: 5, .. }),
+        "{e:?}"
+    );
 }

@@ -5,18 +5,20 @@
 //!   chunk (`ChunkDecoder::decode_to_slice`), and zstd alone for scale;
 //! - `manifest/decode_100_payloads`: canonical decoding of a manifest
 //!   with 100 payloads;
-//! - `signatures/check_N`: `SignerReport::check` with 1 and 5 Ed25519
-//!   signatures;
-//! - `payload_area/*`: `verify_payloads` and `stream` of a 64 MiB payload
-//!   held in memory (every core, in order).
+//! - `signatures/head_N`: `Verifier::package` on the head of a package
+//!   whose 100-payload manifest is signed by 1 and 5 keys (threshold 1 and
+//!   5): the body hashed, every Ed25519 signature checked, the manifest
+//!   decoded (subtract `manifest/decode_100_payloads` for the signatures);
+//! - `payload_area/*`: `verify(Depth::Stored)` and `stream` of a 64 MiB
+//!   payload held in memory (every core, in order).
 //!
 //! `cargo bench -p hpk-bench` (add `-- --quick` for a fast pass).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use hpk_bench::{MIB, MemoryPackage, binary_like, manifest_bytes, signed, written};
+use hpk_bench::{MIB, MemoryPackage, binary_like, manifest_bytes, signed_head, written};
 use hpk_format::{ChunkDecoder, ChunkEncoding, Limits, Manifest, check_chunk, decode};
-use hpk_verify::{PayloadSink, SignerReport};
+use hpk_verify::{Depth, PayloadSink};
 use std::hint::black_box;
 use std::io;
 
@@ -75,15 +77,14 @@ fn manifest(c: &mut Criterion) {
 }
 
 fn signatures(c: &mut Criterion) {
-    let body = manifest_bytes(100);
     let mut g = c.benchmark_group("signatures");
     for n in [1usize, 5] {
-        let (records, message, keys) = signed(&body, n);
-        g.bench_function(format!("check_{n}"), |b| {
+        let (head, verifier) = signed_head(100, n);
+        g.bench_function(format!("head_{n}"), |b| {
             b.iter(|| {
-                let report = SignerReport::check(black_box(&records), &message, &keys);
-                assert_eq!(report.valid.len(), n);
-                report
+                let package = verifier.package(black_box(&head[..])).unwrap();
+                assert_eq!(package.manifest().signers().len(), n);
+                package.manifest().digest()
             })
         });
     }
@@ -111,10 +112,10 @@ fn payload_area(c: &mut Criterion) {
     let mut g = c.benchmark_group("payload_area");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(package.stored_len()));
-    g.bench_function("verify_payloads_64MiB", |b| {
+    g.bench_function("verify_stored_64MiB", |b| {
         b.iter_batched(
             || package.open(),
-            |p| p.verify_payloads(&mut |_| {}).unwrap(),
+            |p| p.verify(Depth::Stored).unwrap(),
             BatchSize::SmallInput,
         )
     });

@@ -6,13 +6,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use hpk_format::{
-    ChunkEntry, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Limits, Manifest,
-    PayloadDescriptor, PayloadName, SignatureRecord, TrustedKey, encode, parse_chunk_index,
-    signed_statement,
+    ChunkEntry, Compression, DEFAULT_CHUNK_SIZE, Digest, FileType, Header, Limits, Manifest,
+    PayloadDescriptor, PayloadName, Roles, encode, encode_head, parse_chunk_index,
 };
 use hpk_sign::{ChunkingOptions, write_payload};
-use hpk_tests::{Keys, PackageSpec, Rng, TestKey, TestPayload};
-use hpk_verify::{TrustedRoot, VerifiedHead, VerifiedPackage, verify_head};
+use hpk_tests::{DAY, Keys, PackageSpec, Rng, T0, TestKey, TestPayload};
+use hpk_verify::{Clock, Judged, Package, TrustedRoot, Verified, Verifier};
 
 /// One MiB.
 pub const MIB: usize = 1024 * 1024;
@@ -62,6 +61,11 @@ pub fn written(data: &[u8]) -> (PayloadDescriptor, Vec<ChunkEntry>, Vec<u8>) {
 /// A manifest of a cumulative update with `payloads` payloads (names like
 /// `System32/drivers/file0042.sys`), encoded.
 pub fn manifest_bytes(payloads: usize) -> Vec<u8> {
+    encode(&manifest(payloads), &Limits::default()).expect("encode manifest")
+}
+
+/// The manifest [`manifest_bytes`] encodes.
+fn manifest(payloads: usize) -> Manifest {
     let mut spec = PackageSpec::baseline("bench-cumulative-update");
     let mut manifest: Manifest = spec.manifest.clone();
     for i in 0..payloads {
@@ -79,33 +83,60 @@ pub fn manifest_bytes(payloads: usize) -> Vec<u8> {
         });
     }
     spec.manifest = manifest;
-    encode(&spec.manifest, &Limits::default()).expect("encode manifest")
+    spec.manifest
 }
 
-/// `n` signature records over a package body by `n` distinct keys, the
-/// signed message and the keys as a trust root lists them (with the five
-/// keys of the standard test roles too, as a verifier would hold them).
-pub fn signed(body: &[u8], n: usize) -> (Vec<SignatureRecord>, Vec<u8>, Vec<TrustedKey>) {
+/// The head (header, signature records, body) of a package whose manifest
+/// is [`manifest_bytes`]`(payloads)`, signed by `n` distinct keys, and a
+/// verifier whose release role is exactly those keys with a threshold of
+/// `n` (its trust root lists the five keys of the standard test roles too,
+/// as a verifier would hold them). `Verifier::package` on the head checks
+/// every signature and decodes the manifest, and reads nothing after it.
+pub fn signed_head(payloads: usize, n: usize) -> (Vec<u8>, Verifier) {
+    let manifest = manifest(payloads);
+    let body = encode(&manifest, &Limits::default()).expect("encode manifest");
     let signers: Vec<TestKey> = (0..n as u8).map(|i| TestKey::from_seed(100 + i)).collect();
-    let records = signers
+    let records: Vec<_> = signers
         .iter()
-        .map(|k| k.record(FileType::Package, body))
+        .map(|k| k.record(FileType::Package, &body))
         .collect();
+    let head = encode_head(
+        FileType::Package,
+        &records,
+        &body,
+        manifest.index_section_len().expect("index length"),
+        manifest.payload_section_len().expect("payload length"),
+    )
+    .expect("encode head");
     let standard = Keys::standard();
-    let mut keys: Vec<TrustedKey> = signers.iter().map(TestKey::trusted).collect();
-    keys.extend(
-        [
-            &standard.root,
-            &standard.release,
-            &standard.hotpatch,
-            &standard.recovery,
-            &standard.catalog,
-        ]
-        .iter()
-        .map(|k| k.trusted()),
+    let mut listed: Vec<&TestKey> = signers.iter().collect();
+    listed.extend([
+        &standard.root,
+        &standard.release,
+        &standard.hotpatch,
+        &standard.recovery,
+        &standard.catalog,
+    ]);
+    let root = hpk_tests::trust_root(
+        1,
+        T0 + 365 * DAY,
+        Roles {
+            root: hpk_tests::role(1, &[&standard.root]),
+            release: hpk_tests::role(n as u32, &signers.iter().collect::<Vec<_>>()),
+            hotpatch: hpk_tests::role(1, &[&standard.hotpatch]),
+            recovery: hpk_tests::role(1, &[&standard.recovery]),
+            catalog: hpk_tests::role(1, &[&standard.catalog]),
+        },
+        &listed,
     );
-    keys.sort_by_key(TrustedKey::key_id);
-    (records, signed_statement(FileType::Package, body), keys)
+    let clock = Clock::Trusted(T0 + DAY);
+    let root = TrustedRoot::load(
+        &hpk_tests::root_file(&root, &[&standard.root]),
+        clock,
+        &Limits::default(),
+    )
+    .expect("trust root");
+    (head, Verifier::new(root).clock(clock))
 }
 
 /// A signed package held in memory with one payload of `len` bytes in
@@ -117,8 +148,13 @@ pub struct MemoryPackage {
     pub root: TrustedRoot,
     /// Where the chunk indexes start.
     pub index_offset: usize,
-    /// Its verified head.
-    pub head: VerifiedHead,
+    /// Its fixed header.
+    pub header: Header,
+    /// Its manifest, as verified.
+    pub manifest: Verified<Manifest>,
+    /// A verifier for its root, at a lower bound of 0 on the time (for no
+    /// device, only an unknown critical extension is refused).
+    verifier: Verifier,
 }
 
 impl MemoryPackage {
@@ -133,31 +169,38 @@ impl MemoryPackage {
         let file = built.file(&[&keys.release]);
         let root = hpk_tests::standard_trusted_root(&keys);
         let index_offset = built.index_offset(1);
-        let mut input = file.as_slice();
-        let head =
-            hpk_format::read_head(&mut input, FileType::Package, &Limits::default()).expect("head");
-        let head = verify_head(&head, &root, &Limits::default()).expect("verified head");
+        let verifier = Verifier::new(root.clone()).clock(Clock::LowerBound(0));
+        let package = verifier.package(file.as_slice()).expect("verified head");
+        let header = *package.header();
+        let manifest = package.manifest().clone();
         MemoryPackage {
             file,
             root,
             index_offset,
-            head,
+            header,
+            manifest,
+            verifier,
         }
     }
 
-    /// The package, its head already verified, ready for
-    /// `verify_payloads` or `stream`.
-    pub fn open(&self) -> VerifiedPackage<&[u8]> {
-        VerifiedPackage::from_verified(self.head.clone(), &self.file[self.index_offset..])
+    /// The package, its head verified and judged for no device, ready for
+    /// `verify` or `stream` (positioned at the chunk indexes).
+    ///
+    /// The head is verified again on each call (its signature and
+    /// manifest, well under a millisecond): benchmarks call this in their
+    /// untimed setup.
+    pub fn open(&self) -> Package<&[u8], Judged> {
+        let package = self.verifier.package(self.file.as_slice()).expect("head");
+        package.judge_without_device().expect("judged")
     }
 
     /// Stored bytes of the payload area.
     pub fn stored_len(&self) -> u64 {
-        self.head.header.payload_len
+        self.header.payload_len
     }
 
     /// Content bytes.
     pub fn content_len(&self) -> u64 {
-        self.head.manifest.payloads.iter().map(|p| p.size).sum()
+        self.manifest.payloads.iter().map(|p| p.size).sum()
     }
 }

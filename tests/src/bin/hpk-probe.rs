@@ -7,24 +7,30 @@
 //! hpk-probe ROOT PACKAGE MODE [--endless] [--unlimited]
 //!
 //! MODE      head | verify | stream | entry:SIZE:DIGEST | entry-stream:SIZE:DIGEST
-//!   head          read_head + verify_head only
-//!   verify        VerifiedPackage::open + verify_payloads (stored bytes)
-//!   stream        VerifiedPackage::open + stream into a sink that discards
-//!   entry…        open_for_entry for a catalog entry of SIZE bytes and
-//!                 manifest DIGEST (hex), then verify_payloads (or stream)
+//!   head          Verifier::package only (the head authenticated)
+//!   verify        Verifier::package, judge_without_device, verify to
+//!                 Depth::Stored (stored bytes)
+//!   stream        Verifier::package, judge_without_device, stream into a
+//!                 sink that discards
+//!   entry…        Verifier::fetched for a catalog entry of SIZE bytes and
+//!                 manifest DIGEST (hex), judge_without_device, then verify
+//!                 to Depth::Stored (or stream)
 //! --endless       after the file, an endless stream of 0x5A bytes
 //! --unlimited     limits raised to the maximum (no local caps on counts)
 //! ```
 //!
 //! It prints one line, `key=value` pairs separated by spaces, the message
 //! last: `result=ok|err class=CLASS consumed=N vmhwm_kib=N message=TEXT`.
-//! The trust root is judged at `T0 + 1 day`, the time of the test kit.
+//! The trust root is judged at `T0 + 1 day`, the time of the test kit;
+//! packages at `hpk_tests::verify::NO_TIME`, for no device (of the policy,
+//! only an unknown critical extension is refused).
 #![forbid(unsafe_code)]
 // A test helper: failing loudly on bad arguments is what it should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{Digest, ErrorClass, FileType, Limits, PayloadDescriptor, read_head};
-use hpk_verify::{Clock, PayloadSink, TrustedRoot, VerifiedPackage, open_for_entry, verify_head};
+use hpk_format::{Digest, ErrorClass, Limits, PayloadDescriptor};
+use hpk_tests::verify::{NO_TIME, open, verifier_at};
+use hpk_verify::{Clock, Depth, PayloadSink, TrustedRoot};
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::rc::Rc;
@@ -112,38 +118,37 @@ fn main() {
     } else {
         Box::new(io::empty())
     };
-    let mut input = Counting {
+    let input = Counting {
         inner: file.chain(tail),
         count: Rc::clone(&count),
     };
 
     let result: Result<(), (ErrorClass, String)> = match mode.split(':').collect::<Vec<_>>()[..] {
-        ["head"] => read_head(&mut input, FileType::Package, &limits)
-            .map_err(|e| (e.class(), e.to_string()))
-            .and_then(|head| {
-                verify_head(&head, &root, &limits)
-                    .map(|_| ())
-                    .map_err(|e| (e.class(), e.to_string()))
-            }),
-        ["verify"] => VerifiedPackage::open(input, &root, &limits)
-            .and_then(|p| p.verify_payloads(&mut |_| {}))
+        ["head"] => verifier_at(&root, NO_TIME, &limits)
+            .package(input)
             .map(|_| ())
             .map_err(|e| (e.class(), e.to_string())),
-        ["stream"] => VerifiedPackage::open(input, &root, &limits)
+        ["verify"] => open(input, &root, &limits)
+            .and_then(|p| p.verify(Depth::Stored))
+            .map(|_| ())
+            .map_err(|e| (e.class(), e.to_string())),
+        ["stream"] => open(input, &root, &limits)
             .and_then(|p| p.stream(&mut Discard::default(), &mut |_| {}))
             .map(|_| ())
             .map_err(|e| (e.class(), e.to_string())),
         [how @ ("entry" | "entry-stream"), size, digest] => {
             let digest = Digest::from_hex(digest).expect("digest");
             let entry = hpk_tests::entry_for(digest, size.parse().expect("size"));
-            match open_for_entry(&entry, input, &root, &limits) {
+            match verifier_at(&root, NO_TIME, &limits).fetched(&entry, input) {
                 Err(e) => Err((e.class(), e.to_string())),
                 Ok(p) => {
-                    let r = if how == "entry" {
-                        p.verify_payloads(&mut |_| {})
-                    } else {
-                        p.stream(&mut Discard::default(), &mut |_| {})
-                    };
+                    let r = p.judge_without_device().and_then(|p| {
+                        if how == "entry" {
+                            p.verify(Depth::Stored)
+                        } else {
+                            p.stream(&mut Discard::default(), &mut |_| {})
+                        }
+                    });
                     r.map(|_| ()).map_err(|e| (e.class(), e.to_string()))
                 }
             }
