@@ -124,7 +124,7 @@ typedef struct hpk_root hpk_root;
  packages, catalogs, root rotations and plans.
 
  With `HPK_CLOCK_SYSTEM` the system time is read at each check
- ([`Clock::System`]), so a verifier kept for days does not judge expiry
+ ([`Clock::System`](hpk_verify::Clock::System)), so a verifier kept for days does not judge expiry
  at the time it was made.
  */
 typedef struct hpk_verifier hpk_verifier;

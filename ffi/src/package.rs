@@ -123,10 +123,10 @@ fn judge<R: Read>(
     package: Package<R, Unjudged>,
     device: Option<&hpk_device>,
 ) -> Result<Package<R, Judged>, VerifyError> {
-    match device {
-        Some(d) => package.judge(&d.device),
-        None => package.judge_without_device(),
-    }
+    Ok(match device {
+        Some(d) => package.judge(&d.device)?,
+        None => package.judge_without_device()?,
+    })
 }
 
 /// Opens the package file at `path`, authenticates its head and judges it

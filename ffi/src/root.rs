@@ -16,7 +16,7 @@ pub struct hpk_root {
 /// packages, catalogs, root rotations and plans.
 ///
 /// With `HPK_CLOCK_SYSTEM` the system time is read at each check
-/// ([`Clock::System`]), so a verifier kept for days does not judge expiry
+/// ([`Clock::System`](hpk_verify::Clock::System)), so a verifier kept for days does not judge expiry
 /// at the time it was made.
 pub struct hpk_verifier {
     pub(crate) verifier: Verifier,

@@ -566,10 +566,12 @@ fn open_for_payloads<'f>(verifier: &Verifier, file: &'f [u8]) -> Option<Package<
 /// Opens `file` against the fixture root, applies the policy for both
 /// fixture devices and verifies every stored byte (policy or not).
 ///
-/// A judgement consumes the package, so the file is opened once per
-/// judgement: once for the online device (whose package, if the policy
-/// accepts it, goes on to its payloads), once for the recovery device,
-/// and, if the online device refused it, once more for no device.
+/// Each device is judged at its own clock, and a verifier holds one
+/// clock, so the file is opened once per verifier: for the online device
+/// (whose package, if the policy accepts it, goes on to its payloads), for
+/// the recovery device, and, if the online device refused it, for no
+/// device at a lower bound of 0 (so that the payloads of an expired
+/// package are fuzzed too).
 fn verify_package(file: &[u8]) {
     let f = fixture();
     let limits = &f.limits;

@@ -41,9 +41,9 @@ pub fn open<R: Read>(
     root: &TrustedRoot,
     limits: &Limits,
 ) -> Result<Package<R, Judged>, VerifyError> {
-    verifier_at(root, NO_TIME, limits)
+    Ok(verifier_at(root, NO_TIME, limits)
         .package(input)?
-        .judge_without_device()
+        .judge_without_device()?)
 }
 
 /// [`open`], then every chunk index and stored chunk against its digest

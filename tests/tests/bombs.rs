@@ -188,6 +188,7 @@ fn run_in_process(case: &Case, root: &TrustedRoot) -> (Outcome, Option<Section>,
                 Err(e) => Some((e.class(), e.to_string())),
                 Ok(p) => p
                     .judge_without_device()
+                    .map_err(VerifyError::from)
                     .and_then(|p| p.stream(&mut Discard::default(), &mut |_| {}))
                     .err()
                     .and_then(&mut verify_err),

@@ -136,7 +136,7 @@ fn seeds_are_valid_inputs() {
         let package = f
             .payload_verifier
             .package(&seed.data[..])
-            .and_then(|p| p.judge_without_device())
+            .and_then(|p| Ok(p.judge_without_device()?))
             .unwrap_or_else(|e| panic!("package seed {} does not open: {e}", seed.name));
         package
             .verify(Depth::Stored)
@@ -153,7 +153,7 @@ fn seeds_are_valid_inputs() {
                 .unwrap_or_else(|| panic!("{target} seed {} builds no file", seed.name));
             let package = verifier
                 .package(&file[..])
-                .and_then(|p| p.judge_without_device())
+                .and_then(|p| Ok(p.judge_without_device()?))
                 .unwrap_or_else(|e| panic!("{target} seed {} does not open: {e}", seed.name));
             package
                 .stream(&mut MemorySink::default(), &mut |_| {})

@@ -69,10 +69,13 @@ fn kind_not_allowed_comes_before_an_unknown_critical_extension() {
         Err(e) => panic!("not a policy failure: {e:?}"),
     };
     let package = verifier.package(&file[..]).unwrap();
-    assert_eq!(judged(package.judge(&online())), Reason::KindNotAllowed);
+    assert_eq!(
+        judged(package.judge(&online()).map_err(VerifyError::from)),
+        Reason::KindNotAllowed
+    );
     let package = verifier.package(&file[..]).unwrap();
     assert_eq!(
-        judged(package.judge_without_device()),
+        judged(package.judge_without_device().map_err(VerifyError::from)),
         Reason::UnknownCriticalExtension
     );
 }
@@ -91,13 +94,13 @@ fn no_payload_byte_of_a_package_with_an_unknown_critical_extension() {
         let verifier = verifier_at(&root, clock, &Limits::default());
         let mut input = CountingReader::new(&file[..]);
         let package = verifier.package(&mut input).unwrap();
-        let e = package.judge_without_device().err().expect("judged");
+        let e = VerifyError::from(package.judge_without_device().err().expect("judged"));
         assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
         assert!(matches!(e, VerifyError::NotApplicable(_)), "{e}");
         assert_eq!(input.count, head);
         let mut input = CountingReader::new(&file[..]);
         let package = verifier.package(&mut input).unwrap();
-        let e = package.judge(&online()).err().expect("judged");
+        let e = VerifyError::from(package.judge(&online()).err().expect("judged"));
         assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
         assert_eq!(input.count, head);
     }
@@ -114,7 +117,7 @@ fn header_depth_ends_with_the_file_length() {
     let at_header_depth = |input: &[u8], len: Option<u64>| {
         verifier
             .package_of_len(input, len)
-            .and_then(|p| p.judge_without_device())
+            .and_then(|p| Ok(p.judge_without_device()?))
             .and_then(|p| p.verify(Depth::Header))
     };
     let len = file.len() as u64;
@@ -131,14 +134,14 @@ fn header_depth_ends_with_the_file_length() {
         at_header_depth(input, None).unwrap();
         let counted = verifier
             .package(input)
-            .and_then(|p| p.judge_without_device())
+            .and_then(|p| Ok(p.judge_without_device()?))
             .and_then(|p| p.verify(Depth::HeaderCounted));
         let e = counted.unwrap_err();
         assert_eq!(e.class(), ErrorClass::Malformed, "{e}");
     }
     verifier
         .package(&file[..])
-        .and_then(|p| p.judge_without_device())
+        .and_then(|p| Ok(p.judge_without_device()?))
         .and_then(|p| p.verify(Depth::HeaderCounted))
         .unwrap();
 }

@@ -49,8 +49,11 @@ fn judge(spec: &PackageSpec, device: &DeviceProfile, clock: Clock) -> Result<(),
             assert_eq!(judged.verify(Depth::Stored).unwrap(), verified);
             Ok(())
         }
-        Err(VerifyError::NotApplicable(n)) => Err(n),
-        Err(e) => panic!("not a policy failure: {e:?}"),
+        Err(refused) => {
+            // The refused package comes back, still authentic.
+            assert_eq!(*refused.package.manifest(), verified);
+            Err(refused.reason)
+        }
     }
 }
 

@@ -676,14 +676,16 @@ fn unknown_critical_extension_is_refused_and_unknown_non_critical_ignored() {
     // `spec/SPEC.md`, "Check order"), before any payload byte is read.
     let online = verifier_at(&root, NOW, &limits());
     let package = online.package(file.as_slice()).unwrap();
-    let e = package.judge(&device).err().expect("refused");
+    let e = VerifyError::from(package.judge(&device).err().expect("refused"));
     assert_eq!(e.reason(), Some(Reason::UnknownCriticalExtension), "{e}");
     // Judged for no device, it cannot reach the payloads either.
-    let e = open(&file, &root)
-        .unwrap()
-        .judge_without_device()
-        .err()
-        .expect("refused");
+    let e = VerifyError::from(
+        open(&file, &root)
+            .unwrap()
+            .judge_without_device()
+            .err()
+            .expect("refused"),
+    );
     assert!(
         matches!(&e, VerifyError::NotApplicable(n) if n.reason == Reason::UnknownCriticalExtension),
         "{e:?}"

@@ -320,7 +320,7 @@ fn policy<R: std::io::Read>(package: Package<R>, s: &Setup) -> Result<Package<R,
         Some(d) => package.judge(d),
         None => package.judge_without_device(),
     }
-    .map_err(|e| verify_outcome(&e))
+    .map_err(|refused| not_applicable(&refused.reason))
 }
 
 fn digests(payloads: &[(String, Vec<u8>)]) -> Vec<(String, String)> {

@@ -69,7 +69,7 @@ pub use error::{
     CatalogError, DocumentReason, ExtractError, NotApplicable, Reason, RootError, VerifyError,
 };
 pub use extract::Extracted;
-pub use package::{Depth, Judged, Package, PayloadRead, Payloads, Unjudged};
+pub use package::{Depth, Judged, Package, PayloadRead, Payloads, Refused, Unjudged};
 pub use resolve::{Plan, PlanStatus, SkipReason, Skipped, Step, Track};
 pub use sink::PayloadSink;
 pub use staging::{INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, remove_staging_dirs};

@@ -10,7 +10,7 @@
 use crate::clock::Clock;
 use crate::device::DeviceProfile;
 use crate::document::{OpenError, Signed, Verified};
-use crate::error::VerifyError;
+use crate::error::{NotApplicable, VerifyError};
 use crate::extract::{Extracted, extract_to_dir};
 use crate::parallel::{self, Consumer, Mode, Threads};
 use crate::policy::{self, Candidate};
@@ -23,6 +23,7 @@ use hpk_format::{
     PayloadError, RoleName, Section, SignatureRecord, expect_end, parse_chunk_index,
 };
 use sha2::{Digest as _, Sha256};
+use std::fmt;
 use std::io::{self, Read};
 use std::marker::PhantomData;
 use std::path::Path;
@@ -194,20 +195,68 @@ impl<R: Read> Package<R, Unjudged> {
     }
 
     /// Applies the device policy (VP9: Y1–Y13 in order) at the verifier's
-    /// clock. Nothing of the payloads has been read.
-    pub fn judge(self, device: &DeviceProfile) -> Result<Package<R, Judged>, VerifyError> {
+    /// clock. Nothing of the payloads has been read. A refusal hands the
+    /// package back ([`Refused`]), to report it or judge it again.
+    pub fn judge(self, device: &DeviceProfile) -> Result<Package<R, Judged>, Box<Refused<R>>> {
         let candidate = Candidate::of_manifest(&self.manifest, self.manifest.digest());
-        policy::check(&candidate, device, self.clock)?;
-        Ok(self.into_state())
+        match policy::check(&candidate, device, self.clock) {
+            Ok(()) => Ok(self.into_state()),
+            Err(reason) => Err(Box::new(Refused {
+                reason,
+                package: self,
+            })),
+        }
     }
 
     /// Applies what of the policy needs no device (VP9 without a device
     /// profile: Y2, Y8 and Y9, in that order), for tools that check a
     /// package for no device in particular.
-    pub fn judge_without_device(self) -> Result<Package<R, Judged>, VerifyError> {
+    pub fn judge_without_device(self) -> Result<Package<R, Judged>, Box<Refused<R>>> {
         let candidate = Candidate::of_manifest(&self.manifest, self.manifest.digest());
-        policy::check_intrinsic(&candidate, self.clock)?;
-        Ok(self.into_state())
+        match policy::check_intrinsic(&candidate, self.clock) {
+            Ok(()) => Ok(self.into_state()),
+            Err(reason) => Err(Box::new(Refused {
+                reason,
+                package: self,
+            })),
+        }
+    }
+}
+
+/// An authentic package the policy refused, handed back with the reason:
+/// to report it with its manifest, or to judge it for another device
+/// without reading and checking its head again.
+pub struct Refused<R> {
+    /// Why it does not apply.
+    pub reason: NotApplicable,
+    /// The package, still unjudged.
+    pub package: Package<R>,
+}
+
+impl<R> fmt::Debug for Refused<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refused")
+            .field("reason", &self.reason)
+            .field("package", &self.package.manifest.name)
+            .finish()
+    }
+}
+
+impl<R> fmt::Display for Refused<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.reason.fmt(f)
+    }
+}
+
+impl<R> std::error::Error for Refused<R> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.reason)
+    }
+}
+
+impl<R> From<Box<Refused<R>>> for VerifyError {
+    fn from(refused: Box<Refused<R>>) -> VerifyError {
+        VerifyError::NotApplicable(refused.reason)
     }
 }
 

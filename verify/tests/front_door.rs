@@ -116,11 +116,15 @@ fn a_package_for_another_device_is_refused_before_a_payload_byte_is_read() {
     let mut arm = online_device();
     arm.architecture = tok("arm64");
     let package = v.package(head_only).unwrap();
-    match package.judge(&arm) {
-        Err(VerifyError::NotApplicable(n)) => assert_eq!(n.reason, Reason::WrongArchitecture),
-        Err(e) => panic!("expected wrong-architecture, got {e}"),
+    let refused = match package.judge(&arm) {
+        Err(refused) => refused,
         Ok(_) => panic!("expected wrong-architecture"),
-    }
+    };
+    assert_eq!(refused.reason.reason, Reason::WrongArchitecture);
+    // Handed back, the package can be judged for another device without
+    // reading its head again.
+    let judged = refused.package.judge(&online_device()).unwrap();
+    assert_eq!(judged.manifest().name.as_str(), "os.baseline");
 }
 
 #[test]
@@ -313,7 +317,7 @@ fn installing_a_baseline_then_a_hotpatch_moves_the_device_state_on() {
     let again = v.package(&file[..]).unwrap().judge(&device);
     assert!(matches!(
         again,
-        Err(VerifyError::NotApplicable(n)) if n.reason == Reason::SequenceNotNewer
+        Err(refused) if refused.reason.reason == Reason::SequenceNotNewer
     ));
 }
 

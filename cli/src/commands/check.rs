@@ -7,8 +7,8 @@ use crate::json;
 use crate::ui::{Ui, human_bytes};
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
-    Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason, Verified,
-    Verifier, VerifyError,
+    Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason, Refused,
+    Verified, Verifier, VerifyError,
 };
 use serde_json::json;
 use std::io::Read;
@@ -107,32 +107,16 @@ fn not_applicable_hint(n: &NotApplicable) -> Option<&'static str> {
     }
 }
 
-/// A package the policy refused, and its manifest.
-type Refused = (NotApplicable, Verified<Manifest>);
-
 /// Policy (VP9): the full device policy with a device profile, else what
-/// can be judged without one (critical extensions, time). A refusal comes
-/// back with the manifest, to report it.
+/// can be judged without one (critical extensions, time).
 fn judge<R: Read>(
     package: Package<R>,
     device: Option<&DeviceProfile>,
-) -> Result<Package<R, Judged>, Box<Refused>> {
-    let manifest = package.manifest().clone();
-    let judged = match device {
+) -> Result<Package<R, Judged>, Box<Refused<R>>> {
+    match device {
         Some(d) => package.judge(d),
         None => package.judge_without_device(),
-    };
-    judged.map_err(|e| match e {
-        VerifyError::NotApplicable(n) => Box::new((n, manifest)),
-        // Judging reads nothing: a policy verdict is its only failure.
-        other => Box::new((
-            NotApplicable {
-                reason: Reason::UnknownCriticalExtension,
-                detail: other.to_string(),
-            },
-            manifest,
-        )),
-    })
+    }
 }
 
 fn signers_json(head: &Verified<Manifest>) -> serde_json::Value {
@@ -239,11 +223,11 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
     let package = match judge(package, device.as_ref()) {
         Ok(package) => package,
         Err(refused) => {
-            let (n, head) = *refused;
+            let Refused { reason, package } = *refused;
             return Ok(VerifyOutcome {
-                head,
+                head: package.manifest().clone(),
                 clock,
-                not_applicable: Some(n),
+                not_applicable: Some(reason),
             });
         }
     };
@@ -310,17 +294,17 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
     let package = match judge(package, device.as_ref()) {
         Ok(package) => package,
         Err(refused) => {
-            let (n, manifest) = *refused;
+            let n = &refused.reason;
             let err = CliError::new(
                 Failure::NotApplicable,
                 format!(
                     "{}: authentic, but {}; nothing extracted",
                     args.package.display(),
-                    describe(&n, &manifest, clock)
+                    describe(n, refused.package.manifest(), clock)
                 ),
             )
             .with_class(hpk_format::ErrorClass::Policy);
-            return Err(match not_applicable_hint(&n) {
+            return Err(match not_applicable_hint(n) {
                 Some(h) => err.hint(h),
                 None => err,
             });

@@ -30,7 +30,7 @@
 
 use hpk_format::{Digest, ErrorClass, Limits, PayloadDescriptor};
 use hpk_tests::verify::{NO_TIME, open, verifier_at};
-use hpk_verify::{Clock, Depth, PayloadSink, TrustedRoot};
+use hpk_verify::{Clock, Depth, PayloadSink, TrustedRoot, VerifyError};
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::rc::Rc;
@@ -142,13 +142,16 @@ fn main() {
             match verifier_at(&root, NO_TIME, &limits).fetched(&entry, input) {
                 Err(e) => Err((e.class(), e.to_string())),
                 Ok(p) => {
-                    let r = p.judge_without_device().and_then(|p| {
-                        if how == "entry" {
-                            p.verify(Depth::Stored)
-                        } else {
-                            p.stream(&mut Discard::default(), &mut |_| {})
-                        }
-                    });
+                    let r = p
+                        .judge_without_device()
+                        .map_err(VerifyError::from)
+                        .and_then(|p| {
+                            if how == "entry" {
+                                p.verify(Depth::Stored)
+                            } else {
+                                p.stream(&mut Discard::default(), &mut |_| {})
+                            }
+                        });
                     r.map(|_| ()).map_err(|e| (e.class(), e.to_string()))
                 }
             }
