@@ -381,26 +381,6 @@ enum hpk_status hpk_device_to_toml(const struct hpk_device *device,
                                    struct hpk_error **err);
 
 /*
- Records an installed package: a baseline becomes the installed
- baseline and raises the rollback floor, a hotpatch its sequence, and
- so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
- lowered. The package must have been verified to full depth or
- extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
- */
-enum hpk_status hpk_device_record_installed(struct hpk_device *device,
-                                            const struct hpk_package *package,
-                                            struct hpk_error **err);
-
-/*
- Records an accepted catalog: the device's catalog floor becomes its
- version, under the catalog role it was verified with. Save the device
- afterwards.
- */
-enum hpk_status hpk_device_record_catalog(struct hpk_device *device,
-                                          const struct hpk_catalog *catalog,
-                                          struct hpk_error **err);
-
-/*
  The clock the profile implies, into `*out`: the system clock online,
  its recorded time lower bound (or 0) in the recovery profile.
  */
@@ -515,6 +495,17 @@ uint64_t hpk_package_security_version(const struct hpk_package *package);
 void hpk_package_free(struct hpk_package *package);
 
 /*
+ Records an installed package: a baseline becomes the installed
+ baseline and raises the rollback floor, a hotpatch its sequence, and
+ so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
+ lowered. The package must have been verified to full depth or
+ extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
+ */
+enum hpk_status hpk_device_record_installed(struct hpk_device *device,
+                                            const struct hpk_package *package,
+                                            struct hpk_error **err);
+
+/*
  Verifies the catalog file at `path` for `device`: signed by a
  threshold of the catalog role, not expired, and not older than the
  newest catalog the device has accepted (its catalog floor; `device` is
@@ -588,6 +579,15 @@ enum hpk_status hpk_plan_get_step(const struct hpk_plan *plan,
  Frees a plan. NULL is allowed.
  */
 void hpk_plan_free(struct hpk_plan *plan);
+
+/*
+ Records an accepted catalog: the device's catalog floor becomes its
+ version, under the catalog role it was verified with. Save the device
+ afterwards.
+ */
+enum hpk_status hpk_device_record_catalog(struct hpk_device *device,
+                                          const struct hpk_catalog *catalog,
+                                          struct hpk_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,6 +1,6 @@
 //! Catalogs and install plans.
 
-use crate::args::{self, required};
+use crate::args::{self, required, required_mut};
 use crate::device::hpk_device;
 use crate::error::{Failure, c_string, guard, guard_value, hpk_error, hpk_status};
 use crate::root::hpk_verifier;
@@ -214,4 +214,21 @@ pub extern "C" fn hpk_plan_get_step(
 #[unsafe(no_mangle)]
 pub extern "C" fn hpk_plan_free(plan: Option<Box<hpk_plan>>) {
     guard_value((), || drop(plan));
+}
+
+/// Records an accepted catalog: the device's catalog floor becomes its
+/// version, under the catalog role it was verified with. Save the device
+/// afterwards.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_record_catalog(
+    device: Option<&mut hpk_device>,
+    catalog: Option<&hpk_catalog>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let device = required_mut(device, "device")?;
+        let catalog = required(catalog, "catalog")?;
+        device.device.record_catalog(&catalog.catalog);
+        Ok(())
+    })
 }

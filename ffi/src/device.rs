@@ -3,11 +3,8 @@
 
 use crate::args::{
     self, HPK_CLOCK_LOWER_BOUND, HPK_CLOCK_SYSTEM, HPK_CLOCK_TRUSTED, hpk_clock, required,
-    required_mut,
 };
-use crate::catalog::hpk_catalog;
 use crate::error::{Failure, c_string, guard, guard_value, hpk_error, hpk_status};
-use crate::package::hpk_package;
 use hpk_verify::{Clock, DeviceProfile};
 use std::ffi::c_char;
 use std::fs::File;
@@ -100,42 +97,6 @@ pub extern "C" fn hpk_device_to_toml(
         let device = required(device, "device")?;
         let text = device.device.to_toml().map_err(Failure::from)?;
         *out = c_string(text).into_raw();
-        Ok(())
-    })
-}
-
-/// Records an installed package: a baseline becomes the installed
-/// baseline and raises the rollback floor, a hotpatch its sequence, and
-/// so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
-/// lowered. The package must have been verified to full depth or
-/// extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
-#[unsafe(no_mangle)]
-pub extern "C" fn hpk_device_record_installed(
-    device: Option<&mut hpk_device>,
-    package: Option<&hpk_package>,
-    err: Option<&mut *mut hpk_error>,
-) -> hpk_status {
-    guard(err, || {
-        let device = required_mut(device, "device")?;
-        let package = required(package, "package")?;
-        device.device.record_installed(package.installable()?);
-        Ok(())
-    })
-}
-
-/// Records an accepted catalog: the device's catalog floor becomes its
-/// version, under the catalog role it was verified with. Save the device
-/// afterwards.
-#[unsafe(no_mangle)]
-pub extern "C" fn hpk_device_record_catalog(
-    device: Option<&mut hpk_device>,
-    catalog: Option<&hpk_catalog>,
-    err: Option<&mut *mut hpk_error>,
-) -> hpk_status {
-    guard(err, || {
-        let device = required_mut(device, "device")?;
-        let catalog = required(catalog, "catalog")?;
-        device.device.record_catalog(&catalog.catalog);
         Ok(())
     })
 }

@@ -51,22 +51,23 @@ pub use args::{
     HPK_DEPTH_STORED, hpk_clock, hpk_clock_kind, hpk_depth,
 };
 pub use catalog::{
-    hpk_catalog, hpk_catalog_entry_count, hpk_catalog_free, hpk_catalog_version, hpk_plan,
-    hpk_plan_free, hpk_plan_get_step, hpk_plan_status, hpk_plan_step, hpk_plan_step_count,
-    hpk_plan_track, hpk_verifier_catalog, hpk_verifier_plan,
+    hpk_catalog, hpk_catalog_entry_count, hpk_catalog_free, hpk_catalog_version,
+    hpk_device_record_catalog, hpk_plan, hpk_plan_free, hpk_plan_get_step, hpk_plan_status,
+    hpk_plan_step, hpk_plan_step_count, hpk_plan_track, hpk_verifier_catalog, hpk_verifier_plan,
 };
 pub use device::{
-    hpk_device, hpk_device_default_clock, hpk_device_free, hpk_device_load,
-    hpk_device_record_catalog, hpk_device_record_installed, hpk_device_save, hpk_device_to_toml,
+    hpk_device, hpk_device_default_clock, hpk_device_free, hpk_device_load, hpk_device_save,
+    hpk_device_to_toml,
 };
 pub use error::{
     hpk_error, hpk_error_free, hpk_error_message, hpk_error_reason, hpk_error_status, hpk_status,
     hpk_status_name, hpk_string_free, hpk_version,
 };
 pub use package::{
-    hpk_package, hpk_package_digest, hpk_package_extract, hpk_package_free, hpk_package_kind,
-    hpk_package_name, hpk_package_payload_count, hpk_package_security_version, hpk_package_verify,
-    hpk_package_version, hpk_verifier_open, hpk_verifier_open_step,
+    hpk_device_record_installed, hpk_package, hpk_package_digest, hpk_package_extract,
+    hpk_package_free, hpk_package_kind, hpk_package_name, hpk_package_payload_count,
+    hpk_package_security_version, hpk_package_verify, hpk_package_version, hpk_verifier_open,
+    hpk_verifier_open_step,
 };
 pub use root::{
     hpk_root, hpk_root_free, hpk_root_load, hpk_root_version, hpk_verifier, hpk_verifier_free,

@@ -305,3 +305,22 @@ pub extern "C" fn hpk_package_security_version(package: Option<&hpk_package>) ->
 pub extern "C" fn hpk_package_free(package: Option<Box<hpk_package>>) {
     guard_value((), || drop(package));
 }
+
+/// Records an installed package: a baseline becomes the installed
+/// baseline and raises the rollback floor, a hotpatch its sequence, and
+/// so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
+/// lowered. The package must have been verified to full depth or
+/// extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_device_record_installed(
+    device: Option<&mut hpk_device>,
+    package: Option<&hpk_package>,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let device = required_mut(device, "device")?;
+        let package = required(package, "package")?;
+        device.device.record_installed(package.installable()?);
+        Ok(())
+    })
+}
