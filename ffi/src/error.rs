@@ -3,7 +3,7 @@
 //! panics are caught.
 
 use hpk_verify::{
-    CatalogError, DeviceError, ErrorClass, ExtractError, FetchError, RootError, VerifyError,
+    DeviceError, DocumentError, DocumentKind, ErrorClass, ExtractError, FetchError, VerifyError,
 };
 use std::any::Any;
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -161,8 +161,8 @@ impl From<FetchError> for Failure {
     }
 }
 
-impl From<RootError> for Failure {
-    fn from(e: RootError) -> Failure {
+impl<K: DocumentKind> From<DocumentError<K>> for Failure {
+    fn from(e: DocumentError<K>) -> Failure {
         let reason = e.reason().map(|r| r.as_str());
         Failure::of_class(e.class(), e.to_string(), reason)
     }
@@ -171,13 +171,6 @@ impl From<RootError> for Failure {
 impl From<DeviceError> for Failure {
     fn from(e: DeviceError) -> Failure {
         Failure::of_class(e.class(), e.to_string(), None)
-    }
-}
-
-impl From<CatalogError> for Failure {
-    fn from(e: CatalogError) -> Failure {
-        let reason = e.reason().map(|r| r.as_str());
-        Failure::of_class(e.class(), e.to_string(), reason)
     }
 }
 

@@ -337,10 +337,10 @@ fn rotation_skipping_a_version_is_refused() {
         matches!(
             err,
             RotationError::Rejected {
-                source: RootError::Version {
+                source: RootError::Version(hpk_verify::WrongVersion {
                     expected: 2,
                     found: 3
-                },
+                }),
                 ..
             }
         ),

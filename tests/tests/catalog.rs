@@ -237,14 +237,14 @@ fn an_older_catalog_is_a_rollback_and_the_same_version_is_accepted() {
     let (_, catalog) = sample_catalog(3);
     let bytes = signed(&catalog);
     match verify_err(&bytes, NOW, 4) {
-        e @ CatalogError::Rollback { .. } => {
+        e @ CatalogError::Version(_) => {
             assert_eq!(e.class(), ErrorClass::Policy);
             assert!(matches!(
                 e,
-                CatalogError::Rollback {
+                CatalogError::Version(hpk_verify::Rollback {
                     version: 3,
                     last_seen: 4
-                }
+                })
             ));
             assert!(e.to_string().contains("rollback"), "{e}");
         }
@@ -402,7 +402,7 @@ fn offline_a_catalog_is_expired_only_when_it_expired_by_the_lower_bound() {
     // Rollback is judged offline too.
     assert!(matches!(
         verify_err(&bytes, Clock::LowerBound(T0), 4),
-        CatalogError::Rollback { .. }
+        CatalogError::Version(_)
     ));
 }
 

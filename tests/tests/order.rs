@@ -165,7 +165,7 @@ fn policy_failures_of_roots_and_catalogs_have_typed_names() {
     // The same root again is not its own next version.
     let root = standard_trusted_root(&keys);
     let e = root.update(&root_bytes, &limits).unwrap_err();
-    assert!(matches!(e, RootError::Version { .. }));
+    assert!(matches!(e, RootError::Version(_)));
     assert_eq!(e.reason(), Some(DocumentReason::WrongVersion));
     // A pinned root that expired starts a chain: only the last root's
     // time is judged.

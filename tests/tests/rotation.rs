@@ -228,10 +228,10 @@ fn a_skipped_version_is_refused() {
     assert!(
         matches!(
             e,
-            RootError::Version {
+            RootError::Version(hpk_verify::WrongVersion {
                 expected: 2,
                 found: 3
-            }
+            })
         ),
         "{e:?}"
     );
@@ -248,10 +248,10 @@ fn the_same_or_an_older_version_is_refused() {
     assert!(
         matches!(
             e,
-            RootError::Version {
+            RootError::Version(hpk_verify::WrongVersion {
                 expected: 2,
                 found: 1
-            }
+            })
         ),
         "{e:?}"
     );
@@ -270,10 +270,10 @@ fn the_same_or_an_older_version_is_refused() {
     assert!(
         matches!(
             e,
-            RootError::Version {
+            RootError::Version(hpk_verify::WrongVersion {
                 expected: 3,
                 found: 1
-            }
+            })
         ),
         "{e:?}"
     );
@@ -422,10 +422,10 @@ fn the_last_version_number_cannot_be_rotated_past() {
     assert!(
         matches!(
             e,
-            RootError::Version {
+            RootError::Version(hpk_verify::WrongVersion {
                 found: u64::MAX,
                 ..
-            }
+            })
         ),
         "{e:?}"
     );

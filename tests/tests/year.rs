@@ -957,10 +957,10 @@ fn catalogs_only_move_forward_through_the_year() {
     assert!(
         matches!(
             e,
-            CatalogError::Rollback {
+            CatalogError::Version(hpk_verify::Rollback {
                 version: 5,
                 last_seen: 6
-            }
+            })
         ),
         "{e:?}"
     );

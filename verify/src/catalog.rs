@@ -2,10 +2,10 @@
 //! fresh, never older than the last one seen; and the packages fetched for
 //! their entries, held to the entry's exact size and manifest digest.
 
-use crate::clock::{Clock, TimeFault};
-use crate::document::{OpenError, Signed, Verified, unknown_critical_extension};
-use crate::error::CatalogError;
+use crate::clock::Clock;
+use crate::document::{Signed, Verified, unknown_critical_extension};
 use crate::error::VerifyError;
+use crate::error::{CatalogError, Rollback};
 use crate::package::Package;
 use crate::threshold::Subject;
 use crate::trust::TrustedRoot;
@@ -14,15 +14,6 @@ use hpk_format::{
 };
 use std::fmt;
 use std::io::{self, Read};
-
-impl From<OpenError> for CatalogError {
-    fn from(e: OpenError) -> CatalogError {
-        match e {
-            OpenError::Signature(e) => CatalogError::Signature(e),
-            OpenError::Decode(e) => CatalogError::Decode(e),
-        }
-    }
-}
 
 /// Verifies a catalog (VC1–VC7): read through its bound, the catalog
 /// role's threshold over its statement (before decoding), critical
@@ -48,22 +39,11 @@ pub(crate) fn verify_catalog<R: Read>(
         return Err(CatalogError::UnknownCriticalExtension { version, id });
     }
     if version < last_seen {
-        return Err(CatalogError::Rollback { version, last_seen });
+        return Err(CatalogError::Version(Rollback { version, last_seen }));
     }
     clock
         .judge(catalog.created, Some(catalog.expires))
-        .map_err(|fault| match fault {
-            TimeFault::Expired { expires, at } => CatalogError::Expired {
-                version,
-                expires,
-                at,
-            },
-            TimeFault::NotYetValid { created, now } => CatalogError::NotYetValid {
-                version,
-                created,
-                now,
-            },
-        })?;
+        .map_err(|fault| CatalogError::of_time(version, fault))?;
     let signers = opened.report.signers_in(role.1);
     Ok(Verified::new(catalog, signed.digest, role, signers))
 }

@@ -8,6 +8,7 @@
 //! What each kind of document checks after that (versions, freshness,
 //! lengths, policy) is in its own file.
 
+use crate::error::DocumentError;
 use crate::threshold::{KeyRing, SignerReport, Subject, ThresholdNotMet, require_any};
 use hpk_format::{
     Canonical, ContainerError, DecodeError, Digest, Extension, FileType, Head, KeyId, Limits, Role,
@@ -101,6 +102,15 @@ pub(crate) enum OpenError {
     Signature(Box<ThresholdNotMet>),
     /// The body does not decode canonically.
     Decode(DecodeError),
+}
+
+impl<K> From<OpenError> for DocumentError<K> {
+    fn from(e: OpenError) -> DocumentError<K> {
+        match e {
+            OpenError::Signature(e) => DocumentError::Signature(e),
+            OpenError::Decode(e) => DocumentError::Decode(e),
+        }
+    }
 }
 
 /// SHA-256 of a role's encoding (`u32le threshold || u64le count || key

@@ -1,6 +1,7 @@
 //! Errors of verification, one enum per operation, each sorted into a
 //! layer by [`ErrorClass`].
 
+use crate::clock::TimeFault;
 use crate::threshold::ThresholdNotMet;
 use hpk_format::{ContainerError, DecodeError, ErrorClass, PayloadError, Section};
 use std::fmt;
@@ -147,173 +148,133 @@ impl fmt::Display for DocumentReason {
     }
 }
 
-/// An error verifying a trust root or its rotation.
+/// An error verifying a signed document other than a package: a trust
+/// root (and its rotation), [`RootError`], or a catalog,
+/// [`CatalogError`]. The two share every failure but one, the order of
+/// versions, which `K` holds ([`WrongVersion`], [`Rollback`]).
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum RootError {
+pub enum DocumentError<K> {
     /// The container is malformed.
     Container(ContainerError),
     /// The body does not decode canonically.
     Decode(DecodeError),
-    /// Not enough root-role signatures.
+    /// Not enough signatures from the role that signs this document.
     Signature(Box<ThresholdNotMet>),
-    /// The root has expired.
-    Expired {
-        /// Its version.
-        version: u64,
-        /// Its expiry time.
-        expires: u64,
-        /// The time (or lower bound) it was judged at.
-        at: u64,
-    },
-    /// The root was created after the trusted current time.
-    NotYetValid {
-        /// Its version.
-        version: u64,
-        /// Its creation time.
-        created: u64,
-        /// The trusted current time.
-        now: u64,
-    },
     /// A critical extension this verifier does not know.
     UnknownCriticalExtension {
-        /// The root's version.
+        /// The document's version.
         version: u64,
         /// The extension id.
         id: u32,
     },
-    /// A rotation that does not go to exactly the next version.
-    Version {
-        /// The version that was expected.
-        expected: u64,
-        /// The version found.
-        found: u64,
-    },
-}
-
-impl RootError {
-    /// The layer of this error.
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            RootError::Container(e) => e.class(),
-            RootError::Decode(e) => e.class(),
-            RootError::Signature(_) => ErrorClass::Signature,
-            RootError::UnknownCriticalExtension { .. } => ErrorClass::Unsupported,
-            RootError::Expired { .. }
-            | RootError::NotYetValid { .. }
-            | RootError::Version { .. } => ErrorClass::Policy,
-        }
-    }
-
-    /// The stable name of a policy failure (class `policy`); `None` for
-    /// the other classes.
-    pub fn reason(&self) -> Option<DocumentReason> {
-        match self {
-            RootError::Expired { .. } => Some(DocumentReason::Expired),
-            RootError::NotYetValid { .. } => Some(DocumentReason::NotYetValid),
-            RootError::Version { .. } => Some(DocumentReason::WrongVersion),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for RootError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RootError::Container(e) => write!(f, "trust root: {e}"),
-            RootError::Decode(e) => write!(f, "trust root: {e}"),
-            RootError::Signature(e) => e.fmt(f),
-            RootError::Expired {
-                version,
-                expires,
-                at,
-            } => write!(
-                f,
-                "trust root version {version} expired at {expires} (time is {at} or later): rotate to a new root with `hpk root sign`"
-            ),
-            RootError::NotYetValid {
-                version,
-                created,
-                now,
-            } => write!(
-                f,
-                "trust root version {version} was created at {created}, after the current time {now}: check the clock"
-            ),
-            RootError::UnknownCriticalExtension { version, id } => write!(
-                f,
-                "trust root version {version} has critical extension {id}, which this verifier does not support: upgrade hpk"
-            ),
-            RootError::Version { expected, found } => write!(
-                f,
-                "trust root version {found} cannot follow: expected version {expected} (versions are never skipped nor go back)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for RootError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            RootError::Container(e) => Some(e),
-            RootError::Decode(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-/// An error verifying a catalog.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum CatalogError {
-    /// The container is malformed.
-    Container(ContainerError),
-    /// The body does not decode canonically.
-    Decode(DecodeError),
-    /// Not enough signatures from the catalog role.
-    Signature(Box<ThresholdNotMet>),
-    /// Expired at the time (or its lower bound): a frozen or replayed catalog.
+    /// Expired at the time (or its lower bound): for a catalog, a frozen
+    /// or replayed one.
     Expired {
-        /// Catalog version.
+        /// The document's version.
         version: u64,
         /// Its expiry.
         expires: u64,
-        /// The time judged at.
+        /// The time (or lower bound) it was judged at.
         at: u64,
     },
     /// Created after the trusted current time.
     NotYetValid {
-        /// Catalog version.
+        /// The document's version.
         version: u64,
         /// Its creation time.
         created: u64,
         /// The trusted current time.
         now: u64,
     },
-    /// Older than the newest catalog the caller has accepted.
-    Rollback {
-        /// This catalog's version.
-        version: u64,
-        /// The newest version seen.
-        last_seen: u64,
-    },
-    /// A critical extension this verifier does not know.
-    UnknownCriticalExtension {
-        /// Catalog version.
-        version: u64,
-        /// Its id.
-        id: u32,
-    },
+    /// Its version does not follow the one before (VR4, VC5).
+    Version(K),
 }
 
-impl CatalogError {
+/// An error verifying a trust root or its rotation.
+pub type RootError = DocumentError<WrongVersion>;
+
+/// An error verifying a catalog.
+pub type CatalogError = DocumentError<Rollback>;
+
+/// A rotation to anything but exactly the next version (VR4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrongVersion {
+    /// The version that was expected.
+    pub expected: u64,
+    /// The version found.
+    pub found: u64,
+}
+
+/// A catalog older than the newest one accepted (VC5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rollback {
+    /// This catalog's version.
+    pub version: u64,
+    /// The newest version seen.
+    pub last_seen: u64,
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::WrongVersion {}
+    impl Sealed for super::Rollback {}
+}
+
+/// What a kind of document says of itself in errors; implemented by
+/// [`WrongVersion`] (trust roots) and [`Rollback`] (catalogs) only.
+pub trait DocumentKind: sealed::Sealed + fmt::Display + fmt::Debug {
+    /// The document's name in messages.
+    const NAME: &'static str;
+    /// What to do about an expired one.
+    const WHEN_EXPIRED: &'static str;
+    /// The stable name of its version failure.
+    const REASON: DocumentReason;
+}
+
+impl DocumentKind for WrongVersion {
+    const NAME: &'static str = "trust root";
+    const WHEN_EXPIRED: &'static str = "rotate to a new root with `hpk root sign`";
+    const REASON: DocumentReason = DocumentReason::WrongVersion;
+}
+
+impl DocumentKind for Rollback {
+    const NAME: &'static str = "catalog";
+    const WHEN_EXPIRED: &'static str = "fetch a fresh catalog";
+    const REASON: DocumentReason = DocumentReason::Rollback;
+}
+
+impl fmt::Display for WrongVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "trust root version {} cannot follow: expected version {} (versions are never skipped nor go back)",
+            self.found, self.expected
+        )
+    }
+}
+
+impl fmt::Display for Rollback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "catalog version {} is older than version {} already seen (rollback)",
+            self.version, self.last_seen
+        )
+    }
+}
+
+impl<K: DocumentKind> DocumentError<K> {
     /// The layer of this error.
     pub fn class(&self) -> ErrorClass {
         match self {
-            CatalogError::Container(e) => e.class(),
-            CatalogError::Decode(e) => e.class(),
-            CatalogError::Signature(_) => ErrorClass::Signature,
-            CatalogError::UnknownCriticalExtension { .. } => ErrorClass::Unsupported,
-            _ => ErrorClass::Policy,
+            DocumentError::Container(e) => e.class(),
+            DocumentError::Decode(e) => e.class(),
+            DocumentError::Signature(_) => ErrorClass::Signature,
+            DocumentError::UnknownCriticalExtension { .. } => ErrorClass::Unsupported,
+            DocumentError::Expired { .. }
+            | DocumentError::NotYetValid { .. }
+            | DocumentError::Version(_) => ErrorClass::Policy,
         }
     }
 
@@ -321,53 +282,68 @@ impl CatalogError {
     /// the other classes.
     pub fn reason(&self) -> Option<DocumentReason> {
         match self {
-            CatalogError::Expired { .. } => Some(DocumentReason::Expired),
-            CatalogError::NotYetValid { .. } => Some(DocumentReason::NotYetValid),
-            CatalogError::Rollback { .. } => Some(DocumentReason::Rollback),
+            DocumentError::Expired { .. } => Some(DocumentReason::Expired),
+            DocumentError::NotYetValid { .. } => Some(DocumentReason::NotYetValid),
+            DocumentError::Version(_) => Some(K::REASON),
             _ => None,
+        }
+    }
+
+    /// The time failure of document `version`.
+    pub(crate) fn of_time(version: u64, fault: TimeFault) -> DocumentError<K> {
+        match fault {
+            TimeFault::Expired { expires, at } => DocumentError::Expired {
+                version,
+                expires,
+                at,
+            },
+            TimeFault::NotYetValid { created, now } => DocumentError::NotYetValid {
+                version,
+                created,
+                now,
+            },
         }
     }
 }
 
-impl fmt::Display for CatalogError {
+impl<K: DocumentKind> fmt::Display for DocumentError<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = K::NAME;
         match self {
-            CatalogError::Container(e) => write!(f, "catalog: {e}"),
-            CatalogError::Decode(e) => write!(f, "catalog: {e}"),
-            CatalogError::Signature(e) => e.fmt(f),
-            CatalogError::Expired {
+            DocumentError::Container(e) => write!(f, "{name}: {e}"),
+            DocumentError::Decode(e) => write!(f, "{name}: {e}"),
+            DocumentError::Signature(e) => e.fmt(f),
+            DocumentError::Expired {
                 version,
                 expires,
                 at,
             } => write!(
                 f,
-                "catalog version {version} expired at {expires} (time is {at} or later): fetch a fresh catalog"
+                "{name} version {version} expired at {expires} (time is {at} or later): {}",
+                K::WHEN_EXPIRED
             ),
-            CatalogError::NotYetValid {
+            DocumentError::NotYetValid {
                 version,
                 created,
                 now,
             } => write!(
                 f,
-                "catalog version {version} was created at {created}, after the current time {now}: check the clock"
+                "{name} version {version} was created at {created}, after the current time {now}: check the clock"
             ),
-            CatalogError::Rollback { version, last_seen } => write!(
+            DocumentError::UnknownCriticalExtension { version, id } => write!(
                 f,
-                "catalog version {version} is older than version {last_seen} already seen (rollback)"
+                "{name} version {version} has critical extension {id}, which this verifier does not support: upgrade hpk"
             ),
-            CatalogError::UnknownCriticalExtension { version, id } => write!(
-                f,
-                "catalog version {version} has critical extension {id}, which this verifier does not support: upgrade hpk"
-            ),
+            DocumentError::Version(k) => fmt::Display::fmt(k, f),
         }
     }
 }
 
-impl std::error::Error for CatalogError {
+impl<K: DocumentKind> std::error::Error for DocumentError<K> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CatalogError::Container(e) => Some(e),
-            CatalogError::Decode(e) => Some(e),
+            DocumentError::Container(e) => Some(e),
+            DocumentError::Decode(e) => Some(e),
             _ => None,
         }
     }

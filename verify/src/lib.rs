@@ -66,7 +66,8 @@ pub use clock::Clock;
 pub use device::{DeviceError, DeviceProfile, ProfileMode};
 pub use document::Verified;
 pub use error::{
-    CatalogError, DocumentReason, ExtractError, NotApplicable, Reason, RootError, VerifyError,
+    CatalogError, DocumentError, DocumentKind, DocumentReason, ExtractError, NotApplicable, Reason,
+    Rollback, RootError, VerifyError, WrongVersion,
 };
 pub use extract::Extracted;
 pub use package::{Depth, Judged, Package, PayloadRead, Payloads, Refused, Unjudged};

@@ -1,9 +1,9 @@
 //! Trust roots as a device holds them: loaded from a pinned file, then
 //! rotated one version at a time (`spec/SPEC.md`, VT1–VT6, VR1–VR7).
 
-use crate::clock::{Clock, TimeFault};
-use crate::document::{OpenError, Signed, Verified, role_digest, unknown_critical_extension};
-use crate::error::RootError;
+use crate::clock::Clock;
+use crate::document::{Signed, Verified, role_digest, unknown_critical_extension};
+use crate::error::{RootError, WrongVersion};
 use crate::threshold::{KeyRing, Subject, require_any};
 use hpk_format::{DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode};
 use std::io::Read;
@@ -26,15 +26,6 @@ impl PartialEq for TrustedRoot {
 }
 
 impl Eq for TrustedRoot {}
-
-impl From<OpenError> for RootError {
-    fn from(e: OpenError) -> RootError {
-        match e {
-            OpenError::Signature(e) => RootError::Signature(e),
-            OpenError::Decode(e) => RootError::Decode(e),
-        }
-    }
-}
 
 /// VT3, VT4 and VT5 on a decoded root (VR5 and VR6 for a rotation): no
 /// unknown critical extension, usable keys, and a threshold of its own
@@ -152,10 +143,10 @@ impl TrustedRoot {
         // At u64::MAX there is no next version: the overflow itself must
         // refuse (else the same version would pass).
         if self.root.version.checked_add(1) != Some(root.version) {
-            return Err(RootError::Version {
+            return Err(RootError::Version(WrongVersion {
                 expected: self.root.version.saturating_add(1),
                 found: root.version,
-            });
+            }));
         }
         accept(&signed, root)
     }
@@ -179,21 +170,9 @@ impl TrustedRoot {
     /// Fails if the root is expired at `clock`, or, with a trusted clock,
     /// created after it (VT6).
     pub fn check_expiry(&self, clock: Clock) -> Result<(), RootError> {
-        let version = self.root.version;
         clock
             .judge(self.root.created, Some(self.root.expires))
-            .map_err(|fault| match fault {
-                TimeFault::Expired { expires, at } => RootError::Expired {
-                    version,
-                    expires,
-                    at,
-                },
-                TimeFault::NotYetValid { created, now } => RootError::NotYetValid {
-                    version,
-                    created,
-                    now,
-                },
-            })
+            .map_err(|fault| RootError::of_time(self.root.version, fault))
     }
 
     /// The root's content.

@@ -60,7 +60,7 @@ fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
             ),
             Some("check the clock, or pass --now"),
         ),
-        CatalogError::Rollback { .. } => (
+        CatalogError::Version(_) => (
             format!("{}: {e}", path.display()),
             Some("a replayed or stale catalog: fetch the current one"),
         ),

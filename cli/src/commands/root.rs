@@ -412,7 +412,7 @@ fn rotation_error(e: &RotationError) -> CliError {
                 hpk_verify::RootError::Signature(_) => Some(
                     "sign the new version with a threshold of the old root keys and of its own: `hpk root sign NEW --key ROOT_KEY`",
                 ),
-                hpk_verify::RootError::Version { .. } => Some(
+                hpk_verify::RootError::Version(_) => Some(
                     "make the next version by editing the trusted root with --out NEW (`hpk root add-key`, `remove-key`, `set-threshold`)",
                 ),
                 _ => None,
