@@ -250,3 +250,25 @@ fn the_catalog_role_digest_is_sha256_of_the_role_encoding() {
     let body = hpk_format::encode(root.root(), &limits()).unwrap();
     assert!(body.windows(bytes.len()).any(|w| w == bytes.as_slice()));
 }
+
+#[test]
+fn a_recovery_device_raises_its_time_bound_to_an_accepted_catalog() {
+    let keys = Keys::standard();
+    let root = standard_trusted_root(&keys);
+    let mut device = online_device();
+    device.mode = hpk_verify::ProfileMode::Recovery;
+    device.time_lower_bound = Some(T0 - DAY);
+    let file = catalog_file(&new_catalog(5, T0 + 60, T0 + 7 * DAY), &[&keys.catalog]);
+    let accepted = verifier(&root).catalog(&file[..], &device).unwrap();
+    device.record_catalog(&accepted);
+    assert_eq!(device.catalog_version, 5);
+    assert_eq!(device.time_lower_bound, Some(T0 + 60));
+    // An older catalog time never lowers it.
+    let file = catalog_file(&new_catalog(6, T0, T0 + 7 * DAY), &[&keys.catalog]);
+    device.record_catalog(&verifier(&root).catalog(&file[..], &device).unwrap());
+    assert_eq!(device.time_lower_bound, Some(T0 + 60));
+    // Online, the clock is trusted: nothing to raise.
+    let mut online = online_device();
+    online.record_catalog(&accepted);
+    assert_eq!(online.time_lower_bound, None);
+}

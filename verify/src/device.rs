@@ -244,13 +244,16 @@ impl DeviceProfile {
 
     /// Records an accepted catalog (VC8): `catalog_version` becomes the
     /// larger of the floor in force and the catalog's version, and
-    /// `catalog_role` the role it was verified under. `catalog` must have
-    /// been verified under the root the floor was judged with.
+    /// `catalog_role` the role it was verified under; in the recovery
+    /// profile, `time_lower_bound` is raised to its creation time.
+    /// `catalog` must have been verified under the root the floor was
+    /// judged with.
     pub fn record_catalog(&mut self, catalog: &Verified<Catalog>) {
         let role = catalog.role_digest();
         let floor = floor_under(role, self.catalog_version, self.catalog_role);
         self.catalog_version = floor.max(catalog.version);
         self.catalog_role = Some(role);
+        self.record_time_seen(catalog.created);
     }
 
     /// Records an installed package (`spec/SPEC.md`, "Keeping the device
