@@ -169,6 +169,46 @@ fn payloads_read_as_streams_and_a_payload_left_early_is_checked_to_its_end() {
     ));
 }
 
+/// Reads every payload through `Payloads`, then `finish`; the first error.
+fn read_all_payloads(v: &Verifier, file: &[u8]) -> Result<(), VerifyError> {
+    let mut payloads = v.package(file)?.judge_without_device()?.payloads()?;
+    while let Some(mut payload) = payloads.next_payload()? {
+        let mut content = Vec::new();
+        if let Err(e) = payload.read_to_end(&mut content) {
+            let cause = e.into_inner().expect("a read error carries its cause");
+            return Err(*cause.downcast::<VerifyError>().expect("a VerifyError"));
+        }
+    }
+    payloads.finish().map(|_| ())
+}
+
+#[test]
+fn a_tampered_or_truncated_chunk_fails_on_the_payload_read_path_too() {
+    let keys = Keys::standard();
+    let (file, _) = two_payloads(&keys);
+    let v = verifier(&keys);
+    read_all_payloads(&v, &file).unwrap();
+    // A flipped byte in the payload area: the chunk's digest fails before
+    // the decoder sees it.
+    let mut tampered = file.clone();
+    let last = tampered.len() - 10;
+    tampered[last] ^= 1;
+    assert!(matches!(
+        read_all_payloads(&v, &tampered),
+        Err(VerifyError::Payload(
+            hpk_format::PayloadError::ChunkDigest { .. }
+        ))
+    ));
+    // The input ends inside the payload area.
+    let short = &file[..file.len() - 10];
+    assert!(matches!(
+        read_all_payloads(&v, short),
+        Err(VerifyError::Payload(
+            hpk_format::PayloadError::Truncated { .. }
+        ))
+    ));
+}
+
 #[test]
 fn a_payload_whose_content_digest_differs_fails_on_its_last_read() {
     let keys = Keys::standard();

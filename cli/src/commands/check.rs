@@ -677,18 +677,7 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
             p.content_digest
         );
     }
-    for e in &manifest.extensions {
-        outln!(
-            "extension     {} ({}), {} bytes",
-            e.id,
-            if e.critical {
-                "critical"
-            } else {
-                "non-critical"
-            },
-            e.data.len()
-        );
-    }
+    print_extensions(&manifest.extensions);
     Ok(())
 }
 
