@@ -34,20 +34,34 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+// Fuzz builds (`cfg(fuzzing)`, which cargo-fuzz sets) use the same code
+// with small sizes, so that inputs of a few chunks reach the threaded
+// paths, several batches and the in-flight cap: at the real sizes they
+// need 8 MiB of work per input, which makes every such execution slow.
+
 /// Target size of a batch: its stored bytes, and its decoded bytes when
 /// decoding (at least one chunk, whatever its size).
+#[cfg(not(fuzzing))]
 const BATCH_BYTES: usize = 2 << 20;
+#[cfg(fuzzing)]
+const BATCH_BYTES: usize = 16 << 10;
 
 /// What the batches in existence may hold at most, unless one batch of a
 /// single chunk holds more (a 16 MiB chunk, decoded: 32 MiB). On two cores
 /// with 1 MiB chunks the pipeline needs far less (five batches: 20 MiB
 /// when decoding); the cap matters on many cores and with large chunks,
 /// where it trades parallelism for memory.
+#[cfg(not(fuzzing))]
 const IN_FLIGHT_BYTES: usize = 40 << 20;
+#[cfg(fuzzing)]
+const IN_FLIGHT_BYTES: usize = 64 << 10;
 
 /// Below this much work (stored bytes, plus content bytes when decoding)
 /// no thread is started.
+#[cfg(not(fuzzing))]
 const PARALLEL_MIN: u64 = 8 << 20;
+#[cfg(fuzzing)]
+const PARALLEL_MIN: u64 = 64 << 10;
 
 /// Most worker threads, whatever the core count.
 const MAX_THREADS: usize = 16;
