@@ -66,6 +66,7 @@ pub fn manifest(m: &Manifest, digest: &hpk_format::Digest) -> Value {
             "manifest_digest": digest.to_hex(),
             "payloads": m.payloads.iter().map(|p| json!({
                 "name": p.name.as_str(),
+                "executable": p.executable,
                 "size": p.size,
                 "stored_size": p.stored_size,
                 "compression": match p.compression { hpk_format::Compression::None => "none", hpk_format::Compression::Zstd => "zstd" },
@@ -73,6 +74,8 @@ pub fn manifest(m: &Manifest, digest: &hpk_format::Digest) -> Value {
                 "chunk_count": p.chunk_count,
                 "sha256": p.content_digest.to_hex(),
             })).collect::<Vec<_>>(),
+            "links": m.links.iter().map(|l| json!({"name": l.name.as_str(), "target": l.target.as_str()})).collect::<Vec<_>>(),
+            "folders": m.folders.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
             "extensions": m.extensions.iter().map(|e| json!({"id": e.id, "critical": e.critical, "data_hex": hex::encode(&e.data)})).collect::<Vec<_>>(),
         }),
         &m.kind,

@@ -119,6 +119,10 @@ enum Command {
         /// Overwrite an existing package.
         #[arg(long)]
         force: bool,
+        /// Refuse target tokens that are not in the spec's well-known list
+        /// (without it they are a warning, with a suggestion).
+        #[arg(long)]
+        strict: bool,
     },
     /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
     /// token or a signer command.
@@ -322,7 +326,8 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             out,
             threads,
             force,
-        } => commands::pack::pack(&description, &out, threads, force, ui),
+            strict,
+        } => commands::pack::pack(&description, &out, threads, force, strict, ui),
         Command::Sign {
             package,
             signer,

@@ -31,6 +31,7 @@ mod payload_reader;
 mod signature;
 mod trust_root;
 mod version;
+mod well_known;
 mod zstd_frame;
 
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
@@ -48,7 +49,7 @@ pub use extension::{EXT_NOTE, EXT_PRIVATE_START, Extension, unknown_critical};
 pub use header::{FORMAT_MAJOR, FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
 pub use limits::{DEFAULT_CHUNK_SIZE, Limits, MAX_BODY_LEN, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use manifest::{
-    BaselineInfo, Channel, Compression, HotpatchInfo, Manifest, PackageKind, PatchedModule,
+    BaselineInfo, Channel, Compression, HotpatchInfo, Link, Manifest, PackageKind, PatchedModule,
     PayloadDescriptor, Targets,
 };
 pub use names::{
@@ -59,3 +60,4 @@ pub use payload_reader::{ChunkDecoder, PayloadReader, check_chunk};
 pub use signature::{ALG_ED25519, SIGNATURE_RECORD_LEN, SignatureRecord, canonicalize_signatures};
 pub use trust_root::{Role, RoleName, Roles, TrustRoot, TrustedKey};
 pub use version::{MAX_VERSION_PARTS, Version, VersionError};
+pub use well_known::TokenCategory;

@@ -31,9 +31,15 @@ pub struct Manifest {
     pub restart_required: bool,
     /// Which devices the package is for.
     pub targets: Targets,
-    /// The payloads, in ascending name order; their chunk indexes and stored
-    /// bytes follow the manifest in this order.
+    /// The payloads (files with content), in ascending name order; their
+    /// chunk indexes and stored bytes follow the manifest in this order.
     pub payloads: Vec<PayloadDescriptor>,
+    /// Symbolic links, in ascending name order.
+    pub links: Vec<Link>,
+    /// Empty folders, in ascending name order. Folders that hold a
+    /// payload, a link or another folder are implied by those names and
+    /// never listed.
+    pub folders: Vec<PayloadName>,
     /// Extension records, ascending by id.
     pub extensions: Vec<Extension>,
 }
@@ -157,11 +163,29 @@ pub enum Compression {
     Zstd,
 }
 
+/// A symbolic link: a name in the package that points at another.
+///
+/// The target is a name relative to the package's root, like every
+/// payload name, not to the link's folder: so it is validated like a
+/// payload name and cannot point outside the package. An extractor
+/// writes it as the relative path from the link's folder to the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Where the link is.
+    pub name: PayloadName,
+    /// What it points at, relative to the package's root. It need not be
+    /// in the package (a file the device already has, for example).
+    pub target: PayloadName,
+}
+
 /// Describes one payload and commits to its chunk index.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayloadDescriptor {
     /// Payload name: a safe relative path.
     pub name: PayloadName,
+    /// Whether the file is a program: extracted with execute permission
+    /// where the platform has one.
+    pub executable: bool,
     /// How chunks may be stored.
     pub compression: Compression,
     /// Uncompressed size in bytes.
@@ -261,16 +285,20 @@ impl Canonical for Manifest {
             self.restart_required,
             limits,
         )?;
-        let count = self.payloads.len() as u64;
+        let count = (self.payloads.len() as u64)
+            .saturating_add(self.links.len() as u64)
+            .saturating_add(self.folders.len() as u64);
         if count > u64::from(limits.max_payloads) {
             return Err(DecodeError::Limit(LimitExceeded {
-                what: "payload count",
+                what: "entry count (payloads, links and folders)",
                 value: count,
                 max: u64::from(limits.max_payloads),
             }));
         }
         check_sorted(&self.payloads, "payloads", |p| p.name.clone())?;
-        check_portable_names(&self.payloads)?;
+        check_sorted(&self.links, "links", |l| l.name.clone())?;
+        check_sorted(&self.folders, "folders", |f| f.clone())?;
+        check_entry_names(self)?;
         let mut chunks = 0u64;
         let mut total = 0u64;
         for p in &self.payloads {
@@ -367,30 +395,38 @@ pub(crate) fn validate_kind(
     Ok(())
 }
 
-/// Payload names must stay distinct on case-insensitive file systems, and
-/// no name may be a folder of another (`a` and `a/b`): either would make
-/// extraction fail or overwrite on some platform. Names are ASCII, and
-/// are compared with ASCII case folding (`A`–`Z` to `a`–`z`), exactly what
-/// NTFS and APFS fold for ASCII names.
-fn check_portable_names(payloads: &[PayloadDescriptor]) -> Result<(), DecodeError> {
-    let mut files = HashSet::new();
-    let mut folders = HashSet::new();
-    for p in payloads {
-        let lower = p.name.as_str().to_ascii_lowercase();
-        for (i, _) in lower.match_indices('/') {
-            folders.insert(lower.get(..i).unwrap_or_default().to_owned());
+/// N9 and N10: every entry (payload, link, empty folder) has its own
+/// name, and no entry's name is a folder of another's (`a` and `a/b`), so
+/// that extraction never meets a name twice and no link or file stands
+/// where a folder must be. Names compare byte for byte: a tree whose names
+/// differ only by case (common on Linux) is a valid package, and on a file
+/// system that ignores case, extraction's exclusive creation refuses it
+/// (X2) instead of merging two files into one.
+fn check_entry_names(m: &Manifest) -> Result<(), DecodeError> {
+    let names = m
+        .payloads
+        .iter()
+        .map(|p| &p.name)
+        .chain(m.links.iter().map(|l| &l.name))
+        .chain(m.folders.iter());
+    let mut entries = HashSet::new();
+    let mut parents = HashSet::new();
+    for name in names {
+        let text = name.as_str();
+        for (i, _) in text.match_indices('/') {
+            parents.insert(text.get(..i).unwrap_or_default());
         }
-        if !files.insert(lower) {
+        if !entries.insert(text) {
             return Err(DecodeError::invalid(
                 "payloads",
-                format!("{} differs from another name only by case", p.name),
+                format!("{name} names two entries"),
             ));
         }
     }
-    if let Some(clash) = files.iter().find(|f| folders.contains(*f)) {
+    if let Some(clash) = entries.iter().find(|e| parents.contains(*e)) {
         return Err(DecodeError::invalid(
             "payloads",
-            format!("{clash} is both a file and a folder"),
+            format!("{clash} is an entry and a folder of another"),
         ));
     }
     Ok(())

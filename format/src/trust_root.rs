@@ -43,19 +43,21 @@ impl TrustedKey {
     }
 }
 
-/// The five roles, each with its keys and threshold.
+/// The roles, each with its keys and threshold. The root role is always
+/// there; each other role is there only if the publisher uses it, and a
+/// file that needs an absent role is refused (fail closed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roles {
     /// Signs trust roots.
     pub root: Role,
     /// Signs baseline and standard packages.
-    pub release: Role,
+    pub release: Option<Role>,
     /// Signs hotpatch packages.
-    pub hotpatch: Role,
+    pub hotpatch: Option<Role>,
     /// Signs recovery packages.
-    pub recovery: Role,
+    pub recovery: Option<Role>,
     /// Signs catalogs.
-    pub catalog: Role,
+    pub catalog: Option<Role>,
 }
 
 /// The name of a role.
@@ -107,26 +109,46 @@ impl fmt::Display for RoleName {
 }
 
 impl Roles {
-    /// The role called `name`.
-    pub fn get(&self, name: RoleName) -> &Role {
+    /// The role called `name`, if the root has it (the root role always).
+    pub fn get(&self, name: RoleName) -> Option<&Role> {
         match name {
-            RoleName::Root => &self.root,
-            RoleName::Release => &self.release,
-            RoleName::Hotpatch => &self.hotpatch,
-            RoleName::Recovery => &self.recovery,
-            RoleName::Catalog => &self.catalog,
+            RoleName::Root => Some(&self.root),
+            RoleName::Release => self.release.as_ref(),
+            RoleName::Hotpatch => self.hotpatch.as_ref(),
+            RoleName::Recovery => self.recovery.as_ref(),
+            RoleName::Catalog => self.catalog.as_ref(),
         }
     }
 
-    /// The role called `name`, to change it.
-    pub fn get_mut(&mut self, name: RoleName) -> &mut Role {
+    /// The slot of the role called `name`, to set, change or remove it.
+    /// `None` for the root role, which cannot be removed: use
+    /// [`Roles::root`] to change it.
+    pub fn slot_mut(&mut self, name: RoleName) -> Option<&mut Option<Role>> {
         match name {
-            RoleName::Root => &mut self.root,
-            RoleName::Release => &mut self.release,
-            RoleName::Hotpatch => &mut self.hotpatch,
-            RoleName::Recovery => &mut self.recovery,
-            RoleName::Catalog => &mut self.catalog,
+            RoleName::Root => None,
+            RoleName::Release => Some(&mut self.release),
+            RoleName::Hotpatch => Some(&mut self.hotpatch),
+            RoleName::Recovery => Some(&mut self.recovery),
+            RoleName::Catalog => Some(&mut self.catalog),
         }
+    }
+
+    /// The role called `name`, to change it, if the root has it.
+    pub fn get_mut(&mut self, name: RoleName) -> Option<&mut Role> {
+        match name {
+            RoleName::Root => Some(&mut self.root),
+            RoleName::Release => self.release.as_mut(),
+            RoleName::Hotpatch => self.hotpatch.as_mut(),
+            RoleName::Recovery => self.recovery.as_mut(),
+            RoleName::Catalog => self.catalog.as_mut(),
+        }
+    }
+
+    /// The roles the root has, with their names, in encoding order.
+    pub fn present(&self) -> impl Iterator<Item = (RoleName, &Role)> {
+        RoleName::ALL
+            .into_iter()
+            .filter_map(|name| self.get(name).map(|role| (name, role)))
     }
 }
 
@@ -168,8 +190,7 @@ impl Canonical for TrustRoot {
                 format!("unknown algorithm {}", k.algorithm),
             ));
         }
-        for name in RoleName::ALL {
-            let role = self.roles.get(name);
+        for (name, role) in self.roles.present() {
             check_len(&role.keys, "role key count", limits)?;
             check_sorted(&role.keys, "role keys", |k| *k)?;
             if role.threshold == 0 {

@@ -257,10 +257,10 @@ fn a_maximal_trust_root_validates_quickly() {
         keys,
         roles: hpk_format::Roles {
             root: role.clone(),
-            release: role.clone(),
-            hotpatch: role.clone(),
-            recovery: role.clone(),
-            catalog: role,
+            release: Some(role.clone()),
+            hotpatch: Some(role.clone()),
+            recovery: Some(role.clone()),
+            catalog: Some(role),
         },
         extensions: vec![],
     };

@@ -82,6 +82,7 @@ fn craft(
     }
     let desc = PayloadDescriptor {
         name: pname("crafted"),
+        executable: false,
         compression,
         size,
         stored_size: stored.len() as u64,

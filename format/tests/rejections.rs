@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use hpk_format::{
     BaselineInfo, Catalog, Compression, ContainerError, ContainerView, DecodeError, Digest,
-    ErrorClass, Extension, FileType, HEADER_LEN, Header, HotpatchInfo, KeyId, Limits, MAGIC,
+    ErrorClass, Extension, FileType, HEADER_LEN, Header, HotpatchInfo, KeyId, Limits, Link, MAGIC,
     MAX_BODY_LEN, MAX_LOCATION_LEN, Manifest, PackageKind, PatchedModule, Section, SignatureRecord,
     TrustRoot, decode, encode, encode_head, expect_end, read_head,
 };
@@ -1134,26 +1134,50 @@ fn kind_rules_are_enforced() {
 }
 
 #[test]
-fn payload_names_must_not_collide_on_any_file_system() {
+fn entry_names_must_not_collide() {
     let base = standard_manifest();
-    for (a, b) in [
-        ("System32/A.dll", "System32/a.dll"),
-        ("Dir/x", "dir/x"),
-        ("lib", "lib/x.so"),
-        ("Lib", "lib/x.so"),
-        ("a/b", "a/b/c"),
-    ] {
+    // Two payloads: one name, or one a folder of the other.
+    for (a, b) in [("lib", "lib/x.so"), ("a/b", "a/b/c")] {
         let mut m = base.clone();
         m.payloads[0].name = pname(a);
         m.payloads[1].name = pname(b);
         m.payloads.sort_by(|x, y| x.name.cmp(&y.name));
         assert_invalid_manifest(&m, "payloads");
     }
-    // Shared folders and mere prefixes are fine.
-    for (a, b) in [("a/b", "a/c"), ("lib", "libx/y"), ("a/b.txt", "a/b/c")] {
+    // Across payloads, links and folders (N9, N10): a link named like a
+    // payload, an entry inside a link, an entry inside a listed folder.
+    let link = |name: &str| Link {
+        name: pname(name),
+        target: pname("x"),
+    };
+    let mut m = base.clone();
+    m.links = vec![link("System32/a.dll")];
+    assert_invalid_manifest(&m, "payloads");
+    let mut m = base.clone();
+    m.links = vec![link("System32")];
+    assert_invalid_manifest(&m, "payloads");
+    let mut m = base.clone();
+    m.folders = vec![pname("System32")];
+    assert_invalid_manifest(&m, "payloads");
+    let mut m = base.clone();
+    m.folders = vec![pname("Temp")];
+    m.links = vec![link("Temp")];
+    assert_invalid_manifest(&m, "payloads");
+    // Names that differ only by case are distinct (a Linux tree has
+    // them); so are shared folders and mere prefixes.
+    for (a, b) in [
+        ("System32/A.dll", "System32/a.dll"),
+        ("Dir/x", "dir/x"),
+        ("Lib", "lib/x.so"),
+        ("a/b", "a/c"),
+        ("lib", "libx/y"),
+        ("a/b.txt", "a/b/c"),
+    ] {
         let mut m = base.clone();
         m.payloads[0].name = pname(a);
         m.payloads[1].name = pname(b);
+        m.payloads.sort_by(|x, y| x.name.cmp(&y.name));
+        m.links.clear();
         dec(&enc_manifest(&m).buf).unwrap();
     }
 }
@@ -1178,7 +1202,7 @@ fn manifest_counts_over_limits_are_refused() {
             max_payloads: 1,
             ..Limits::default()
         },
-        "payload count",
+        "entry count (payloads, links and folders)",
     );
     // 3 + 3 chunks.
     assert_limit_manifest(
@@ -1206,8 +1230,9 @@ fn manifest_counts_over_limits_are_refused() {
         "architecture count",
     );
     // At the limits: accepted.
+    // Two payloads, a link and an empty folder: four entries.
     let at = Limits {
-        max_payloads: 2,
+        max_payloads: 4,
         max_chunks: 6,
         max_total_size: 19_000,
         max_list_len: 2,
@@ -1256,22 +1281,25 @@ fn invalid_trust_roots_are_refused() {
     r.keys[0].algorithm = 2;
     check(&r, "keys");
     let mut r = base.clone();
-    r.roles.recovery.threshold = 0;
+    r.roles.recovery.as_mut().expect("role").threshold = 0;
     check(&r, "threshold");
     let mut r = base.clone();
     r.roles.root.threshold = 4;
     check(&r, "threshold");
     let mut r = base.clone();
-    r.roles.catalog.keys = vec![];
+    r.roles.catalog.as_mut().expect("role").keys = vec![];
     check(&r, "threshold");
     let mut r = base.clone();
-    r.roles.release.keys = vec![KeyId([0xee; 32])];
+    r.roles.release.as_mut().expect("role").keys = vec![KeyId([0xee; 32])];
     check(&r, "role keys");
     let mut r = base.clone();
     r.roles.root.keys.reverse();
     check(&r, "role keys");
     let mut r = base.clone();
-    r.roles.hotpatch.keys.push(r.roles.hotpatch.keys[0]);
+    {
+        let h = r.roles.hotpatch.as_mut().expect("role");
+        h.keys.push(h.keys[0])
+    };
     check(&r, "role keys");
     let mut r = base;
     r.extensions = vec![Extension {

@@ -175,6 +175,8 @@ fn a_manifest_encodes_to_the_documented_bytes() {
             capabilities: vec![],
         },
         payloads: vec![],
+        links: Vec::new(),
+        folders: Vec::new(),
         extensions: vec![],
     };
     #[rustfmt::skip]
@@ -192,6 +194,8 @@ fn a_manifest_encodes_to_the_documented_bytes() {
         &[1, 0, 0, 0],                                    // channel: Preview
         &[0, 0, 0, 0, 0, 0, 0, 0],                        // capabilities
         &[0, 0, 0, 0, 0, 0, 0, 0],                        // payloads
+        &[0, 0, 0, 0, 0, 0, 0, 0],                        // links
+        &[0, 0, 0, 0, 0, 0, 0, 0],                        // folders
         &[0, 0, 0, 0, 0, 0, 0, 0],                        // extensions
     ]
     .concat();

@@ -106,6 +106,7 @@ fn bomb_pieces() -> Vec<u8> {
     let mut built = spec.build();
     built.manifest.payloads = vec![hpk_format::PayloadDescriptor {
         name: PayloadName::new("bomb").expect("name"),
+        executable: false,
         compression: Compression::Zstd,
         size: 4096,
         stored_size: frame.len() as u64,
@@ -118,19 +119,21 @@ fn bomb_pieces() -> Vec<u8> {
     pieces_input(piece_flags::FIX_ALL, &body, &index, &frame)
 }
 
-/// Packages with enough content for the threaded verification paths (8 MiB
-/// of work and more) from a few hundred bytes of input: zero-padded raw
-/// chunks, and zstd chunks of RLE blocks; every digest left to the fix-ups.
+/// Packages with enough content for the threaded verification paths of
+/// the fuzz build (64 KiB of work and more, in batches of 16 KiB: see
+/// `cfg(fuzzing)` in `verify/src/parallel.rs`) from a few hundred bytes of
+/// input, within the fix-ups' 1 MiB: zero-padded raw chunks, and zstd
+/// chunks of RLE blocks; every digest left to the fix-ups.
 fn threaded_pieces() -> Vec<(&'static str, Vec<u8>)> {
-    const MIB: u32 = 1 << 20;
-    let frame = zstd_rle_frame(0, &[128 * 1024; 8]);
+    const CHUNK: u32 = 16 << 10;
+    let frame = zstd_rle_frame(0, &[CHUNK]);
     let mut out = Vec::new();
     for (name, compression, chunks, stored) in [
-        ("threaded-raw", Compression::None, 9u32, Vec::new()),
-        ("threaded-zstd", Compression::Zstd, 12, frame.repeat(12)),
+        ("threaded-raw", Compression::None, 40u32, Vec::new()),
+        ("threaded-zstd", Compression::Zstd, 48, frame.repeat(48)),
     ] {
         let stored_len = match compression {
-            Compression::None => MIB,
+            Compression::None => CHUNK,
             Compression::Zstd => frame.len() as u32,
         };
         let mut index = Vec::new();
@@ -144,10 +147,11 @@ fn threaded_pieces() -> Vec<(&'static str, Vec<u8>)> {
         let mut built = spec.build();
         built.manifest.payloads = vec![hpk_format::PayloadDescriptor {
             name: PayloadName::new("big.bin").expect("name"),
+            executable: false,
             compression,
-            size: u64::from(chunks * MIB),
+            size: u64::from(chunks * CHUNK),
             stored_size: u64::from(chunks * stored_len),
-            chunk_size: MIB,
+            chunk_size: CHUNK,
             chunk_count: u64::from(chunks),
             index_digest: Digest::default(),
             content_digest: Digest::default(),

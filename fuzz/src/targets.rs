@@ -16,16 +16,16 @@
 use hpk_format::{
     BaselineInfo, CHUNK_ENTRY_LEN, Canonical, Catalog, CatalogEntry, Channel, ChunkDecoder,
     ChunkEncoding, ChunkEntry, Compression, ContainerView, Digest, EXT_NOTE, Extension, FileType,
-    HEADER_LEN, Header, HotpatchInfo, Limits, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, Manifest,
+    HEADER_LEN, Header, HotpatchInfo, Limits, Link, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, Manifest,
     PackageKind, PackageName, PatchedModule, PayloadDescriptor, PayloadName, Role, RoleName, Roles,
     SIGNATURE_RECORD_LEN, SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, decode,
     encode, encode_head, parse_chunk_index, read_head,
 };
-use sha2::{Digest as _, Sha256};
 use hpk_tests::{DAY, Keys, T0, online_device, root_file, signed_file, standard_root};
 use hpk_verify::{
     Clock, Depth, DeviceProfile, Judged, Package, PayloadSink, ProfileMode, TrustedRoot, Verifier,
 };
+use sha2::{Digest as _, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -414,6 +414,7 @@ pub fn chunk_index(data: &[u8]) {
     };
     let desc = PayloadDescriptor {
         name: PayloadName::new("fuzz/payload.bin").expect("valid name"),
+        executable: false,
         compression: if flags & ZSTD != 0 {
             Compression::Zstd
         } else {
@@ -1269,9 +1270,9 @@ fn gen_payload_name(input: &mut Input<'_>) -> Option<PayloadName> {
 /// distinct under ASCII case folding and no name may be a folder of
 /// another.
 fn portable_with(names: &[&PayloadName], name: &PayloadName) -> bool {
-    let new = name.as_str().to_ascii_lowercase();
+    let new = name.as_str();
     names.iter().all(|other| {
-        let old = other.as_str().to_ascii_lowercase();
+        let old = other.as_str();
         old != new && !old.starts_with(&format!("{new}/")) && !new.starts_with(&format!("{old}/"))
     })
 }
@@ -1394,6 +1395,7 @@ fn gen_payloads(input: &mut Input<'_>) -> Vec<PayloadDescriptor> {
         total += size;
         list.push(PayloadDescriptor {
             name,
+            executable: input.bool(),
             compression,
             size,
             stored_size,
@@ -1422,6 +1424,9 @@ fn gen_manifest(input: &mut Input<'_>) -> Manifest {
     let version = gen_version(input);
     let (kind, security_version, restart_required) = gen_kind(input);
     let (created, expires) = gen_times(input);
+    let targets = gen_targets(input);
+    let payloads = gen_payloads(input);
+    let (links, folders) = gen_links_and_folders(input, &payloads);
     Manifest {
         name,
         version,
@@ -1430,10 +1435,39 @@ fn gen_manifest(input: &mut Input<'_>) -> Manifest {
         created,
         expires: input.bool().then_some(expires),
         restart_required,
-        targets: gen_targets(input),
-        payloads: gen_payloads(input),
+        targets,
+        payloads,
+        links,
+        folders,
         extensions: gen_extensions(input),
     }
+}
+
+/// Links and empty folders whose names meet neither the payloads' nor
+/// each other's (N9, N10), each list ascending.
+fn gen_links_and_folders(
+    input: &mut Input<'_>,
+    payloads: &[PayloadDescriptor],
+) -> (Vec<Link>, Vec<PayloadName>) {
+    let mut names: Vec<PayloadName> = payloads.iter().map(|p| p.name.clone()).collect();
+    let (mut links, mut folders) = (Vec::new(), Vec::new());
+    for _ in 0..input.below(4) {
+        let Some(name) = gen_payload_name(input) else {
+            continue;
+        };
+        if !portable_with(&names.iter().collect::<Vec<_>>(), &name) {
+            continue;
+        }
+        names.push(name.clone());
+        if input.bool() {
+            folders.push(name);
+        } else if let Some(target) = gen_payload_name(input) {
+            links.push(Link { name, target });
+        }
+    }
+    links.sort_by(|a: &Link, b: &Link| a.name.cmp(&b.name));
+    folders.sort();
+    (links, folders)
 }
 
 fn gen_location(input: &mut Input<'_>) -> String {
@@ -1507,12 +1541,14 @@ fn gen_trust_root(input: &mut Input<'_>) -> TrustRoot {
             keys: ids,
         }
     };
+    // Every role but the root may be absent.
+    let optional = |input: &mut Input<'_>| input.bool().then(|| role(input));
     let roles = Roles {
         root: role(input),
-        release: role(input),
-        hotpatch: role(input),
-        recovery: role(input),
-        catalog: role(input),
+        release: optional(input),
+        hotpatch: optional(input),
+        recovery: optional(input),
+        catalog: optional(input),
     };
     TrustRoot {
         version,

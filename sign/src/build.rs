@@ -13,9 +13,10 @@
 //! creation time give the same bytes, whatever the thread count.
 
 use crate::atomic_file::AtomicFile;
-use crate::description::{DescriptionError, PackageDescription};
+use crate::description::{DescriptionError, PackageDescription, PayloadSource};
 use crate::payload_writer::{ChunkingOptions, write_payload};
 use crate::time;
+use crate::tree::Skipped;
 use hpk_format::{
     CHUNK_ENTRY_LEN, DecodeError, Digest, FileType, HEADER_LEN, LimitExceeded, Limits, Manifest,
     PayloadDescriptor, WriteError, encode, encode_head, encoded_len,
@@ -67,7 +68,7 @@ impl fmt::Debug for BuildOptions<'_> {
 #[non_exhaustive]
 pub struct BuildProgress {
     /// The payload being written: an index into
-    /// [`PackageDescription::payloads`].
+    /// the files of [`PackageDescription::entries`].
     pub payload: usize,
     /// How many payloads there are.
     pub payloads: usize,
@@ -89,6 +90,8 @@ pub struct BuiltPackage {
     pub size: u64,
     /// Where it was written.
     pub path: PathBuf,
+    /// Entries of folder trees left out (`unsupported = "skip"`).
+    pub skipped: Vec<Skipped>,
 }
 
 /// The creation time `SOURCE_DATE_EPOCH` asks for: `None` when the
@@ -144,12 +147,16 @@ pub fn build_package(
     };
     let mut manifest = desc.to_manifest(base_dir, default_created, &limits)?;
 
-    // Check every payload file before writing anything.
-    let sources = desc.payloads();
-    let count = sources.len() as u64;
+    // Read the folder trees and check every payload file before writing
+    // anything.
+    let entries = desc.entries(base_dir)?;
+    let sources = &entries.files;
+    let count = (sources.len() as u64)
+        .saturating_add(entries.links.len() as u64)
+        .saturating_add(entries.folders.len() as u64);
     if count > u64::from(limits.max_payloads) {
         return Err(BuildError::Limit(LimitExceeded {
-            what: "payload count",
+            what: "entry count (payloads, links and folders)",
             value: count,
             max: u64::from(limits.max_payloads),
         }));
@@ -158,8 +165,8 @@ pub fn build_package(
     let mut total = 0u64;
     let mut chunks = 0u64;
     for p in sources {
-        let file = base_dir.join(&p.file);
-        let size = payload_file_size(&p.name.to_string(), &file)?;
+        let file = p.file.clone();
+        let (size, executable) = payload_file(p, &file)?;
         if p.chunk_size > limits.chunk_size() {
             return Err(BuildError::Limit(LimitExceeded {
                 what: "chunk size",
@@ -169,7 +176,7 @@ pub fn build_package(
         }
         total = total.saturating_add(size);
         chunks = chunks.saturating_add(size.div_ceil(u64::from(p.chunk_size)));
-        files.push((file, size));
+        files.push((file, size, executable));
     }
     if total > limits.max_total_size {
         return Err(BuildError::Limit(LimitExceeded {
@@ -191,14 +198,17 @@ pub fn build_package(
     // field of a payload descriptor but the name has a fixed width (the
     // placeholders below only stand in for widths) and an index has 40
     // bytes per chunk. The head is written last, once the digests are.
+    manifest.links = entries.links.clone();
+    manifest.folders = entries.folders.clone();
     let mut plan = manifest.clone();
     let mut planned_index_len = 0u64;
-    for (p, (_, size)) in sources.iter().zip(&files) {
+    for (p, (_, size, executable)) in sources.iter().zip(&files) {
         let chunk_count = size.div_ceil(u64::from(p.chunk_size));
         planned_index_len =
             planned_index_len.saturating_add(chunk_count.saturating_mul(CHUNK_ENTRY_LEN as u64));
         plan.payloads.push(PayloadDescriptor {
             name: p.name.clone(),
+            executable: *executable,
             compression: p.compression,
             size: *size,
             stored_size: 0,
@@ -230,7 +240,7 @@ pub fn build_package(
         .map_err(output_error)?;
     let mut indexes = Vec::with_capacity(sources.len());
     let mut done_before = 0u64;
-    for (i, (p, (path, size))) in sources.iter().zip(&files).enumerate() {
+    for (i, (p, (path, size, executable))) in sources.iter().zip(&files).enumerate() {
         let mut report = |done: u64| {
             if let Some(cb) = options.progress.as_deref_mut() {
                 cb(BuildProgress {
@@ -263,7 +273,7 @@ pub fn build_package(
             &limits,
             &mut report,
         );
-        let written = match written {
+        let mut written = match written {
             Ok(w) => w,
             Err(e) => {
                 return Err(if let Some(source) = input.error {
@@ -287,6 +297,7 @@ pub fn build_package(
             });
         }
         done_before = done_before.saturating_add(*size);
+        written.descriptor.executable = *executable;
         manifest.payloads.push(written.descriptor);
         indexes.push(written.index);
     }
@@ -348,13 +359,16 @@ pub fn build_package(
             .saturating_add(payload_len),
         path: out.to_path_buf(),
         manifest,
+        skipped: entries.skipped,
     })
 }
 
-/// The size of a payload file, which must exist and be a regular file.
-fn payload_file_size(name: &str, file: &Path) -> Result<u64, DescriptionError> {
+/// The size of a payload file, which must exist and be a regular file,
+/// and whether the payload is executable (as the description says, else
+/// as the file's mode does).
+fn payload_file(p: &PayloadSource, file: &Path) -> Result<(u64, bool), DescriptionError> {
     let error = |source: io::Error| DescriptionError::PayloadFile {
-        name: name.to_owned(),
+        name: p.name.to_string(),
         file: file.to_path_buf(),
         source,
     };
@@ -362,7 +376,7 @@ fn payload_file_size(name: &str, file: &Path) -> Result<u64, DescriptionError> {
     if meta.is_dir() {
         return Err(error(io::Error::new(
             io::ErrorKind::IsADirectory,
-            "is a folder, not a file",
+            "is a folder, not a file: to pack a folder tree, write dir = \"FOLDER\" (without name and file)",
         )));
     }
     if !meta.is_file() {
@@ -371,7 +385,11 @@ fn payload_file_size(name: &str, file: &Path) -> Result<u64, DescriptionError> {
             "is not a regular file",
         )));
     }
-    Ok(meta.len())
+    let executable = match p.executable {
+        Some(x) => x,
+        None => crate::tree::file_is_executable(file).map_err(error)?,
+    };
+    Ok((meta.len(), executable))
 }
 
 /// A reader or writer that keeps its first error, so that a failure inside

@@ -12,11 +12,12 @@
 //! The format is documented in `docs/package-description.md`.
 
 use crate::time;
+use crate::tree::Entries;
 use hpk_format::{
     BaselineInfo, Canonical, Channel, Compression, ContainerError, DEFAULT_CHUNK_SIZE, DecodeError,
     Digest, Extension, FileType, HotpatchInfo, Limits, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, Manifest,
-    NameError, PackageKind, PackageName, PatchedModule, PayloadName, Targets, Token, Version,
-    decode, read_head,
+    NameError, PackageKind, PackageName, PatchedModule, PayloadName, Targets, Token, TokenCategory,
+    Version, decode, read_head,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -116,8 +117,14 @@ struct RawModule {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPayload {
-    name: String,
-    file: String,
+    name: Option<String>,
+    file: Option<String>,
+    dir: Option<String>,
+    prefix: Option<String>,
+    include: Option<Vec<String>>,
+    exclude: Option<Vec<String>>,
+    unsupported: Option<Unsupported>,
+    executable: Option<bool>,
     compression: Option<RawCompression>,
     level: Option<i32>,
     chunk_size: Option<u32>,
@@ -160,6 +167,7 @@ pub struct PackageDescription {
     restart_required: bool,
     targets: Targets,
     payloads: Vec<PayloadSource>,
+    trees: Vec<TreeSource>,
     extensions: Vec<Extension>,
 }
 
@@ -208,6 +216,110 @@ pub struct PayloadSource {
     pub level: i32,
     /// Uncompressed chunk size in bytes.
     pub chunk_size: u32,
+    /// Whether the payload is executable; `None`: as the file's mode says
+    /// (any execute bit, on Unix; never elsewhere).
+    pub executable: Option<bool>,
+}
+
+/// A target token of a description that is not in the spec's registry of
+/// well-known tokens ([`PackageDescription::unknown_tokens`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownToken {
+    /// Where it is, e.g. `targets.architectures`.
+    pub field: &'static str,
+    /// The token.
+    pub token: Token,
+    /// What it names.
+    pub category: TokenCategory,
+    /// The well-known token it likely stands for, if any.
+    pub suggestion: Option<&'static str>,
+}
+
+impl fmt::Display for UnknownToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {:?} is not a well-known {}",
+            self.field,
+            self.token.as_str(),
+            self.category.name()
+        )?;
+        match self.suggestion {
+            Some(known) => write!(f, "; did you mean {known:?}?"),
+            None => write!(
+                f,
+                "; only devices that report exactly {:?} will take the package",
+                self.token.as_str()
+            ),
+        }
+    }
+}
+
+/// A folder tree of a description (`dir = ...`): every file, link and
+/// empty folder under it becomes an entry (see [`crate::tree`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeSource {
+    /// The folder, relative to the description's folder.
+    pub dir: PathBuf,
+    /// The name the tree's entries go under in the package, if any.
+    pub prefix: Option<PayloadName>,
+    /// Paths under the tree an entry must match, if given; else every
+    /// entry is taken.
+    pub include: Option<Globs>,
+    /// Paths under the tree that are left out (a folder that matches is
+    /// left out with everything in it).
+    pub exclude: Option<Globs>,
+    /// What to do with an entry the package cannot carry.
+    pub unsupported: Unsupported,
+    /// Whether the files' chunks are zstd-compressed.
+    pub compression: Compression,
+    /// zstd level, 1 to 19 (ignored without compression).
+    pub level: i32,
+    /// Uncompressed chunk size in bytes.
+    pub chunk_size: u32,
+}
+
+impl TreeSource {
+    /// Whether the entry at `rel` (its path under the tree) is taken.
+    pub fn takes(&self, rel: &str) -> bool {
+        self.include.as_ref().is_none_or(|g| g.set.is_match(rel)) && !self.excluded(rel)
+    }
+
+    /// Whether `rel` matches an `exclude` pattern.
+    pub fn excluded(&self, rel: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|g| g.set.is_match(rel))
+    }
+}
+
+/// Glob patterns, as written and compiled. `*` and `?` stay within one
+/// path component, `**` spans any number, `{a,b}` is either and `[ab]`
+/// a set (the `globset` crate's syntax, with `/` as the separator).
+#[derive(Clone, Debug)]
+pub struct Globs {
+    /// The patterns as written.
+    pub patterns: Vec<String>,
+    set: globset::GlobSet,
+}
+
+impl PartialEq for Globs {
+    fn eq(&self, other: &Globs) -> bool {
+        self.patterns == other.patterns
+    }
+}
+
+impl Eq for Globs {}
+
+/// What a folder tree does with an entry the package cannot carry: a name
+/// that is not a valid payload name, a link that leads outside the
+/// package, a FIFO, socket or device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unsupported {
+    /// Refuse the description, naming the entry (the default).
+    #[default]
+    Error,
+    /// Leave the entry out, and report it.
+    Skip,
 }
 
 impl PackageDescription {
@@ -288,14 +400,87 @@ impl PackageDescription {
         &self.targets
     }
 
-    /// Payloads in manifest order (ascending name).
+    /// The payloads given one file at a time (`file = ...`), ascending by
+    /// name.
     pub fn payloads(&self) -> &[PayloadSource] {
         &self.payloads
+    }
+
+    /// The folder trees (`dir = ...`), in description order.
+    pub fn trees(&self) -> &[TreeSource] {
+        &self.trees
+    }
+
+    /// Every entry the package will hold: the payloads given one by one
+    /// and everything the folder trees hold, each list ascending by name.
+    /// Reads the trees (relative to `base_dir`); refuses two entries with
+    /// one name, and an entry inside another that is not a folder.
+    pub fn entries(&self, base_dir: &Path) -> Result<Entries, DescriptionError> {
+        let mut all = Entries {
+            files: self
+                .payloads
+                .iter()
+                .map(|p| PayloadSource {
+                    file: base_dir.join(&p.file),
+                    ..p.clone()
+                })
+                .collect(),
+            ..Entries::default()
+        };
+        for tree in &self.trees {
+            let found = crate::tree::walk(tree, base_dir)?;
+            all.files.extend(found.files);
+            all.links.extend(found.links);
+            all.folders.extend(found.folders);
+            all.skipped.extend(found.skipped);
+        }
+        all.files.sort_by(|a, b| a.name.cmp(&b.name));
+        all.links.sort_by(|a, b| a.name.cmp(&b.name));
+        all.folders.sort();
+        check_entry_names(&all)?;
+        Ok(all)
     }
 
     /// Extensions, ascending by id.
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
+    }
+
+    /// The target tokens that are not in the spec's registry of
+    /// well-known tokens, with a suggestion where one is likely meant
+    /// (`x86_64`: `x64`). They are valid, but a device matches tokens
+    /// byte for byte, so a misspelt one makes every device refuse the
+    /// package.
+    pub fn unknown_tokens(&self) -> Vec<UnknownToken> {
+        let t = &self.targets;
+        let lists: [(&'static str, TokenCategory, &[Token]); 4] = [
+            ("targets.os", TokenCategory::Os, std::slice::from_ref(&t.os)),
+            (
+                "targets.architectures",
+                TokenCategory::Architecture,
+                &t.architectures,
+            ),
+            ("targets.editions", TokenCategory::Edition, &t.editions),
+            (
+                "targets.capabilities",
+                TokenCategory::Capability,
+                &t.capabilities,
+            ),
+        ];
+        lists
+            .into_iter()
+            .flat_map(|(field, category, tokens)| {
+                tokens
+                    .iter()
+                    .filter(move |token| !category.is_well_known(token.as_str()))
+                    .map(move |token| UnknownToken {
+                        field,
+                        token: token.clone(),
+                        category,
+                        suggestion: category.suggest(token.as_str()),
+                    })
+            })
+            .collect()
     }
 
     /// The digest of the baseline manifest a hotpatch applies to, reading
@@ -376,6 +561,8 @@ impl PackageDescription {
             restart_required: self.restart_required,
             targets: self.targets.clone(),
             payloads: Vec::new(),
+            links: Vec::new(),
+            folders: Vec::new(),
             extensions: self.extensions.clone(),
         };
         manifest
@@ -660,7 +847,7 @@ fn check(raw: RawDescription) -> Result<PackageDescription, DescriptionError> {
         capabilities: tokens("targets.capabilities", &t.capabilities)?,
     };
 
-    let payloads = check_payloads(&raw.payloads)?;
+    let (payloads, trees) = check_payloads(&raw.payloads)?;
     let extensions = check_extensions(&raw.extensions)?;
 
     Ok(PackageDescription {
@@ -673,54 +860,171 @@ fn check(raw: RawDescription) -> Result<PackageDescription, DescriptionError> {
         restart_required,
         targets,
         payloads,
+        trees,
         extensions,
     })
 }
 
-fn check_payloads(raw: &[RawPayload]) -> Result<Vec<PayloadSource>, DescriptionError> {
+/// How a `[[payloads]]` table stores its chunks.
+struct Storage {
+    compression: Compression,
+    level: i32,
+    chunk_size: u32,
+}
+
+fn check_storage(
+    p: &RawPayload,
+    field: &dyn Fn(&str) -> String,
+) -> Result<Storage, DescriptionError> {
+    let compression = match p.compression {
+        None | Some(RawCompression::Zstd) => Compression::Zstd,
+        Some(RawCompression::None) => Compression::None,
+    };
+    let level = match (compression, p.level) {
+        (Compression::None, Some(_)) => {
+            return Err(invalid(
+                field("level"),
+                "a zstd level makes no sense with compression = \"none\"",
+            ));
+        }
+        (_, Some(l)) if !(1..=19).contains(&l) => {
+            return Err(invalid(field("level"), format!("{l} is outside 1..=19")));
+        }
+        (_, Some(l)) => l,
+        (_, None) => DEFAULT_ZSTD_LEVEL,
+    };
+    let chunk_size = p.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        return Err(invalid(
+            field("chunk_size"),
+            format!("{chunk_size} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE}"),
+        ));
+    }
+    Ok(Storage {
+        compression,
+        level,
+        chunk_size,
+    })
+}
+
+fn globs(field: String, patterns: &Option<Vec<String>>) -> Result<Option<Globs>, DescriptionError> {
+    let Some(patterns) = patterns else {
+        return Ok(None);
+    };
+    let mut builder = globset::GlobSetBuilder::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| invalid(format!("{field}[{i}]"), format!("{pattern:?}: {e}")))?;
+        builder.add(glob);
+    }
+    let set = builder.build().map_err(|e| invalid(field, e.to_string()))?;
+    Ok(Some(Globs {
+        patterns: patterns.clone(),
+        set,
+    }))
+}
+
+fn check_tree(
+    p: &RawPayload,
+    dir: &str,
+    storage: Storage,
+    field: &dyn Fn(&str) -> String,
+) -> Result<TreeSource, DescriptionError> {
+    for (present, name, why) in [
+        (
+            p.name.is_some(),
+            "name",
+            "entries are named by their path under the folder (use prefix to put them under a folder)",
+        ),
+        (
+            p.file.is_some(),
+            "file",
+            "give either file (one file) or dir (a folder tree)",
+        ),
+        (
+            p.executable.is_some(),
+            "executable",
+            "each file's own mode says whether it is executable",
+        ),
+    ] {
+        if present {
+            return Err(invalid(field(name), format!("not allowed with dir: {why}")));
+        }
+    }
+    if dir.is_empty() {
+        return Err(invalid(
+            field("dir"),
+            "must not be empty (use \".\" for the description's folder)",
+        ));
+    }
+    let prefix = p
+        .prefix
+        .as_deref()
+        .map(|text| {
+            PayloadName::new(text.trim_end_matches('/'))
+                .map_err(|e| invalid(field("prefix"), format!("{text:?}: {e}")))
+        })
+        .transpose()?;
+    Ok(TreeSource {
+        dir: PathBuf::from(dir),
+        prefix,
+        include: globs(field("include"), &p.include)?,
+        exclude: globs(field("exclude"), &p.exclude)?,
+        unsupported: p.unsupported.unwrap_or_default(),
+        compression: storage.compression,
+        level: storage.level,
+        chunk_size: storage.chunk_size,
+    })
+}
+
+fn check_payloads(
+    raw: &[RawPayload],
+) -> Result<(Vec<PayloadSource>, Vec<TreeSource>), DescriptionError> {
     let mut out = Vec::with_capacity(raw.len());
+    let mut trees = Vec::new();
     for (i, p) in raw.iter().enumerate() {
-        let name = PayloadName::new(&p.name).map_err(|source| DescriptionError::PayloadName {
+        let field = |f: &str| format!("payloads[{i}].{f}");
+        let storage = check_storage(p, &field)?;
+        if let Some(dir) = &p.dir {
+            trees.push(check_tree(p, dir, storage, &field)?);
+            continue;
+        }
+        for (present, name) in [
+            (p.prefix.is_some(), "prefix"),
+            (p.include.is_some(), "include"),
+            (p.exclude.is_some(), "exclude"),
+            (p.unsupported.is_some(), "unsupported"),
+        ] {
+            if present {
+                return Err(invalid(field(name), "only allowed with dir = \"FOLDER\""));
+            }
+        }
+        let (Some(name), Some(file)) = (&p.name, &p.file) else {
+            return Err(invalid(
+                format!("payloads[{i}]"),
+                "give name and file for one file, or dir for a folder tree",
+            ));
+        };
+        let name = PayloadName::new(name).map_err(|source| DescriptionError::PayloadName {
             index: i,
-            name: p.name.clone(),
+            name: name.clone(),
             source,
         })?;
-        let field = |f: &str| format!("payloads[{i}].{f}");
-        if p.file.is_empty() {
+        if file.is_empty() {
             return Err(invalid(field("file"), "must not be empty"));
-        }
-        let compression = match p.compression {
-            None | Some(RawCompression::Zstd) => Compression::Zstd,
-            Some(RawCompression::None) => Compression::None,
-        };
-        let level = match (compression, p.level) {
-            (Compression::None, Some(_)) => {
-                return Err(invalid(
-                    field("level"),
-                    "a zstd level makes no sense with compression = \"none\"",
-                ));
-            }
-            (_, Some(l)) if !(1..=19).contains(&l) => {
-                return Err(invalid(field("level"), format!("{l} is outside 1..=19")));
-            }
-            (_, Some(l)) => l,
-            (_, None) => DEFAULT_ZSTD_LEVEL,
-        };
-        let chunk_size = p.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
-        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-            return Err(invalid(
-                field("chunk_size"),
-                format!("{chunk_size} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE}"),
-            ));
         }
         out.push((
             i,
             PayloadSource {
                 name,
-                file: PathBuf::from(&p.file),
-                compression,
-                level,
-                chunk_size,
+                file: PathBuf::from(file),
+                compression: storage.compression,
+                level: storage.level,
+                chunk_size: storage.chunk_size,
+                executable: p.executable,
             },
         ));
     }
@@ -736,41 +1040,46 @@ fn check_payloads(raw: &[RawPayload]) -> Result<Vec<PayloadSource>, DescriptionE
             });
         }
     }
-    check_portable_names(&out)?;
-    Ok(out.into_iter().map(|(_, p)| p).collect())
+    Ok((out.into_iter().map(|(_, p)| p).collect(), trees))
 }
 
-/// Names that one case-insensitive file system would hold as one file
-/// (`README` and `readme`), or as a file and a folder (`Lib` and
-/// `lib/x.so`): the manifest refuses them (N9, N10); say so here, naming
-/// both entries.
-fn check_portable_names(sorted: &[(usize, PayloadSource)]) -> Result<(), DescriptionError> {
-    let mut files: std::collections::HashMap<String, (usize, &str)> =
-        std::collections::HashMap::with_capacity(sorted.len());
-    for (i, p) in sorted {
-        let folded = p.name.as_str().to_ascii_lowercase();
-        if let Some((j, other)) = files.insert(folded, (*i, p.name.as_str())) {
+/// N9 and N10 over every entry: no name twice, and no entry inside
+/// another that is not a folder (`lib` a file or link, and `lib/x.so`).
+/// Names compare byte for byte; the error names the files on disk.
+fn check_entry_names(entries: &Entries) -> Result<(), DescriptionError> {
+    let mut seen: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let sources = entries
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), format!("file {}", f.file.display())))
+        .chain(
+            entries
+                .links
+                .iter()
+                .map(|l| (l.name.as_str(), format!("link to {}", l.target))),
+        )
+        .chain(
+            entries
+                .folders
+                .iter()
+                .map(|f| (f.as_str(), "empty folder".to_owned())),
+        );
+    for (name, source) in sources {
+        if let Some(other) = seen.insert(name, source.clone()) {
             return Err(invalid(
-                format!("payloads[{i}].name"),
-                format!(
-                    "{:?} differs from payloads[{j}].name {other:?} only by case, and a \
-                     case-insensitive file system holds one file for both; rename one of them",
-                    p.name.as_str()
-                ),
+                "payloads",
+                format!("{name:?} names two entries ({other}, and {source}); leave one out"),
             ));
         }
     }
-    for (i, p) in sorted {
-        let folded = p.name.as_str().to_ascii_lowercase();
-        for (at, _) in folded.match_indices('/') {
-            let folder = folded.get(..at).unwrap_or_default();
-            if let Some((j, other)) = files.get(folder) {
+    for (name, source) in &seen {
+        for (at, _) in name.match_indices('/') {
+            let folder = name.get(..at).unwrap_or_default();
+            if let Some(other) = seen.get(folder) {
                 return Err(invalid(
-                    format!("payloads[{i}].name"),
+                    "payloads",
                     format!(
-                        "{:?} puts a file inside payloads[{j}].name {other:?}, which is a file \
-                         (names compare with ASCII case folding); rename one of them",
-                        p.name.as_str()
+                        "{name:?} ({source}) would be inside {folder:?}, which is not a folder ({other}); rename one of them"
                     ),
                 ));
             }
@@ -873,6 +1182,14 @@ pub enum DescriptionError {
         /// Position of the second entry.
         second: usize,
     },
+    /// A folder tree (`dir = ...`) cannot be read, or holds an entry the
+    /// package cannot carry.
+    Tree {
+        /// The folder or entry on disk.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// A payload's file is missing or is not a regular file.
     PayloadFile {
         /// The payload's name.
@@ -946,6 +1263,7 @@ impl fmt::Display for DescriptionError {
                 f,
                 "payloads[{first}] and payloads[{second}] are both named {name:?}; payload names must be unique"
             ),
+            DescriptionError::Tree { path, reason } => write!(f, "{}: {reason}", path.display()),
             DescriptionError::PayloadFile { name, file, source } => {
                 write!(f, "payload {name:?} file {}: {source}", file.display())
             }

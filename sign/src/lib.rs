@@ -18,14 +18,15 @@ pub mod root;
 pub mod signer;
 pub mod signing;
 mod time;
+pub mod tree;
 
 pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
 pub use build::{
     BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
 };
 pub use description::{
-    BaselineRef, DescriptionError, KindDescription, MAX_DESCRIPTION_LEN, PackageDescription,
-    PayloadSource,
+    BaselineRef, DescriptionError, Globs, KindDescription, MAX_DESCRIPTION_LEN, PackageDescription,
+    PayloadSource, TreeSource, UnknownToken, Unsupported,
 };
 pub use error::SignError;
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
@@ -34,3 +35,4 @@ pub use pkcs11_uri::{Pin, Pkcs11Uri, UriError, UriPin};
 pub use root::{RoleKeys, RoleSpec, RootEditError, RotationError, SaveOutcome};
 pub use signer::{CommandSigner, Pkcs11Signer, STATEMENT_FILE_ENV, Signer, SignerError};
 pub use signing::{SignOptions, SignOutcome, add_signature, attach, sign_file, sign_package, tbs};
+pub use tree::{Entries, Skipped};

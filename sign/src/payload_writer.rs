@@ -164,6 +164,7 @@ pub fn write_payload<R: Read + Send, W: Write>(
         Ok(WrittenPayload {
             descriptor: PayloadDescriptor {
                 name,
+                executable: false,
                 compression: options.compression,
                 size,
                 stored_size,

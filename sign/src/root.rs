@@ -105,6 +105,12 @@ pub enum RootEditError {
         /// The role's distinct keys.
         keys: usize,
     },
+    /// The trust root has no such role (only the root role is always
+    /// there): add a key to the role to create it.
+    NoSuchRole {
+        /// The role.
+        role: RoleName,
+    },
     /// The key is not in the role.
     KeyNotInRole {
         /// The role.
@@ -147,6 +153,10 @@ impl fmt::Display for RootEditError {
                 f,
                 "threshold {threshold} for the {role} role must be between 1 and its {keys} key(s); \
                  add keys with `hpk root add-key` first"
+            ),
+            RootEditError::NoSuchRole { role } => write!(
+                f,
+                "the trust root has no {role} role; create it with `hpk root add-key --role {role}`"
             ),
             RootEditError::KeyNotInRole { role, key_id } => {
                 write!(f, "key {}… is not in the {role} role", key_id.short())
@@ -215,7 +225,9 @@ fn insert_sorted(ids: &mut Vec<KeyId>, id: KeyId) -> bool {
 }
 
 /// Creates version 1 of a trust root: every role with its keys (sorted by
-/// key id, repeats removed) and threshold, and the list of all keys.
+/// key id, repeats removed) and threshold, and the list of all keys. A
+/// role other than `root` with no keys is left out of the root (files
+/// that need it are then refused); the root role needs a key.
 pub fn init(keys: &RoleKeys, created: u64, expires: u64) -> Result<TrustRoot, RootEditError> {
     check_expiry(created, expires)?;
     let mut all = Vec::new();
@@ -233,12 +245,21 @@ pub fn init(keys: &RoleKeys, created: u64, expires: u64) -> Result<TrustRoot, Ro
         check_threshold(name, &role)?;
         Ok(role)
     };
+    // A role with no keys and the default threshold is left out; a
+    // threshold asked for a role without keys is an error.
+    let mut optional = |name: RoleName| {
+        let spec = keys.get(name);
+        match spec.keys.is_empty() && spec.threshold == 1 {
+            true => Ok(None),
+            false => role(name).map(Some),
+        }
+    };
     let roles = Roles {
+        release: optional(RoleName::Release)?,
+        hotpatch: optional(RoleName::Hotpatch)?,
+        recovery: optional(RoleName::Recovery)?,
+        catalog: optional(RoleName::Catalog)?,
         root: role(RoleName::Root)?,
-        release: role(RoleName::Release)?,
-        hotpatch: role(RoleName::Hotpatch)?,
-        recovery: role(RoleName::Recovery)?,
-        catalog: role(RoleName::Catalog)?,
     };
     all.sort_by_key(|k| k.key_id());
     all.dedup_by_key(|k| k.key_id());
@@ -254,8 +275,9 @@ pub fn init(keys: &RoleKeys, created: u64, expires: u64) -> Result<TrustRoot, Ro
     Ok(root)
 }
 
-/// Adds `key` to `role` (and to the root's key list). Returns whether the
-/// root changed: adding a key that is already in the role does nothing.
+/// Adds `key` to `role` (and to the root's key list), creating the role
+/// with a threshold of 1 if the root has none. Returns whether the root
+/// changed: adding a key that is already in the role does nothing.
 pub fn add_key(
     root: &mut TrustRoot,
     role: RoleName,
@@ -263,7 +285,14 @@ pub fn add_key(
 ) -> Result<bool, RootEditError> {
     let mut edited = root.clone();
     let id = key.key_id();
-    if !insert_sorted(&mut edited.roles.get_mut(role).keys, id) {
+    let target = match edited.roles.slot_mut(role) {
+        Some(slot) => slot.get_or_insert_with(|| Role {
+            threshold: 1,
+            keys: Vec::new(),
+        }),
+        None => &mut edited.roles.root,
+    };
+    if !insert_sorted(&mut target.keys, id) {
         return Ok(false);
     }
     if edited.key(&id).is_none() {
@@ -284,7 +313,10 @@ pub fn remove_key(
     key_id: &KeyId,
 ) -> Result<(), RootEditError> {
     let mut edited = root.clone();
-    let r = edited.roles.get_mut(role);
+    let r = edited
+        .roles
+        .get_mut(role)
+        .ok_or(RootEditError::NoSuchRole { role })?;
     let at = r
         .keys
         .binary_search(key_id)
@@ -300,9 +332,7 @@ pub fn remove_key(
             remaining: r.keys.len(),
         });
     }
-    let still_used = RoleName::ALL
-        .iter()
-        .any(|name| edited.roles.get(*name).keys.contains(key_id));
+    let still_used = edited.roles.present().any(|(_, r)| r.keys.contains(key_id));
     if !still_used {
         edited.keys.retain(|k| k.key_id() != *key_id);
     }
@@ -317,10 +347,14 @@ pub fn set_threshold(
     role: RoleName,
     threshold: u32,
 ) -> Result<(), RootEditError> {
-    let mut edited = root.roles.get(role).clone();
+    let current = root
+        .roles
+        .get_mut(role)
+        .ok_or(RootEditError::NoSuchRole { role })?;
+    let mut edited = current.clone();
     edited.threshold = threshold;
     check_threshold(role, &edited)?;
-    *root.roles.get_mut(role) = edited;
+    *current = edited;
     Ok(())
 }
 

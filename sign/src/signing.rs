@@ -225,6 +225,15 @@ pub(crate) fn open_metadata<T: Canonical>(
 }
 
 /// Whether two paths name the same existing file.
+/// Whether `key_id` is a key of the trust root's `role` (false if the
+/// root has no such role).
+fn in_role(root: &TrustedRoot, role: RoleName, key_id: &KeyId) -> bool {
+    root.root()
+        .roles
+        .get(role)
+        .is_some_and(|r| r.keys.contains(key_id))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     {
@@ -497,7 +506,7 @@ pub fn sign_file(
             let (opened, manifest) = open_package(path, &options.limits)?;
             if let Some(root) = root {
                 let role = manifest.kind.signing_role();
-                if !root.root().roles.get(role).keys.contains(&key_id) {
+                if !in_role(root, role, &key_id) {
                     return Err(not_in(role, manifest.kind.name()));
                 }
             }
@@ -506,7 +515,7 @@ pub fn sign_file(
         FileType::TrustRoot => {
             let (opened, own) = open_metadata::<TrustRoot>(path, file_type, &options.limits)?;
             if let Some(root) = root
-                && !root.root().roles.root.keys.contains(&key_id)
+                && !in_role(root, RoleName::Root, &key_id)
                 && !own.roles.root.keys.contains(&key_id)
             {
                 return Err(not_in(RoleName::Root, "trust root"));
@@ -516,7 +525,7 @@ pub fn sign_file(
         FileType::Catalog => {
             let (opened, _) = open_metadata::<Catalog>(path, file_type, &options.limits)?;
             if let Some(root) = root
-                && !root.root().roles.catalog.keys.contains(&key_id)
+                && !in_role(root, RoleName::Catalog, &key_id)
             {
                 return Err(not_in(RoleName::Catalog, "catalog"));
             }

@@ -559,23 +559,31 @@ fn unsafe_payload_names_are_refused() {
             "{bad}: {msg}"
         );
     }
-    // Names that differ only by ASCII case are one file on NTFS or APFS.
+    // Names that differ only by ASCII case are two entries (N9 compares
+    // bytes; a case-insensitive file system refuses them on extraction).
     let text = minimal(
         "",
         "[[payloads]]\nname = \"README\"\nfile = \"f\"\n[[payloads]]\nname = \"readme\"\nfile = \"f\"\n",
     );
-    let err = parse_err(&text);
-    assert!(
-        err.to_string().contains("only by case") && err.to_string().contains("payloads[1].name"),
-        "{err}"
+    assert_eq!(
+        PackageDescription::parse(&text).unwrap().payloads().len(),
+        2
     );
+    // An entry inside another that is not a folder is refused once the
+    // entries are known, naming both.
     let text = minimal(
         "",
-        "[[payloads]]\nname = \"lib/x.so\"\nfile = \"f\"\n[[payloads]]\nname = \"Lib\"\nfile = \"f\"\n",
+        "[[payloads]]\nname = \"lib/x.so\"\nfile = \"f\"\n[[payloads]]\nname = \"lib\"\nfile = \"f\"\n",
     );
-    let err = parse_err(&text);
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("f"), b"x").unwrap();
+    let err = PackageDescription::parse(&text)
+        .unwrap()
+        .entries(dir.path())
+        .unwrap_err();
     assert!(
-        err.to_string().contains("\"Lib\", which is a file"),
+        err.to_string()
+            .contains("would be inside \"lib\", which is not a folder"),
         "{err}"
     );
     // Module paths follow the same rules.

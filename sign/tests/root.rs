@@ -69,7 +69,15 @@ fn init_sorts_and_deduplicates() {
     assert_eq!(root.keys.len(), 6);
     assert!(root.keys.windows(2).all(|w| w[0].key_id() < w[1].key_id()));
     assert_eq!(root.roles.root.keys.len(), 2);
-    assert!(root.roles.catalog.keys.windows(2).all(|w| w[0] < w[1]));
+    assert!(
+        root.roles
+            .catalog
+            .as_ref()
+            .expect("role")
+            .keys
+            .windows(2)
+            .all(|w| w[0] < w[1])
+    );
 
     let mut bad = role_keys();
     bad.release.threshold = 0;
@@ -83,8 +91,24 @@ fn init_sorts_and_deduplicates() {
     let mut bad = role_keys();
     bad.root.threshold = 3;
     assert!(init(&bad, T0, T0 + DAY).is_err());
+    // A role other than root without keys is left out of the root; with
+    // a threshold asked for, it is an error.
+    let mut partial = role_keys();
+    partial.recovery.keys.clear();
+    let root = init(&partial, T0, T0 + DAY).unwrap();
+    assert_eq!(root.roles.recovery, None);
+    assert!(root.roles.release.is_some());
+    partial.recovery.threshold = 2;
+    assert!(matches!(
+        init(&partial, T0, T0 + DAY),
+        Err(RootEditError::Threshold {
+            role: RoleName::Recovery,
+            keys: 0,
+            ..
+        })
+    ));
     let mut bad = role_keys();
-    bad.recovery.keys.clear();
+    bad.root.keys.clear();
     assert!(init(&bad, T0, T0 + DAY).is_err());
     assert!(matches!(
         init(&role_keys(), T0, T0),
@@ -247,10 +271,20 @@ fn save_keeps_signatures_only_for_the_same_body() {
     assert_eq!(read, root);
 
     // An invalid root is not written.
-    root.roles.release.threshold = 5;
+    root.roles.release.as_mut().expect("role").threshold = 5;
     let err = save_root(&path, &root).err().unwrap();
     assert!(matches!(err, SignError::Invalid { .. }), "{err:?}");
-    assert_eq!(read_root_file(&path).unwrap().1.roles.release.threshold, 1);
+    assert_eq!(
+        read_root_file(&path)
+            .unwrap()
+            .1
+            .roles
+            .release
+            .as_ref()
+            .expect("role")
+            .threshold,
+        1
+    );
     assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
 }
 

@@ -555,7 +555,15 @@ fn public_key_type_round_trips_through_the_root() {
     // The key ids used by the signer match those of the trust root.
     let root = trusted_root();
     let id = hpk_format::KeyId::of_public_key(release_a().public_key().as_bytes());
-    assert!(root.root().roles.release.keys.contains(&id));
+    assert!(
+        root.root()
+            .roles
+            .release
+            .as_ref()
+            .expect("role")
+            .keys
+            .contains(&id)
+    );
     let again = PublicKey::from_bytes(*release_a().public_key().as_bytes()).unwrap();
     assert_eq!(again, release_a().public_key());
 }

@@ -188,10 +188,10 @@ pub fn root_with_roles(
     };
     let roles = Roles {
         root: role_of(RoleName::Root),
-        release: role_of(RoleName::Release),
-        hotpatch: role_of(RoleName::Hotpatch),
-        recovery: role_of(RoleName::Recovery),
-        catalog: role_of(RoleName::Catalog),
+        release: Some(role_of(RoleName::Release)),
+        hotpatch: Some(role_of(RoleName::Hotpatch)),
+        recovery: Some(role_of(RoleName::Recovery)),
+        catalog: Some(role_of(RoleName::Catalog)),
     };
     trust_root(version, expires, roles, &listed)
 }
@@ -220,6 +220,8 @@ pub struct TestPayload {
     pub data: Vec<u8>,
     /// Chunking and compression.
     pub options: ChunkingOptions,
+    /// Whether the payload is marked executable.
+    pub executable: bool,
 }
 
 impl TestPayload {
@@ -233,6 +235,7 @@ impl TestPayload {
                 threads: 1,
                 ..ChunkingOptions::default()
             },
+            executable: false,
         }
     }
 }
@@ -385,6 +388,8 @@ impl PackageSpec {
                 restart_required,
                 targets: default_targets(),
                 payloads: Vec::new(),
+                links: Vec::new(),
+                folders: Vec::new(),
                 extensions: Vec::new(),
             },
             payloads: Vec::new(),
@@ -444,6 +449,34 @@ impl PackageSpec {
         self
     }
 
+    /// Adds an executable zstd payload with 4 KiB chunks.
+    pub fn with_executable(mut self, name: &str, data: Vec<u8>) -> PackageSpec {
+        let mut payload = TestPayload::new(name, data);
+        payload.executable = true;
+        self.payloads.push(payload);
+        self
+    }
+
+    /// Adds a symbolic link `name` to `target` (a name relative to the
+    /// package's root); links are kept in name order.
+    pub fn with_link(mut self, name: &str, target: &str) -> PackageSpec {
+        self.manifest.links.push(hpk_format::Link {
+            name: PayloadName::new(name).expect("link name"),
+            target: PayloadName::new(target).expect("link target"),
+        });
+        self.manifest.links.sort_by(|a, b| a.name.cmp(&b.name));
+        self
+    }
+
+    /// Adds an empty folder; folders are kept in name order.
+    pub fn with_folder(mut self, name: &str) -> PackageSpec {
+        self.manifest
+            .folders
+            .push(PayloadName::new(name).expect("folder name"));
+        self.manifest.folders.sort();
+        self
+    }
+
     /// Sets the content version.
     pub fn version(mut self, v: &str) -> PackageSpec {
         self.manifest.version = v.parse::<Version>().expect("version");
@@ -492,7 +525,9 @@ impl PackageSpec {
             )
             .expect("write payload");
             index.extend_from_slice(&written.index);
-            manifest.payloads.push(written.descriptor);
+            let mut descriptor = written.descriptor;
+            descriptor.executable = p.executable;
+            manifest.payloads.push(descriptor);
         }
         let body = encode(&manifest, &Limits::default()).expect("encode manifest");
         BuiltPackage {
@@ -523,7 +558,15 @@ pub fn encode_root_unchecked(root: &TrustRoot) -> Vec<u8> {
         out.extend_from_slice(&key.public_key);
     }
     for name in RoleName::ALL {
-        let role = root.roles.get(name);
+        // The root role is always there; the others are options (a tag
+        // byte, then the role if it is 1).
+        let Some(role) = root.roles.get(name) else {
+            out.push(0);
+            continue;
+        };
+        if name != RoleName::Root {
+            out.push(1);
+        }
         out.extend_from_slice(&role.threshold.to_le_bytes());
         out.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
         for id in &role.keys {
@@ -588,7 +631,7 @@ pub fn online_device() -> hpk_verify::DeviceProfile {
         mode: hpk_verify::ProfileMode::Online,
         os: tok("windows"),
         architecture: tok("x64"),
-        edition: tok("enterprise"),
+        edition: Some(tok("enterprise")),
         channels: vec![Channel::General],
         capabilities: Vec::new(),
         installed_baseline: None,

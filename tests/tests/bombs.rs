@@ -432,6 +432,7 @@ fn descriptor(
 ) -> PayloadDescriptor {
     PayloadDescriptor {
         name: PayloadName::new(name).unwrap(),
+        executable: false,
         compression,
         size,
         stored_size,
@@ -532,6 +533,7 @@ fn valid_package() -> (BuiltPackage, Vec<u8>) {
             threads: 1,
             ..hpk_sign::ChunkingOptions::default()
         },
+        executable: false,
     }];
     let built = spec.build();
     let file = built.file(&[&keys.release]);
@@ -1150,6 +1152,7 @@ fn the_probe_measures_what_the_verifier_holds() {
             threads: 1,
             ..hpk_sign::ChunkingOptions::default()
         },
+        executable: false,
     }];
     let file = spec.build().file(&[&keys.release]);
     let dir = tempfile::tempdir().unwrap();

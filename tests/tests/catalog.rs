@@ -749,7 +749,7 @@ fn ties_are_broken_the_same_way_whatever_the_catalog_order() {
         "cu-b"
     };
     let home = DeviceProfile {
-        edition: tok("home"),
+        edition: Some(tok("home")),
         ..online_device()
     };
     let plan = same_plan_in_any_order(&[&sa.entry, &sb.entry, &bx.entry], &home);
@@ -1044,7 +1044,7 @@ fn up_to_date_is_not_the_same_as_not_eligible() {
     assert!(plan.steps.is_empty() && plan.skipped.is_empty());
     // A home device and a catalog with only baselines and hotpatches.
     let home = DeviceProfile {
-        edition: tok("home"),
+        edition: Some(tok("home")),
         ..vbs_device()
     };
     let plan = resolve(&verified(&[&f.b_new.entry, &f.h_new_1.entry]), &home, NOW);

@@ -199,6 +199,7 @@ fn payload(name: &str, data: Vec<u8>, compression: Compression, chunk_size: u32)
             threads: 0,
             ..ChunkingOptions::default()
         },
+        executable: false,
     }
 }
 

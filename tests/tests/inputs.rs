@@ -177,7 +177,7 @@ fn a_threshold_change_alone_also_resets_the_floor() {
     device.record_catalog(&verifier(&v1).catalog_above(&evil[..], 0).unwrap());
     // Root v2: the catalog role becomes 2 of {old, second}.
     let mut r2 = root_with_catalog(&keys, 2, &[&keys.catalog, &second]);
-    r2.roles.catalog.threshold = 2;
+    r2.roles.catalog.as_mut().expect("role").threshold = 2;
     let v2 = v1
         .update(&root_file(&r2, &[&keys.root]), &limits())
         .unwrap();
@@ -198,7 +198,7 @@ fn a_rotation_that_keeps_the_catalog_role_keeps_the_floor() {
     let mut r2 = standard_root(&keys);
     r2.version = 2;
     let extra = TestKey::from_seed(57);
-    r2.roles.release = role(1, &[&keys.release, &extra]);
+    r2.roles.release = Some(role(1, &[&keys.release, &extra]));
     r2.keys = trust_root(
         2,
         r2.expires,
@@ -239,7 +239,7 @@ fn a_rotation_that_keeps_the_catalog_role_keeps_the_floor() {
 fn the_catalog_role_digest_is_sha256_of_the_role_encoding() {
     let keys = Keys::standard();
     let root = standard_trusted_root(&keys);
-    let role = &root.root().roles.catalog;
+    let role = root.root().roles.catalog.as_ref().expect("role");
     let mut bytes = role.threshold.to_le_bytes().to_vec();
     bytes.extend_from_slice(&(role.keys.len() as u64).to_le_bytes());
     for k in &role.keys {

@@ -70,7 +70,7 @@ fn the_worked_example_is_what_the_implementation_makes_and_accepts() {
     let text = spec();
     let whole = section(&text, "### The whole package");
     let package = dump(whole, "89 48 50 4b 0d 0a 1a 0a 01 00 00 00 01 00");
-    assert_eq!(package.len(), 446);
+    assert_eq!(package.len(), 463);
     assert_eq!(
         Digest::of(&package).0,
         value_after(whole, "whose `SHA-256` is"),
@@ -78,7 +78,7 @@ fn the_worked_example_is_what_the_implementation_makes_and_accepts() {
     );
     let root_section = section(&text, "### The trust root");
     let root = dump(root_section, "89 48 50 4b 0d 0a 1a 0a 01 00 00 00 02 00");
-    assert_eq!(root.len(), 434);
+    assert_eq!(root.len(), 438);
     assert_eq!(
         Digest::of(&root).0,
         value_after(root_section, "with `SHA-256`"),
@@ -86,7 +86,7 @@ fn the_worked_example_is_what_the_implementation_makes_and_accepts() {
     );
 
     // The manifest digest and the signed statement.
-    let body = &package[140..400];
+    let body = &package[140..417];
     let manifest = section(&text, "### The manifest");
     assert_eq!(Digest::of(body).0, value_after(manifest, "manifest digest"));
     let statement = signed_statement(FileType::Package, body);
@@ -107,12 +107,12 @@ fn the_worked_example_is_what_the_implementation_makes_and_accepts() {
     assert_eq!(made.to_bytes()[32..], s);
 
     // The trust root's own statement and signature.
-    let root_body = &root[140..434];
+    let root_body = &root[140..438];
     assert_eq!(
         Digest::of(root_body).0,
         value_after(
             root_section,
-            "Its body digest, `SHA-256` of these 294 bytes, is"
+            "Its body digest, `SHA-256` of these 298 bytes, is"
         )
     );
     let root_made = key.sign(&signed_statement(FileType::TrustRoot, root_body));

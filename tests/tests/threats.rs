@@ -397,8 +397,11 @@ fn a_valid_and_an_invalid_record_of_the_same_key_count_once() {
     // The report itself, of the key's valid record between two invalid
     // ones: the key counts once, and only once.
     let report = signature_err(&built.file_with(&[bad, good, bad]), &root).report;
-    assert_eq!(report.count_in(&root.root().roles.release), 1);
-    assert!(!report.meets(&root.root().roles.release));
+    assert_eq!(
+        report.count_in(root.root().roles.release.as_ref().expect("role")),
+        1
+    );
+    assert!(!report.meets(root.root().roles.release.as_ref().expect("role")));
 }
 
 /// A signature whose R is the identity point (small order) satisfies the
@@ -459,7 +462,8 @@ fn a_trust_root_listing_the_same_key_twice_is_refused_at_decode() {
     // The release role names the release key twice, so that one key would
     // meet its threshold of 2.
     let mut twice_in_role = honest.clone();
-    twice_in_role.roles.release.keys = vec![keys.release.id(), keys.release.id()];
+    twice_in_role.roles.release.as_mut().expect("role").keys =
+        vec![keys.release.id(), keys.release.id()];
     let file = root_file_from_body(&encode_root_unchecked(&twice_in_role), &[&keys.root]);
     let e = TrustedRoot::load(&file, NOW, &limits()).unwrap_err();
     assert_eq!(e.class(), ErrorClass::Malformed);
@@ -1010,6 +1014,7 @@ fn package_with_frame(frame: &[u8], chunk_len: u32, keys: &Keys) -> Vec<u8> {
     let mut manifest = PackageSpec::baseline("contoso-os").build().manifest;
     manifest.payloads = vec![PayloadDescriptor {
         name: PayloadName::new("bomb.bin").unwrap(),
+        executable: false,
         compression: Compression::Zstd,
         size: u64::from(chunk_len),
         stored_size: frame.len() as u64,
@@ -1183,6 +1188,7 @@ fn manifest_sizes_that_overflow_are_refused() {
     let chunk_size = hpk_format::MAX_CHUNK_SIZE;
     let huge = |name: &str| PayloadDescriptor {
         name: PayloadName::new(name).unwrap(),
+        executable: false,
         compression: Compression::Zstd,
         size: u64::MAX,
         stored_size: u64::MAX,
@@ -1240,7 +1246,10 @@ fn a_root_with_a_role_of_threshold_zero_or_no_keys_cannot_be_decoded() {
     for name in RoleName::ALL {
         for (threshold, with_keys) in [(0, true), (0, false), (1, false)] {
             let mut root = standard_root(&keys);
-            let r = root.roles.get_mut(name);
+            let r = root
+                .roles
+                .get_mut(name)
+                .expect("the standard root has every role");
             r.threshold = threshold;
             if !with_keys {
                 r.keys.clear();
@@ -1265,7 +1274,10 @@ fn a_root_with_a_role_of_threshold_zero_or_no_keys_cannot_be_decoded() {
     let mut empty = standard_root(&keys);
     empty.keys.clear();
     for name in RoleName::ALL {
-        *empty.roles.get_mut(name) = Role {
+        *empty
+            .roles
+            .get_mut(name)
+            .expect("the standard root has every role") = Role {
             threshold: 0,
             keys: Vec::new(),
         };
@@ -1304,7 +1316,7 @@ fn a_threshold_of_zero_is_never_met() {
     // Nor can a trust root ask for one: a role of threshold 0 does not
     // decode, so no document is ever checked against it.
     let mut zero = standard_root(&keys);
-    zero.roles.release.threshold = 0;
+    zero.roles.release.as_mut().expect("role").threshold = 0;
     let file = root_file_from_body(&encode_root_unchecked(&zero), &[&keys.root]);
     let e = TrustedRoot::load(&file, NOW, &limits()).unwrap_err();
     assert!(

@@ -414,6 +414,64 @@ fn read_back(dir: &Path, names: impl Iterator<Item = String>) -> Vec<(String, St
         .collect()
 }
 
+/// Checks what a successful extraction left in `out`, beyond the payloads'
+/// contents: exactly the vector's executables, links (with the content
+/// SPEC X2 gives them) and empty folders, and nothing else.
+fn tree_complaint(v: &Vector, entry: &str, out: &Path) -> Option<String> {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = BTreeSet::new();
+    let mut executables = BTreeSet::new();
+    let mut links = BTreeSet::new();
+    let mut empty = BTreeSet::new();
+    let mut stack = vec![(out.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let mut children = 0;
+        for child in std::fs::read_dir(&dir).expect("read_dir") {
+            children += 1;
+            let child = child.expect("entry");
+            let name = child.file_name().to_string_lossy().into_owned();
+            let child_rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = std::fs::symlink_metadata(child.path()).expect("metadata");
+            if meta.file_type().is_symlink() {
+                let content = std::fs::read_link(child.path()).expect("read_link");
+                links.insert(format!("{child_rel} -> {}", content.display()));
+            } else if meta.is_dir() {
+                stack.push((child.path(), child_rel));
+            } else {
+                if meta.permissions().mode() & 0o111 != 0 {
+                    executables.insert(child_rel.clone());
+                }
+                files.insert(child_rel);
+            }
+        }
+        if children == 0 && !rel.is_empty() {
+            empty.insert(rel);
+        }
+    }
+    let want = |key: &str| v.get_all(key).map(str::to_owned).collect::<BTreeSet<_>>();
+    let wanted_files: BTreeSet<String> = v
+        .get_all("payload_sha256")
+        .filter_map(|l| l.split_once(' ').map(|(_, n)| n.to_owned()))
+        .collect();
+    let mut complaints = Vec::new();
+    for (what, got, expected) in [
+        ("files", files, wanted_files),
+        ("executables", executables, want("executable")),
+        ("links", links, want("link")),
+        ("empty folders", empty, want("folder")),
+    ] {
+        if got != expected {
+            complaints.push(format!("{what} {got:?}, expected {expected:?}"));
+        }
+    }
+    (!complaints.is_empty()).then(|| format!("{}: {entry}: {}", v.name, complaints.join("; ")))
+}
+
 fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Option<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let package = match open(v, s, root) {
@@ -435,12 +493,14 @@ fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Optio
                 .payloads
                 .iter()
                 .map(|p| p.name.to_string());
-            let complaint = (left.len() != 1).then(|| {
-                format!(
-                    "{}: extract-dir: succeeded but left {left:?} beside the target",
-                    v.name
-                )
-            });
+            let complaint = (left.len() != 1)
+                .then(|| {
+                    format!(
+                        "{}: extract-dir: succeeded but left {left:?} beside the target",
+                        v.name
+                    )
+                })
+                .or_else(|| tree_complaint(v, "extract-dir", &out_dir));
             (Ok(Some(read_back(&out_dir, names))), complaint)
         }
         Err(e) => {
@@ -688,6 +748,7 @@ fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
                     .join("/")
             })
             .collect::<Vec<_>>();
+        complaints.extend(tree_complaint(v, "hpk extract", &out_dir));
         Some(read_back(&out_dir, names.into_iter()))
     } else {
         // All or nothing: no target, no staging folder.

@@ -405,7 +405,7 @@ impl Kind {
     fn profile(self) -> DeviceProfile {
         DeviceProfile {
             architecture: tok(self.arch.name()),
-            edition: tok(self.edition),
+            edition: Some(tok(self.edition)),
             channels: if self.preview {
                 vec![Channel::General, Channel::Preview]
             } else {

@@ -7,7 +7,7 @@ use crate::document::{Signed, Verified, unknown_critical_extension};
 use crate::error::VerifyError;
 use crate::error::{CatalogError, Rollback};
 use crate::package::Package;
-use crate::threshold::Subject;
+use crate::threshold::{Subject, role_of};
 use crate::trust::TrustedRoot;
 use hpk_format::{
     Catalog, CatalogEntry, ContainerError, Digest, ErrorClass, FileType, Limits, RoleName,
@@ -31,7 +31,10 @@ pub(crate) fn verify_catalog<R: Read>(
 ) -> Result<Verified<Catalog>, CatalogError> {
     let signed =
         Signed::read_whole(input, FileType::Catalog, limits).map_err(CatalogError::Container)?;
-    let role = (RoleName::Catalog, &root.root().roles.catalog);
+    let role = (
+        RoleName::Catalog,
+        role_of(&root.root().roles, RoleName::Catalog),
+    );
     let opened = signed.open::<Catalog>(root.ring(), &[role], Subject::Catalog, limits)?;
     let catalog = opened.value;
     let version = catalog.version;

@@ -41,8 +41,9 @@ pub struct DeviceProfile {
     pub os: Token,
     /// CPU architecture, e.g. `x64`.
     pub architecture: Token,
-    /// Edition, e.g. `enterprise`.
-    pub edition: Token,
+    /// Edition, e.g. `enterprise`; none for a device without editions
+    /// (most Linux devices), which takes only packages for every edition.
+    pub edition: Option<Token>,
     /// Channels the device takes packages from (`general` at least).
     pub channels: Vec<Channel>,
     /// Capabilities the device has, e.g. `vbs`.
@@ -142,7 +143,8 @@ struct RawDevice {
     profile: Option<String>,
     os: String,
     architecture: String,
-    edition: String,
+    #[serde(default)]
+    edition: Option<String>,
     #[serde(default)]
     channels: Option<Vec<String>>,
     #[serde(default)]
@@ -202,7 +204,11 @@ impl DeviceProfile {
             mode,
             os: token("os", &raw.os)?,
             architecture: token("architecture", &raw.architecture)?,
-            edition: token("edition", &raw.edition)?,
+            edition: raw
+                .edition
+                .as_deref()
+                .map(|e| token("edition", e))
+                .transpose()?,
             channels,
             capabilities: raw
                 .capabilities
@@ -322,7 +328,7 @@ impl DeviceProfile {
             profile: Some(self.mode.as_str().to_owned()),
             os: self.os.as_str().to_owned(),
             architecture: self.architecture.as_str().to_owned(),
-            edition: self.edition.as_str().to_owned(),
+            edition: self.edition.as_ref().map(|e| e.as_str().to_owned()),
             channels: Some(self.channels.iter().map(|c| c.name().to_owned()).collect()),
             capabilities: tokens(&self.capabilities),
             installed_baseline: self.installed_baseline.map(|d| d.to_hex()),

@@ -10,13 +10,16 @@
 //! payload name; and a failure removes the staging folder. Payload names
 //! cannot escape the folder (they are validated relative paths), and no
 //! link is followed: everything is created new in a folder that only
-//! this process has written to.
+//! this process has written to. The manifest's empty folders and
+//! symbolic links are made after every payload, each link as a relative
+//! path that stays inside the folder; executable payloads get execute
+//! permission (on Unix).
 
 use crate::document::Verified;
 use crate::error::{ExtractError, VerifyError};
 use crate::sink::PayloadSink;
 use crate::staging::StagingDir;
-use hpk_format::{Manifest, PayloadDescriptor};
+use hpk_format::{Manifest, PayloadDescriptor, PayloadName};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -96,6 +99,10 @@ pub struct Extracted {
     pub manifest: Verified<Manifest>,
     /// The files written, under the target folder, in manifest order.
     pub files: Vec<PathBuf>,
+    /// The symbolic links made, in manifest order.
+    pub links: Vec<PathBuf>,
+    /// The empty folders made, in manifest order.
+    pub folders: Vec<PathBuf>,
 }
 
 /// Writes payloads under their final names inside the staging folder.
@@ -110,6 +117,8 @@ struct DirSink<'a> {
     made_order: Vec<PathBuf>,
     /// The payloads' names as relative paths, in manifest order.
     names: Vec<PathBuf>,
+    /// The links' names as relative paths, in manifest order.
+    links: Vec<PathBuf>,
     /// Why a payload could not be written, with the path involved.
     failure: Option<ExtractError>,
 }
@@ -121,65 +130,108 @@ impl DirSink<'_> {
         error
     }
 
-    /// Creates the folders leading to `desc`'s name and the file itself,
-    /// new, inside the staging folder. N9 and N10 keep names from meeting
-    /// each other, even on a case-insensitive file system; a folder that
-    /// exists is one this extraction made (nothing else writes there).
-    fn create(&mut self, desc: &PayloadDescriptor) -> Result<(PathBuf, File), ExtractError> {
+    /// Makes the folder `rel` inside the staging folder unless this
+    /// extraction made it already. N9 and N10 keep names from meeting each
+    /// other; on a file system that ignores case, a folder that exists
+    /// under another case was made by this extraction too (nothing else
+    /// writes here), and anything else in the way is refused.
+    fn folder(&mut self, rel: &Path) -> Result<(), ExtractError> {
+        if self.made.contains(rel) {
+            return Ok(());
+        }
+        let path = self.root.join(rel);
+        match std::fs::create_dir(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.is_dir() => {}
+                    _ => {
+                        return Err(ExtractError::Unsafe {
+                            path,
+                            reason: "a file or link is in the way of a folder",
+                        });
+                    }
+                }
+            }
+            Err(source) => return Err(ExtractError::Io { path, source }),
+        }
+        self.made.insert(rel.to_path_buf());
+        self.made_order.push(rel.to_path_buf());
+        Ok(())
+    }
+
+    /// Makes the folders leading to `name` (not `name` itself) and
+    /// returns its path relative to the staging folder.
+    fn parents(&mut self, name: &PayloadName) -> Result<PathBuf, ExtractError> {
         let mut rel = PathBuf::new();
-        let mut parts = desc.name.components().peekable();
+        let mut parts = name.components().peekable();
         while let Some(part) = parts.next() {
             rel.push(part);
+            if parts.peek().is_some() {
+                self.folder(&rel)?;
+            }
+        }
+        Ok(rel)
+    }
+
+    /// Creates the folders leading to `desc`'s name and the file itself,
+    /// new, inside the staging folder, executable if the manifest says so.
+    fn create(&mut self, desc: &PayloadDescriptor) -> Result<(PathBuf, File), ExtractError> {
+        let rel = self.parents(&desc.name)?;
+        let path = self.root.join(&rel);
+        let mut options = OpenOptions::new();
+        // Exclusive: fails on anything already there, link or not.
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(if desc.executable { 0o755 } else { 0o644 });
+        }
+        let file = options.open(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::AlreadyExists => ExtractError::Unsafe {
+                path: path.clone(),
+                reason: "another entry is already there",
+            },
+            _ => ExtractError::Io {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        self.names.push(rel);
+        Ok((path, file))
+    }
+
+    /// Creates the manifest's empty folders and links, once every payload
+    /// is written: a link is made last so that nothing is ever written
+    /// through one, and as the relative path from its folder to its
+    /// target, which stays inside the target folder (SPEC X2).
+    fn finish_entries(&mut self, manifest: &Manifest) -> Result<(), ExtractError> {
+        for folder in &manifest.folders {
+            let rel = self.parents(folder)?;
+            self.folder(&rel)?;
+        }
+        for link in &manifest.links {
+            let rel = self.parents(&link.name)?;
             let path = self.root.join(&rel);
-            if parts.peek().is_none() {
-                let mut options = OpenOptions::new();
-                // Exclusive: fails on anything already there, link or not.
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    options.mode(0o644);
-                }
-                let file = options.open(&path).map_err(|source| match source.kind() {
+            make_link(&relative_target(&link.name, &link.target), &path).map_err(|source| {
+                match source.kind() {
                     io::ErrorKind::AlreadyExists => ExtractError::Unsafe {
                         path: path.clone(),
-                        reason: "another payload is already there",
+                        reason: "another entry is already there",
+                    },
+                    io::ErrorKind::Unsupported => ExtractError::Unsafe {
+                        path: path.clone(),
+                        reason: "symbolic links cannot be made on this platform",
                     },
                     _ => ExtractError::Io {
                         path: path.clone(),
                         source,
                     },
-                })?;
-                self.names.push(rel);
-                return Ok((path, file));
-            }
-            if self.made.contains(&rel) {
-                continue;
-            }
-            match std::fs::create_dir(&path) {
-                Ok(()) => {}
-                // The same folder under another case, on a file system
-                // that ignores case: made by this extraction too.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    match std::fs::symlink_metadata(&path) {
-                        Ok(m) if m.is_dir() => {}
-                        _ => {
-                            return Err(ExtractError::Unsafe {
-                                path,
-                                reason: "a file is in the way of a folder",
-                            });
-                        }
-                    }
                 }
-                Err(source) => return Err(ExtractError::Io { path, source }),
-            }
-            self.made.insert(rel.clone());
-            self.made_order.push(rel.clone());
+            })?;
+            self.links.push(rel);
         }
-        Err(ExtractError::Unsafe {
-            path: self.root.to_path_buf(),
-            reason: "empty payload name",
-        })
+        Ok(())
     }
 
     /// Flushes every payload file to disk, once all of them are written.
@@ -221,6 +273,46 @@ impl DirSink<'_> {
             sync_folder(&path).map_err(|source| ExtractError::Io { path, source })?;
         }
         Ok(())
+    }
+}
+
+/// The path a link named `name` holds to point at `target` (both relative
+/// to the package's root): up from the link's folder to the folder the two
+/// names share, then down to the target. Every folder it climbs is one
+/// this extraction made (N10: no link or file is a folder of another
+/// entry), so it never leaves the target folder.
+pub(crate) fn relative_target(name: &PayloadName, target: &PayloadName) -> PathBuf {
+    let mut from: Vec<&str> = name.components().collect();
+    from.pop();
+    let to: Vec<&str> = target.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    for part in to.iter().skip(common) {
+        path.push(part);
+    }
+    if path.as_os_str().is_empty() {
+        path.push(".");
+    }
+    path
+}
+
+/// Makes a symbolic link at `path` holding `target`; fails if anything
+/// is at `path`, and on platforms without symbolic links.
+fn make_link(target: &Path, path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, path)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (target, path);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "symbolic links are not supported here",
+        ))
     }
 }
 
@@ -415,6 +507,7 @@ pub(crate) fn extract_to_dir(
         made: HashSet::new(),
         made_order: Vec::new(),
         names: Vec::with_capacity(payloads),
+        links: Vec::new(),
         failure: None,
     };
     let named = |e| under_target(e, staging.path(), dir);
@@ -433,6 +526,7 @@ pub(crate) fn extract_to_dir(
             return Err(ExtractError::Verify(e));
         }
     };
+    sink.finish_entries(&manifest).map_err(named)?;
     sink.sync_files().map_err(named)?;
     sink.sync_folders().map_err(named)?;
     std::fs::set_permissions(staging.path(), permissions)
@@ -442,6 +536,12 @@ pub(crate) fn extract_to_dir(
         })
         .map_err(named)?;
     let files = sink.names.iter().map(|rel| dir.join(rel)).collect();
+    let links = sink.links.iter().map(|rel| dir.join(rel)).collect();
+    let folders = manifest
+        .folders
+        .iter()
+        .map(|f| dir.join(f.components().collect::<PathBuf>()))
+        .collect();
     staging.commit(dir).map_err(|source| match source.kind() {
         io::ErrorKind::AlreadyExists
         | io::ErrorKind::DirectoryNotEmpty
@@ -455,7 +555,12 @@ pub(crate) fn extract_to_dir(
             source,
         },
     })?;
-    Ok(Extracted { manifest, files })
+    Ok(Extracted {
+        manifest,
+        files,
+        links,
+        folders,
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::extract::{Extracted, extract_to_dir};
 use crate::parallel::{self, Consumer, Mode, Threads};
 use crate::policy::{self, Candidate};
 use crate::sink::PayloadSink;
-use crate::threshold::{Subject, require_any};
+use crate::threshold::{Subject, require_any, role_of};
 use crate::trust::TrustedRoot;
 use crate::{ExtractError, document};
 use hpk_format::{
@@ -158,11 +158,11 @@ impl<R: Read> Package<R, Unjudged> {
         limits: &Limits,
     ) -> Result<Package<R, Unjudged>, VerifyError> {
         let roles = root.root().roles.clone();
-        let any = PACKAGE_ROLES.map(|r| (r, roles.get(r)));
+        let any = PACKAGE_ROLES.map(|r| (r, role_of(&roles, r)));
         let opened = signed.open::<Manifest>(root.ring(), &any, Subject::Package, limits)?;
         let manifest = opened.value;
         let role = manifest.kind.signing_role();
-        let role_keys = roles.get(role);
+        let role_keys = role_of(&roles, role);
         let subject = Subject::PackageOfKind {
             kind: manifest.kind.name(),
             name: manifest.name.to_string(),

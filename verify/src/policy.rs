@@ -152,13 +152,20 @@ fn check_targets(c: &Candidate<'_>, device: &DeviceProfile) -> Result<(), NotApp
             ),
         );
     }
-    if !t.editions.is_empty() && !t.editions.contains(&device.edition) {
+    let edition_listed = device
+        .edition
+        .as_ref()
+        .is_some_and(|e| t.editions.contains(e));
+    if !t.editions.is_empty() && !edition_listed {
         return no(
             Reason::WrongEdition,
             format!(
                 "package is for {}, device is {}",
                 join(&t.editions),
-                device.edition
+                device
+                    .edition
+                    .as_ref()
+                    .map_or("of no edition", |e| e.as_str())
             ),
         );
     }

@@ -3,7 +3,7 @@
 //! root decoded once (its [`KeyRing`]).
 
 use ed25519_dalek::{Signature, VerifyingKey};
-use hpk_format::{ALG_ED25519, KeyId, Role, RoleName, SignatureRecord, TrustedKey};
+use hpk_format::{ALG_ED25519, KeyId, Role, RoleName, Roles, SignatureRecord, TrustedKey};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -33,6 +33,20 @@ impl KeyRing {
     fn get(&self, id: &KeyId) -> Option<&VerifyingKey> {
         self.keys.iter().find(|(k, _)| k == id).map(|(_, vk)| vk)
     }
+}
+
+/// What stands for a role a trust root does not have: no keys and a
+/// threshold of 0, which [`SignerReport::meets`] never counts as met, so
+/// a file that needs the role fails closed.
+static ABSENT: Role = Role {
+    threshold: 0,
+    keys: Vec::new(),
+};
+
+/// The role called `name` in `roles`, or [`ABSENT`] if the trust root
+/// leaves it out (SPEC "Roles").
+pub(crate) fn role_of(roles: &Roles, name: RoleName) -> &Role {
+    roles.get(name).unwrap_or(&ABSENT)
 }
 
 /// What the signature records over one statement amount to, key by key.
@@ -179,6 +193,15 @@ pub struct ThresholdNotMet {
 
 impl fmt::Display for ThresholdNotMet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(r), 0) = (self.role, self.needed) {
+            // Only an absent role has no threshold (a present one has at
+            // least 1).
+            return write!(
+                f,
+                "{} needs the {r} role, and the trust root has none: this publisher signs no such file",
+                self.subject
+            );
+        }
         let role = self.role.map_or_else(
             || "any package-signing role".to_owned(),
             |r| format!("the {r} role"),
@@ -228,8 +251,11 @@ pub(crate) fn require_any(
     if let Some((name, _)) = roles.iter().find(|(_, role)| report.meets(role)) {
         return Ok(*name);
     }
+    // An absent role (threshold 0) is never the closest: the message
+    // names a role that could be met.
     let closest = roles
         .iter()
+        .filter(|(_, role)| role.threshold > 0)
         .max_by_key(|(_, role)| (report.count_in(role), std::cmp::Reverse(role.threshold)));
     let (role, needed, got, other_role_keys) = match (roles, closest) {
         ([(name, role)], _) => (

@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::document::{Signed, Verified, role_digest, unknown_critical_extension};
 use crate::error::{RootError, WrongVersion};
-use crate::threshold::{KeyRing, Subject, require_any};
+use crate::threshold::{KeyRing, Subject, require_any, role_of};
 use hpk_format::{DecodeError, Digest, FileType, Limits, RoleName, TrustRoot, decode};
 use std::io::Read;
 
@@ -201,7 +201,7 @@ impl TrustedRoot {
     /// role differs resets that floor (see
     /// [`DeviceProfile::catalog_floor`](crate::DeviceProfile::catalog_floor)).
     pub fn catalog_role(&self) -> Digest {
-        role_digest(&self.root.roles.catalog)
+        role_digest(role_of(&self.root.roles, RoleName::Catalog))
     }
 
     /// The catalog floor in force under this root (VC9): `version`, the

@@ -73,6 +73,7 @@ fn manifest(payloads: usize) -> Manifest {
         let chunk = u64::from(DEFAULT_CHUNK_SIZE);
         manifest.payloads.push(PayloadDescriptor {
             name: PayloadName::new(&format!("System32/drivers/file{i:04}.sys")).expect("name"),
+            executable: false,
             compression: Compression::Zstd,
             size,
             stored_size: size / 3,
@@ -122,10 +123,13 @@ pub fn signed_head(payloads: usize, n: usize) -> (Vec<u8>, Verifier) {
         T0 + 365 * DAY,
         Roles {
             root: hpk_tests::role(1, &[&standard.root]),
-            release: hpk_tests::role(n as u32, &signers.iter().collect::<Vec<_>>()),
-            hotpatch: hpk_tests::role(1, &[&standard.hotpatch]),
-            recovery: hpk_tests::role(1, &[&standard.recovery]),
-            catalog: hpk_tests::role(1, &[&standard.catalog]),
+            release: Some(hpk_tests::role(
+                n as u32,
+                &signers.iter().collect::<Vec<_>>(),
+            )),
+            hotpatch: Some(hpk_tests::role(1, &[&standard.hotpatch])),
+            recovery: Some(hpk_tests::role(1, &[&standard.recovery])),
+            catalog: Some(hpk_tests::role(1, &[&standard.catalog])),
         },
         &listed,
     );

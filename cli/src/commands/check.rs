@@ -438,13 +438,15 @@ fn inspect_root(args: &InspectArgs) -> CliResult {
         let roles: serde_json::Map<String, serde_json::Value> = hpk_format::RoleName::ALL
             .iter()
             .map(|name| {
-                let role = r.roles.get(*name);
-                (
-                    name.as_str().to_owned(),
+                let role = r.roles.get(*name).map(|role| {
                     json!({
                         "threshold": role.threshold,
                         "keys": role.keys.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
-                    }),
+                    })
+                });
+                (
+                    name.as_str().to_owned(),
+                    role.unwrap_or(serde_json::Value::Null),
                 )
             })
             .collect();
@@ -470,7 +472,13 @@ fn inspect_root(args: &InspectArgs) -> CliResult {
     outln!("created       {}", inputs::format_time(r.created));
     outln!("expires       {}", inputs::format_time(r.expires));
     for name in hpk_format::RoleName::ALL {
-        let role = r.roles.get(name);
+        let Some(role) = r.roles.get(name) else {
+            outln!(
+                "role          {} none (files that need it are refused)",
+                name.as_str()
+            );
+            continue;
+        };
         outln!(
             "role          {} threshold {} of {}: {}",
             name.as_str(),
@@ -669,13 +677,24 @@ fn inspect_package(args: &InspectArgs) -> CliResult {
     }
     for p in &manifest.payloads {
         outln!(
-            "payload       {} {} -> {} stored, {} chunk(s), sha256 {}",
+            "payload       {}{} {} -> {} stored, {} chunk(s), sha256 {}",
             p.name,
+            if p.executable { " (executable)" } else { "" },
             human_bytes(p.size),
             human_bytes(p.stored_size),
             p.chunk_count,
             p.content_digest
         );
+    }
+    for l in &manifest.links {
+        outln!(
+            "link          {} -> {} (from the package's root)",
+            l.name,
+            l.target
+        );
+    }
+    for f in &manifest.folders {
+        outln!("folder        {f}/ (empty)");
     }
     print_extensions(&manifest.extensions);
     Ok(())

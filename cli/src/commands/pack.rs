@@ -45,8 +45,17 @@ fn exists(out: &Path) -> CliError {
         .hint("pass --force to overwrite it, or write to another file")
 }
 
-/// Runs `hpk pack`: refuses to replace an existing `out` unless `force`.
-pub fn pack(description: &Path, out: &Path, threads: usize, force: bool, ui: Ui) -> CliResult {
+/// Runs `hpk pack`: refuses to replace an existing `out` unless `force`;
+/// warns of target tokens that are not well known, and with `strict`
+/// refuses them.
+pub fn pack(
+    description: &Path,
+    out: &Path,
+    threads: usize,
+    force: bool,
+    strict: bool,
+    ui: Ui,
+) -> CliResult {
     if !force && std::fs::symlink_metadata(out).is_ok() {
         return Err(exists(out));
     }
@@ -57,14 +66,26 @@ pub fn pack(description: &Path, out: &Path, threads: usize, force: bool, ui: Ui)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let epoch = source_date_epoch().map_err(|e| CliError::usage(e.to_string()))?;
-    let total: u64 = desc
-        .payloads()
-        .iter()
-        .filter_map(|p| std::fs::metadata(base.join(&p.file)).ok())
-        .map(|m| m.len())
-        .sum();
-    let progress = ui.progress("packing", total);
-    let mut report = |p: hpk_sign::BuildProgress| progress.set(p.done);
+    let unknown = desc.unknown_tokens();
+    for u in &unknown {
+        errln!("hpk: {}: {u}", if strict { "error" } else { "warning" });
+    }
+    if strict && !unknown.is_empty() {
+        return Err(CliError::usage(format!(
+            "{}: {} target token(s) are not well known (--strict)",
+            description.display(),
+            unknown.len()
+        ))
+        .hint("use the registry's spelling (spec/SPEC.md, \"Well-known tokens\"), or drop --strict for a token devices really report"));
+    }
+    // The bar is drawn once the builder knows the total: folder trees are
+    // read first.
+    let mut progress = None;
+    let mut report = |p: hpk_sign::BuildProgress| {
+        progress
+            .get_or_insert_with(|| ui.progress("packing", p.total))
+            .set(p.done)
+    };
     let mut options = BuildOptions {
         threads,
         source_date_epoch: epoch,
@@ -73,7 +94,9 @@ pub fn pack(description: &Path, out: &Path, threads: usize, force: bool, ui: Ui)
         ..BuildOptions::default()
     };
     let result = build_package(&desc, base, out, &mut options);
-    progress.finish();
+    if let Some(progress) = progress {
+        progress.finish();
+    }
     let built = result.map_err(|e| {
         let failure = match &e {
             BuildError::Description(d) => return description_error(description, d),
@@ -85,12 +108,25 @@ pub fn pack(description: &Path, out: &Path, threads: usize, force: bool, ui: Ui)
         CliError::new(failure, format!("{}: {e}", description.display())).caused_by(&e)
     })?;
     outln!("{}", built.manifest_digest);
+    // Skipped entries are always reported (warnings are not notes): a
+    // tree that lost files should never go unnoticed.
+    for skipped in &built.skipped {
+        errln!(
+            "hpk: warning: left out {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        );
+    }
+    let m = &built.manifest;
     ui.note(format!(
-        "wrote {} ({} {} {}, {} bytes, unsigned): sign it with `hpk sign {} --key KEY`",
+        "wrote {} ({} {} {}, {} payload(s), {} link(s), {} empty folder(s), {} bytes, unsigned): sign it with `hpk sign {} --key KEY`",
         built.path.display(),
-        built.manifest.kind.name(),
-        built.manifest.name,
-        built.manifest.version,
+        m.kind.name(),
+        m.name,
+        m.version,
+        m.payloads.len(),
+        m.links.len(),
+        m.folders.len(),
         built.size,
         built.path.display()
     ));

@@ -51,16 +51,18 @@ pub enum RootCommand {
         #[arg(long = "root-key", value_name = "PUB", required = true)]
         root_keys: Vec<PathBuf>,
         /// Public key of the release role: baselines and standard updates.
-        #[arg(long = "release-key", value_name = "PUB", required = true)]
+        /// Leave out a role (other than root) you do not use: the trust root
+        /// then has no such role, and files that need it are refused.
+        #[arg(long = "release-key", value_name = "PUB")]
         release_keys: Vec<PathBuf>,
         /// Public key of the hotpatch role.
-        #[arg(long = "hotpatch-key", value_name = "PUB", required = true)]
+        #[arg(long = "hotpatch-key", value_name = "PUB")]
         hotpatch_keys: Vec<PathBuf>,
         /// Public key of the recovery role.
-        #[arg(long = "recovery-key", value_name = "PUB", required = true)]
+        #[arg(long = "recovery-key", value_name = "PUB")]
         recovery_keys: Vec<PathBuf>,
         /// Public key of the catalog role.
-        #[arg(long = "catalog-key", value_name = "PUB", required = true)]
+        #[arg(long = "catalog-key", value_name = "PUB")]
         catalog_keys: Vec<PathBuf>,
         /// A role's threshold (default 1), e.g. root=2. Repeatable.
         #[arg(long, value_parser = threshold_arg, value_name = "ROLE=N")]
@@ -494,8 +496,7 @@ fn verify(roots: &[PathBuf], trusted: Option<&Path>, now: Option<u64>, json: boo
             "created": r.created,
             "expires": r.expires,
             "digest": current.digest().to_hex(),
-            "roles": RoleName::ALL.iter().map(|name| {
-                let role = r.roles.get(*name);
+            "roles": r.roles.present().map(|(name, role)| {
                 serde_json::json!({
                     "name": name.as_str(),
                     "threshold": role.threshold,
@@ -517,7 +518,13 @@ fn verify(roots: &[PathBuf], trusted: Option<&Path>, now: Option<u64>, json: boo
         r.keys.len()
     );
     for name in RoleName::ALL {
-        let role = r.roles.get(name);
+        let Some(role) = r.roles.get(name) else {
+            outln!(
+                "  {:<9} none (files that need it are refused)",
+                name.as_str()
+            );
+            continue;
+        };
         outln!(
             "  {:<9} threshold {} of {}: {}",
             name.as_str(),

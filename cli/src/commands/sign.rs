@@ -269,7 +269,13 @@ pub fn sign(
     let signer = signer(signer_args)?;
     if let (FileType::Catalog, Some(trusted)) = (kind, &trusted) {
         let id = signer.public_key().key_id();
-        if !trusted.root().roles.catalog.keys.contains(&id) {
+        let in_catalog_role = trusted
+            .root()
+            .roles
+            .catalog
+            .as_ref()
+            .is_some_and(|r| r.keys.contains(&id));
+        if !in_catalog_role {
             return Err(CliError::usage(format!(
                 "{}: key {}… is not in the trust root's catalog role",
                 file.display(),

@@ -10,8 +10,8 @@
 
 use hpk_format::{
     BaselineInfo, Catalog, CatalogEntry, Channel, Compression, Digest, Extension, HotpatchInfo,
-    KeyId, MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PatchedModule, PayloadDescriptor,
-    PayloadName, Role, Roles, Targets, Token, TrustRoot, TrustedKey, Version,
+    KeyId, Link, MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PatchedModule,
+    PayloadDescriptor, PayloadName, Role, Roles, Targets, Token, TrustRoot, TrustedKey, Version,
 };
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::prelude::*;
@@ -187,6 +187,8 @@ impl Enc {
     fn descriptor(&mut self, p: &PayloadDescriptor) {
         self.mark("payload_name");
         self.str(p.name.as_str());
+        self.mark("executable");
+        self.bool(p.executable);
         self.mark("compression");
         self.u32(match p.compression {
             Compression::None => 0,
@@ -235,6 +237,17 @@ pub fn enc_manifest(m: &Manifest) -> Enc {
     for p in &m.payloads {
         e.descriptor(p);
     }
+    e.mark("links");
+    e.len(m.links.len());
+    for l in &m.links {
+        e.str(l.name.as_str());
+        e.str(l.target.as_str());
+    }
+    e.mark("folders");
+    e.len(m.folders.len());
+    for f in &m.folders {
+        e.str(f.as_str());
+    }
     e.extensions(&m.extensions);
     e
 }
@@ -254,13 +267,24 @@ pub fn enc_trust_root(r: &TrustRoot) -> Enc {
         e.fixed(&k.public_key);
     }
     e.mark("roles");
-    for role in [
-        &r.roles.root,
-        &r.roles.release,
-        &r.roles.hotpatch,
-        &r.roles.recovery,
-        &r.roles.catalog,
-    ] {
+    for (i, role) in [
+        Some(&r.roles.root),
+        r.roles.release.as_ref(),
+        r.roles.hotpatch.as_ref(),
+        r.roles.recovery.as_ref(),
+        r.roles.catalog.as_ref(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Every role but the root is an Option: a tag, then the role.
+        let Some(role) = role else {
+            e.u8(0);
+            continue;
+        };
+        if i > 0 {
+            e.u8(1);
+        }
         e.u32(role.threshold);
         e.len(role.keys.len());
         for k in &role.keys {
@@ -336,6 +360,7 @@ pub fn pname(s: &str) -> PayloadName {
 pub fn raw_descriptor(name: &str, size: u64, chunk_size: u32) -> PayloadDescriptor {
     PayloadDescriptor {
         name: pname(name),
+        executable: false,
         compression: Compression::None,
         size,
         stored_size: size,
@@ -373,10 +398,16 @@ pub fn sample_manifest(kind: PackageKind) -> Manifest {
             raw_descriptor("System32/a.dll", 10_000, MIN_CHUNK_SIZE),
             PayloadDescriptor {
                 compression: Compression::Zstd,
+                executable: true,
                 stored_size: 3_000,
                 ..raw_descriptor("System32/b.dll", 9_000, MIN_CHUNK_SIZE)
             },
         ],
+        links: vec![Link {
+            name: pname("System32/current.dll"),
+            target: pname("System32/b.dll"),
+        }],
+        folders: vec![pname("Temp")],
         extensions: vec![Extension {
             id: 1,
             critical: false,
@@ -440,10 +471,10 @@ pub fn sample_trust_root() -> TrustRoot {
         keys,
         roles: Roles {
             root: role(2, &ids),
-            release: role(1, &ids[..1]),
-            hotpatch: role(1, &ids[1..2]),
-            recovery: role(1, &ids[2..]),
-            catalog: role(1, &ids[..2]),
+            release: Some(role(1, &ids[..1])),
+            hotpatch: Some(role(1, &ids[1..2])),
+            recovery: Some(role(1, &ids[2..])),
+            catalog: Some(role(1, &ids[..2])),
         },
         extensions: vec![],
     }
@@ -525,10 +556,10 @@ pub fn payload_name() -> impl Strategy<Value = PayloadName> {
 pub fn portable(names: impl IntoIterator<Item = PayloadName>) -> Vec<PayloadName> {
     let mut kept: Vec<PayloadName> = Vec::new();
     for n in names {
-        let lower = n.as_str().to_ascii_lowercase();
+        let name = n.as_str();
         let clash = kept.iter().any(|k| {
-            let k = k.as_str().to_ascii_lowercase();
-            k == lower || lower.starts_with(&format!("{k}/")) || k.starts_with(&format!("{lower}/"))
+            let k = k.as_str();
+            k == name || name.starts_with(&format!("{k}/")) || k.starts_with(&format!("{name}/"))
         });
         if !clash {
             kept.push(n);
@@ -599,15 +630,13 @@ fn descriptor_for(name: PayloadName) -> impl Strategy<Value = PayloadDescriptor>
         Just(hpk_format::MAX_CHUNK_SIZE),
     ];
     (
-        size,
-        chunk_size,
-        any::<bool>(),
+        (size, chunk_size, any::<bool>(), any::<bool>()),
         any::<u64>(),
         digest(),
         digest(),
     )
         .prop_map(
-            move |(size, chunk_size, zstd, seed, index_digest, content_digest)| {
+            move |((size, chunk_size, zstd, executable), seed, index_digest, content_digest)| {
                 let chunk_count = size.div_ceil(u64::from(chunk_size));
                 let (compression, stored_size) = if zstd {
                     // At least one stored byte per chunk, at most the content.
@@ -618,6 +647,7 @@ fn descriptor_for(name: PayloadName) -> impl Strategy<Value = PayloadDescriptor>
                 };
                 PayloadDescriptor {
                     name: name.clone(),
+                    executable,
                     compression,
                     size,
                     stored_size,
@@ -632,11 +662,34 @@ fn descriptor_for(name: PayloadName) -> impl Strategy<Value = PayloadDescriptor>
 
 /// Payload descriptors with unique names, ascending.
 pub fn payloads() -> impl Strategy<Value = Vec<PayloadDescriptor>> {
-    btree_set(payload_name(), 0..=4).prop_flat_map(|names| {
-        portable(names)
+    entries().prop_map(|(payloads, _, _)| payloads)
+}
+
+/// The entries of a manifest: payloads, links and empty folders, each
+/// list ascending, no name twice and none a folder of another (N9, N10).
+pub fn entries() -> impl Strategy<Value = (Vec<PayloadDescriptor>, Vec<Link>, Vec<PayloadName>)> {
+    (btree_set(payload_name(), 0..=6), vec(any::<u8>(), 6)).prop_flat_map(|(names, roles)| {
+        let mut payloads = Vec::new();
+        let mut links = Vec::new();
+        let mut folders = Vec::new();
+        for (name, role) in portable(names).into_iter().zip(roles) {
+            match role % 4 {
+                0 => links.push(name),
+                1 => folders.push(name),
+                _ => payloads.push(name),
+            }
+        }
+        let payloads = payloads.into_iter().map(descriptor_for).collect::<Vec<_>>();
+        let links = links
             .into_iter()
-            .map(descriptor_for)
-            .collect::<Vec<_>>()
+            .map(|name| {
+                payload_name().prop_map(move |target| Link {
+                    name: name.clone(),
+                    target,
+                })
+            })
+            .collect::<Vec<_>>();
+        (payloads, links, Just(folders))
     })
 }
 
@@ -704,7 +757,7 @@ pub fn manifest() -> impl Strategy<Value = Manifest> {
                 created_expires(),
                 any::<bool>(),
                 targets(),
-                payloads(),
+                entries(),
                 extensions(),
             )
         })
@@ -717,7 +770,7 @@ pub fn manifest() -> impl Strategy<Value = Manifest> {
                 (created, expires),
                 free,
                 targets,
-                payloads,
+                (payloads, links, folders),
                 extensions,
             )| {
                 Manifest {
@@ -730,6 +783,8 @@ pub fn manifest() -> impl Strategy<Value = Manifest> {
                     expires,
                     targets,
                     payloads,
+                    links,
+                    folders,
                     extensions,
                 }
             },
@@ -761,7 +816,7 @@ pub fn trust_root() -> impl Strategy<Value = TrustRoot> {
                 keys.sort_by_key(|k| sha256(&k.public_key));
                 keys.dedup_by_key(|k| sha256(&k.public_key));
                 let ids: Vec<KeyId> = keys.iter().map(|k| KeyId(sha256(&k.public_key))).collect();
-                let mut roles: Vec<Role> = role_seeds
+                let roles: Vec<(Role, bool)> = role_seeds
                     .into_iter()
                     .map(|(mask, t)| {
                         let mut chosen: Vec<KeyId> = ids
@@ -773,17 +828,26 @@ pub fn trust_root() -> impl Strategy<Value = TrustRoot> {
                         if chosen.is_empty() {
                             chosen.push(ids[usize::from(mask) % ids.len()]);
                         }
-                        Role {
+                        let role = Role {
                             threshold: 1 + t % chosen.len() as u32,
                             keys: chosen,
-                        }
+                        };
+                        (role, t % 7 == 0)
                     })
                     .collect();
-                let catalog = roles.pop()?;
-                let recovery = roles.pop()?;
-                let hotpatch = roles.pop()?;
-                let release = roles.pop()?;
-                let root = roles.pop()?;
+                // A role whose seed is a multiple of 7 is left out (every
+                // role but the root may be).
+                let optional = |roles: &mut Vec<(Role, bool)>| {
+                    roles
+                        .pop()
+                        .and_then(|(role, absent)| (!absent).then_some(role))
+                };
+                let mut roles: Vec<(Role, bool)> = roles;
+                let catalog = optional(&mut roles);
+                let recovery = optional(&mut roles);
+                let hotpatch = optional(&mut roles);
+                let release = optional(&mut roles);
+                let root = roles.pop()?.0;
                 Some(TrustRoot {
                     version,
                     created,

@@ -92,6 +92,8 @@ pub fn manifest(kind: PackageKind, payloads: Vec<PayloadDescriptor>) -> Manifest
             capabilities: Vec::new(),
         },
         payloads,
+        links: Vec::new(),
+        folders: Vec::new(),
         extensions: Vec::new(),
     }
 }

@@ -174,6 +174,7 @@ pub fn raw_payload(
     RawPayload {
         descriptor: PayloadDescriptor {
             name: PayloadName::new(name).expect("payload name"),
+            executable: false,
             compression,
             size,
             stored_size: stored.len() as u64,

@@ -27,7 +27,7 @@ impl fmt::Display for VectorError {
 impl std::error::Error for VectorError {}
 
 /// The keys a vector header may use.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 17] = [
     "description",
     "file",
     "expect",
@@ -39,10 +39,16 @@ pub const KEYS: [&str; 14] = [
     "clock",
     "last_seen",
     "payload_sha256",
+    "executable",
+    "link",
+    "folder",
     "expect_plan",
     "entry_size",
     "entry_manifest_digest",
 ];
+
+/// The keys that may appear on several lines.
+pub const REPEATABLE: [&str; 4] = ["payload_sha256", "executable", "link", "folder"];
 
 impl Vector {
     /// Encodes the vector file.
@@ -78,7 +84,8 @@ impl Vector {
             if !KEYS.contains(&k) {
                 return Err(err(format!("unknown key {k:?}")));
             }
-            if k != "payload_sha256" && fields.iter().any(|(seen, _): &(String, String)| seen == k)
+            if !REPEATABLE.contains(&k)
+                && fields.iter().any(|(seen, _): &(String, String)| seen == k)
             {
                 return Err(err(format!("key {k:?} appears twice")));
             }

@@ -327,19 +327,80 @@ pub fn add(g: &mut Gen) {
         )
         .expect("malformed"),
     );
+    let link = |name: &str, target: &str| hpk_format::Link {
+        name: PayloadName::new(name).expect("name"),
+        target: PayloadName::new(target).expect("target"),
+    };
+    let name = |text: &str| PayloadName::new(text).expect("name");
+    let mut m = base.clone();
+    m.links = vec![link("readme.txt", "other.txt")];
     g.add(
         Case::package(
-            "malformed-body-case-only-duplicate-names",
-            "Payloads README.txt and readme.txt: distinct bytes, the same file on a case-insensitive file system.",
-            with_payloads(g, base.clone(), &[other("README.txt"), readme.clone()]),
+            "malformed-body-link-named-as-payload",
+            "A payload and a link both named readme.txt: entry names are unique over payloads, links and folders (N9).",
+            with_payloads(g, m, std::slice::from_ref(&readme)),
         )
         .expect("malformed"),
     );
+    let mut m = base.clone();
+    m.links = vec![link("lib", "usr/lib")];
     g.add(
         Case::package(
-            "malformed-body-case-only-folder-clash",
-            "Payloads Lib and lib/x.so: a file and a folder that are one name on a case-insensitive file system (N10).",
-            with_payloads(g, base.clone(), &[other("Lib"), other("lib/x.so")]),
+            "malformed-body-payload-inside-link",
+            "A link lib and a payload lib/x.so: nothing may be inside a link, where an extractor would write through it (N10).",
+            with_payloads(g, m, &[other("lib/x.so")]),
+        )
+        .expect("malformed"),
+    );
+    let mut m = base.clone();
+    m.folders = vec![name("var")];
+    g.add(
+        Case::package(
+            "malformed-body-listed-folder-not-empty",
+            "An empty folder var and a payload var/log.txt: a listed folder holds no entry (N10).",
+            with_payloads(g, m, &[other("var/log.txt")]),
+        )
+        .expect("malformed"),
+    );
+    let mut m = base.clone();
+    m.links = vec![link("b", "x"), link("a", "x")];
+    g.add(
+        Case::package(
+            "malformed-body-links-not-ascending",
+            "Links b then a: links are strictly ascending by name.",
+            with_payloads(g, m, &[]),
+        )
+        .expect("malformed"),
+    );
+    let mut m = base.clone();
+    m.folders = vec![name("tmp"), name("tmp")];
+    g.add(
+        Case::package(
+            "malformed-body-folder-twice",
+            "The empty folder tmp listed twice: folders are strictly ascending.",
+            with_payloads(g, m, &[]),
+        )
+        .expect("malformed"),
+    );
+    // The executable flag's byte, found by encoding the manifest with the
+    // flag false and true.
+    let mut m = base.clone();
+    m.payloads = vec![readme.descriptor.clone()];
+    let plain = build::wire(&m);
+    m.payloads[0].executable = true;
+    let flagged = build::wire(&m);
+    let at = plain
+        .iter()
+        .zip(&flagged)
+        .position(|(a, b)| a != b)
+        .expect("the flag changes one byte");
+    let mut bytes = plain;
+    bytes[at] = 2;
+    g.add(
+        Case::package(
+            "malformed-body-executable-not-bool",
+            "A payload whose executable flag is 02: a bool is 00 or 01.",
+            sign(g, &m, &bytes, &readme.index, &readme.stored),
         )
         .expect("malformed"),
     );

@@ -14,6 +14,7 @@ use hpk_format::{
 fn declared(name: &str, size: u64, chunk_size: u32, stored_size: u64) -> PayloadDescriptor {
     PayloadDescriptor {
         name: PayloadName::new(name).expect("name"),
+        executable: false,
         compression: Compression::Zstd,
         size,
         stored_size,

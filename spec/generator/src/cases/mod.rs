@@ -66,6 +66,8 @@ pub struct Case {
     last_seen: Option<u64>,
     entry: Option<(u64, Digest)>,
     payloads: Vec<(Digest, String)>,
+    /// `executable`, `link` and `folder` lines of a valid package.
+    entries: Vec<(&'static str, String)>,
     expect_plan: Option<String>,
     bytes: Vec<u8>,
 }
@@ -88,6 +90,7 @@ impl Case {
             last_seen: None,
             entry: None,
             payloads: Vec::new(),
+            entries: Vec::new(),
             expect_plan: None,
             bytes,
         }
@@ -199,6 +202,19 @@ impl Case {
             .iter()
             .map(|p| (p.content_digest, p.name.to_string()))
             .collect();
+        self.entries = manifest
+            .payloads
+            .iter()
+            .filter(|p| p.executable)
+            .map(|p| ("executable", p.name.to_string()))
+            .chain(
+                manifest
+                    .links
+                    .iter()
+                    .map(|l| ("link", format!("{} -> {}", l.name, link_content(l)))),
+            )
+            .chain(manifest.folders.iter().map(|f| ("folder", f.to_string())))
+            .collect();
         self
     }
 
@@ -243,6 +259,9 @@ impl Case {
         for (digest, name) in self.payloads {
             put("payload_sha256", format!("{digest} {name}"));
         }
+        for (key, line) in self.entries {
+            put(key, line);
+        }
         if let Some(p) = self.expect_plan {
             put("expect_plan", p);
         }
@@ -251,6 +270,23 @@ impl Case {
             fields,
             bytes: self.bytes,
         }
+    }
+}
+
+/// What an extractor writes into the link `l` (SPEC X2): up from the
+/// link's folder to the folder it shares with the target, then down.
+fn link_content(l: &hpk_format::Link) -> String {
+    let mut from: Vec<&str> = l.name.components().collect();
+    from.pop();
+    let to: Vec<&str> = l.target.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let parts: Vec<&str> = std::iter::repeat_n("..", from.len() - common)
+        .chain(to[common..].iter().copied())
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
     }
 }
 

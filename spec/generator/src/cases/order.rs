@@ -36,8 +36,13 @@ fn with_weak_release_key(mut r: TrustRoot) -> TrustRoot {
     let weak = weak_key();
     r.keys.push(weak);
     r.keys.sort_by_key(TrustedKey::key_id);
-    r.roles.release.keys.push(weak.key_id());
-    r.roles.release.keys.sort();
+    r.roles
+        .release
+        .as_mut()
+        .expect("role")
+        .keys
+        .push(weak.key_id());
+    r.roles.release.as_mut().expect("role").keys.sort();
     r
 }
 

@@ -323,7 +323,7 @@ fn plan_case(
     let plan = json!({
         "schema": "hpk-plan/1",
         "catalog_version": CATALOG_VERSION,
-        "catalog_role": catalog_role(&hpk_tests::standard_root(&g.keys).roles.catalog).to_hex(),
+        "catalog_role": catalog_role(hpk_tests::standard_root(&g.keys).roles.catalog.as_ref().expect("role")).to_hex(),
         "track": want.track,
         "status": want.status,
         "restart_required": want.steps.iter().any(|n| f.get(n).restart_required),

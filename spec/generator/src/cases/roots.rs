@@ -39,8 +39,13 @@ fn with_release_key(g: &Gen, extra: TrustedKey) -> TrustRoot {
     let mut r = standard_root(&g.keys);
     r.keys.push(extra);
     r.keys.sort_by_key(TrustedKey::key_id);
-    r.roles.release.keys.push(extra.key_id());
-    r.roles.release.keys.sort();
+    r.roles
+        .release
+        .as_mut()
+        .expect("role")
+        .keys
+        .push(extra.key_id());
+    r.roles.release.as_mut().expect("role").keys.sort();
     r
 }
 
@@ -182,23 +187,27 @@ pub fn add(g: &mut Gen) {
         (
             "malformed-trust-root-duplicate-role-key",
             "The release role naming the release key twice.",
-            edit(&|r| r.roles.release.keys.push(r.roles.release.keys[0])),
+            edit(&|r| {
+                let k = r.roles.release.as_mut().expect("role");
+                k.keys.push(k.keys[0])
+            }),
         ),
         (
             "malformed-trust-root-threshold-zero",
             "The catalog role has threshold 0.",
-            edit(&|r| r.roles.catalog.threshold = 0),
+            edit(&|r| r.roles.catalog.as_mut().expect("role").threshold = 0),
         ),
         (
             "malformed-trust-root-threshold-above-keys",
             "The release role needs 2 signatures but has 1 key.",
-            edit(&|r| r.roles.release.threshold = 2),
+            edit(&|r| r.roles.release.as_mut().expect("role").threshold = 2),
         ),
         (
             "malformed-trust-root-role-key-not-listed",
             "The hotpatch role names a key id the root does not list.",
             edit(&|r| {
-                r.roles.hotpatch.keys = vec![KeyId::of_public_key(b"not listed")];
+                r.roles.hotpatch.as_mut().expect("role").keys =
+                    vec![KeyId::of_public_key(b"not listed")];
             }),
         ),
         (
@@ -299,8 +308,13 @@ pub fn add(g: &mut Gen) {
         };
         r.keys.push(weak);
         r.keys.sort_by_key(TrustedKey::key_id);
-        r.roles.release.keys.push(weak.key_id());
-        r.roles.release.keys.sort();
+        r.roles
+            .release
+            .as_mut()
+            .expect("role")
+            .keys
+            .push(weak.key_id());
+        r.roles.release.as_mut().expect("role").keys.sort();
         g.root_bytes(&r, &[k1, k2])
     };
     let v2_name = g.root_file("rotation-v2.hpkroot", v2_file.clone());

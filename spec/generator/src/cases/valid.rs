@@ -48,6 +48,39 @@ pub fn add(g: &mut Gen) {
         .payloads(&b.manifest),
     );
 
+    let b = PackageSpec::baseline("baseline-tree")
+        .with_payload("usr/lib/libz.so.1.3", sample_data(6000, 4))
+        .with_executable("usr/bin/tool", sample_data(5000, 5))
+        .with_link("usr/lib/libz.so.1", "usr/lib/libz.so.1.3")
+        .with_link("usr/bin/z", "usr/lib/libz.so.1")
+        .with_link("etc/alternatives/tool", "usr/bin/tool")
+        .with_link("usr/share/doc/tool", "usr/share/doc/z-common")
+        .with_folder("var/cache/tool")
+        .build();
+    g.add(
+        Case::package(
+            "valid-baseline-tree",
+            "A baseline that carries a folder tree: an executable payload, links within a folder, across folders and to a name the package lacks, and an empty folder.",
+            g.signed(&b),
+        )
+        .payloads(&b.manifest),
+    );
+
+    let b = PackageSpec::baseline("baseline-case-names")
+        .with_payload("share/terminfo/n/nsterm", sample_data(100, 6))
+        .with_payload("share/terminfo/N/NCR260", sample_data(100, 7))
+        .with_payload("README", sample_data(10, 8))
+        .with_payload("readme", sample_data(10, 9))
+        .build();
+    g.add(
+        Case::package(
+            "valid-baseline-names-differ-by-case",
+            "Entry names that differ only by case (N9 and N10 compare bytes): valid, and extracted as four files where names keep their case.",
+            g.signed(&b),
+        )
+        .payloads(&b.manifest),
+    );
+
     let b = PackageSpec::baseline("baseline-without-payloads").build();
     g.add(Case::package(
         "valid-baseline-no-payloads",
