@@ -56,12 +56,32 @@ impl bincode::enc::write::Writer for LenCounter {
 
 /// Encodes `value` canonically after validating it against `limits`.
 pub fn encode<T: Canonical>(value: &T, limits: &Limits) -> Result<Vec<u8>, DecodeError> {
+    let len = checked_len(value, limits)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    write_encoding(value, len, &mut |part| bytes.extend_from_slice(part))?;
+    Ok(bytes)
+}
+
+/// Encodes `value` canonically after validating it against `limits`,
+/// handing the encoding to `out` piece by piece instead of holding it in
+/// memory (a writer of a large manifest streams it into the file and its
+/// digest); returns its length. Nothing reaches `out` unless `value` is
+/// valid and its encoding within the limits.
+pub fn encode_into<T: Canonical>(
+    value: &T,
+    limits: &Limits,
+    out: &mut dyn FnMut(&[u8]),
+) -> Result<u64, DecodeError> {
+    let len = checked_len(value, limits)?;
+    write_encoding(value, len, out)?;
+    Ok(len)
+}
+
+/// Validates `value` and returns the length of its encoding, which must
+/// be within the limits: checked before a byte is allocated or written.
+fn checked_len<T: Canonical>(value: &T, limits: &Limits) -> Result<u64, DecodeError> {
     value.validate(limits)?;
-    let bytes =
-        bincode::serde::encode_to_vec(value, config()).map_err(|e| DecodeError::Malformed {
-            reason: e.to_string(),
-        })?;
-    let len = bytes.len() as u64;
+    let len = encoded_len(value)?;
     if len > limits.body_len() {
         return Err(DecodeError::Limit(LimitExceeded {
             what: "encoded body length",
@@ -69,7 +89,41 @@ pub fn encode<T: Canonical>(value: &T, limits: &Limits) -> Result<Vec<u8>, Decod
             max: limits.body_len(),
         }));
     }
-    Ok(bytes)
+    Ok(len)
+}
+
+/// Hands the encoding of `value`, `len` bytes long, to `out`.
+fn write_encoding<T: Canonical>(
+    value: &T,
+    len: u64,
+    out: &mut dyn FnMut(&[u8]),
+) -> Result<(), DecodeError> {
+    let mut sink = Sink { out, written: 0 };
+    bincode::serde::encode_into_writer(value, &mut sink, config()).map_err(|e| {
+        DecodeError::Malformed {
+            reason: e.to_string(),
+        }
+    })?;
+    if sink.written != len {
+        return Err(DecodeError::Malformed {
+            reason: "the encoding changed length between two passes".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A bincode writer that hands the bytes on.
+struct Sink<'a> {
+    out: &'a mut dyn FnMut(&[u8]),
+    written: u64,
+}
+
+impl bincode::enc::write::Writer for Sink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        (self.out)(bytes);
+        self.written = self.written.saturating_add(bytes.len() as u64);
+        Ok(())
+    }
 }
 
 /// Decodes a canonical encoding of `T` and checks its rules.

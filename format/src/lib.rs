@@ -36,7 +36,7 @@ mod zstd_frame;
 
 pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
-pub use codec::{Canonical, decode, encode, encoded_len};
+pub use codec::{Canonical, decode, encode, encode_into, encoded_len};
 pub use container::{
     ContainerView, Head, MAX_STATEMENT_LEN, encode_head, expect_end, read_head, read_partial,
     signed_statement, statement_for_digest,

@@ -11,8 +11,8 @@ use common::*;
 use hpk_format::{
     ALG_ED25519, Canonical, Catalog, ContainerView, DecodeError, FileType, HEADER_LEN, Header,
     KeyId, Limits, MAGIC, Manifest, PackageKind, SIGNATURE_RECORD_LEN, SignatureRecord, TrustRoot,
-    canonicalize_signatures, decode, encode, encode_head, encoded_len, expect_end, read_head,
-    signed_statement,
+    canonicalize_signatures, decode, encode, encode_head, encode_into, encoded_len, expect_end,
+    read_head, signed_statement,
 };
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -46,6 +46,26 @@ proptest! {
     #[test]
     fn catalogs_round_trip(c in catalog()) {
         check_round_trip(&c, &enc_catalog(&c).buf);
+    }
+
+    /// `encode_into` hands out exactly the bytes `encode` returns, and
+    /// nothing at all for a value over the limits.
+    #[test]
+    fn encode_into_streams_the_same_bytes(m in manifest()) {
+        let limits = Limits::default();
+        let bytes = encode(&m, &limits).unwrap();
+        let mut streamed = Vec::new();
+        let len = encode_into(&m, &limits, &mut |part| streamed.extend_from_slice(part)).unwrap();
+        prop_assert_eq!(len, bytes.len() as u64);
+        prop_assert_eq!(&streamed, &bytes);
+        let tight = Limits {
+            max_body_len: bytes.len() as u64 - 1,
+            ..Limits::default()
+        };
+        let mut touched = false;
+        let refused = encode_into(&m, &tight, &mut |_| touched = true);
+        prop_assert!(matches!(refused, Err(DecodeError::Limit(_))), "{:?}", refused);
+        prop_assert!(!touched);
     }
 
     /// `encoded_len` is the encoding's length, and a payload descriptor's
