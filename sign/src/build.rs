@@ -14,17 +14,22 @@
 
 use crate::atomic_file::AtomicFile;
 use crate::description::{DescriptionError, PackageDescription, PayloadSource};
-use crate::payload_writer::{ChunkingOptions, write_payload};
+use crate::payload_writer::{ChunkingOptions, WrittenPayload};
+use crate::pipeline::{Job, PipelineError, write_payloads};
 use crate::time;
-use crate::tree::Skipped;
+use crate::tree::{Entries, Skipped};
 use hpk_format::{
-    CHUNK_ENTRY_LEN, DecodeError, Digest, FileType, HEADER_LEN, LimitExceeded, Limits, Manifest,
-    PayloadDescriptor, WriteError, encode, encode_head, encoded_len,
+    CHUNK_ENTRY_LEN, DecodeError, Digest, FORMAT_MINOR, FileType, HEADER_LEN, Header,
+    LimitExceeded, Limits, Manifest, PayloadDescriptor, WriteError, encode_into, encoded_len,
 };
+use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+/// Bytes of payload area gathered before each write to the package file.
+const OUTPUT_BUFFER: usize = 1 << 20;
 
 /// Name of the environment variable that fixes the creation time of
 /// reproducible builds (<https://reproducible-builds.org/specs/source-date-epoch/>).
@@ -149,11 +154,15 @@ pub fn build_package(
 
     // Read the folder trees and check every payload file before writing
     // anything.
-    let entries = desc.entries(base_dir)?;
-    let sources = &entries.files;
+    let Entries {
+        files: sources,
+        links,
+        folders,
+        skipped,
+    } = desc.entries(base_dir)?;
     let count = (sources.len() as u64)
-        .saturating_add(entries.links.len() as u64)
-        .saturating_add(entries.folders.len() as u64);
+        .saturating_add(links.len() as u64)
+        .saturating_add(folders.len() as u64);
     if count > u64::from(limits.max_payloads) {
         return Err(BuildError::Limit(LimitExceeded {
             what: "entry count (payloads, links and folders)",
@@ -161,12 +170,12 @@ pub fn build_package(
             max: u64::from(limits.max_payloads),
         }));
     }
+    // Each file's size and executable bit; its path stays in `sources`.
     let mut files = Vec::with_capacity(sources.len());
     let mut total = 0u64;
     let mut chunks = 0u64;
-    for p in sources {
-        let file = p.file.clone();
-        let (size, executable) = payload_file(p, &file)?;
+    for p in &sources {
+        let (size, executable) = payload_file(p, &p.file)?;
         if p.chunk_size > limits.chunk_size() {
             return Err(BuildError::Limit(LimitExceeded {
                 what: "chunk size",
@@ -176,7 +185,7 @@ pub fn build_package(
         }
         total = total.saturating_add(size);
         chunks = chunks.saturating_add(size.div_ceil(u64::from(p.chunk_size)));
-        files.push((file, size, executable));
+        files.push((size, executable));
     }
     if total > limits.max_total_size {
         return Err(BuildError::Limit(LimitExceeded {
@@ -196,17 +205,19 @@ pub fn build_package(
     // The payload area is written in place, behind room left for the head
     // and the chunk indexes: their lengths are known now, since every
     // field of a payload descriptor but the name has a fixed width (the
-    // placeholders below only stand in for widths) and an index has 40
-    // bytes per chunk. The head is written last, once the digests are.
-    manifest.links = entries.links.clone();
-    manifest.folders = entries.folders.clone();
-    let mut plan = manifest.clone();
+    // placeholders below only stand in for widths, and each is replaced
+    // by the payload's real descriptor once it is written) and an index
+    // has 40 bytes per chunk. The head is written last, once the digests
+    // are.
+    manifest.links = links;
+    manifest.folders = folders;
+    manifest.payloads = Vec::with_capacity(sources.len());
     let mut planned_index_len = 0u64;
-    for (p, (_, size, executable)) in sources.iter().zip(&files) {
+    for (p, (size, executable)) in sources.iter().zip(&files) {
         let chunk_count = size.div_ceil(u64::from(p.chunk_size));
         planned_index_len =
             planned_index_len.saturating_add(chunk_count.saturating_mul(CHUNK_ENTRY_LEN as u64));
-        plan.payloads.push(PayloadDescriptor {
+        manifest.payloads.push(PayloadDescriptor {
             name: p.name.clone(),
             executable: *executable,
             compression: p.compression,
@@ -218,7 +229,7 @@ pub fn build_package(
             content_digest: Digest([0; 32]),
         });
     }
-    let planned_body_len = encoded_len(&plan).map_err(BuildError::Manifest)?;
+    let planned_body_len = encoded_len(&manifest).map_err(BuildError::Manifest)?;
     if planned_body_len > limits.body_len() {
         return Err(BuildError::Manifest(DecodeError::Limit(LimitExceeded {
             what: "encoded body length",
@@ -238,101 +249,150 @@ pub fn build_package(
     let file = package.file().map_err(output_error)?;
     file.seek(SeekFrom::Start(payload_start))
         .map_err(output_error)?;
-    let mut indexes = Vec::with_capacity(sources.len());
-    let mut done_before = 0u64;
-    for (i, (p, (path, size, executable))) in sources.iter().zip(&files).enumerate() {
-        let mut report = |done: u64| {
-            if let Some(cb) = options.progress.as_deref_mut() {
-                cb(BuildProgress {
-                    payload: i,
-                    payloads: sources.len(),
-                    done: done_before.saturating_add(done).min(total),
-                    total,
-                });
-            }
-        };
-        report(0);
-        let read_error = |source: io::Error| BuildError::PayloadRead {
-            name: p.name.to_string(),
-            file: path.clone(),
-            source,
-        };
-        let mut input = Tracked::new(File::open(path).map_err(read_error)?);
-        let mut output = Tracked::new(&mut *file);
-        let chunking = ChunkingOptions {
-            chunk_size: p.chunk_size,
-            compression: p.compression,
-            level: p.level,
-            threads: options.threads,
-        };
-        let written = write_payload(
-            p.name.clone(),
-            &mut input,
-            &mut output,
-            &chunking,
-            &limits,
-            &mut report,
-        );
-        let mut written = match written {
-            Ok(w) => w,
-            Err(e) => {
-                return Err(if let Some(source) = input.error {
-                    read_error(source)
-                } else if let Some(source) = output.error {
-                    output_error(source)
-                } else {
-                    BuildError::Payload {
-                        name: p.name.to_string(),
-                        source: e,
-                    }
-                });
-            }
-        };
-        if written.descriptor.size != *size {
-            return Err(BuildError::PayloadChanged {
-                name: p.name.to_string(),
-                file: path.clone(),
-                expected: *size,
-                found: written.descriptor.size,
-            });
-        }
-        done_before = done_before.saturating_add(*size);
-        written.descriptor.executable = *executable;
-        manifest.payloads.push(written.descriptor);
-        indexes.push(written.index);
-    }
-
-    let body = encode(&manifest, &limits).map_err(BuildError::Manifest)?;
-    let index_len = indexes
+    let jobs: Vec<Job<'_>> = sources
         .iter()
-        .try_fold(0u64, |acc, i| acc.checked_add(i.len() as u64));
-    let end = file.stream_position().map_err(output_error)?;
-    let payload_len = end.saturating_sub(payload_start);
-    let index_len = match index_len {
-        Some(len)
-            if len == planned_index_len
-                && body.len() as u64 == planned_body_len
-                && Some(len) == manifest.index_section_len()
-                && Some(payload_len) == manifest.payload_section_len() =>
-        {
-            len
-        }
-        _ => {
-            return Err(BuildError::Inconsistent {
-                reason: "section lengths do not match the manifest or the planned layout".into(),
+        .zip(&files)
+        .map(|(p, (size, _))| Job {
+            name: &p.name,
+            chunking: ChunkingOptions {
+                chunk_size: p.chunk_size,
+                compression: p.compression,
+                level: p.level,
+                threads: options.threads,
+            },
+            size_hint: *size,
+        })
+        .collect();
+    // Where each payload's bytes start in the running total, for progress.
+    let mut starts = Vec::with_capacity(files.len());
+    let mut start = 0u64;
+    for (size, _) in &files {
+        starts.push(start);
+        start = start.saturating_add(*size);
+    }
+    let mut report = |payload: usize, done: u64| {
+        if let Some(cb) = options.progress.as_deref_mut() {
+            let before = starts.get(payload).copied().unwrap_or(total);
+            cb(BuildProgress {
+                payload,
+                payloads: sources.len(),
+                done: before.saturating_add(done).min(total),
+                total,
             });
         }
     };
-    let head = encode_head(FileType::Package, &[], &body, index_len, payload_len).map_err(|e| {
-        BuildError::Inconsistent {
-            reason: e.to_string(),
+    report(0, 0);
+    let open = |i: usize| match sources.get(i) {
+        Some(p) => File::open(&p.file),
+        None => Err(io::Error::other("no such payload")),
+    };
+    // The chunk indexes, in payload order, as they will be in the file.
+    let mut index_section = Vec::with_capacity(usize::try_from(planned_index_len).unwrap_or(0));
+    let mut finished = |i: usize, written: WrittenPayload| {
+        if let Some(slot) = manifest.payloads.get_mut(i) {
+            let executable = slot.executable;
+            *slot = written.descriptor;
+            slot.executable = executable;
         }
+        index_section.extend_from_slice(&written.index);
+    };
+    // Small payloads make small writes: buffer them into large ones.
+    let mut output = BufWriter::with_capacity(OUTPUT_BUFFER, &mut *file);
+    let written = write_payloads(
+        &jobs,
+        open,
+        &mut output,
+        options.threads,
+        &limits,
+        &mut report,
+        &mut finished,
+    );
+    let name_of = |i: usize| {
+        sources
+            .get(i)
+            .map_or_else(String::new, |p| p.name.to_string())
+    };
+    let path_of = |i: usize| sources.get(i).map_or_else(PathBuf::new, |p| p.file.clone());
+    written.map_err(|e| match e {
+        PipelineError::Read { payload, source } => BuildError::PayloadRead {
+            name: name_of(payload),
+            file: path_of(payload),
+            source,
+        },
+        PipelineError::Payload { payload, source } => BuildError::Payload {
+            name: name_of(payload),
+            source,
+        },
+        PipelineError::Write(source) => output_error(source),
+        PipelineError::Inconsistent(reason) => BuildError::Inconsistent {
+            reason: reason.into(),
+        },
     })?;
-    file.seek(SeekFrom::Start(0)).map_err(output_error)?;
-    file.write_all(&head).map_err(output_error)?;
-    for index in &indexes {
-        file.write_all(index).map_err(output_error)?;
+    output.flush().map_err(output_error)?;
+    drop(output);
+    for (i, (descriptor, (size, _))) in manifest.payloads.iter().zip(&files).enumerate() {
+        if descriptor.size != *size {
+            return Err(BuildError::PayloadChanged {
+                name: name_of(i),
+                file: path_of(i),
+                expected: *size,
+                found: descriptor.size,
+            });
+        }
     }
+    // Only the manifest is needed from here on.
+    drop(jobs);
+    drop(starts);
+    drop(files);
+    drop(sources);
+
+    let end = file.stream_position().map_err(output_error)?;
+    let payload_len = end.saturating_sub(payload_start);
+    let index_len = index_section.len() as u64;
+    if index_len != planned_index_len
+        || Some(index_len) != manifest.index_section_len()
+        || Some(payload_len) != manifest.payload_section_len()
+    {
+        return Err(BuildError::Inconsistent {
+            reason: "section lengths do not match the manifest or the planned layout".into(),
+        });
+    }
+    let header = Header {
+        minor: FORMAT_MINOR,
+        file_type: FileType::Package,
+        signature_count: 0,
+        body_len: planned_body_len,
+        index_len,
+        payload_len,
+    };
+    header.layout().map_err(|e| BuildError::Inconsistent {
+        reason: e.to_string(),
+    })?;
+    // The manifest goes straight from its encoder into the file and its
+    // digest: a manifest of 100,000 payloads is never held twice.
+    file.seek(SeekFrom::Start(0)).map_err(output_error)?;
+    let mut head = BufWriter::with_capacity(OUTPUT_BUFFER, &mut *file);
+    head.write_all(&header.to_bytes()).map_err(output_error)?;
+    let mut digest = Sha256::new();
+    let mut write_error = None;
+    let body_len = encode_into(&manifest, &limits, &mut |part| {
+        digest.update(part);
+        if write_error.is_none() {
+            write_error = head.write_all(part).err();
+        }
+    })
+    .map_err(BuildError::Manifest)?;
+    if let Some(source) = write_error {
+        return Err(output_error(source));
+    }
+    if body_len != planned_body_len {
+        return Err(BuildError::Inconsistent {
+            reason: "the manifest's length is not the planned one".into(),
+        });
+    }
+    head.write_all(&index_section).map_err(output_error)?;
+    head.flush().map_err(output_error)?;
+    drop(head);
     if file.stream_position().map_err(output_error)? != payload_start {
         return Err(BuildError::Inconsistent {
             reason: "the head and indexes do not end where the payload area starts".into(),
@@ -353,13 +413,11 @@ pub fn build_package(
     }
 
     Ok(BuiltPackage {
-        manifest_digest: Digest::of(&body),
-        size: (head.len() as u64)
-            .saturating_add(index_len)
-            .saturating_add(payload_len),
+        manifest_digest: Digest(digest.finalize().into()),
+        size: end,
         path: out.to_path_buf(),
         manifest,
-        skipped: entries.skipped,
+        skipped,
     })
 }
 
@@ -390,51 +448,6 @@ fn payload_file(p: &PayloadSource, file: &Path) -> Result<(u64, bool), Descripti
         None => crate::tree::file_is_executable(file).map_err(error)?,
     };
     Ok((meta.len(), executable))
-}
-
-/// A reader or writer that keeps its first error, so that a failure inside
-/// [`write_payload`] can be blamed on the right file.
-struct Tracked<T> {
-    inner: T,
-    error: Option<io::Error>,
-}
-
-impl<T> Tracked<T> {
-    fn new(inner: T) -> Self {
-        Tracked { inner, error: None }
-    }
-
-    fn keep<V>(&mut self, result: io::Result<V>) -> io::Result<V> {
-        match result {
-            Err(e) if e.kind() != io::ErrorKind::Interrupted => {
-                let copy = io::Error::new(e.kind(), e.to_string());
-                if self.error.is_none() {
-                    self.error = Some(e);
-                }
-                Err(copy)
-            }
-            other => other,
-        }
-    }
-}
-
-impl<T: Read> Read for Tracked<T> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.inner.read(buf);
-        self.keep(result)
-    }
-}
-
-impl<T: Write> Write for Tracked<T> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let result = self.inner.write(buf);
-        self.keep(result)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let result = self.inner.flush();
-        self.keep(result)
-    }
 }
 
 /// Why a package could not be built.

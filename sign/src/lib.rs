@@ -13,6 +13,7 @@ mod error;
 pub mod keys;
 pub mod metadata;
 mod payload_writer;
+mod pipeline;
 pub mod pkcs11_uri;
 pub mod root;
 pub mod signer;
