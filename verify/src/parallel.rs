@@ -2,7 +2,9 @@
 //! results taken back in order.
 //!
 //! The caller's thread reads the payload area in batches of consecutive
-//! chunks (one large read each), worker threads check each chunk's digest
+//! chunks (one large read each: a run of one payload's chunks, or several
+//! small payloads whole, so that many small files do not cost a hand-over
+//! between threads each), worker threads check each chunk's digest
 //! (and, when decoding, decompress it right after its digest matched) and
 //! the caller's thread hands the results out in payload and chunk order.
 //! When decoding, a further thread computes each payload's content
@@ -109,11 +111,9 @@ pub(crate) trait Consumer {
     fn end(&mut self, payload: usize, content: Option<Digest>) -> Result<(), VerifyError>;
 }
 
-/// Consecutive chunks of one payload.
+/// Consecutive chunks of one payload, within a batch.
 #[derive(Default)]
-struct Batch {
-    /// Position in delivery order.
-    seq: u64,
+struct Segment {
     payload: usize,
     /// Index of the first chunk in its payload.
     first: usize,
@@ -121,26 +121,48 @@ struct Batch {
     count: usize,
     first_of_payload: bool,
     last_of_payload: bool,
-    stored: Vec<u8>,
-    decoded: Vec<u8>,
     /// Chunks, from the first, that passed their checks.
     ok: usize,
     /// Why chunk `first + ok` failed, if it did.
     error: Option<PayloadError>,
-    /// Why reading stopped after `count` chunks, if it did.
+    /// The content SHA-256 of a payload wholly in this segment, computed
+    /// by the worker that decoded it (`Mode::Decode`).
+    digest: Option<Digest>,
+}
+
+impl Segment {
+    /// Whether the whole payload is in this segment.
+    fn whole(&self) -> bool {
+        self.first_of_payload && self.last_of_payload
+    }
+}
+
+/// Chunks read in one go: a run of chunks of one payload, or several
+/// small payloads whole (so that a package of many small files costs a
+/// few hand-overs between threads, not one per file).
+#[derive(Default)]
+struct Batch {
+    /// Position in delivery order.
+    seq: u64,
+    /// In payload and chunk order; only the last may have stopped early.
+    segments: Vec<Segment>,
+    stored: Vec<u8>,
+    decoded: Vec<u8>,
+    /// Why reading stopped after the chunks of `segments`, if it did.
     read_error: Option<PayloadError>,
 }
 
-/// The next run of chunks to read.
+/// The next run of chunks to read: one payload's, or whole payloads.
 struct Span {
-    payload: usize,
-    first: usize,
-    count: usize,
+    segments: Vec<Segment>,
     stored_len: usize,
     decoded_len: usize,
-    first_of_payload: bool,
-    last_of_payload: bool,
 }
+
+/// Most payloads in one batch: bounds the work of a batch in payloads
+/// (each costs a consumer call or three) as the byte size bounds it in
+/// bytes.
+const MAX_SEGMENTS: usize = 1024;
 
 /// Cuts the payloads into batches.
 struct Planner<'a> {
@@ -156,43 +178,92 @@ fn chunk_len(desc: &PayloadDescriptor, i: usize) -> usize {
     desc.chunk_len(i as u64).unwrap_or(0) as usize
 }
 
+impl Planner<'_> {
+    /// Stored and decoded bytes of payload `p`'s chunks from `first`, as
+    /// many as fit in a batch beside `stored`/`decoded` bytes already
+    /// there (at least one, when the batch is empty): (count, stored,
+    /// decoded).
+    fn fit(&self, p: usize, first: usize, stored: usize, decoded: usize) -> (usize, usize, usize) {
+        let (Some(desc), Some(entries)) = (self.descs.get(p), self.indexes.get(p)) else {
+            return (0, 0, 0);
+        };
+        let (mut count, mut s, mut d) = (0usize, 0usize, 0usize);
+        for (i, entry) in entries.iter().enumerate().skip(first) {
+            let more_s = entry.stored_len as usize;
+            let more_d = match self.mode {
+                Mode::Check => 0,
+                Mode::Decode => chunk_len(desc, i),
+            };
+            let empty = count == 0 && stored == 0 && decoded == 0;
+            if !empty
+                && (stored.saturating_add(s).saturating_add(more_s) > self.batch_bytes
+                    || decoded.saturating_add(d).saturating_add(more_d) > self.batch_bytes)
+            {
+                break;
+            }
+            count = count.saturating_add(1);
+            s = s.saturating_add(more_s);
+            d = d.saturating_add(more_d);
+        }
+        (count, s, d)
+    }
+}
+
 impl Iterator for Planner<'_> {
     type Item = Span;
 
     fn next(&mut self) -> Option<Span> {
-        let desc = self.descs.get(self.payload)?;
         let entries = self.indexes.get(self.payload)?;
+        self.descs.get(self.payload)?;
         let first = self.next;
+        let (count, stored_len, decoded_len) = self.fit(self.payload, first, 0, 0);
         let mut span = Span {
-            payload: self.payload,
-            first,
-            count: 0,
-            stored_len: 0,
-            decoded_len: 0,
-            first_of_payload: first == 0,
-            last_of_payload: false,
+            segments: vec![Segment {
+                payload: self.payload,
+                first,
+                count,
+                first_of_payload: first == 0,
+                last_of_payload: false,
+                ..Segment::default()
+            }],
+            stored_len,
+            decoded_len,
         };
-        for (i, entry) in entries.iter().enumerate().skip(first) {
-            let stored = entry.stored_len as usize;
-            let decoded = match self.mode {
-                Mode::Check => 0,
-                Mode::Decode => chunk_len(desc, i),
+        self.next = first.saturating_add(count);
+        if self.next < entries.len() {
+            return Some(span);
+        }
+        // The payload ends in this batch. If it began there too, whole
+        // payloads that follow join it while they fit.
+        if let Some(segment) = span.segments.last_mut() {
+            segment.last_of_payload = true;
+        }
+        self.payload = self.payload.saturating_add(1);
+        self.next = 0;
+        if first != 0 {
+            return Some(span);
+        }
+        while span.segments.len() < MAX_SEGMENTS {
+            let Some(entries) = self.indexes.get(self.payload) else {
+                break;
             };
-            if span.count > 0
-                && (span.stored_len.saturating_add(stored) > self.batch_bytes
-                    || span.decoded_len.saturating_add(decoded) > self.batch_bytes)
-            {
+            let (count, stored, decoded) =
+                self.fit(self.payload, 0, span.stored_len, span.decoded_len);
+            // Only a payload that fits whole; the others start a batch
+            // of their own.
+            if count < entries.len() || (count == 0 && !entries.is_empty()) {
                 break;
             }
-            span.count = span.count.saturating_add(1);
+            span.segments.push(Segment {
+                payload: self.payload,
+                count,
+                first_of_payload: true,
+                last_of_payload: true,
+                ..Segment::default()
+            });
             span.stored_len = span.stored_len.saturating_add(stored);
             span.decoded_len = span.decoded_len.saturating_add(decoded);
-        }
-        self.next = first.saturating_add(span.count);
-        if self.next >= entries.len() {
-            span.last_of_payload = true;
             self.payload = self.payload.saturating_add(1);
-            self.next = 0;
         }
         Some(span)
     }
@@ -211,49 +282,61 @@ fn set_len(buf: &mut Vec<u8>, len: usize) {
 fn read_batch<R: Read + ?Sized>(
     input: &mut R,
     batch: &mut Batch,
-    span: &Span,
+    span: Span,
     descs: &[PayloadDescriptor],
     indexes: &[Vec<ChunkEntry>],
 ) {
-    batch.payload = span.payload;
-    batch.first = span.first;
-    batch.count = span.count;
-    batch.first_of_payload = span.first_of_payload;
-    batch.last_of_payload = span.last_of_payload;
-    batch.ok = 0;
-    batch.error = None;
+    batch.segments = span.segments;
     batch.read_error = None;
     set_len(&mut batch.stored, span.stored_len);
     let (got, error) = read_partial(input, &mut batch.stored);
     if got < span.stored_len || error.is_some() {
         // Keep the chunks read in full: a sequential reader would have
         // checked them before meeting the end of the input.
-        let entries = indexes
-            .get(span.payload)
-            .and_then(|e| e.get(span.first..span.first.saturating_add(span.count)))
-            .unwrap_or(&[]);
-        let mut complete = 0usize;
         let mut end = 0usize;
-        for entry in entries {
-            let next = end.saturating_add(entry.stored_len as usize);
-            if next > got {
-                break;
+        let mut kept = 0usize;
+        let mut stop = None;
+        'segments: for segment in &mut batch.segments {
+            let entries = indexes
+                .get(segment.payload)
+                .and_then(|e| e.get(segment.first..segment.first.saturating_add(segment.count)))
+                .unwrap_or(&[]);
+            let mut complete = 0usize;
+            for entry in entries {
+                let next = end.saturating_add(entry.stored_len as usize);
+                if next > got {
+                    segment.count = complete;
+                    // The payload does not end here: its reading failed.
+                    segment.last_of_payload = false;
+                    stop = Some((segment.payload, segment.first.saturating_add(complete)));
+                    kept = kept.saturating_add(1);
+                    break 'segments;
+                }
+                end = next;
+                complete = complete.saturating_add(1);
             }
-            end = next;
-            complete = complete.saturating_add(1);
+            kept = kept.saturating_add(1);
         }
+        // Everything read in full, yet an error: it belongs after the
+        // last chunk of the batch.
+        let (payload, chunk) = stop.unwrap_or_else(|| {
+            batch
+                .segments
+                .last()
+                .map_or((0, 0), |s| (s.payload, s.first.saturating_add(s.count)))
+        });
+        batch.segments.truncate(kept);
+        batch.stored.truncate(end);
         let name = || {
             descs
-                .get(span.payload)
+                .get(payload)
                 .map(|d| d.name.to_string())
                 .unwrap_or_default()
         };
         let truncated = || PayloadError::Truncated {
             payload: name(),
-            chunk: span.first.saturating_add(complete) as u64,
+            chunk: chunk as u64,
         };
-        batch.count = complete;
-        batch.stored.truncate(end);
         batch.read_error = Some(match error {
             Some(e) if e.kind() == io::ErrorKind::UnexpectedEof => truncated(),
             Some(e) => PayloadError::Io(e),
@@ -263,47 +346,64 @@ fn read_batch<R: Read + ?Sized>(
 }
 
 /// Checks (and decodes) the chunks of `batch`, stopping at the first
-/// failure.
+/// failure; hashes the content of each payload wholly in the batch.
 fn work(
     batch: &mut Batch,
     descs: &[PayloadDescriptor],
     indexes: &[Vec<ChunkEntry>],
     mut decoder: Option<&mut ChunkDecoder>,
 ) {
-    let Some(desc) = descs.get(batch.payload) else {
-        return;
-    };
-    let entries = indexes
-        .get(batch.payload)
-        .and_then(|e| e.get(batch.first..batch.first.saturating_add(batch.count)))
-        .unwrap_or(&[]);
     if decoder.is_some() {
-        let total = (batch.first..batch.first.saturating_add(batch.count))
-            .map(|i| chunk_len(desc, i))
+        let total = batch
+            .segments
+            .iter()
+            .map(|seg| {
+                let desc = descs.get(seg.payload);
+                (seg.first..seg.first.saturating_add(seg.count))
+                    .map(|i| desc.map_or(0, |d| chunk_len(d, i)))
+                    .fold(0usize, usize::saturating_add)
+            })
             .fold(0usize, usize::saturating_add);
         set_len(&mut batch.decoded, total);
     }
     let mut stored_at = 0usize;
     let mut decoded_at = 0usize;
-    for (j, entry) in entries.iter().enumerate() {
-        let i = batch.first.saturating_add(j);
-        let stored_end = stored_at.saturating_add(entry.stored_len as usize);
-        let stored = batch.stored.get(stored_at..stored_end).unwrap_or(&[]);
-        let result = match decoder.as_deref_mut() {
-            None => check_chunk(desc, i as u64, entry, stored),
-            Some(d) => {
-                let end = decoded_at.saturating_add(chunk_len(desc, i));
-                let out = batch.decoded.get_mut(decoded_at..end).unwrap_or(&mut []);
-                decoded_at = end;
-                d.decode_to_slice(desc, i as u64, entry, stored, out)
-            }
-        };
-        if let Err(e) = result {
-            batch.error = Some(e);
+    for segment in &mut batch.segments {
+        segment.ok = 0;
+        segment.error = None;
+        segment.digest = None;
+        let Some(desc) = descs.get(segment.payload) else {
             return;
+        };
+        let entries = indexes
+            .get(segment.payload)
+            .and_then(|e| e.get(segment.first..segment.first.saturating_add(segment.count)))
+            .unwrap_or(&[]);
+        let decoded_start = decoded_at;
+        for (j, entry) in entries.iter().enumerate() {
+            let i = segment.first.saturating_add(j);
+            let stored_end = stored_at.saturating_add(entry.stored_len as usize);
+            let stored = batch.stored.get(stored_at..stored_end).unwrap_or(&[]);
+            let result = match decoder.as_deref_mut() {
+                None => check_chunk(desc, i as u64, entry, stored),
+                Some(d) => {
+                    let end = decoded_at.saturating_add(chunk_len(desc, i));
+                    let out = batch.decoded.get_mut(decoded_at..end).unwrap_or(&mut []);
+                    decoded_at = end;
+                    d.decode_to_slice(desc, i as u64, entry, stored, out)
+                }
+            };
+            if let Err(e) = result {
+                segment.error = Some(e);
+                return;
+            }
+            segment.ok = segment.ok.saturating_add(1);
+            stored_at = stored_end;
         }
-        batch.ok = batch.ok.saturating_add(1);
-        stored_at = stored_end;
+        if decoder.is_some() && segment.whole() && segment.count == entries.len() {
+            let content = batch.decoded.get(decoded_start..decoded_at).unwrap_or(&[]);
+            segment.digest = Some(Digest::of(content));
+        }
     }
 }
 
@@ -636,7 +736,7 @@ fn drive<R: Read + ?Sized>(
             let (Some(mut batch), Some(span)) = (free.pop(), planner.next()) else {
                 break;
             };
-            read_batch(input, &mut batch, &span, descs, indexes);
+            read_batch(input, &mut batch, span, descs, indexes);
             input_failed = batch.read_error.is_some();
             batch.seq = read_seq;
             read_seq = read_seq.saturating_add(1);
@@ -720,15 +820,17 @@ fn deliver(
     consumer: &mut dyn Consumer,
     awaiting: &mut Option<usize>,
 ) -> Result<Option<Batch>, VerifyError> {
-    let p = batch.payload;
-    if batch.first_of_payload {
-        consumer.begin(p)?;
-    }
     // A bad chunk comes before the end of the input that followed it.
-    let failure = batch.error.take().or_else(|| batch.read_error.take());
-    let ends = batch.last_of_payload && failure.is_none();
+    let failure = batch
+        .segments
+        .iter_mut()
+        .find_map(|s| s.error.take())
+        .or_else(|| batch.read_error.take());
+    // Content the hasher must see: a payload that spans batches. (Only a
+    // batch of one payload's chunks has such a segment.)
+    let streamed = mode == Mode::Decode && batch.segments.iter().any(|s| !s.whole());
     let batch = match exec {
-        Exec::Threads { hash: Some(h), .. } if failure.is_none() => {
+        Exec::Threads { hash: Some(h), .. } if failure.is_none() && streamed => {
             // The content hasher reads the batch while it is written out,
             // then gives it back.
             let shared = Arc::new(batch);
@@ -736,43 +838,40 @@ fn deliver(
                 return Err(stopped());
             }
             hand_out(&shared, descs, indexes, mode, consumer)?;
-            None
-        }
-        Exec::Inline { content, .. } => {
-            if mode == Mode::Decode && failure.is_none() {
-                content.update(&batch.decoded);
-            }
-            hand_out(&batch, descs, indexes, mode, consumer)?;
-            Some(batch)
-        }
-        Exec::Threads { .. } => {
-            hand_out(&batch, descs, indexes, mode, consumer)?;
-            Some(batch)
-        }
-    };
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    if ends {
-        match (mode, exec) {
-            (Mode::Check, _) => consumer.end(p, None)?,
-            (Mode::Decode, Exec::Inline { content, .. }) => {
-                let digest = Digest(content.finalize_reset().into());
-                consumer.end(p, Some(digest))?;
-            }
-            (Mode::Decode, Exec::Threads { hash, .. }) => {
-                let sent = hash.as_ref().map(|h| h.send(HashJob::End(p)));
-                if !matches!(sent, Some(Ok(()))) {
+            let last = shared.segments.last();
+            if let Some(p) = last.filter(|s| s.last_of_payload).map(|s| s.payload) {
+                if h.send(HashJob::End(p)).is_err() {
                     return Err(stopped());
                 }
                 *awaiting = Some(p);
             }
+            return Ok(None);
+        }
+        Exec::Inline { content, .. } => {
+            if streamed && failure.is_none() {
+                content.update(&batch.decoded);
+            }
+            batch
+        }
+        Exec::Threads { .. } => batch,
+    };
+    hand_out(&batch, descs, indexes, mode, consumer)?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    if let Exec::Inline { content, .. } = exec {
+        if streamed {
+            if let Some(p) = batch.segments.last().filter(|s| s.last_of_payload) {
+                consumer.end(p.payload, Some(Digest(content.finalize_reset().into())))?;
+            }
         }
     }
-    Ok(batch)
+    Ok(Some(batch))
 }
 
-/// Passes the batch's good chunks to the consumer, one by one.
+/// Passes the batch's good chunks to the consumer, one by one, each
+/// payload's between its `begin` and (when the payload ends in the batch
+/// and its content digest is known here) its `end`.
 fn hand_out(
     batch: &Batch,
     descs: &[PayloadDescriptor],
@@ -780,23 +879,42 @@ fn hand_out(
     mode: Mode,
     consumer: &mut dyn Consumer,
 ) -> Result<(), VerifyError> {
-    let desc = descs.get(batch.payload);
-    let entries = indexes
-        .get(batch.payload)
-        .and_then(|e| e.get(batch.first..batch.first.saturating_add(batch.ok)))
-        .unwrap_or(&[]);
     let mut at = 0usize;
-    for (j, entry) in entries.iter().enumerate() {
-        let (buf, len) = match mode {
-            Mode::Check => (&batch.stored, entry.stored_len as usize),
-            Mode::Decode => (
-                &batch.decoded,
-                desc.map_or(0, |d| chunk_len(d, batch.first.saturating_add(j))),
-            ),
-        };
-        let end = at.saturating_add(len);
-        consumer.chunk(batch.payload, buf.get(at..end).unwrap_or(&[]))?;
-        at = end;
+    for segment in &batch.segments {
+        let p = segment.payload;
+        if segment.first_of_payload {
+            consumer.begin(p)?;
+        }
+        let desc = descs.get(p);
+        let entries = indexes
+            .get(p)
+            .and_then(|e| e.get(segment.first..segment.first.saturating_add(segment.ok)))
+            .unwrap_or(&[]);
+        for (j, entry) in entries.iter().enumerate() {
+            let (buf, len) = match mode {
+                Mode::Check => (&batch.stored, entry.stored_len as usize),
+                Mode::Decode => (
+                    &batch.decoded,
+                    desc.map_or(0, |d| chunk_len(d, segment.first.saturating_add(j))),
+                ),
+            };
+            let end = at.saturating_add(len);
+            consumer.chunk(p, buf.get(at..end).unwrap_or(&[]))?;
+            at = end;
+        }
+        if segment.ok < segment.count || !segment.last_of_payload {
+            // Failed here, or the payload goes on in the next batch.
+            return Ok(());
+        }
+        match mode {
+            Mode::Check => consumer.end(p, None)?,
+            // Hashed by the worker; otherwise the caller ends it.
+            Mode::Decode => {
+                if let Some(digest) = segment.digest {
+                    consumer.end(p, Some(digest))?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -1035,8 +1153,12 @@ mod tests {
         (rec.calls, result)
     }
 
-    const SETTINGS: [Threads; 7] = [
+    // Large batches take several whole payloads each (the fixture's
+    // payloads are small), small ones split payloads.
+    const SETTINGS: [Threads; 9] = [
         Threads::Exactly(0, BATCH_BYTES),
+        Threads::Exactly(0, 64 * CS),
+        Threads::Exactly(2, 64 * CS),
         Threads::Exactly(0, 1),
         Threads::Exactly(1, 3 * CS),
         Threads::Exactly(2, 1),
