@@ -9,7 +9,10 @@
 //! allocations; small payloads from consecutive files compress on every
 //! core at once. Memory stays bounded whatever the payload sizes or count:
 //! every message between the threads holds a token, and there are
-//! `2 × threads + 2` tokens.
+//! `2 × threads + 2` tokens (and the reader fills one batch more while it
+//! waits for one); a message is a batch of at most [`BATCH_ITEMS`] chunks
+//! and payload ends, holding about [`BATCH_BYTES`] of content (at most
+//! that plus one chunk).
 //!
 //! The output is deterministic: it depends on the inputs and each
 //! payload's chunk size, compression and level, never on the thread count
@@ -28,6 +31,15 @@ use std::sync::{Arc, Mutex};
 
 /// Most compression threads, whatever is asked.
 const MAX_THREADS: usize = 64;
+
+/// The reader sends chunks and payload ends in batches of about this much
+/// raw content (one chunk of a large file is a batch of its own), so that
+/// a thousand small files cost a few hand-overs between threads, not a
+/// thousand.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Most items in one batch (a small file is two: its chunk and its end).
+const BATCH_ITEMS: usize = 256;
 
 /// One payload for [`write_payloads`].
 #[derive(Clone, Debug)]
@@ -133,9 +145,9 @@ where
         // Cannot fail: the channel has room for every token and is open.
         let _ = token_tx.send(());
     }
-    let (work_tx, work_rx) = sync_channel::<(u64, Item)>(threads);
+    let (work_tx, work_rx) = sync_channel::<(u64, Vec<Item>)>(threads);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = sync_channel::<(u64, Item)>(in_flight);
+    let (done_tx, done_rx) = sync_channel::<(u64, Vec<Item>)>(in_flight);
 
     std::thread::scope(|scope| {
         scope.spawn(move || read_jobs(jobs, open, limits, &token_rx, &work_tx));
@@ -177,37 +189,53 @@ fn check_options(options: &ChunkingOptions, limits: &Limits) -> Result<(), Write
 }
 
 /// The reader: opens each job in turn, cuts it into chunks and hashes its
-/// content. Every message it sends takes a token; it stops when the
-/// tokens or the workers are gone (the writer stopped) or after sending a
-/// failure.
+/// content, and sends the chunks and payload ends in batches. Every batch
+/// takes a token; it stops when the tokens or the workers are gone (the
+/// writer stopped) or after sending a failure.
 fn read_jobs<R: Read, O: FnMut(usize) -> io::Result<R>>(
     jobs: &[Job<'_>],
     mut open: O,
     limits: &Limits,
     tokens: &Receiver<()>,
-    work: &SyncSender<(u64, Item)>,
+    work: &SyncSender<(u64, Vec<Item>)>,
 ) {
     let mut seq = 0u64;
-    let mut send = |item: Item| -> bool {
+    let mut batch: Vec<Item> = Vec::new();
+    let mut bytes = 0usize;
+    let mut flush = |batch: &mut Vec<Item>| -> bool {
+        if batch.is_empty() {
+            return true;
+        }
         if tokens.recv().is_err() {
             return false;
         }
-        let sent = work.send((seq, item)).is_ok();
+        let sent = work.send((seq, std::mem::take(batch))).is_ok();
         seq = seq.saturating_add(1);
         sent
+    };
+    let mut send = |item: Item| -> bool {
+        let last = matches!(item, Item::Failed(_));
+        if let Item::Raw(raw, _) = &item {
+            bytes = bytes.saturating_add(raw.len());
+        }
+        batch.push(item);
+        if last || bytes >= BATCH_BYTES || batch.len() >= BATCH_ITEMS {
+            bytes = 0;
+            return flush(&mut batch) && !last;
+        }
+        true
     };
     for (payload, job) in jobs.iter().enumerate() {
         let ok = match open(payload) {
             Ok(input) => read_one(payload, job, input, limits, &mut send),
-            Err(source) => {
-                send(Item::Failed(PipelineError::Read { payload, source }));
-                false
-            }
+            Err(source) => send(Item::Failed(PipelineError::Read { payload, source })),
         };
         if !ok {
             return;
         }
     }
+    drop(send);
+    flush(&mut batch);
 }
 
 /// Cuts one payload into chunks and sends them, then its end. `false`:
@@ -327,24 +355,28 @@ fn store_chunk(
     })
 }
 
-/// A worker: stores raw chunks and passes everything else on. Its zstd
-/// contexts (one per level seen) live as long as it does.
-fn store_chunks(work: &Mutex<Receiver<(u64, Item)>>, done: &SyncSender<(u64, Item)>) {
+/// A worker: stores the raw chunks of each batch and passes everything
+/// else on. Its zstd contexts (one per level seen) live as long as it
+/// does.
+fn store_chunks(work: &Mutex<Receiver<(u64, Vec<Item>)>>, done: &SyncSender<(u64, Vec<Item>)>) {
     let mut compressors = Vec::new();
     loop {
         let next = match work.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok((seq, item)) = next else { return };
-        let item = match item {
-            Item::Raw(raw, level) => match store_chunk(&mut compressors, raw, level) {
-                Ok(stored) => Item::Stored(stored),
-                Err(e) => Item::CompressionFailed(e),
-            },
-            other => other,
-        };
-        if done.send((seq, item)).is_err() {
+        let Ok((seq, mut batch)) = next else { return };
+        for item in &mut batch {
+            if let Item::Raw(raw, level) = item {
+                let raw = std::mem::take(raw);
+                let level = *level;
+                *item = match store_chunk(&mut compressors, raw, level) {
+                    Ok(stored) => Item::Stored(stored),
+                    Err(e) => Item::CompressionFailed(e),
+                };
+            }
+        }
+        if done.send((seq, batch)).is_err() {
             return;
         }
     }
@@ -364,92 +396,96 @@ struct Building {
 fn write_in_order<W: Write>(
     jobs: &[Job<'_>],
     output: &mut W,
-    done: &Receiver<(u64, Item)>,
+    done: &Receiver<(u64, Vec<Item>)>,
     tokens: &SyncSender<()>,
     progress: &mut dyn FnMut(usize, u64),
     finished: &mut dyn FnMut(usize, WrittenPayload),
 ) -> Result<(), PipelineError> {
-    let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Vec<Item>> = BTreeMap::new();
     let mut written = 0usize;
     let mut current = Building::default();
     let mut next = 0u64;
-    for (seq, item) in done.iter() {
-        pending.insert(seq, item);
-        while let Some(item) = pending.remove(&next) {
+    for (seq, batch) in done.iter() {
+        pending.insert(seq, batch);
+        while let Some(batch) = pending.remove(&next) {
             next = next.saturating_add(1);
-            let payload = written;
-            match item {
-                Item::Stored(chunk) => {
-                    output
-                        .write_all(&chunk.bytes)
-                        .map_err(PipelineError::Write)?;
-                    let stored_len =
-                        u32::try_from(chunk.bytes.len()).map_err(|_| PipelineError::Payload {
-                            payload,
-                            source: WriteError::Invalid {
-                                reason: "chunk larger than 4 GiB".into(),
-                            },
+            for item in batch {
+                let payload = written;
+                match item {
+                    Item::Stored(chunk) => {
+                        output
+                            .write_all(&chunk.bytes)
+                            .map_err(PipelineError::Write)?;
+                        let stored_len = u32::try_from(chunk.bytes.len()).map_err(|_| {
+                            PipelineError::Payload {
+                                payload,
+                                source: WriteError::Invalid {
+                                    reason: "chunk larger than 4 GiB".into(),
+                                },
+                            }
                         })?;
-                    current.index.extend_from_slice(
-                        &ChunkEntry {
-                            stored_len,
-                            encoding: chunk.encoding,
-                            digest: chunk.digest,
+                        current.index.extend_from_slice(
+                            &ChunkEntry {
+                                stored_len,
+                                encoding: chunk.encoding,
+                                digest: chunk.digest,
+                            }
+                            .to_bytes(),
+                        );
+                        current.stored_size =
+                            current.stored_size.saturating_add(u64::from(stored_len));
+                        current.chunk_count = current.chunk_count.saturating_add(1);
+                        current.read = current.read.saturating_add(chunk.raw_len);
+                        progress(payload, current.read);
+                    }
+                    Item::End {
+                        payload: ended,
+                        size,
+                        content_digest,
+                    } => {
+                        let job = jobs
+                            .get(ended)
+                            .filter(|_| ended == payload)
+                            .ok_or(PipelineError::Inconsistent("payloads ended out of order"))?;
+                        let building = std::mem::take(&mut current);
+                        if building.chunk_count != size.div_ceil(u64::from(job.chunking.chunk_size))
+                            || building.read != size
+                        {
+                            return Err(PipelineError::Inconsistent(
+                                "a payload's chunks do not add up to its size",
+                            ));
                         }
-                        .to_bytes(),
-                    );
-                    current.stored_size = current.stored_size.saturating_add(u64::from(stored_len));
-                    current.chunk_count = current.chunk_count.saturating_add(1);
-                    current.read = current.read.saturating_add(chunk.raw_len);
-                    progress(payload, current.read);
-                }
-                Item::End {
-                    payload: ended,
-                    size,
-                    content_digest,
-                } => {
-                    let job = jobs
-                        .get(ended)
-                        .filter(|_| ended == payload)
-                        .ok_or(PipelineError::Inconsistent("payloads ended out of order"))?;
-                    let building = std::mem::take(&mut current);
-                    if building.chunk_count != size.div_ceil(u64::from(job.chunking.chunk_size))
-                        || building.read != size
-                    {
+                        finished(
+                            payload,
+                            WrittenPayload {
+                                descriptor: PayloadDescriptor {
+                                    name: job.name.clone(),
+                                    executable: false,
+                                    compression: job.chunking.compression,
+                                    size,
+                                    stored_size: building.stored_size,
+                                    chunk_size: job.chunking.chunk_size,
+                                    chunk_count: building.chunk_count,
+                                    index_digest: Digest::of(&building.index),
+                                    content_digest,
+                                },
+                                index: building.index,
+                            },
+                        );
+                        written = written.saturating_add(1);
+                    }
+                    Item::Failed(e) => return Err(e),
+                    Item::CompressionFailed(e) => {
+                        return Err(PipelineError::Payload {
+                            payload,
+                            source: WriteError::Compression(e),
+                        });
+                    }
+                    Item::Raw(..) => {
                         return Err(PipelineError::Inconsistent(
-                            "a payload's chunks do not add up to its size",
+                            "a chunk reached the writer unstored",
                         ));
                     }
-                    finished(
-                        payload,
-                        WrittenPayload {
-                            descriptor: PayloadDescriptor {
-                                name: job.name.clone(),
-                                executable: false,
-                                compression: job.chunking.compression,
-                                size,
-                                stored_size: building.stored_size,
-                                chunk_size: job.chunking.chunk_size,
-                                chunk_count: building.chunk_count,
-                                index_digest: Digest::of(&building.index),
-                                content_digest,
-                            },
-                            index: building.index,
-                        },
-                    );
-                    written = written.saturating_add(1);
-                }
-                Item::Failed(e) => return Err(e),
-                Item::CompressionFailed(e) => {
-                    return Err(PipelineError::Payload {
-                        payload,
-                        source: WriteError::Compression(e),
-                    });
-                }
-                Item::Raw(..) => {
-                    return Err(PipelineError::Inconsistent(
-                        "a chunk reached the writer unstored",
-                    ));
                 }
             }
             let _ = tokens.send(());
@@ -615,8 +651,8 @@ mod tests {
 
     #[test]
     fn the_reader_runs_no_more_than_the_tokens_ahead_of_the_writer() {
-        let names = names(1000);
-        let jobs: Vec<Job> = (0..1000)
+        let names = names(3000);
+        let jobs: Vec<Job> = (0..3000)
             .map(|i| job(&names, i, 10, 4096, Compression::Zstd))
             .collect();
         let opened = AtomicUsize::new(0);
@@ -640,11 +676,18 @@ mod tests {
             &mut |_, _| written += 1,
         )
         .unwrap();
-        assert_eq!(written, 1000);
-        // Two messages (a chunk and an end) per payload, 2 × 2 + 2 tokens:
-        // the reader can have opened at most four payloads ahead.
+        assert_eq!(written, 3000);
+        // Two items (a chunk and an end) per payload, batches of
+        // BATCH_ITEMS items, 2 × 2 + 2 tokens: before the first write the
+        // reader can have sent six batches and filled a seventh (waiting
+        // for a token to send it), and opened one payload more.
         let ahead = out.at_first_write.unwrap();
-        assert!(ahead <= 4, "{ahead} payloads opened before the first write");
+        let bound = 7 * BATCH_ITEMS / 2 + 1;
+        assert!(
+            ahead <= bound,
+            "{ahead} payloads opened before the first write"
+        );
+        assert!(bound < 3000);
     }
 
     #[test]
