@@ -103,9 +103,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Build an unsigned package from a description (TOML).
+    /// Build a package from a description (TOML), unsigned or signed as it is written.
     #[command(
-        after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n\nThe description format is in docs/package-description.md."
+        after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n  hpk pack baseline.toml --out baseline.hpk --key release.key --root root.hpkroot\n\nWith a signer (--key, --pkcs11 or --signer-cmd), the package is signed as it is\nwritten: the same bytes as `hpk pack` then `hpk sign`, without rewriting the file.\nThe description format is in docs/package-description.md."
     )]
     Pack {
         /// The package description.
@@ -123,6 +123,12 @@ enum Command {
         /// (without it they are a warning, with a suggestion).
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        signer: commands::sign::SignerArgs,
+        /// With a signer: refuse a key that the trust root's role for this package kind does
+        /// not hold (checked before anything is packed).
+        #[arg(long, short)]
+        root: Option<PathBuf>,
     },
     /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
     /// token or a signer command.
@@ -327,7 +333,20 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             threads,
             force,
             strict,
-        } => commands::pack::pack(&description, &out, threads, force, strict, ui),
+            signer,
+            root,
+        } => commands::pack::pack(
+            &description,
+            &out,
+            commands::pack::PackOptions {
+                threads,
+                force,
+                strict,
+                signer: &signer,
+                root: root.as_deref(),
+            },
+            ui,
+        ),
         Command::Sign {
             package,
             signer,

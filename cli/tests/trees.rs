@@ -116,6 +116,71 @@ fn a_packed_tree_extracts_as_the_same_tree() {
 }
 
 #[test]
+fn pack_with_a_signer_writes_what_pack_then_sign_writes() {
+    let dir = copy_world("trees-pack-signed");
+    sample_tree(&dir.join("tree"));
+    fs::write(dir.join("tree.toml"), description("x64", "dir = \"tree\"")).unwrap();
+    hpk_in(&dir, &["pack", "tree.toml", "--out", "two.hpk"]).ok();
+    hpk_in(&dir, &["sign", "two.hpk", "--key", "keys/release.key"]).ok();
+    let one = hpk_in(
+        &dir,
+        &[
+            "pack",
+            "tree.toml",
+            "--out",
+            "one.hpk",
+            "--key",
+            "keys/release.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    )
+    .ok();
+    assert!(one.stderr.contains(", signed with key "), "{}", one.stderr);
+    assert_eq!(
+        fs::read(dir.join("one.hpk")).unwrap(),
+        fs::read(dir.join("two.hpk")).unwrap()
+    );
+    hpk_in(&dir, &["verify", "one.hpk", "--root", "root.hpkroot"]).ok();
+
+    // A key the role does not hold, and --root without a signer: refused
+    // before anything is written.
+    let wrong = hpk_in(
+        &dir,
+        &[
+            "pack",
+            "tree.toml",
+            "--out",
+            "wrong.hpk",
+            "--key",
+            "keys/hotpatch.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    )
+    .expect_code(2);
+    assert!(wrong.stderr.contains("release"), "{}", wrong.stderr);
+    let lone = hpk_in(
+        &dir,
+        &[
+            "pack",
+            "tree.toml",
+            "--out",
+            "wrong.hpk",
+            "--root",
+            "root.hpkroot",
+        ],
+    )
+    .expect_code(2);
+    assert!(
+        lone.stderr.contains("--root needs a signer"),
+        "{}",
+        lone.stderr
+    );
+    assert!(!dir.join("wrong.hpk").exists());
+}
+
+#[test]
 fn target_tokens_that_are_not_well_known_warn_or_with_strict_fail() {
     let dir = copy_world("trees-tokens");
     fs::write(dir.join("a.txt"), b"a").unwrap();

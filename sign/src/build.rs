@@ -14,14 +14,20 @@
 
 use crate::atomic_file::AtomicFile;
 use crate::description::{DescriptionError, PackageDescription, PayloadSource};
+use crate::error::SignError;
+use crate::keys::PublicKey;
 use crate::payload_writer::{ChunkingOptions, WrittenPayload};
 use crate::pipeline::{Job, PipelineError, write_payloads};
+use crate::signer::Signer;
+use crate::signing::in_role;
 use crate::time;
 use crate::tree::{Entries, Skipped};
 use hpk_format::{
-    CHUNK_ENTRY_LEN, DecodeError, Digest, FORMAT_MINOR, FileType, HEADER_LEN, Header,
-    LimitExceeded, Limits, Manifest, PayloadDescriptor, WriteError, encode_into, encoded_len,
+    ALG_ED25519, CHUNK_ENTRY_LEN, DecodeError, Digest, FORMAT_MINOR, FileType, HEADER_LEN, Header,
+    LimitExceeded, Limits, Manifest, PayloadDescriptor, SIGNATURE_RECORD_LEN, SignatureRecord,
+    WriteError, canonicalize_signatures, encode_into, encoded_len, statement_for_digest,
 };
+use hpk_verify::TrustedRoot;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::fs::{self, File};
@@ -54,6 +60,14 @@ pub struct BuildOptions<'a> {
     /// an existing file is never replaced, not even one that appears while
     /// the package is being built ([`BuildError::Exists`]).
     pub overwrite: bool,
+    /// Signers whose signatures go into the package as it is written: the
+    /// same bytes as building it unsigned and then signing it with each
+    /// ([`crate::sign_package`]), without reading and rewriting the whole
+    /// file a second time. A key given twice signs once.
+    pub signers: &'a [&'a dyn Signer],
+    /// With signers: the trust root whose role for the package's kind every
+    /// signer's key must be in, checked before anything is read or written.
+    pub root: Option<&'a TrustedRoot>,
 }
 
 impl fmt::Debug for BuildOptions<'_> {
@@ -64,6 +78,8 @@ impl fmt::Debug for BuildOptions<'_> {
             .field("source_date_epoch", &self.source_date_epoch)
             .field("progress", &self.progress.is_some())
             .field("overwrite", &self.overwrite)
+            .field("signers", &self.signers.len())
+            .field("root", &self.root.map(|r| r.root().version))
             .finish()
     }
 }
@@ -151,6 +167,8 @@ pub fn build_package(
         (None, None) => source_date_epoch()?.unwrap_or_else(time::now),
     };
     let mut manifest = desc.to_manifest(base_dir, default_created, &limits)?;
+    let signers = distinct_signers(options.signers, options.root, &manifest, &limits, out)?;
+    let signatures_len = (signers.len() as u64).saturating_mul(SIGNATURE_RECORD_LEN as u64);
 
     // Read the folder trees and check every payload file before writing
     // anything.
@@ -237,7 +255,8 @@ pub fn build_package(
             max: limits.body_len(),
         })));
     }
-    let payload_start = (HEADER_LEN as u64)
+    let body_start = (HEADER_LEN as u64).saturating_add(signatures_len);
+    let payload_start = body_start
         .saturating_add(planned_body_len)
         .saturating_add(planned_index_len);
 
@@ -357,22 +376,11 @@ pub fn build_package(
             reason: "section lengths do not match the manifest or the planned layout".into(),
         });
     }
-    let header = Header {
-        minor: FORMAT_MINOR,
-        file_type: FileType::Package,
-        signature_count: 0,
-        body_len: planned_body_len,
-        index_len,
-        payload_len,
-    };
-    header.layout().map_err(|e| BuildError::Inconsistent {
-        reason: e.to_string(),
-    })?;
     // The manifest goes straight from its encoder into the file and its
     // digest: a manifest of 100,000 payloads is never held twice.
-    file.seek(SeekFrom::Start(0)).map_err(output_error)?;
+    file.seek(SeekFrom::Start(body_start))
+        .map_err(output_error)?;
     let mut head = BufWriter::with_capacity(OUTPUT_BUFFER, &mut *file);
-    head.write_all(&header.to_bytes()).map_err(output_error)?;
     let mut digest = Sha256::new();
     let mut write_error = None;
     let body_len = encode_into(&manifest, &limits, &mut |part| {
@@ -398,6 +406,30 @@ pub fn build_package(
             reason: "the head and indexes do not end where the payload area starts".into(),
         });
     }
+    let manifest_digest = Digest(digest.finalize().into());
+    let records = sign_statement(&signers, &manifest_digest, out)?;
+    let header = Header {
+        minor: FORMAT_MINOR,
+        file_type: FileType::Package,
+        signature_count: u16::try_from(records.len()).unwrap_or(u16::MAX),
+        body_len: planned_body_len,
+        index_len,
+        payload_len,
+    };
+    header.layout().map_err(|e| BuildError::Inconsistent {
+        reason: e.to_string(),
+    })?;
+    file.seek(SeekFrom::Start(0)).map_err(output_error)?;
+    let mut front = header.to_bytes().to_vec();
+    for record in &records {
+        front.extend_from_slice(&record.to_bytes());
+    }
+    if front.len() as u64 != body_start {
+        return Err(BuildError::Inconsistent {
+            reason: "the signature block is not the planned size".into(),
+        });
+    }
+    file.write_all(&front).map_err(output_error)?;
     if options.overwrite {
         package.commit().map_err(output_error)?;
     } else {
@@ -413,12 +445,85 @@ pub fn build_package(
     }
 
     Ok(BuiltPackage {
-        manifest_digest: Digest(digest.finalize().into()),
+        manifest_digest,
         size: end,
         path: out.to_path_buf(),
         manifest,
         skipped,
     })
+}
+
+/// The signers, each key once, after checking with `root` that each key
+/// is in the role `manifest`'s kind needs.
+fn distinct_signers<'s>(
+    signers: &[&'s dyn Signer],
+    root: Option<&TrustedRoot>,
+    manifest: &Manifest,
+    limits: &Limits,
+    out: &Path,
+) -> Result<Vec<(&'s dyn Signer, PublicKey)>, BuildError> {
+    let role = manifest.kind.signing_role();
+    let mut distinct: Vec<(&'s dyn Signer, PublicKey)> = Vec::with_capacity(signers.len());
+    for signer in signers {
+        let public_key = signer.public_key();
+        let key_id = public_key.key_id();
+        if let Some(root) = root
+            && !in_role(root, role, &key_id)
+        {
+            return Err(BuildError::Sign(SignError::NotInRole {
+                path: out.to_path_buf(),
+                key_id,
+                role,
+                kind: manifest.kind.name(),
+            }));
+        }
+        if !distinct.iter().any(|(_, k)| k.key_id() == key_id) {
+            distinct.push((*signer, public_key));
+        }
+    }
+    // Never more records than every reader accepts.
+    let max = limits.max_signatures.min(Limits::default().max_signatures);
+    if distinct.len() > usize::from(max) {
+        return Err(BuildError::Sign(SignError::TooManySignatures {
+            path: out.to_path_buf(),
+            count: distinct.len(),
+            max,
+        }));
+    }
+    Ok(distinct)
+}
+
+/// Each signer's record over the package's signed statement, checked
+/// strictly against its public key, in canonical order.
+fn sign_statement(
+    signers: &[(&dyn Signer, PublicKey)],
+    manifest_digest: &Digest,
+    out: &Path,
+) -> Result<Vec<SignatureRecord>, BuildError> {
+    let statement = statement_for_digest(FileType::Package, manifest_digest);
+    let mut records = Vec::with_capacity(signers.len());
+    for (signer, public_key) in signers {
+        let signature = signer.sign_statement(&statement).map_err(|source| {
+            BuildError::Sign(SignError::Signer {
+                path: out.to_path_buf(),
+                source,
+            })
+        })?;
+        if public_key.verify_strict(&statement, &signature).is_err() {
+            return Err(BuildError::Sign(SignError::SignerMismatch {
+                path: out.to_path_buf(),
+                file_type: FileType::Package,
+                key_id: public_key.key_id(),
+            }));
+        }
+        records.push(SignatureRecord {
+            algorithm: ALG_ED25519,
+            key_id: public_key.key_id(),
+            signature,
+        });
+    }
+    canonicalize_signatures(&mut records);
+    Ok(records)
 }
 
 /// The size of a payload file, which must exist and be a regular file,
@@ -506,6 +611,9 @@ pub enum BuildError {
         /// The package path.
         path: PathBuf,
     },
+    /// A signer given in [`BuildOptions::signers`] is not in the role the
+    /// package needs, could not sign, or signed with another key.
+    Sign(SignError),
     /// A bug: the parts of the package do not fit together.
     Inconsistent {
         /// What does not fit.
@@ -549,6 +657,7 @@ impl fmt::Display for BuildError {
             BuildError::Exists { path } => {
                 write!(f, "{} exists; pass --force to overwrite", path.display())
             }
+            BuildError::Sign(e) => e.fmt(f),
             BuildError::Inconsistent { reason } => {
                 write!(f, "internal error while building the package: {reason}")
             }
@@ -565,6 +674,7 @@ impl std::error::Error for BuildError {
             }
             BuildError::Payload { source, .. } => Some(source),
             BuildError::Manifest(e) => Some(e),
+            BuildError::Sign(e) => Some(e),
             _ => None,
         }
     }

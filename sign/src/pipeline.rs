@@ -234,7 +234,6 @@ fn read_jobs<R: Read, O: FnMut(usize) -> io::Result<R>>(
             return;
         }
     }
-    drop(send);
     flush(&mut batch);
 }
 
@@ -536,7 +535,7 @@ mod tests {
         let mut state = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         (0..size)
             .map(|k| {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     b"the quick brown fox "[k % 20]
                 } else {
                     state ^= state << 13;

@@ -227,7 +227,7 @@ pub(crate) fn open_metadata<T: Canonical>(
 /// Whether two paths name the same existing file.
 /// Whether `key_id` is a key of the trust root's `role` (false if the
 /// root has no such role).
-fn in_role(root: &TrustedRoot, role: RoleName, key_id: &KeyId) -> bool {
+pub(crate) fn in_role(root: &TrustedRoot, role: RoleName, key_id: &KeyId) -> bool {
     root.root()
         .roles
         .get(role)

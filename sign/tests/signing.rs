@@ -18,8 +18,9 @@ use hpk_format::{
 use hpk_sign::keys::{PublicKey, SecretKey, write_secret_key_file};
 use hpk_sign::root::{RoleKeys, RoleSpec, init};
 use hpk_sign::{
-    ChunkingOptions, SignError, SignOptions, SignOutcome, add_signature, attach, sign_package, tbs,
-    write_payload,
+    BuildError, BuildOptions, BuiltPackage, ChunkingOptions, CommandSigner, PackageDescription,
+    SignError, SignOptions, SignOutcome, Signer, add_signature, attach, build_package,
+    sign_package, tbs, write_payload,
 };
 use hpk_verify::{Clock, Depth, TrustedRoot, Verified, Verifier, VerifyError};
 use std::fs;
@@ -626,4 +627,98 @@ fn wrong_file_type_and_too_many_signatures_are_refused() {
         again,
         SignOutcome::AlreadySigned { signatures: 32, .. }
     ));
+}
+
+/// A description of a standard update with a file and a small tree, and
+/// the folder it lives in.
+fn described_package() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.bin"), mixed_bytes(7, 300_000)).unwrap();
+    fs::create_dir_all(dir.path().join("tree/sub")).unwrap();
+    for i in 0..40 {
+        fs::write(
+            dir.path().join(format!("tree/sub/f{i:02}.txt")),
+            random_bytes(i, 100 * i as usize),
+        )
+        .unwrap();
+    }
+    let text = "name = \"one-step\"\nkind = \"standard\"\nversion = \"1.0\"\n\
+                security_version = 1\ncreated = 1767225600\n\n[targets]\nos = \"windows\"\n\
+                architectures = [\"x64\"]\n\n[[payloads]]\nname = \"a.bin\"\nfile = \"a.bin\"\n\n\
+                [[payloads]]\ndir = \"tree\"\nprefix = \"t\"\n";
+    let path = dir.path().join("one-step.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn build_signed(
+    description: &Path,
+    out: &Path,
+    signers: &[&dyn Signer],
+    root: Option<&TrustedRoot>,
+) -> Result<BuiltPackage, BuildError> {
+    let desc = PackageDescription::load(description).unwrap();
+    let mut options = BuildOptions {
+        signers,
+        root,
+        ..BuildOptions::default()
+    };
+    build_package(&desc, description.parent().unwrap(), out, &mut options)
+}
+
+#[test]
+fn signing_while_packing_writes_the_bytes_of_packing_then_signing() {
+    let (dir, description) = described_package();
+    let root = trusted_root();
+    let (a, b) = (release_a(), release_b());
+
+    let two_steps = dir.path().join("two-steps.hpk");
+    build_signed(&description, &two_steps, &[], None).unwrap();
+    sign(&two_steps, &b, &two_steps);
+    sign(&two_steps, &a, &two_steps);
+
+    // Either order, a key given twice signing once.
+    let one_step = dir.path().join("one-step.hpk");
+    let built = build_signed(&description, &one_step, &[&a, &b, &a], Some(&root)).unwrap();
+    assert_eq!(fs::read(&one_step).unwrap(), fs::read(&two_steps).unwrap());
+    assert_eq!(built.size, fs::metadata(&one_step).unwrap().len());
+    let verified = verify(&one_step, &root).unwrap();
+    assert_eq!(verified.payloads.len(), 41);
+    assert_eq!(
+        built.manifest_digest,
+        Digest::of(&encode(&built.manifest, &Limits::default()).unwrap())
+    );
+}
+
+#[test]
+fn a_signer_that_cannot_sign_for_the_package_leaves_nothing_behind() {
+    let (dir, description) = described_package();
+    let root = trusted_root();
+    let before = common::names(dir.path());
+    let out = dir.path().join("p.hpk");
+
+    // A hotpatch key for a standard update: refused before anything is
+    // read, naming the role.
+    let err = build_signed(&description, &out, &[&hotpatch_key()], Some(&root)).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::Sign(SignError::NotInRole { role, .. }) if *role == RoleName::Release),
+        "{err:?}"
+    );
+    assert_eq!(common::names(dir.path()), before);
+
+    // A signer command that fails, and one that signs with another key.
+    let failing = CommandSigner::new("exit 3", release_a().public_key());
+    let err = build_signed(&description, &out, &[&failing], None).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::Sign(SignError::Signer { .. })),
+        "{err:?}"
+    );
+    let liar = CommandSigner::new("head -c 64 /dev/zero", release_a().public_key());
+    let err = build_signed(&description, &out, &[&liar], None).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::Sign(SignError::SignerMismatch { .. })),
+        "{err:?}"
+    );
+    assert_eq!(common::names(dir.path()), before);
+    assert!(err.to_string().contains("p.hpk"), "{err}");
 }

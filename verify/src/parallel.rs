@@ -859,12 +859,11 @@ fn deliver(
     if let Some(e) = failure {
         return Err(e.into());
     }
-    if let Exec::Inline { content, .. } = exec {
-        if streamed {
-            if let Some(p) = batch.segments.last().filter(|s| s.last_of_payload) {
-                consumer.end(p.payload, Some(Digest(content.finalize_reset().into())))?;
-            }
-        }
+    if let Exec::Inline { content, .. } = exec
+        && streamed
+        && let Some(p) = batch.segments.last().filter(|s| s.last_of_payload)
+    {
+        consumer.end(p.payload, Some(Digest(content.finalize_reset().into())))?;
     }
     Ok(Some(batch))
 }

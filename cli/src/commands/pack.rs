@@ -1,6 +1,9 @@
-//! `hpk pack`: build an unsigned package from a description.
+//! `hpk pack`: build a package from a description, unsigned or signed as
+//! it is written.
 
+use crate::commands::sign::{SignerArgs, signer, signing_error};
 use crate::exit::{CliError, CliResult, Failure};
+use crate::inputs;
 use crate::ui::Ui;
 use hpk_sign::{
     BuildError, BuildOptions, DescriptionError, PackageDescription, build_package,
@@ -45,20 +48,47 @@ fn exists(out: &Path) -> CliError {
         .hint("pass --force to overwrite it, or write to another file")
 }
 
+/// How `hpk pack` runs.
+pub struct PackOptions<'a> {
+    /// Compression threads (0: one per core).
+    pub threads: usize,
+    /// Replace an existing package.
+    pub force: bool,
+    /// Refuse target tokens that are not well known.
+    pub strict: bool,
+    /// Who signs as the package is written, if anyone.
+    pub signer: &'a SignerArgs,
+    /// With a signer: the trust root whose role the key must be in.
+    pub root: Option<&'a Path>,
+}
+
 /// Runs `hpk pack`: refuses to replace an existing `out` unless `force`;
 /// warns of target tokens that are not well known, and with `strict`
-/// refuses them.
-pub fn pack(
-    description: &Path,
-    out: &Path,
-    threads: usize,
-    force: bool,
-    strict: bool,
-    ui: Ui,
-) -> CliResult {
+/// refuses them; with a signer, signs the package as it writes it.
+pub fn pack(description: &Path, out: &Path, opts: PackOptions<'_>, ui: Ui) -> CliResult {
+    let PackOptions {
+        threads,
+        force,
+        strict,
+        signer: signer_args,
+        root,
+    } = opts;
     if !force && std::fs::symlink_metadata(out).is_ok() {
         return Err(exists(out));
     }
+    if root.is_some() && !signer_args.given() {
+        return Err(CliError::usage("--root needs a signer")
+            .hint("give --key, --pkcs11 or --signer-cmd, or leave out --root"));
+    }
+    let trusted = match root {
+        Some(r) => Some(inputs::trust_root(r, inputs::clock(None, None))?),
+        None => None,
+    };
+    let signer = if signer_args.given() {
+        Some(signer(signer_args)?)
+    } else {
+        None
+    };
     let desc =
         PackageDescription::load(description).map_err(|e| description_error(description, &e))?;
     let base = description
@@ -86,11 +116,14 @@ pub fn pack(
             .get_or_insert_with(|| ui.progress("packing", p.total))
             .set(p.done)
     };
+    let signers: Vec<&dyn hpk_sign::Signer> = signer.iter().map(|s| s.as_ref()).collect();
     let mut options = BuildOptions {
         threads,
         source_date_epoch: epoch,
         progress: Some(&mut report),
         overwrite: force,
+        signers: &signers,
+        root: trusted.as_ref(),
         ..BuildOptions::default()
     };
     let result = build_package(&desc, base, out, &mut options);
@@ -101,6 +134,7 @@ pub fn pack(
         let failure = match &e {
             BuildError::Description(d) => return description_error(description, d),
             BuildError::Exists { path } => return exists(path),
+            BuildError::Sign(e) => return signing_error(e),
             BuildError::SourceDateEpoch { .. } => Failure::Usage,
             BuildError::PayloadRead { .. } | BuildError::Output { .. } => Failure::Io,
             _ => Failure::Invalid,
@@ -118,8 +152,8 @@ pub fn pack(
         );
     }
     let m = &built.manifest;
-    ui.note(format!(
-        "wrote {} ({} {} {}, {} payload(s), {} link(s), {} empty folder(s), {} bytes, unsigned): sign it with `hpk sign {} --key KEY`",
+    let what = format!(
+        "{} ({} {} {}, {} payload(s), {} link(s), {} empty folder(s), {} bytes",
         built.path.display(),
         m.kind.name(),
         m.name,
@@ -128,7 +162,16 @@ pub fn pack(
         m.links.len(),
         m.folders.len(),
         built.size,
-        built.path.display()
-    ));
+    );
+    match &signer {
+        Some(signer) => ui.note(format!(
+            "wrote {what}, signed with key {})",
+            signer.public_key().key_id()
+        )),
+        None => ui.note(format!(
+            "wrote {what}, unsigned): sign it with `hpk sign {} --key KEY`",
+            built.path.display()
+        )),
+    }
     Ok(())
 }

@@ -72,10 +72,13 @@ pub const PIN_ENV: &str = "HPK_PKCS11_PIN";
 /// Who signs: exactly one of a local key file, a PKCS#11 key, or a signer
 /// command with its public key. Shared by `hpk sign`, `hpk root sign` and
 /// `hpk catalog sign`.
+///
+/// The group is optional for clap so that `hpk pack` can take a signer or
+/// none; [`signer`] refuses arguments that name no signer.
 #[derive(clap::Args, Debug)]
 #[command(group(
     clap::ArgGroup::new("signer")
-        .required(true)
+        .multiple(false)
         .args(["key", "pkcs11", "signer_cmd"])
 ))]
 pub struct SignerArgs {
@@ -104,6 +107,19 @@ pub struct SignerArgs {
     /// checked against it.
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
+}
+
+impl SignerArgs {
+    /// Whether any signer option was given.
+    pub fn given(&self) -> bool {
+        self.key.is_some()
+            || self.passphrase_file.is_some()
+            || self.pkcs11.is_some()
+            || self.pkcs11_module.is_some()
+            || self.pin_file.is_some()
+            || self.signer_cmd.is_some()
+            || self.pubkey.is_some()
+    }
 }
 
 /// The error of setting up or running an external signer.
@@ -221,7 +237,7 @@ pub fn pubkey(args: &SignerArgs, out: &Path, force: bool, ui: Ui) -> CliResult {
 
 /// The error of signing with a signer: the signer's own errors as
 /// [`signer_error`], the rest as [`sign_error`].
-fn signing_error(e: &SignError) -> CliError {
+pub fn signing_error(e: &SignError) -> CliError {
     match e {
         SignError::Signer { path, source } => {
             let mut err = signer_error(source);
