@@ -10,13 +10,19 @@
 //!   5): the body hashed, every Ed25519 signature checked, the manifest
 //!   decoded (subtract `manifest/decode_100_payloads` for the signatures);
 //! - `payload_area/*`: `verify(Depth::Stored)` and `stream` of a 64 MiB
-//!   payload held in memory (every core, in order).
+//!   payload held in memory (every core, in order);
+//! - `small_files/*`: the same for a package of 2,000 small files (64 B
+//!   to 16 KiB: what a folder tree of documentation holds), where the
+//!   cost is per payload rather than per byte; and `build_package` of
+//!   the same files from a folder on disk (`dir =`), unsigned.
 //!
 //! `cargo bench -p hpk-bench` (add `-- --quick` for a fast pass).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use hpk_bench::{MIB, MemoryPackage, binary_like, manifest_bytes, signed_head, written};
+use hpk_bench::{
+    MIB, MemoryPackage, binary_like, manifest_bytes, signed_head, small_files, written,
+};
 use hpk_format::{ChunkDecoder, ChunkEncoding, Limits, Manifest, check_chunk, decode};
 use hpk_verify::{Depth, PayloadSink};
 use std::hint::black_box;
@@ -130,5 +136,61 @@ fn payload_area(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, chunk, manifest, signatures, payload_area);
+fn many_small_files(c: &mut Criterion) {
+    const COUNT: usize = 2000;
+    let package = MemoryPackage::small_files(COUNT);
+    let mut g = c.benchmark_group("small_files");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(COUNT as u64));
+    g.bench_function("verify_stored_2000", |b| {
+        b.iter_batched(
+            || package.open(),
+            |p| p.verify(Depth::Stored).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("stream_2000", |b| {
+        b.iter_batched(
+            || package.open(),
+            |p| p.stream(&mut Discard, &mut |_| {}).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in small_files(COUNT) {
+        let path = dir.path().join("tree").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    }
+    let description = dir.path().join("tree.toml");
+    std::fs::write(
+        &description,
+        "name = \"tree\"\nkind = \"baseline\"\nversion = \"1.0\"\nsecurity_version = 1\n\
+         created = 1767225600\n\n[targets]\nos = \"linux\"\narchitectures = [\"x64\"]\n\n\
+         [baseline]\nsecurity_floor = 1\n\n[[payloads]]\ndir = \"tree\"\n",
+    )
+    .unwrap();
+    let desc = hpk_sign::PackageDescription::load(&description).unwrap();
+    let out = dir.path().join("tree.hpk");
+    g.bench_function("pack_2000", |b| {
+        b.iter(|| {
+            let mut options = hpk_sign::BuildOptions {
+                overwrite: true,
+                ..hpk_sign::BuildOptions::default()
+            };
+            hpk_sign::build_package(&desc, dir.path(), &out, &mut options).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    chunk,
+    manifest,
+    signatures,
+    payload_area,
+    many_small_files
+);
 criterion_main!(benches);

@@ -58,6 +58,31 @@ pub fn written(data: &[u8]) -> (PayloadDescriptor, Vec<ChunkEntry>, Vec<u8>) {
     (w.descriptor, entries, stored)
 }
 
+/// `count` small files as a folder tree holds them: names spread over
+/// 100 folders, 64 B to 16 KiB of text-like bytes each (sizes spread
+/// evenly on a log scale), deterministic.
+pub fn small_files(count: usize) -> Vec<(String, Vec<u8>)> {
+    let text = b"Permission is hereby granted, free of charge, to any person obtaining a copy \
+of this software and associated documentation files, to deal in the Software without \
+restriction, including without limitation the rights to use, copy, modify, merge. ";
+    let mut rng = Rng::new(7);
+    (0..count)
+        .map(|i| {
+            let bits = 6 + (rng.next_u64() % 9) as u32;
+            let len = (1usize << bits) + (rng.next_u64() % (1 << bits)) as usize;
+            let start = (rng.next_u64() as usize) % text.len();
+            let data = text
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(len.min(16 << 10))
+                .copied()
+                .collect();
+            (format!("usr/share/doc/d{:02}/f{i:05}.txt", i % 100), data)
+        })
+        .collect()
+}
+
 /// A manifest of a cumulative update with `payloads` payloads (names like
 /// `System32/drivers/file0042.sys`), encoded.
 pub fn manifest_bytes(payloads: usize) -> Vec<u8> {
@@ -164,11 +189,30 @@ pub struct MemoryPackage {
 impl MemoryPackage {
     /// Builds it.
     pub fn new(len: usize) -> MemoryPackage {
-        let keys = Keys::standard();
         let mut payload = TestPayload::new("disk/rootfs.img", binary_like(len));
         payload.options = ChunkingOptions::default();
+        MemoryPackage::of(vec![payload])
+    }
+
+    /// A package of `count` small payloads (a folder tree of small files:
+    /// 64 B to 16 KiB of text each, in one chunk each).
+    pub fn small_files(count: usize) -> MemoryPackage {
+        MemoryPackage::of(
+            small_files(count)
+                .into_iter()
+                .map(|(name, data)| {
+                    let mut payload = TestPayload::new(&name, data);
+                    payload.options = ChunkingOptions::default();
+                    payload
+                })
+                .collect(),
+        )
+    }
+
+    fn of(payloads: Vec<TestPayload>) -> MemoryPackage {
+        let keys = Keys::standard();
         let mut spec = PackageSpec::baseline("bench-in-memory");
-        spec.payloads = vec![payload];
+        spec.payloads = payloads;
         let built = spec.build();
         let file = built.file(&[&keys.release]);
         let root = hpk_tests::standard_trusted_root(&keys);
