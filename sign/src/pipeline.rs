@@ -553,6 +553,31 @@ mod tests {
             .collect()
     }
 
+    /// Runs the pipeline without progress or results, for its error.
+    fn failure<R, O, W>(
+        jobs: &[Job<'_>],
+        open: O,
+        output: &mut W,
+        threads: usize,
+        limits: &Limits,
+    ) -> PipelineError
+    where
+        R: Read,
+        O: FnMut(usize) -> io::Result<R> + Send,
+        W: Write,
+    {
+        write_payloads(
+            jobs,
+            open,
+            output,
+            threads,
+            limits,
+            &mut |_, _| {},
+            &mut |_, _| {},
+        )
+        .expect_err("the pipeline should fail")
+    }
+
     fn run(threads: usize) -> (Vec<WrittenPayload>, Vec<u8>, Vec<(usize, u64)>) {
         let sizes = sizes();
         let names = names(sizes.len());
@@ -698,7 +723,7 @@ mod tests {
         let data: Vec<Vec<u8>> = (0..50).map(|i| content(i, 5000)).collect();
         let opened = AtomicUsize::new(0);
         let mut out = Vec::new();
-        let err = write_payloads(
+        let err = failure(
             &jobs,
             |i| {
                 opened.fetch_add(1, Ordering::SeqCst);
@@ -711,10 +736,7 @@ mod tests {
             &mut out,
             3,
             &Limits::default(),
-            &mut |_, _| {},
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+        );
         assert!(
             matches!(&err, PipelineError::Read { payload: 20, source } if source.kind() == io::ErrorKind::PermissionDenied),
             "{err:?}"
@@ -738,7 +760,7 @@ mod tests {
                 Ok(n)
             }
         }
-        let err = write_payloads(
+        let err = failure(
             &jobs,
             |i| {
                 Ok(Failing {
@@ -749,10 +771,7 @@ mod tests {
             &mut Vec::new(),
             2,
             &Limits::default(),
-            &mut |_, _| {},
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+        );
         assert!(
             matches!(&err, PipelineError::Read { payload: 7, source } if source.raw_os_error() == Some(5)),
             "{err:?}"
@@ -766,16 +785,13 @@ mod tests {
             .map(|i| job(&names, i, 10, 4096, Compression::Zstd))
             .collect();
         jobs[3].chunking.level = 20;
-        let err = write_payloads(
+        let err = failure(
             &jobs,
             |_| Ok(&b"0123456789"[..]),
             &mut Vec::new(),
             1,
             &Limits::default(),
-            &mut |_, _| {},
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+        );
         assert!(
             matches!(
                 err,
@@ -795,16 +811,13 @@ mod tests {
             ..Limits::default()
         };
         let big = content(0, 9000);
-        let err = write_payloads(
+        let err = failure(
             &jobs,
             |i| Ok(if i == 2 { big.as_slice() } else { &big[..8000] }),
             &mut Vec::new(),
             2,
             &limits,
-            &mut |_, _| {},
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+        );
         assert!(
             matches!(
                 err,
@@ -833,16 +846,13 @@ mod tests {
             .map(|i| job(&names, i, 5000, 4096, Compression::Zstd))
             .collect();
         let data = content(0, 5000);
-        let err = write_payloads(
+        let err = failure(
             &jobs,
             |_| Ok(data.as_slice()),
             &mut Full,
             2,
             &Limits::default(),
-            &mut |_, _| {},
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+        );
         assert!(
             matches!(&err, PipelineError::Write(e) if e.raw_os_error() == Some(28)),
             "{err:?}"
