@@ -1,10 +1,12 @@
-//! Building an unsigned package from a [`PackageDescription`].
+//! Building a package from a [`PackageDescription`], unsigned or signed as
+//! it is written.
 //!
 //! Every payload file is checked before anything is written. The package
 //! is then written through an [`AtomicFile`]: payloads are cut, compressed
-//! and hashed one after the other (in manifest order) straight into the
-//! payload area, at its final offset, so memory stays independent of
-//! payload size and no byte is copied twice; the header, manifest and
+//! and hashed (in manifest order, by one pipeline for all of them:
+//! [`crate::pipeline`]) straight into the payload area, at its final
+//! offset, so memory stays independent of payload size and no byte is
+//! copied twice; the header, the signature records, the manifest and the
 //! chunk indexes, whose lengths were known in advance, go in front last.
 //! A failure leaves nothing under the output name (an existing file there
 //! is untouched) and no temporary file behind.
@@ -407,7 +409,7 @@ pub fn build_package(
         });
     }
     let manifest_digest = Digest(digest.finalize().into());
-    let records = sign_statement(&signers, &manifest_digest, out)?;
+    let records = signature_records(&signers, &manifest_digest, out)?;
     let header = Header {
         minor: FORMAT_MINOR,
         file_type: FileType::Package,
@@ -495,7 +497,7 @@ fn distinct_signers<'s>(
 
 /// Each signer's record over the package's signed statement, checked
 /// strictly against its public key, in canonical order.
-fn sign_statement(
+fn signature_records(
     signers: &[(&dyn Signer, PublicKey)],
     manifest_digest: &Digest,
     out: &Path,
