@@ -3,8 +3,9 @@
 //! payloads go through the same pipeline together ([`crate::pipeline`]).
 //!
 //! Memory stays bounded whatever the payload size: at most
-//! `2 × threads + 2` chunks are in flight between the reader, the
-//! compressors and the writer.
+//! `2 × threads + 3` batches of chunks (about 1 MiB each, or one larger
+//! chunk) are in flight between the reader, the compressors and the
+//! writer.
 
 use crate::pipeline::{Job, PipelineError, write_payloads};
 use hpk_format::{
