@@ -7,8 +7,9 @@
 //! between threads each), worker threads check each chunk's digest
 //! (and, when decoding, decompress it right after its digest matched) and
 //! the caller's thread hands the results out in payload and chunk order.
-//! When decoding, a further thread computes each payload's content
-//! SHA-256 while the caller's thread writes the same bytes out.
+//! When decoding, the worker that decodes a payload whole computes its
+//! content SHA-256; for a payload that spans batches a further thread
+//! computes it while the caller's thread writes the same bytes out.
 //!
 //! What a caller observes is exactly what a sequential reader gives: the
 //! same calls in the same order, and the same error, the first one in
