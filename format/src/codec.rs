@@ -171,10 +171,10 @@ pub(crate) fn check_len<T>(
 }
 
 /// Checks that a list is strictly ascending by `key` (sorted, no repeats).
-pub(crate) fn check_sorted<T, K: Ord>(
+pub(crate) fn check_sorted<T, K: Ord + ?Sized>(
     list: &[T],
     field: &'static str,
-    key: impl Fn(&T) -> K,
+    key: impl Fn(&T) -> &K,
 ) -> Result<(), DecodeError> {
     for pair in list.windows(2) {
         if let [a, b] = pair

@@ -27,7 +27,7 @@ pub struct Extension {
 /// Checks a list of extensions: bounded, ids non-zero and strictly ascending.
 pub(crate) fn validate_extensions(list: &[Extension], limits: &Limits) -> Result<(), DecodeError> {
     check_len(list, "extension count", limits)?;
-    check_sorted(list, "extensions", |e| e.id)?;
+    check_sorted(list, "extensions", |e| &e.id)?;
     if list.iter().any(|e| e.id == 0) {
         return Err(DecodeError::invalid(
             "extensions",

@@ -295,9 +295,9 @@ impl Canonical for Manifest {
                 max: u64::from(limits.max_payloads),
             }));
         }
-        check_sorted(&self.payloads, "payloads", |p| p.name.clone())?;
-        check_sorted(&self.links, "links", |l| l.name.clone())?;
-        check_sorted(&self.folders, "folders", |f| f.clone())?;
+        check_sorted(&self.payloads, "payloads", |p| &p.name)?;
+        check_sorted(&self.links, "links", |l| &l.name)?;
+        check_sorted(&self.folders, "folders", |f| f)?;
         check_entry_names(self)?;
         let mut chunks = 0u64;
         let mut total = 0u64;
@@ -352,7 +352,7 @@ pub(crate) fn validate_kind(
     match kind {
         PackageKind::Baseline(b) => {
             check_len(&b.revoked_hotpatches, "revoked hotpatch count", limits)?;
-            check_sorted(&b.revoked_hotpatches, "revoked_hotpatches", |d| *d)?;
+            check_sorted(&b.revoked_hotpatches, "revoked_hotpatches", |d| d)?;
             if b.security_floor > security_version {
                 return Err(DecodeError::invalid(
                     "security_floor",
@@ -374,7 +374,7 @@ pub(crate) fn validate_kind(
                 ));
             }
             check_len(&h.modules, "patched module count", limits)?;
-            check_sorted(&h.modules, "modules", |m| m.path.clone())?;
+            check_sorted(&h.modules, "modules", |m| &m.path)?;
             if restart_required {
                 return Err(DecodeError::invalid(
                     "restart_required",
@@ -442,7 +442,7 @@ pub(crate) fn validate_targets(t: &Targets, limits: &Limits) -> Result<(), Decod
             "at least one is required",
         ));
     }
-    check_sorted(&t.architectures, "architectures", |x| x.clone())?;
-    check_sorted(&t.editions, "editions", |x| x.clone())?;
-    check_sorted(&t.capabilities, "capabilities", |x| x.clone())
+    check_sorted(&t.architectures, "architectures", |x| x)?;
+    check_sorted(&t.editions, "editions", |x| x)?;
+    check_sorted(&t.capabilities, "capabilities", |x| x)
 }

@@ -183,7 +183,7 @@ impl Canonical for TrustRoot {
         // Hash each key once: the lookups below are then binary searches,
         // so a root with thousands of keys validates in linear time.
         let ids: Vec<KeyId> = self.keys.iter().map(TrustedKey::key_id).collect();
-        check_sorted(&ids, "keys", |id| *id)?;
+        check_sorted(&ids, "keys", |id| id)?;
         if let Some(k) = self.keys.iter().find(|k| k.algorithm != ALG_ED25519) {
             return Err(DecodeError::invalid(
                 "keys",
@@ -192,7 +192,7 @@ impl Canonical for TrustRoot {
         }
         for (name, role) in self.roles.present() {
             check_len(&role.keys, "role key count", limits)?;
-            check_sorted(&role.keys, "role keys", |k| *k)?;
+            check_sorted(&role.keys, "role keys", |k| k)?;
             if role.threshold == 0 {
                 return Err(DecodeError::invalid(
                     "threshold",
