@@ -535,8 +535,16 @@ pub(crate) fn extract_to_dir(
             source,
         })
         .map_err(named)?;
-    let files = sink.names.iter().map(|rel| dir.join(rel)).collect();
-    let links = sink.links.iter().map(|rel| dir.join(rel)).collect();
+    // Each relative name is freed as its full path is made: for 100,000
+    // files the two lists are never held at once.
+    let files = std::mem::take(&mut sink.names)
+        .into_iter()
+        .map(|rel| dir.join(rel))
+        .collect();
+    let links = std::mem::take(&mut sink.links)
+        .into_iter()
+        .map(|rel| dir.join(rel))
+        .collect();
     let folders = manifest
         .folders
         .iter()
