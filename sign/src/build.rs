@@ -3,8 +3,8 @@
 //!
 //! Every payload file is checked before anything is written. The package
 //! is then written through an [`AtomicFile`]: payloads are cut, compressed
-//! and hashed (in manifest order, by one pipeline for all of them:
-//! [`crate::pipeline`]) straight into the payload area, at its final
+//! and hashed (in manifest order, by one pipeline for all of them, in
+//! `pipeline.rs`) straight into the payload area, at its final
 //! offset, so memory stays independent of payload size and no byte is
 //! copied twice; the header, the signature records, the manifest and the
 //! chunk indexes, whose lengths were known in advance, go in front last.
