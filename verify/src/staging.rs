@@ -72,13 +72,18 @@ pub fn remove_staging_dirs() -> usize {
     removed
 }
 
+/// How many times [`remove_tree`] tries: each pass removes what the last
+/// one missed, and an extraction that writes small files fast can add
+/// dozens of entries during one pass.
+const REMOVE_ATTEMPTS: usize = 64;
+
 /// Removes `folder` and everything in it, without following links.
 /// Another thread may still be creating files in it (an interrupted
 /// extraction): a few attempts catch what appeared meanwhile; once the
 /// folder itself is gone, nothing more can be created in it. Returns
 /// whether the folder is gone.
 fn remove_tree(folder: &Path) -> bool {
-    for _ in 0..8 {
+    for _ in 0..REMOVE_ATTEMPTS {
         match fs::remove_dir_all(folder) {
             Ok(()) => return true,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return true,
@@ -182,10 +187,17 @@ impl StagingDir {
         let mut attempts = 0u32;
         loop {
             let probe = parent.join(format!("{STAGING_PREFIX}{}", unpredictable_hex()));
+            // Under the registry's lock, so that an interrupt handler
+            // waits until the probe is gone instead of leaving it behind.
+            let list = live();
+            if list.closed {
+                return Err(interrupted());
+            }
             match fs::create_dir(&probe) {
                 Ok(()) => {
                     let permissions = fs::symlink_metadata(&probe).map(|m| m.permissions());
                     fs::remove_dir(&probe)?;
+                    drop(list);
                     return permissions;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => {
