@@ -21,7 +21,7 @@ use crate::keys::PublicKey;
 use crate::payload_writer::{ChunkingOptions, WrittenPayload};
 use crate::pipeline::{Job, PipelineError, write_payloads};
 use crate::signer::Signer;
-use crate::signing::in_role;
+use crate::signing::{checked_signature, in_role};
 use crate::time;
 use crate::tree::{Entries, Skipped};
 use hpk_format::{
@@ -496,7 +496,8 @@ fn distinct_signers<'s>(
 }
 
 /// Each signer's record over the package's signed statement, checked
-/// strictly against its public key, in canonical order.
+/// strictly against its public key as `hpk sign` checks it, in canonical
+/// order.
 fn signature_records(
     signers: &[(&dyn Signer, PublicKey)],
     manifest_digest: &Digest,
@@ -505,19 +506,8 @@ fn signature_records(
     let statement = statement_for_digest(FileType::Package, manifest_digest);
     let mut records = Vec::with_capacity(signers.len());
     for (signer, public_key) in signers {
-        let signature = signer.sign_statement(&statement).map_err(|source| {
-            BuildError::Sign(SignError::Signer {
-                path: out.to_path_buf(),
-                source,
-            })
-        })?;
-        if public_key.verify_strict(&statement, &signature).is_err() {
-            return Err(BuildError::Sign(SignError::SignerMismatch {
-                path: out.to_path_buf(),
-                file_type: FileType::Package,
-                key_id: public_key.key_id(),
-            }));
-        }
+        let signature = checked_signature(*signer, public_key, &statement, out, FileType::Package)
+            .map_err(BuildError::Sign)?;
         records.push(SignatureRecord {
             algorithm: ALG_ED25519,
             key_id: public_key.key_id(),

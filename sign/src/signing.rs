@@ -533,18 +533,33 @@ pub fn sign_file(
         }
     };
     let statement = opened.head.signed_statement();
+    let signature = checked_signature(signer, &public_key, &statement, path, file_type)?;
+    add_record(opened, &public_key, signature, out, options)
+}
+
+/// Has `signer` sign `statement` (of the hpk file at `path`, of type
+/// `file_type`) and checks the signature strictly against `public_key`,
+/// the signer's key: a signer that fails, or signs with another key or
+/// algorithm, is an error and nothing is kept.
+pub(crate) fn checked_signature(
+    signer: &dyn Signer,
+    public_key: &PublicKey,
+    statement: &[u8],
+    path: &Path,
+    file_type: FileType,
+) -> Result<[u8; 64], SignError> {
     let signature = signer
-        .sign_statement(&statement)
+        .sign_statement(statement)
         .map_err(|source| SignError::Signer {
             path: path.to_path_buf(),
             source,
         })?;
-    if public_key.verify_strict(&statement, &signature).is_err() {
+    if public_key.verify_strict(statement, &signature).is_err() {
         return Err(SignError::SignerMismatch {
             path: path.to_path_buf(),
             file_type,
-            key_id,
+            key_id: public_key.key_id(),
         });
     }
-    add_record(opened, &public_key, signature, out, options)
+    Ok(signature)
 }
