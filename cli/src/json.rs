@@ -69,7 +69,8 @@ pub fn manifest(m: &Manifest, digest: &hpk_format::Digest) -> Value {
                 "executable": p.executable,
                 "size": p.size,
                 "stored_size": p.stored_size,
-                "compression": match p.compression { hpk_format::Compression::None => "none", hpk_format::Compression::Zstd => "zstd" },
+                "compression": p.compression.name(),
+                "base": p.base().map(|b| json!({"sha256": b.digest.to_hex(), "size": b.size})),
                 "chunk_size": p.chunk_size,
                 "chunk_count": p.chunk_count,
                 "sha256": p.content_digest.to_hex(),
@@ -94,6 +95,7 @@ pub fn entry(e: &CatalogEntry) -> Value {
             "manifest_digest": e.manifest_digest.to_hex(),
             "size": e.size,
             "location": e.location,
+            "delta": e.delta.map(|d| json!({"base": d.base.to_hex(), "full": d.full.to_hex()})),
         }),
         &e.kind,
     )

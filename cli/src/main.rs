@@ -105,7 +105,7 @@ enum Command {
     },
     /// Build a package from a description (TOML), unsigned or signed as it is written.
     #[command(
-        after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n  hpk pack baseline.toml --out baseline.hpk --key release.key --root root.hpkroot\n\nWith a signer (--key, --pkcs11 or --signer-cmd), the package is signed as it is\nwritten: the same bytes as `hpk pack` then `hpk sign`, without rewriting the file.\nThe description format is in docs/package-description.md."
+        after_help = "Example:\n  SOURCE_DATE_EPOCH=1767225600 hpk pack baseline.toml --out baseline.hpk\n  hpk pack baseline.toml --out baseline.hpk --key release.key --root root.hpkroot\n  hpk pack hotpatch.toml --out hotpatch-delta.hpk --delta-from baseline.hpk --key hotpatch.key\n\nWith a signer (--key, --pkcs11 or --signer-cmd), the package is signed as it is\nwritten: the same bytes as `hpk pack` then `hpk sign`, without rewriting the file.\nThe description format is in docs/package-description.md."
     )]
     Pack {
         /// The package description.
@@ -129,6 +129,10 @@ enum Command {
         /// not hold (checked before anything is packed).
         #[arg(long, short)]
         root: Option<PathBuf>,
+        /// Build a delta of this earlier package: each payload it also has is stored as a
+        /// difference from it (or as unchanged), which devices rebuild from their own files.
+        #[arg(long, value_name = "OLD.hpk")]
+        delta_from: Option<PathBuf>,
     },
     /// Sign a package (or a trust root, or a catalog) with a local key, a PKCS#11
     /// token or a signer command.
@@ -214,6 +218,10 @@ enum Command {
         /// SHA-256, as extraction does, without writing anything.
         #[arg(long)]
         deep: bool,
+        /// With --deep: the device's files, by payload name, that a delta package's payloads
+        /// are rebuilt from.
+        #[arg(long, value_name = "DIR", requires = "deep")]
+        base_dir: Option<PathBuf>,
         #[command(flatten)]
         time: TimeArgs,
         /// Print a JSON document on stdout (hpk-verify/1, see docs/json.md).
@@ -222,7 +230,7 @@ enum Command {
     },
     /// Verify a package and extract its payloads into a folder.
     #[command(
-        after_help = "Example:\n  hpk extract baseline.hpk --root root.hpkroot --out ./files"
+        after_help = "Example:\n  hpk extract baseline.hpk --root root.hpkroot --out ./files\n  hpk extract hotpatch-delta.hpk --root root.hpkroot --out ./staged --base-dir /opt/os"
     )]
     Extract {
         /// The package (`-`: standard input).
@@ -236,6 +244,10 @@ enum Command {
         /// Device profile to check applicability against.
         #[arg(long, short)]
         device: Option<PathBuf>,
+        /// The device's files, by payload name, that a delta package's payloads are rebuilt
+        /// from (for example the installed tree).
+        #[arg(long, value_name = "DIR")]
+        base_dir: Option<PathBuf>,
         #[command(flatten)]
         time: TimeArgs,
     },
@@ -335,6 +347,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             strict,
             signer,
             root,
+            delta_from,
         } => commands::pack::pack(
             &description,
             &out,
@@ -344,6 +357,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
                 strict,
                 signer: &signer,
                 root: root.as_deref(),
+                delta_from: delta_from.as_deref(),
             },
             ui,
         ),
@@ -370,6 +384,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             device,
             header_only,
             deep,
+            base_dir,
             time,
             json,
         } => commands::check::verify(
@@ -379,6 +394,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
                 device,
                 header_only,
                 deep,
+                base_dir,
                 now: time.now,
                 json,
             },
@@ -389,6 +405,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             root,
             out,
             device,
+            base_dir,
             time,
         } => commands::check::extract(
             &commands::check::ExtractArgs {
@@ -396,6 +413,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
                 root,
                 out,
                 device,
+                base_dir,
                 now: time.now,
             },
             ui,

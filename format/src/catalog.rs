@@ -51,6 +51,22 @@ pub struct CatalogEntry {
     pub size: u64,
     /// Where to fetch it: a relative path or a URL.
     pub location: String,
+    /// For a delta package: what it is a delta of, and of which full
+    /// package it is the smaller form. `None` for a full package.
+    pub delta: Option<DeltaOf>,
+}
+
+/// What a delta package's catalog entry says of it: a device that has
+/// installed `base` has every file the package is rebuilt from, and gets
+/// the same files as from the full package `full`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeltaOf {
+    /// Manifest digest of the package whose files are the bases (the one
+    /// the delta was built from, e.g. the baseline the devices run).
+    pub base: Digest,
+    /// Manifest digest of the full package with the same files, which a
+    /// device that installed this one records as installed.
+    pub full: Digest,
 }
 
 impl Canonical for Catalog {
@@ -83,6 +99,19 @@ impl Canonical for Catalog {
                     "location",
                     format!(
                         "entry {}: must be 1 to {MAX_LOCATION_LEN} bytes without control characters",
+                        e.name
+                    ),
+                ));
+            }
+        }
+        for e in &self.entries {
+            if let Some(d) = e.delta
+                && (d.full == e.manifest_digest || d.base == d.full)
+            {
+                return Err(DecodeError::invalid(
+                    "delta",
+                    format!(
+                        "entry {}: a delta names another package as its full form, and a base other than that",
                         e.name
                     ),
                 ));

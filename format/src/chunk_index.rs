@@ -3,7 +3,7 @@
 //! ```text
 //! offset size field
 //!  0     4    stored_len  u32 LE: length of the chunk's stored bytes
-//!  4     1    encoding    0 raw, 1 zstd frame
+//!  4     1    encoding    0 raw, 1 zstd frame, 2 delta
 //!  5     3    reserved    0
 //!  8     32   digest      SHA-256 of the chunk's stored bytes
 //! ```
@@ -22,6 +22,9 @@ pub enum ChunkEncoding {
     Raw = 0,
     /// One zstd frame that decompresses to the chunk's bytes.
     Zstd = 1,
+    /// One zstd frame that decompresses to a delta body, which rebuilds
+    /// the chunk's bytes from the payload's base.
+    Delta = 2,
 }
 
 /// One entry of a chunk index.
@@ -98,19 +101,30 @@ pub fn parse_chunk_index(
                 }
                 ChunkEncoding::Raw
             }
-            1 => {
-                if desc.compression != Compression::Zstd {
+            1 | 2 => {
+                let (encoding, what) = if encoding == 1 {
+                    (ChunkEncoding::Zstd, "zstd")
+                } else {
+                    (ChunkEncoding::Delta, "delta")
+                };
+                let allowed = match desc.compression {
+                    Compression::Zstd => encoding == ChunkEncoding::Zstd,
+                    Compression::Delta(_) => true,
+                    Compression::None | Compression::Unchanged => false,
+                };
+                if !allowed {
                     return Err(bad(format!(
-                        "chunk {i}: zstd chunk in an uncompressed payload"
+                        "chunk {i}: {what} chunk in a payload stored as {}",
+                        desc.compression.name()
                     )));
                 }
                 if stored_len == 0 || stored_len >= chunk_len {
                     return Err(bad(format!(
-                        "chunk {i}: zstd chunk must be 1 to {} bytes, is {stored_len}",
+                        "chunk {i}: {what} chunk must be 1 to {} bytes, is {stored_len}",
                         chunk_len.saturating_sub(1)
                     )));
                 }
-                ChunkEncoding::Zstd
+                encoding
             }
             other => return Err(bad(format!("chunk {i}: unknown encoding {other}"))),
         };

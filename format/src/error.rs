@@ -1,6 +1,7 @@
 //! Errors of the format layer, one enum per operation, each sorted into a
 //! layer by [`ErrorClass`].
 
+use crate::digest::Digest;
 use std::fmt;
 use std::io;
 
@@ -316,6 +317,17 @@ pub enum PayloadError {
     Limit(LimitExceeded),
     /// Reading or writing failed.
     Io(io::Error),
+    /// The payload is a delta (or unchanged) and its base, the file the
+    /// device must already have, is missing or is not the one named: the
+    /// package does not apply to this device (SPEC.md D5).
+    MissingBase {
+        /// Payload name.
+        payload: String,
+        /// SHA-256 of the base the payload needs.
+        base: Digest,
+        /// What is missing or wrong.
+        reason: String,
+    },
 }
 
 impl PayloadError {
@@ -325,6 +337,7 @@ impl PayloadError {
             PayloadError::BadIndex { .. } | PayloadError::Truncated { .. } => ErrorClass::Malformed,
             PayloadError::Limit(_) => ErrorClass::Limit,
             PayloadError::Io(_) => ErrorClass::Io,
+            PayloadError::MissingBase { .. } => ErrorClass::Policy,
             _ => ErrorClass::Integrity,
         }
     }
@@ -358,6 +371,14 @@ impl fmt::Display for PayloadError {
             }
             PayloadError::Limit(l) => l.fmt(f),
             PayloadError::Io(e) => write!(f, "I/O error: {e}"),
+            PayloadError::MissingBase {
+                payload,
+                base,
+                reason,
+            } => write!(
+                f,
+                "payload {payload}: needs the base file the device already has (sha256 {base}): {reason}"
+            ),
         }
     }
 }

@@ -20,6 +20,7 @@ mod catalog;
 mod chunk_index;
 mod codec;
 mod container;
+mod delta;
 mod digest;
 mod error;
 mod extension;
@@ -34,13 +35,14 @@ mod version;
 mod well_known;
 mod zstd_frame;
 
-pub use catalog::{Catalog, CatalogEntry, MAX_LOCATION_LEN};
+pub use catalog::{Catalog, CatalogEntry, DeltaOf, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encode_into, encoded_len};
 pub use container::{
     ContainerView, Head, MAX_STATEMENT_LEN, encode_head, expect_end, read_head, read_partial,
     signed_statement, statement_for_digest,
 };
+pub use delta::{BaseRead, DELTA_OP_LEN, max_delta_body_len, max_delta_ops};
 pub use digest::{Digest, KeyId};
 pub use error::{
     ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, Section, WriteError,
@@ -49,8 +51,8 @@ pub use extension::{EXT_NOTE, EXT_PRIVATE_START, Extension, unknown_critical};
 pub use header::{FORMAT_MAJOR, FORMAT_MINOR, FileType, HEADER_LEN, Header, Layout, MAGIC};
 pub use limits::{DEFAULT_CHUNK_SIZE, Limits, MAX_BODY_LEN, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use manifest::{
-    BaselineInfo, Channel, Compression, HotpatchInfo, Link, Manifest, PackageKind, PatchedModule,
-    PayloadDescriptor, Targets,
+    BaselineInfo, Channel, Compression, DeltaBase, HotpatchInfo, Link, Manifest, PackageKind,
+    PatchedModule, PayloadDescriptor, Targets,
 };
 pub use names::{
     MAX_PACKAGE_NAME_LEN, MAX_PAYLOAD_NAME_DEPTH, MAX_PAYLOAD_NAME_LEN, MAX_TOKEN_LEN, NameError,

@@ -161,6 +161,48 @@ pub enum Compression {
     /// Each chunk is an independent zstd frame, or raw where zstd does not
     /// make it smaller.
     Zstd,
+    /// Each chunk is a delta chunk against the base (a file the device
+    /// already has), a zstd frame or raw, whichever is smallest. Reading
+    /// the content needs the base.
+    Delta(DeltaBase),
+    /// The content is a file the device already has, byte for byte: its
+    /// SHA-256 is the payload's `content_digest` and its size the
+    /// payload's `size`. The package stores no byte of it (no chunk).
+    Unchanged,
+}
+
+impl Compression {
+    /// The file a reader needs to rebuild the content, if any: the base of
+    /// a delta payload, or for an unchanged payload the file itself.
+    pub fn base(&self, desc_size: u64, content_digest: Digest) -> Option<DeltaBase> {
+        match *self {
+            Compression::Delta(base) => Some(base),
+            Compression::Unchanged => Some(DeltaBase {
+                digest: content_digest,
+                size: desc_size,
+            }),
+            Compression::None | Compression::Zstd => None,
+        }
+    }
+
+    /// `none`, `zstd`, `delta` or `unchanged`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Zstd => "zstd",
+            Compression::Delta(_) => "delta",
+            Compression::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The file a delta payload is the difference from, as the device has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeltaBase {
+    /// SHA-256 of the base file.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// A symbolic link: a name in the package that points at another.
@@ -213,6 +255,13 @@ impl PayloadDescriptor {
         u32::try_from(left.min(u64::from(self.chunk_size))).ok()
     }
 
+    /// The file the device must supply to rebuild this payload's content:
+    /// the base of a delta payload, the file itself for an unchanged one,
+    /// `None` for a payload stored whole.
+    pub fn base(&self) -> Option<DeltaBase> {
+        self.compression.base(self.size, self.content_digest)
+    }
+
     /// Length of this payload's chunk index in bytes.
     pub fn index_len(&self) -> Option<u64> {
         self.chunk_count.checked_mul(crate::CHUNK_ENTRY_LEN as u64)
@@ -235,6 +284,29 @@ impl PayloadDescriptor {
                 value: u64::from(self.chunk_size),
                 max: u64::from(limits.chunk_size()),
             }));
+        }
+        if let Compression::Delta(base) = self.compression
+            && base.size > limits.max_total_size
+        {
+            return Err(DecodeError::Limit(LimitExceeded {
+                what: "delta base size",
+                value: base.size,
+                max: limits.max_total_size,
+            }));
+        }
+        if self.compression == Compression::Unchanged {
+            // Nothing stored: no chunk, an empty index.
+            if self.chunk_count != 0 || self.stored_size != 0 || self.index_digest != empty_index()
+            {
+                return Err(DecodeError::invalid(
+                    field,
+                    format!(
+                        "{}: an unchanged payload has no chunk, no stored byte and an empty index",
+                        self.name
+                    ),
+                ));
+            }
+            return Ok(());
         }
         let expected_count = self.size.div_ceil(u64::from(self.chunk_size));
         if self.chunk_count != expected_count {
@@ -269,6 +341,12 @@ impl PayloadDescriptor {
         }
         Ok(())
     }
+}
+
+/// SHA-256 of an empty chunk index: the `index_digest` of a payload with
+/// no chunk.
+fn empty_index() -> Digest {
+    Digest::of(&[])
 }
 
 impl Canonical for Manifest {

@@ -4,10 +4,11 @@
 //! declared size.
 
 use crate::chunk_index::{ChunkEncoding, ChunkEntry};
+use crate::delta::{BaseRead, DeltaFault, apply, max_delta_body_len};
 use crate::digest::Digest;
 use crate::error::PayloadError;
-use crate::manifest::PayloadDescriptor;
-use crate::zstd_frame::check_frame;
+use crate::manifest::{Compression, PayloadDescriptor};
+use crate::zstd_frame::{ContentSize, check_frame, check_frame_of};
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
 use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
@@ -28,9 +29,11 @@ pub fn check_chunk(
     Ok(())
 }
 
-/// Decodes checked chunks, reusing one zstd context.
+/// Decodes checked chunks, reusing one zstd context (and, for delta
+/// chunks, one body buffer).
 pub struct ChunkDecoder {
     zstd: DCtx<'static>,
+    body: Vec<u8>,
 }
 
 /// Checks `stored` against `entry` (digest first), then returns the
@@ -57,7 +60,10 @@ impl ChunkDecoder {
         // Decode straight into the caller's buffer, block by block.
         zstd.set_parameter(DParameter::StableOutBuffer(true))
             .map_err(|e| PayloadError::Io(io::Error::other(zstd::zstd_safe::get_error_name(e))))?;
-        Ok(ChunkDecoder { zstd })
+        Ok(ChunkDecoder {
+            zstd,
+            body: Vec::new(),
+        })
     }
 
     /// Checks `stored` against `entry`, then decodes it into `out`
@@ -74,10 +80,26 @@ impl ChunkDecoder {
         stored: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), PayloadError> {
+        self.decode_with_base(desc, chunk, entry, stored, out, None)
+    }
+
+    /// [`ChunkDecoder::decode`] for a payload that may be a delta: a delta
+    /// chunk (D1–D5) is rebuilt from `base`, which the caller has checked
+    /// against the payload's base digest and size. A delta chunk with no
+    /// base is an error.
+    pub fn decode_with_base(
+        &mut self,
+        desc: &PayloadDescriptor,
+        chunk: u64,
+        entry: &ChunkEntry,
+        stored: &[u8],
+        out: &mut Vec<u8>,
+        base: Option<&dyn BaseRead>,
+    ) -> Result<(), PayloadError> {
         let chunk_len = checked_len(desc, chunk, entry, stored)?;
         out.clear();
         out.resize(chunk_len, 0);
-        self.decode_checked(desc, chunk, entry, stored, out)
+        self.decode_checked(desc, chunk, entry, stored, out, base)
     }
 
     /// Like [`ChunkDecoder::decode`], but into `out`, a buffer of exactly
@@ -93,6 +115,20 @@ impl ChunkDecoder {
         stored: &[u8],
         out: &mut [u8],
     ) -> Result<(), PayloadError> {
+        self.decode_to_slice_with_base(desc, chunk, entry, stored, out, None)
+    }
+
+    /// [`ChunkDecoder::decode_to_slice`] with the payload's base, as in
+    /// [`ChunkDecoder::decode_with_base`].
+    pub fn decode_to_slice_with_base(
+        &mut self,
+        desc: &PayloadDescriptor,
+        chunk: u64,
+        entry: &ChunkEntry,
+        stored: &[u8],
+        out: &mut [u8],
+        base: Option<&dyn BaseRead>,
+    ) -> Result<(), PayloadError> {
         let chunk_len = checked_len(desc, chunk, entry, stored)?;
         if out.len() != chunk_len {
             return Err(PayloadError::ChunkSize {
@@ -104,7 +140,7 @@ impl ChunkDecoder {
                 ),
             });
         }
-        self.decode_checked(desc, chunk, entry, stored, out)
+        self.decode_checked(desc, chunk, entry, stored, out, base)
     }
 
     /// Decodes a chunk whose digest matched into `out`, which is exactly
@@ -116,6 +152,7 @@ impl ChunkDecoder {
         entry: &ChunkEntry,
         stored: &[u8],
         out: &mut [u8],
+        base: Option<&dyn BaseRead>,
     ) -> Result<(), PayloadError> {
         let chunk_len = out.len();
         let size_error = |reason: String| PayloadError::ChunkSize {
@@ -141,6 +178,10 @@ impl ChunkDecoder {
                         ))
                     })?
             }
+            ChunkEncoding::Delta => {
+                self.decode_delta(desc, chunk, stored, out, base)?;
+                chunk_len
+            }
         };
         if written != chunk_len {
             return Err(size_error(format!(
@@ -152,6 +193,66 @@ impl ChunkDecoder {
 }
 
 impl ChunkDecoder {
+    /// Decodes a delta chunk (D1–D5) into `out`: its frame into the body
+    /// buffer (bounded by D1 before anything is decompressed), then the
+    /// body applied to the base.
+    fn decode_delta(
+        &mut self,
+        desc: &PayloadDescriptor,
+        chunk: u64,
+        stored: &[u8],
+        out: &mut [u8],
+        base: Option<&dyn BaseRead>,
+    ) -> Result<(), PayloadError> {
+        let chunk_len = out.len();
+        let size_error = |reason: String| PayloadError::ChunkSize {
+            payload: desc.name.to_string(),
+            chunk,
+            reason,
+        };
+        let Compression::Delta(delta_base) = desc.compression else {
+            return Err(size_error(
+                "delta chunk in a payload that is not a delta".into(),
+            ));
+        };
+        let Some(base) = base else {
+            return Err(PayloadError::MissingBase {
+                payload: desc.name.to_string(),
+                base: delta_base.digest,
+                reason: "no base was given".into(),
+            });
+        };
+        let max = u32::try_from(chunk_len).map_or(0, max_delta_body_len);
+        let shape = check_frame_of(stored, ContentSize::AtMost(max))
+            .map_err(|r| size_error(format!("delta chunk of {chunk_len} bytes refused: {r}")))?;
+        let body_len = usize::try_from(shape.content_size)
+            .map_err(|_| size_error("delta body too long".into()))?;
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        body.resize(body_len, 0);
+        let decoded = self.decode_frame(stored, shape.header_len, &mut body);
+        let result = match decoded {
+            Ok(n) if n == body_len => {
+                apply(&body, base, delta_base.size, out).map_err(|f| match f {
+                    DeltaFault::Rule(r) => size_error(format!("delta chunk refused: {r}")),
+                    DeltaFault::Base(e) => PayloadError::MissingBase {
+                        payload: desc.name.to_string(),
+                        base: delta_base.digest,
+                        reason: format!("reading the base failed: {e}"),
+                    },
+                })
+            }
+            Ok(n) => Err(size_error(format!(
+                "delta body decodes to {n} bytes, declared {body_len} (D1)"
+            ))),
+            Err(e) => Err(size_error(format!(
+                "delta chunk of {chunk_len} bytes does not decode (D1): {e}"
+            ))),
+        };
+        self.body = body;
+        result
+    }
+
     /// Decodes a frame that passed `check_frame` into `out`, returning the
     /// number of bytes written. The frame header goes in first, alone, so
     /// that zstd decodes block by block (checking that no block decodes to

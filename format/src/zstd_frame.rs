@@ -27,12 +27,29 @@ pub(crate) struct FrameShape {
     /// Length of the magic number and frame header: where the first block
     /// header starts.
     pub header_len: usize,
+    /// Its Frame_Content_Size: what it decodes to.
+    pub content_size: u64,
+}
+
+/// The Frame_Content_Size a frame must declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContentSize {
+    /// Exactly this (a zstd chunk: the chunk's length, Z3).
+    Exactly(u64),
+    /// At most this (a delta chunk's body, D1).
+    AtMost(u64),
 }
 
 /// Checks that `stored` is exactly one zstd frame that follows Z1–Z6 for a
 /// chunk of `chunk_len` bytes. Reads headers only: the cost is a few
 /// operations per block, whatever the chunk decodes to.
 pub(crate) fn check_frame(stored: &[u8], chunk_len: u64) -> Result<FrameShape, &'static str> {
+    check_frame_of(stored, ContentSize::Exactly(chunk_len))
+}
+
+/// [`check_frame`] with the rule on Frame_Content_Size given: Z1–Z6 with
+/// Z3 replaced by `size`.
+pub(crate) fn check_frame_of(stored: &[u8], size: ContentSize) -> Result<FrameShape, &'static str> {
     // Z1: a zstd frame (not a skippable frame, nor a legacy format).
     if stored.get(..4) != Some(&ZSTD_MAGIC[..]) {
         return Err("zstd chunk does not start with a zstd frame (Z1)");
@@ -72,8 +89,15 @@ pub(crate) fn check_frame(stored: &[u8], chunk_len: u64) -> Result<FrameShape, &
     if fcs_len == 2 {
         content_size = content_size.saturating_add(256);
     }
-    if content_size != chunk_len {
-        return Err("zstd Frame_Content_Size differs from the chunk's length (Z3)");
+    let chunk_len = content_size;
+    match size {
+        ContentSize::Exactly(len) if content_size != len => {
+            return Err("zstd Frame_Content_Size differs from the chunk's length (Z3)");
+        }
+        ContentSize::AtMost(max) if content_size > max => {
+            return Err("zstd Frame_Content_Size is over the largest delta body (D1)");
+        }
+        _ => {}
     }
     // Z4, Z5: the blocks. Window_Size is Frame_Content_Size.
     let block_max = chunk_len.min(MAX_BLOCK_SIZE);
@@ -142,7 +166,10 @@ pub(crate) fn check_frame(stored: &[u8], chunk_len: u64) -> Result<FrameShape, &
     if pos != stored.len() {
         return Err("bytes follow the zstd frame in the chunk (Z1)");
     }
-    Ok(FrameShape { header_len })
+    Ok(FrameShape {
+        header_len,
+        content_size,
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +195,13 @@ mod tests {
     #[test]
     fn a_frame_that_follows_the_rules_passes() {
         let f = frame(0, 4096, &[(1, 4096, b"A")], &[]);
-        assert_eq!(check_frame(&f, 4096), Ok(FrameShape { header_len: 9 }));
+        assert_eq!(
+            check_frame(&f, 4096),
+            Ok(FrameShape {
+                header_len: 9,
+                content_size: 4096
+            })
+        );
         let f = frame(CHECKSUM_FLAG, 4096, &[(1, 4096, b"A")], &[1, 2, 3, 4]);
         assert!(check_frame(&f, 4096).is_ok());
     }

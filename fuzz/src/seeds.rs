@@ -7,7 +7,8 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use crate::targets::{
-    chunk_index_input, fixture, index_flags, installed_baseline, piece_flags, pieces_input,
+    chunk_index_input, delta_input, fixture, index_flags, installed_baseline, piece_flags,
+    pieces_input, raw_block_frame,
 };
 use hpk_format::{
     CHUNK_ENTRY_LEN, Catalog, CatalogEntry, Compression, ContainerView, Digest, EXT_NOTE,
@@ -133,8 +134,8 @@ fn threaded_pieces() -> Vec<(&'static str, Vec<u8>)> {
         ("threaded-zstd", Compression::Zstd, 48, frame.repeat(48)),
     ] {
         let stored_len = match compression {
-            Compression::None => CHUNK,
             Compression::Zstd => frame.len() as u32,
+            _ => CHUNK,
         };
         let mut index = Vec::new();
         for _ in 0..chunks {
@@ -200,6 +201,41 @@ fn vector_files(dir: &Path) -> Vec<(String, Option<FileType>, Vec<u8>)> {
     out
 }
 
+/// A `delta` seed: name, whether the rest is a body to wrap in a frame,
+/// the chunk length, the base, the rest.
+type DeltaSeed = (&'static str, bool, u32, Vec<u8>, Vec<u8>);
+
+/// A delta body of `ops` (kind, len, seek), then `data`.
+fn delta_body(ops: &[(u8, u32, i64)], data: &[u8]) -> Vec<u8> {
+    let mut body = (ops.len() as u32).to_le_bytes().to_vec();
+    for &(kind, len, seek) in ops {
+        body.extend_from_slice(&[kind, 0, 0, 0]);
+        body.extend_from_slice(&len.to_le_bytes());
+        body.extend_from_slice(&seek.to_le_bytes());
+    }
+    body.extend_from_slice(data);
+    body
+}
+
+/// Delta chunks that decode: copy, add and insert with a seek back; a
+/// body of only inserts; and a frame given as stored bytes.
+fn delta_seeds() -> Vec<DeltaSeed> {
+    let base: Vec<u8> = (0..2048u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut data = vec![1u8; 100];
+    data.extend_from_slice(b"inserted");
+    let mixed = delta_body(
+        &[(0, 500, 10), (2, 8, 0), (1, 100, 40), (0, 400, -600)],
+        &data,
+    );
+    let inserts = delta_body(&[(2, 64, 0)], &[9u8; 64]);
+    let framed = raw_block_frame(&mixed);
+    vec![
+        ("copy-add-insert", true, 1008, base.clone(), mixed),
+        ("inserts-only", true, 64, Vec::new(), inserts),
+        ("stored-frame", false, 1008, base, framed),
+    ]
+}
+
 /// Every seed. `vectors`, if given, is a folder of `.vec` test vectors
 /// (`spec/vectors`): each file under test goes to `header` and to the
 /// target of its type, its body to that type's decoder target, and a
@@ -212,6 +248,14 @@ pub fn seeds(vectors: Option<&Path>) -> Vec<Seed> {
     let mut add = |target: &'static str, name: String, data: Vec<u8>| {
         out.push(Seed { target, name, data });
     };
+
+    for (name, wrap, chunk_len, base, rest) in delta_seeds() {
+        add(
+            "delta",
+            name.to_owned(),
+            delta_input(wrap, chunk_len, &base, &rest),
+        );
+    }
 
     let mut entries = Vec::new();
     for (name, built, signer) in packages() {
@@ -231,7 +275,7 @@ pub fn seeds(vectors: Option<&Path>) -> Vec<Seed> {
             at += len;
             let flags = match p.compression {
                 Compression::Zstd => index_flags::ZSTD,
-                Compression::None => 0,
+                _ => 0,
             };
             add(
                 "chunk_index",
@@ -249,6 +293,7 @@ pub fn seeds(vectors: Option<&Path>) -> Vec<Seed> {
             manifest_digest: built.digest(),
             size: file.len() as u64,
             location: format!("packages/{name}.hpk"),
+            delta: None,
         });
     }
     add("extract", "bomb".into(), bomb_pieces());
@@ -351,4 +396,17 @@ pub fn seeds(vectors: Option<&Path>) -> Vec<Seed> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_delta_seeds_decode() {
+        for (name, wrap, chunk_len, base, rest) in super::delta_seeds() {
+            if wrap {
+                let out = crate::targets::reference_delta(&rest, &base, chunk_len as usize);
+                assert!(out.is_some(), "{name}");
+            }
+        }
+    }
 }

@@ -15,13 +15,16 @@
 
 use hpk_format::{
     BaselineInfo, CHUNK_ENTRY_LEN, Canonical, Catalog, CatalogEntry, Channel, ChunkDecoder,
-    ChunkEncoding, ChunkEntry, Compression, ContainerView, Digest, EXT_NOTE, Extension, FileType,
-    HEADER_LEN, Header, HotpatchInfo, Limits, Link, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, Manifest,
-    PackageKind, PackageName, PatchedModule, PayloadDescriptor, PayloadName, Role, RoleName, Roles,
-    SIGNATURE_RECORD_LEN, SignatureRecord, Targets, Token, TrustRoot, TrustedKey, Version, decode,
-    encode, encode_head, parse_chunk_index, read_head,
+    ChunkEncoding, ChunkEntry, Compression, ContainerView, DeltaBase, Digest, EXT_NOTE, Extension,
+    FileType, HEADER_LEN, Header, HotpatchInfo, Limits, Link, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+    Manifest, PackageKind, PackageName, PatchedModule, PayloadDescriptor, PayloadName, Role,
+    RoleName, Roles, SIGNATURE_RECORD_LEN, SignatureRecord, Targets, Token, TrustRoot, TrustedKey,
+    Version, decode, encode, encode_head, max_delta_body_len, parse_chunk_index, read_head,
 };
-use hpk_tests::{DAY, Keys, T0, online_device, root_file, signed_file, standard_root};
+use hpk_tests::{
+    DAY, Keys, T0, online_device, root_file, signed_file, standard_root, zstd_block,
+    zstd_frame_header,
+};
 use hpk_verify::{
     Clock, Depth, DeviceProfile, Judged, Package, PayloadSink, ProfileMode, TrustedRoot, Verifier,
 };
@@ -47,6 +50,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("package_signed", package_signed),
     ("extract", extract),
     ("roundtrip", roundtrip),
+    ("delta", delta),
 ];
 
 /// The target function called `name`.
@@ -284,6 +288,12 @@ fn assert_reencodes<T: Canonical + Debug>(value: &T, bytes: &[u8], limits: &Limi
 /// Facts every valid payload descriptor has.
 fn check_descriptor(p: &PayloadDescriptor) {
     assert!(p.chunk_size >= MIN_CHUNK_SIZE);
+    if p.compression == Compression::Unchanged {
+        // The device has it: nothing stored (SPEC.md, "The unchanged payload").
+        assert_eq!((p.chunk_count, p.stored_size), (0, 0));
+        assert_eq!(p.index_digest, Digest::of(&[]));
+        return;
+    }
     assert_eq!(p.chunk_count, p.size.div_ceil(u64::from(p.chunk_size)));
     assert!(p.stored_size <= p.size);
     assert_eq!(p.chunk_len(p.chunk_count), None);
@@ -444,7 +454,14 @@ pub fn chunk_index(data: &[u8]) {
         match entry.encoding {
             ChunkEncoding::Raw => assert_eq!(entry.stored_len, chunk_len),
             ChunkEncoding::Zstd => {
-                assert_eq!(desc.compression, Compression::Zstd);
+                assert!(matches!(
+                    desc.compression,
+                    Compression::Zstd | Compression::Delta(_)
+                ));
+                assert!(entry.stored_len >= 1 && entry.stored_len < chunk_len);
+            }
+            ChunkEncoding::Delta => {
+                assert!(matches!(desc.compression, Compression::Delta(_)));
                 assert!(entry.stored_len >= 1 && entry.stored_len < chunk_len);
             }
         }
@@ -1386,9 +1403,9 @@ fn gen_payloads(input: &mut Input<'_>) -> Vec<PayloadDescriptor> {
             Compression::None
         };
         let stored_size = match compression {
-            Compression::None => size,
-            Compression::Zstd if size == 0 => 0,
-            Compression::Zstd => 1 + input.size() % size,
+            Compression::None | Compression::Unchanged => size,
+            Compression::Zstd | Compression::Delta(_) if size == 0 => 0,
+            Compression::Zstd | Compression::Delta(_) => 1 + input.size() % size,
         };
         let chunk_count = size.div_ceil(u64::from(chunk_size));
         chunks += chunk_count;
@@ -1497,7 +1514,19 @@ fn gen_catalog(input: &mut Input<'_>) -> Catalog {
             manifest_digest: gen_digest(input),
             size: input.size(),
             location: gen_location(input),
+            delta: None,
         };
+        let mut entry = entry;
+        if input.bool() {
+            let delta = hpk_format::DeltaOf {
+                base: gen_digest(input),
+                full: gen_digest(input),
+            };
+            // Only what validates: a full form other than itself and the base.
+            if delta.full != entry.manifest_digest && delta.base != delta.full {
+                entry.delta = Some(delta);
+            }
+        }
         if entries
             .iter()
             .all(|e| e.manifest_digest != entry.manifest_digest)
@@ -1580,5 +1609,146 @@ pub fn roundtrip(data: &[u8]) {
         0 => check_roundtrip(&gen_manifest(&mut input)),
         1 => check_roundtrip(&gen_catalog(&mut input)),
         _ => check_roundtrip(&gen_trust_root(&mut input)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 10. delta: one delta chunk decoded against a base, compared with an
+//     independent reading of SPEC.md D1–D4.
+// ---------------------------------------------------------------------------
+
+/// Input layout of the `delta` target: a flags byte (bit 0: the rest after
+/// the base is a delta body, which the target wraps in a frame of raw
+/// blocks with the exact Frame_Content_Size; else it is the stored bytes
+/// as they are), the chunk length (`u32`, taken modulo 70,000, plus 1),
+/// the base length (`u32`, modulo 65,536), the base, then the body or
+/// stored bytes.
+pub fn delta_input(wrap: bool, chunk_len: u32, base: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut out = vec![u8::from(wrap)];
+    out.extend_from_slice(&(chunk_len - 1).to_le_bytes());
+    out.extend_from_slice(&(base.len() as u32).to_le_bytes());
+    out.extend_from_slice(base);
+    out.extend_from_slice(rest);
+    out
+}
+
+/// A single-segment frame of raw blocks holding `body` exactly.
+pub fn raw_block_frame(body: &[u8]) -> Vec<u8> {
+    let mut out = zstd_frame_header(body.len() as u64, 0);
+    let blocks: Vec<&[u8]> = if body.is_empty() {
+        vec![&[][..]]
+    } else {
+        body.chunks(128 * 1024).collect()
+    };
+    for (i, b) in blocks.iter().enumerate() {
+        out.extend(zstd_block(0, b.len() as u32, i + 1 == blocks.len(), b));
+    }
+    out
+}
+
+/// D2–D4 read plainly: the chunk `body` rebuilds from `base`, or `None`.
+pub(crate) fn reference_delta(body: &[u8], base: &[u8], chunk_len: usize) -> Option<Vec<u8>> {
+    if body.len() as u64 > max_delta_body_len(chunk_len as u32) {
+        return None;
+    }
+    let count = u32::from_le_bytes(body.get(..4)?.try_into().ok()?) as usize;
+    if count > chunk_len / 16 + 1 {
+        return None;
+    }
+    let mut ops = Vec::new();
+    for i in 0..count {
+        let op = body.get(4 + 16 * i..4 + 16 * (i + 1))?;
+        let kind = op[0];
+        let len = u32::from_le_bytes(op[4..8].try_into().ok()?) as usize;
+        let seek = i64::from_le_bytes(op[8..16].try_into().ok()?);
+        if kind > 2 || op[1..4] != [0, 0, 0] || len == 0 || (kind == 2 && seek != 0) {
+            return None;
+        }
+        ops.push((kind, len, seek));
+    }
+    let adds: usize = ops.iter().filter(|o| o.0 == 1).map(|o| o.1).sum();
+    let inserts: usize = ops.iter().filter(|o| o.0 == 2).map(|o| o.1).sum();
+    let data = body.get(4 + 16 * count..)?;
+    if data.len() != adds + inserts || ops.iter().map(|o| o.1).sum::<usize>() != chunk_len {
+        return None;
+    }
+    let (mut add, mut insert) = data.split_at(adds);
+    let mut cursor: i128 = 0;
+    let mut out = Vec::with_capacity(chunk_len);
+    for (kind, len, seek) in ops {
+        if kind == 2 {
+            out.extend_from_slice(&insert[..len]);
+            insert = &insert[len..];
+            continue;
+        }
+        let p = cursor + i128::from(seek);
+        if p < 0 || p + len as i128 > base.len() as i128 {
+            return None;
+        }
+        let run = &base[p as usize..p as usize + len];
+        if kind == 1 {
+            out.extend(run.iter().zip(&add[..len]).map(|(b, d)| b.wrapping_add(*d)));
+            add = &add[len..];
+        } else {
+            out.extend_from_slice(run);
+        }
+        cursor = p + len as i128;
+    }
+    Some(out)
+}
+
+/// `ChunkDecoder::decode_with_base` on one delta chunk: never a panic;
+/// when the stored bytes are a frame of raw blocks around a body, it
+/// accepts exactly the bodies the reference accepts and gives the same
+/// bytes; any success is exactly the chunk's length.
+pub fn delta(data: &[u8]) {
+    let mut input = Input::new(data);
+    let wrap = input.u8() & 1 == 1;
+    let chunk_len = (input.u32() % 70_000 + 1) as usize;
+    let base_len = (input.u32() % 65_536) as usize;
+    let base = input.take(base_len).to_vec();
+    let rest = input.rest();
+    let stored = if wrap {
+        raw_block_frame(rest)
+    } else {
+        rest.to_vec()
+    };
+    let desc = PayloadDescriptor {
+        name: PayloadName::new("delta.bin").unwrap(),
+        executable: false,
+        compression: Compression::Delta(DeltaBase {
+            digest: Digest::of(&base),
+            size: base.len() as u64,
+        }),
+        size: chunk_len as u64,
+        stored_size: stored.len() as u64,
+        chunk_size: (chunk_len as u32).max(MIN_CHUNK_SIZE),
+        chunk_count: 1,
+        index_digest: Digest::default(),
+        content_digest: Digest::default(),
+    };
+    let entry = ChunkEntry {
+        stored_len: stored.len() as u32,
+        encoding: ChunkEncoding::Delta,
+        digest: Digest::of(&stored),
+    };
+    let mut out = Vec::new();
+    let got = with_decoder(|d| {
+        d.decode_with_base(&desc, 0, &entry, &stored, &mut out, Some(&base))
+            .is_ok()
+    });
+    if got {
+        assert_eq!(
+            out.len(),
+            chunk_len,
+            "a delta chunk decoded to another length"
+        );
+    }
+    if wrap {
+        let expected = reference_delta(rest, &base, chunk_len);
+        assert_eq!(got, expected.is_some(), "decoder and reference disagree");
+        if let Some(expected) = expected {
+            assert!(out == expected, "decoder and reference rebuild other bytes");
+        }
     }
 }

@@ -15,25 +15,27 @@
 //! creation time give the same bytes, whatever the thread count.
 
 use crate::atomic_file::AtomicFile;
+use crate::delta_from::DeltaFrom;
 use crate::description::{DescriptionError, PackageDescription, PayloadSource};
 use crate::error::SignError;
 use crate::keys::PublicKey;
 use crate::payload_writer::{ChunkingOptions, WrittenPayload};
-use crate::pipeline::{Job, PipelineError, write_payloads};
+use crate::pipeline::{Against, Job, PipelineError, write_payloads};
 use crate::signer::Signer;
 use crate::signing::{checked_signature, in_role};
 use crate::time;
 use crate::tree::{Entries, Skipped};
 use hpk_format::{
-    ALG_ED25519, CHUNK_ENTRY_LEN, DecodeError, Digest, FORMAT_MINOR, FileType, HEADER_LEN, Header,
-    LimitExceeded, Limits, Manifest, PayloadDescriptor, SIGNATURE_RECORD_LEN, SignatureRecord,
-    WriteError, canonicalize_signatures, encode_into, encoded_len, statement_for_digest,
+    ALG_ED25519, CHUNK_ENTRY_LEN, Compression, DecodeError, DeltaBase, Digest, FORMAT_MINOR,
+    FileType, HEADER_LEN, Header, LimitExceeded, Limits, Manifest, PayloadDescriptor,
+    SIGNATURE_RECORD_LEN, SignatureRecord, WriteError, canonicalize_signatures, encode_into,
+    encoded_len, statement_for_digest,
 };
 use hpk_verify::TrustedRoot;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes of payload area gathered before each write to the package file.
@@ -70,6 +72,11 @@ pub struct BuildOptions<'a> {
     /// With signers: the trust root whose role for the package's kind every
     /// signer's key must be in, checked before anything is read or written.
     pub root: Option<&'a TrustedRoot>,
+    /// The earlier release this package is a delta of: each payload with a
+    /// payload of the same name there is stored against it (SPEC.md W6),
+    /// as unchanged if it is the same bytes, else as a delta payload whose
+    /// chunks are each the smallest of raw, zstd and a delta chunk.
+    pub delta_from: Option<&'a DeltaFrom>,
 }
 
 impl fmt::Debug for BuildOptions<'_> {
@@ -82,6 +89,7 @@ impl fmt::Debug for BuildOptions<'_> {
             .field("overwrite", &self.overwrite)
             .field("signers", &self.signers.len())
             .field("root", &self.root.map(|r| r.root().version))
+            .field("delta_from", &self.delta_from)
             .finish()
     }
 }
@@ -232,15 +240,34 @@ pub fn build_package(
     manifest.links = links;
     manifest.folders = folders;
     manifest.payloads = Vec::with_capacity(sources.len());
+    // What each payload is stored against, and where its base is in the
+    // earlier release.
+    let mut against = Vec::with_capacity(sources.len());
+    let mut base_at = Vec::with_capacity(sources.len());
+    for (p, (size, _)) in sources.iter().zip(&files) {
+        let (a, at) = match options.delta_from {
+            Some(from) => plan_against(from, p, *size)?,
+            None => (Against::Nothing, None),
+        };
+        against.push(a);
+        base_at.push(at);
+    }
     let mut planned_index_len = 0u64;
-    for (p, (size, executable)) in sources.iter().zip(&files) {
-        let chunk_count = size.div_ceil(u64::from(p.chunk_size));
+    for ((p, (size, executable)), against) in sources.iter().zip(&files).zip(&against) {
+        let (compression, chunk_count) = match *against {
+            Against::Nothing => (p.compression, size.div_ceil(u64::from(p.chunk_size))),
+            Against::Base(base) => (
+                Compression::Delta(base),
+                size.div_ceil(u64::from(p.chunk_size)),
+            ),
+            Against::Unchanged { .. } => (Compression::Unchanged, 0),
+        };
         planned_index_len =
             planned_index_len.saturating_add(chunk_count.saturating_mul(CHUNK_ENTRY_LEN as u64));
         manifest.payloads.push(PayloadDescriptor {
             name: p.name.clone(),
             executable: *executable,
-            compression: p.compression,
+            compression,
             size: *size,
             stored_size: 0,
             chunk_size: p.chunk_size,
@@ -273,7 +300,8 @@ pub fn build_package(
     let jobs: Vec<Job<'_>> = sources
         .iter()
         .zip(&files)
-        .map(|(p, (size, _))| Job {
+        .zip(&against)
+        .map(|((p, (size, _)), against)| Job {
             name: &p.name,
             chunking: ChunkingOptions {
                 chunk_size: p.chunk_size,
@@ -282,6 +310,7 @@ pub fn build_package(
                 threads: options.threads,
             },
             size_hint: *size,
+            against: *against,
         })
         .collect();
     // Where each payload's bytes start in the running total, for progress.
@@ -319,9 +348,15 @@ pub fn build_package(
     };
     // Small payloads make small writes: buffer them into large ones.
     let mut output = BufWriter::with_capacity(OUTPUT_BUFFER, &mut *file);
+    let delta_from = options.delta_from;
+    let base_of = |i: usize| match (delta_from, base_at.get(i).copied().flatten()) {
+        (Some(from), Some(at)) => from.content(at),
+        _ => Err(io::Error::other("no base for this payload")),
+    };
     let written = write_payloads(
         &jobs,
         open,
+        Some(&base_of),
         &mut output,
         options.threads,
         &limits,
@@ -341,6 +376,10 @@ pub fn build_package(
             source,
         },
         PipelineError::Payload { payload, source } => BuildError::Payload {
+            name: name_of(payload),
+            source,
+        },
+        PipelineError::Base { payload, source } => BuildError::DeltaBase {
             name: name_of(payload),
             source,
         },
@@ -518,6 +557,54 @@ fn signature_records(
     Ok(records)
 }
 
+/// What payload `p` (a file of `size` bytes) is stored against in a delta
+/// build, and where its base is in `from`: unchanged if `from` has a
+/// payload of the same name with the same bytes (by size, then SHA-256);
+/// a delta of it if that payload's content is stored there; else
+/// nothing.
+fn plan_against(
+    from: &DeltaFrom,
+    p: &PayloadSource,
+    size: u64,
+) -> Result<(Against, Option<usize>), BuildError> {
+    let Some((at, old)) = from.find(&p.name) else {
+        return Ok((Against::Nothing, None));
+    };
+    if old.size == size {
+        let digest = file_digest(&p.file).map_err(|source| BuildError::PayloadRead {
+            name: p.name.to_string(),
+            file: p.file.clone(),
+            source,
+        })?;
+        if digest == old.content_digest {
+            return Ok((Against::Unchanged { digest }, None));
+        }
+    }
+    if !from.has_content(at) {
+        // Itself a delta of an older file, which is not at hand here.
+        return Ok((Against::Nothing, None));
+    }
+    let base = DeltaBase {
+        digest: old.content_digest,
+        size: old.size,
+    };
+    Ok((Against::Base(base), Some(at)))
+}
+
+/// SHA-256 of a file's content.
+fn file_digest(path: &Path) -> io::Result<Digest> {
+    let mut hasher = Sha256::new();
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(Digest(hasher.finalize().into()));
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+    }
+}
+
 /// The size of a payload file, which must exist and be a regular file,
 /// and whether the payload is executable (as the description says, else
 /// as the file's mode does).
@@ -606,6 +693,14 @@ pub enum BuildError {
     /// A signer given in [`BuildOptions::signers`] is not in the role the
     /// package needs, could not sign, or signed with another key.
     Sign(SignError),
+    /// The base of a payload, in the release given as
+    /// [`BuildOptions::delta_from`], could not be read.
+    DeltaBase {
+        /// The payload's name.
+        name: String,
+        /// Why.
+        source: io::Error,
+    },
     /// A bug: the parts of the package do not fit together.
     Inconsistent {
         /// What does not fit.
@@ -650,6 +745,9 @@ impl fmt::Display for BuildError {
                 write!(f, "{} exists; pass --force to overwrite", path.display())
             }
             BuildError::Sign(e) => e.fmt(f),
+            BuildError::DeltaBase { name, source } => {
+                write!(f, "payload {name:?}: its base cannot be read: {source}")
+            }
             BuildError::Inconsistent { reason } => {
                 write!(f, "internal error while building the package: {reason}")
             }
@@ -661,9 +759,9 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Description(e) => Some(e),
-            BuildError::PayloadRead { source, .. } | BuildError::Output { source, .. } => {
-                Some(source)
-            }
+            BuildError::PayloadRead { source, .. }
+            | BuildError::Output { source, .. }
+            | BuildError::DeltaBase { source, .. } => Some(source),
             BuildError::Payload { source, .. } => Some(source),
             BuildError::Manifest(e) => Some(e),
             BuildError::Sign(e) => Some(e),

@@ -5,7 +5,9 @@ use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use crate::metadata::{self, SaveOutcome};
 use crate::signing::{SignOutcome, open_package};
-use hpk_format::{Catalog, CatalogEntry, Digest, FileType, Head, Limits, MAX_LOCATION_LEN};
+use hpk_format::{
+    Catalog, CatalogEntry, DeltaOf, Digest, FileType, Head, Limits, MAX_LOCATION_LEN, Manifest,
+};
 use std::fmt;
 use std::path::Path;
 
@@ -23,10 +25,27 @@ pub fn new_catalog(version: u64, created: u64, expires: u64) -> Catalog {
 /// The catalog entry for the package file `package`: what its manifest
 /// says, its manifest digest and exact size, and `location` (default: the
 /// file's name).
+///
+/// A delta package is refused: its entry must say what it is a delta of
+/// ([`delta_entry_for_package`]), or every device would be offered it.
 pub fn entry_for_package(
     package: &Path,
     location: Option<&str>,
 ) -> Result<CatalogEntry, SignError> {
+    let (entry, manifest) = entry_of(package, location)?;
+    if manifest.payloads.iter().any(|p| p.base().is_some()) {
+        return Err(SignError::Inconsistent {
+            path: package.to_path_buf(),
+            reason: "a delta package (built with --delta-from): add it with the package it is a \
+                     delta of and its full form"
+                .into(),
+        });
+    }
+    Ok(entry)
+}
+
+/// The entry for `package` and its manifest.
+fn entry_of(package: &Path, location: Option<&str>) -> Result<(CatalogEntry, Manifest), SignError> {
     let (opened, manifest) = open_package(package, &Limits::default())?;
     let size = std::fs::metadata(package)
         .map_err(|source| SignError::Io {
@@ -47,17 +66,119 @@ pub fn entry_for_package(
             reason: format!("location must be 1 to {MAX_LOCATION_LEN} bytes"),
         });
     }
-    Ok(CatalogEntry {
-        name: manifest.name,
-        version: manifest.version,
-        kind: manifest.kind,
+    let entry = CatalogEntry {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        kind: manifest.kind.clone(),
         security_version: manifest.security_version,
         restart_required: manifest.restart_required,
-        targets: manifest.targets,
+        targets: manifest.targets.clone(),
         manifest_digest: Digest::of(&opened.head.body),
         size,
         location,
-    })
+        delta: None,
+    };
+    Ok((entry, manifest))
+}
+
+/// The catalog entry for the delta package `package`, built with `hpk
+/// pack --delta-from BASE` as the smaller form of the full package `full`:
+/// [`entry_for_package`] with [`CatalogEntry::delta`] naming both.
+///
+/// Checked before anything is written: `package` needs bases and `full`
+/// does not; the two say the same of everything but how their payloads
+/// are stored (the same names, sizes, content digests, links, folders,
+/// kind, targets, times); and every base `package` needs is the content of
+/// the payload of the same name in `base`. So a device that installed
+/// `base` can rebuild it, and gets `full`'s files.
+pub fn delta_entry_for_package(
+    package: &Path,
+    location: Option<&str>,
+    base: &Path,
+    full: &Path,
+) -> Result<CatalogEntry, SignError> {
+    let limits = Limits::default();
+    let (mut entry, delta) = entry_of(package, location)?;
+    let (full_opened, full_manifest) = open_package(full, &limits)?;
+    let (base_opened, base_manifest) = open_package(base, &limits)?;
+    let wrong = |reason: String| SignError::Inconsistent {
+        path: package.to_path_buf(),
+        reason,
+    };
+    if !delta.payloads.iter().any(|p| p.base().is_some()) {
+        return Err(wrong(
+            "not a delta package (no payload is stored against a base): add it without --delta-of"
+                .into(),
+        ));
+    }
+    if full_manifest.payloads.iter().any(|p| p.base().is_some()) {
+        return Err(wrong(format!(
+            "{} is itself a delta package, not the full one",
+            full.display()
+        )));
+    }
+    if let Some(reason) = same_files(&delta, &full_manifest) {
+        return Err(wrong(format!(
+            "it does not hold the same files as {}: {reason}",
+            full.display()
+        )));
+    }
+    for p in &delta.payloads {
+        let Some(needed) = p.base() else { continue };
+        let found = base_manifest
+            .payloads
+            .binary_search_by(|b| b.name.cmp(&p.name))
+            .ok()
+            .and_then(|i| base_manifest.payloads.get(i));
+        if found.is_none_or(|b| b.content_digest != needed.digest || b.size != needed.size) {
+            return Err(wrong(format!(
+                "payload {} needs a base that {} does not have under that name",
+                p.name,
+                base.display()
+            )));
+        }
+    }
+    entry.delta = Some(DeltaOf {
+        base: Digest::of(&base_opened.head.body),
+        full: Digest::of(&full_opened.head.body),
+    });
+    Ok(entry)
+}
+
+/// What differs between a delta package and its full form, other than how
+/// payloads are stored; `None` if nothing.
+fn same_files(delta: &Manifest, full: &Manifest) -> Option<String> {
+    let fields = [
+        ("name", delta.name == full.name),
+        ("version", delta.version == full.version),
+        ("kind", delta.kind == full.kind),
+        (
+            "security version",
+            delta.security_version == full.security_version,
+        ),
+        ("creation time", delta.created == full.created),
+        ("expiry", delta.expires == full.expires),
+        ("restart", delta.restart_required == full.restart_required),
+        ("targets", delta.targets == full.targets),
+        ("links", delta.links == full.links),
+        ("folders", delta.folders == full.folders),
+        ("extensions", delta.extensions == full.extensions),
+        ("payload count", delta.payloads.len() == full.payloads.len()),
+    ];
+    if let Some((what, _)) = fields.iter().find(|(_, same)| !same) {
+        return Some(format!("its {what} differs"));
+    }
+    delta
+        .payloads
+        .iter()
+        .zip(&full.payloads)
+        .find(|(d, f)| {
+            d.name != f.name
+                || d.executable != f.executable
+                || d.size != f.size
+                || d.content_digest != f.content_digest
+        })
+        .map(|(d, _)| format!("payload {} differs", d.name))
 }
 
 /// Why a catalog edit was refused. The catalog is left as it was.
@@ -114,12 +235,18 @@ impl std::error::Error for CatalogEditError {}
 ///
 /// # Errors
 /// [`CatalogEditError::Duplicate`] if another package with the same name
-/// and version is listed.
+/// and version is listed, other than its full form or a delta of it
+/// against another base.
 pub fn add_entry(catalog: &mut Catalog, entry: CatalogEntry) -> Result<bool, CatalogEditError> {
+    // A name and version name one full package, and at most one delta of
+    // it per base, each naming that full package.
+    let base_of = |e: &CatalogEntry| e.delta.map(|d| d.base);
+    let full_of = |e: &CatalogEntry| e.delta.map_or(e.manifest_digest, |d| d.full);
     if let Some(other) = catalog.entries.iter().find(|e| {
         e.name == entry.name
             && e.version == entry.version
             && e.manifest_digest != entry.manifest_digest
+            && (base_of(e) == base_of(&entry) || full_of(e) != full_of(&entry))
     }) {
         return Err(CatalogEditError::Duplicate {
             name: entry.name.to_string(),

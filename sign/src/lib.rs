@@ -8,6 +8,8 @@
 mod atomic_file;
 pub mod build;
 pub mod catalog;
+mod delta;
+mod delta_from;
 pub mod description;
 mod error;
 pub mod keys;
@@ -25,6 +27,7 @@ pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomical
 pub use build::{
     BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
 };
+pub use delta_from::{DeltaFrom, DeltaFromError};
 pub use description::{
     BaselineRef, DescriptionError, Globs, KindDescription, MAX_DESCRIPTION_LEN, PackageDescription,
     PayloadSource, TreeSource, UnknownToken, Unsupported,

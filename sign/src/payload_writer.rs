@@ -7,7 +7,7 @@
 //! chunk) are in flight between the reader, the compressors and the
 //! writer.
 
-use crate::pipeline::{Job, PipelineError, write_payloads};
+use crate::pipeline::{Against, Job, PipelineError, write_payloads};
 use hpk_format::{
     Compression, DEFAULT_CHUNK_SIZE, Limits, PayloadDescriptor, PayloadName, WriteError,
 };
@@ -66,6 +66,7 @@ pub fn write_payload<R: Read + Send, W: Write>(
         name: &name,
         chunking: options.clone(),
         size_hint: u64::from(options.chunk_size),
+        against: Against::Nothing,
     };
     let mut input = Some(input);
     let open = |_: usize| {
@@ -77,6 +78,7 @@ pub fn write_payload<R: Read + Send, W: Write>(
     let result = write_payloads(
         std::slice::from_ref(&job),
         open,
+        None,
         output,
         options.threads,
         limits,
@@ -85,9 +87,9 @@ pub fn write_payload<R: Read + Send, W: Write>(
     );
     match result {
         Ok(()) => written.ok_or_else(|| WriteError::Io(io::Error::other("no payload was written"))),
-        Err(PipelineError::Read { source, .. }) | Err(PipelineError::Write(source)) => {
-            Err(WriteError::Io(source))
-        }
+        Err(PipelineError::Read { source, .. })
+        | Err(PipelineError::Base { source, .. })
+        | Err(PipelineError::Write(source)) => Err(WriteError::Io(source)),
         Err(PipelineError::Payload { source, .. }) => Err(source),
         Err(PipelineError::Inconsistent(reason)) => Err(WriteError::Io(io::Error::other(reason))),
     }

@@ -18,10 +18,11 @@
 //! payload's chunk size, compression and level, never on the thread count
 //! or on which worker stored which chunk.
 
+use crate::delta::DeltaEncoder;
 use crate::payload_writer::{ChunkingOptions, WrittenPayload};
 use hpk_format::{
-    ChunkEncoding, ChunkEntry, Compression, Digest, LimitExceeded, Limits, MAX_CHUNK_SIZE,
-    PayloadDescriptor, PayloadName, WriteError,
+    ChunkEncoding, ChunkEntry, Compression, DeltaBase, Digest, LimitExceeded, Limits,
+    MAX_CHUNK_SIZE, PayloadDescriptor, PayloadName, WriteError, max_delta_body_len,
 };
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
@@ -52,6 +53,9 @@ pub(crate) struct Job<'a> {
     /// The size it is expected to have (from the file's metadata), to size
     /// read buffers; the content read decides the payload's size.
     pub size_hint: u64,
+    /// What it is stored against (decided before the manifest is
+    /// planned, since it changes the descriptor's length).
+    pub against: Against,
 }
 
 /// Why [`write_payloads`] stopped. Every failure names the payload it
@@ -73,6 +77,14 @@ pub(crate) enum PipelineError {
         /// Why.
         source: WriteError,
     },
+    /// Reading the base of payload `payload` (in the release it is a
+    /// delta of) failed.
+    Base {
+        /// Index into the jobs.
+        payload: usize,
+        /// Why.
+        source: io::Error,
+    },
     /// Writing the output failed.
     Write(io::Error),
     /// A bug: the threads disagree on what was sent.
@@ -92,6 +104,9 @@ enum Item {
     /// A chunk of the current payload: raw on the way to a worker (with
     /// the zstd level to try, if any), stored after it.
     Raw(Vec<u8>, Option<i32>),
+    /// A chunk of a delta payload on its way to a worker: its content, the
+    /// zstd level to try on it, and its delta body if it has one.
+    Delta(Vec<u8>, Option<i32>, Option<Vec<u8>>),
     Stored(StoredChunk),
     /// The end of payload `payload`: its size and content digest.
     End {
@@ -105,6 +120,26 @@ enum Item {
     CompressionFailed(io::Error),
 }
 
+/// What a payload is stored against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Against {
+    /// Nothing: stored whole.
+    Nothing,
+    /// A base: a delta payload, whose chunks may be delta chunks.
+    Base(DeltaBase),
+    /// A file the device has, byte for byte: an unchanged payload, with
+    /// no chunk. Its content is not read again.
+    Unchanged {
+        /// The content's SHA-256, as checked when the build was planned.
+        digest: Digest,
+    },
+}
+
+/// The bytes of the base of job `i` (a job stored against a base): the
+/// content of the payload of the same name in the release the package is
+/// a delta of.
+pub(crate) type BaseOf<'a> = dyn Fn(usize) -> io::Result<Vec<u8>> + Sync + 'a;
+
 /// Writes the stored bytes of every job, in order, to `output`, opening
 /// job `i` with `open(i)` on the reader thread, and hands what job `i`
 /// produced to `finished(i, …)` as soon as it is written (so that a
@@ -114,9 +149,16 @@ enum Item {
 ///
 /// `threads` compression workers run (0 = one per core; at most 64).
 /// Stops at the first failure, in job order: nothing after it is read.
+///
+/// Each job is stored as its `against` says (SPEC.md W6): a job against a
+/// base takes the base's bytes from `base_of(i)` and stores each chunk as
+/// the smallest of raw, zstd and a delta chunk; an unchanged job is not
+/// read at all.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_payloads<R, O, W>(
     jobs: &[Job<'_>],
     open: O,
+    base_of: Option<&BaseOf<'_>>,
     output: &mut W,
     threads: usize,
     limits: &Limits,
@@ -150,7 +192,7 @@ where
     let (done_tx, done_rx) = sync_channel::<(u64, Vec<Item>)>(in_flight);
 
     std::thread::scope(|scope| {
-        scope.spawn(move || read_jobs(jobs, open, limits, &token_rx, &work_tx));
+        scope.spawn(move || read_jobs(jobs, open, base_of, limits, &token_rx, &work_tx));
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let work_rx = Arc::clone(&work_rx);
@@ -195,6 +237,7 @@ fn check_options(options: &ChunkingOptions, limits: &Limits) -> Result<(), Write
 fn read_jobs<R: Read, O: FnMut(usize) -> io::Result<R>>(
     jobs: &[Job<'_>],
     mut open: O,
+    base_of: Option<&BaseOf<'_>>,
     limits: &Limits,
     tokens: &Receiver<()>,
     work: &SyncSender<(u64, Vec<Item>)>,
@@ -215,7 +258,7 @@ fn read_jobs<R: Read, O: FnMut(usize) -> io::Result<R>>(
     };
     let mut send = |item: Item| -> bool {
         let last = matches!(item, Item::Failed(_));
-        if let Item::Raw(raw, _) = &item {
+        if let Item::Raw(raw, _) | Item::Delta(raw, _, _) = &item {
             bytes = bytes.saturating_add(raw.len());
         }
         batch.push(item);
@@ -226,9 +269,33 @@ fn read_jobs<R: Read, O: FnMut(usize) -> io::Result<R>>(
         true
     };
     for (payload, job) in jobs.iter().enumerate() {
-        let ok = match open(payload) {
-            Ok(input) => read_one(payload, job, input, limits, &mut send),
-            Err(source) => send(Item::Failed(PipelineError::Read { payload, source })),
+        let ok = match job.against {
+            Against::Nothing => match open(payload) {
+                Ok(input) => read_one(payload, job, input, limits, &mut send),
+                Err(source) => send(Item::Failed(PipelineError::Read { payload, source })),
+            },
+            Against::Unchanged { digest } => send(Item::End {
+                payload,
+                size: job.size_hint,
+                content_digest: digest,
+            }),
+            Against::Base(base) => {
+                let bytes = match base_of.map(|b| b(payload)) {
+                    Some(Ok(bytes)) if Digest::of(&bytes) == base.digest => Ok(bytes),
+                    Some(Ok(_)) => Err(io::Error::other(
+                        "the base read differs from the one planned",
+                    )),
+                    Some(Err(e)) => Err(e),
+                    None => Err(io::Error::other("no base was given")),
+                };
+                match (open(payload), bytes) {
+                    (Ok(input), Ok(bytes)) => {
+                        read_against(payload, job, input, &bytes, limits, &mut send)
+                    }
+                    (Err(source), _) => send(Item::Failed(PipelineError::Read { payload, source })),
+                    (_, Err(source)) => send(Item::Failed(PipelineError::Base { payload, source })),
+                }
+            }
         };
         if !ok {
             return;
@@ -307,6 +374,61 @@ fn read_one<R: Read>(
     })
 }
 
+/// Reads one payload whole and cuts it into chunks, each sent with its
+/// delta body against `base_bytes` for a worker to choose the smallest
+/// encoding. `false`: the pipeline stops.
+fn read_against<R: Read>(
+    payload: usize,
+    job: &Job<'_>,
+    input: R,
+    base_bytes: &[u8],
+    limits: &Limits,
+    send: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let fail = |source: WriteError| PipelineError::Payload { payload, source };
+    let mut content = Vec::new();
+    // One byte more than the limit: enough to know it is over.
+    let mut input = input.take(limits.max_total_size.saturating_add(1));
+    if let Err(source) = input.read_to_end(&mut content) {
+        send(Item::Failed(PipelineError::Read { payload, source }));
+        return false;
+    }
+    let size = content.len() as u64;
+    let chunk_size = job.chunking.chunk_size;
+    let chunk_count = size.div_ceil(u64::from(chunk_size));
+    let over = if size > limits.max_total_size {
+        Some(("payload size", size, limits.max_total_size))
+    } else if chunk_count > limits.max_chunks {
+        Some(("chunk count", chunk_count, limits.max_chunks))
+    } else {
+        None
+    };
+    if let Some((what, value, max)) = over {
+        let limit = WriteError::Limit(LimitExceeded { what, value, max });
+        send(Item::Failed(fail(limit)));
+        return false;
+    }
+    let content_digest = Digest::of(&content);
+    let level = (job.chunking.compression != Compression::None).then_some(job.chunking.level);
+    let bodies = DeltaEncoder::new(base_bytes).encode_chunks(&content, chunk_size);
+    if bodies.len() as u64 != chunk_count {
+        send(Item::Failed(PipelineError::Inconsistent(
+            "the delta encoder cut the payload into other chunks",
+        )));
+        return false;
+    }
+    for (raw, body) in content.chunks(chunk_size as usize).zip(bodies) {
+        if !send(Item::Delta(raw.to_vec(), level, body)) {
+            return false;
+        }
+    }
+    send(Item::End {
+        payload,
+        size,
+        content_digest,
+    })
+}
+
 /// A zstd compressor whose frames are single-segment (SPEC.md Z2, W3): a
 /// window as large as the largest chunk, which zstd shrinks to the chunk
 /// it compresses, so that Window_Size is the chunk's length. The frames
@@ -354,11 +476,57 @@ fn store_chunk(
     })
 }
 
+/// zstd level of delta bodies: they are small and mostly zeros, so the
+/// highest regular level costs little and gains most (SPEC.md W6).
+const DELTA_LEVEL: i32 = 19;
+
+/// A compressor for delta bodies, single-segment like every chunk's frame
+/// (D1): its window holds the largest body of the largest chunk.
+fn new_delta_compressor() -> io::Result<zstd::bulk::Compressor<'static>> {
+    let mut c = zstd::bulk::Compressor::new(DELTA_LEVEL)?;
+    let largest = max_delta_body_len(MAX_CHUNK_SIZE);
+    c.set_parameter(zstd::zstd_safe::CParameter::WindowLog(
+        largest.next_power_of_two().ilog2(),
+    ))?;
+    Ok(c)
+}
+
+/// Stores one chunk of a delta payload: the smallest of raw, zstd at
+/// `level` and, if it has a body, its delta chunk; zstd before delta when
+/// they are the same size, since it needs no base.
+fn store_delta_chunk(
+    compressors: &mut Vec<(i32, zstd::bulk::Compressor<'static>)>,
+    delta: &mut Option<zstd::bulk::Compressor<'static>>,
+    raw: Vec<u8>,
+    level: Option<i32>,
+    body: Option<Vec<u8>>,
+) -> io::Result<StoredChunk> {
+    let plain = store_chunk(compressors, raw, level)?;
+    let Some(body) = body else {
+        return Ok(plain);
+    };
+    let compressor = match delta {
+        Some(c) => c,
+        None => delta.insert(new_delta_compressor()?),
+    };
+    let packed = compressor.compress(&body)?;
+    if packed.len() < plain.bytes.len() {
+        return Ok(StoredChunk {
+            raw_len: plain.raw_len,
+            digest: Digest::of(&packed),
+            bytes: packed,
+            encoding: ChunkEncoding::Delta,
+        });
+    }
+    Ok(plain)
+}
+
 /// A worker: stores the raw chunks of each batch and passes everything
 /// else on. Its zstd contexts (one per level seen) live as long as it
 /// does.
 fn store_chunks(work: &Mutex<Receiver<(u64, Vec<Item>)>>, done: &SyncSender<(u64, Vec<Item>)>) {
     let mut compressors = Vec::new();
+    let mut delta = None;
     loop {
         let next = match work.lock() {
             Ok(rx) => rx.recv(),
@@ -366,14 +534,21 @@ fn store_chunks(work: &Mutex<Receiver<(u64, Vec<Item>)>>, done: &SyncSender<(u64
         };
         let Ok((seq, mut batch)) = next else { return };
         for item in &mut batch {
-            if let Item::Raw(raw, level) = item {
-                let raw = std::mem::take(raw);
-                let level = *level;
-                *item = match store_chunk(&mut compressors, raw, level) {
-                    Ok(stored) => Item::Stored(stored),
-                    Err(e) => Item::CompressionFailed(e),
-                };
-            }
+            let stored = match item {
+                Item::Raw(raw, level) => store_chunk(&mut compressors, std::mem::take(raw), *level),
+                Item::Delta(raw, level, body) => store_delta_chunk(
+                    &mut compressors,
+                    &mut delta,
+                    std::mem::take(raw),
+                    *level,
+                    body.take(),
+                ),
+                _ => continue,
+            };
+            *item = match stored {
+                Ok(stored) => Item::Stored(stored),
+                Err(e) => Item::CompressionFailed(e),
+            };
         }
         if done.send((seq, batch)).is_err() {
             return;
@@ -447,20 +622,32 @@ fn write_in_order<W: Write>(
                             .filter(|_| ended == payload)
                             .ok_or(PipelineError::Inconsistent("payloads ended out of order"))?;
                         let building = std::mem::take(&mut current);
-                        if building.chunk_count != size.div_ceil(u64::from(job.chunking.chunk_size))
-                            || building.read != size
-                        {
+                        let (chunks, read) = match job.against {
+                            Against::Unchanged { .. } => (0, 0),
+                            _ => (size.div_ceil(u64::from(job.chunking.chunk_size)), size),
+                        };
+                        if building.chunk_count != chunks || building.read != read {
                             return Err(PipelineError::Inconsistent(
                                 "a payload's chunks do not add up to its size",
                             ));
                         }
+                        let compression = match job.against {
+                            Against::Unchanged { .. } => {
+                                progress(payload, size);
+                                Compression::Unchanged
+                            }
+                            // Even with no delta chunk: the build planned
+                            // the descriptor's length with the base in it.
+                            Against::Base(base) => Compression::Delta(base),
+                            Against::Nothing => job.chunking.compression,
+                        };
                         finished(
                             payload,
                             WrittenPayload {
                                 descriptor: PayloadDescriptor {
                                     name: job.name.clone(),
                                     executable: false,
-                                    compression: job.chunking.compression,
+                                    compression,
                                     size,
                                     stored_size: building.stored_size,
                                     chunk_size: job.chunking.chunk_size,
@@ -480,7 +667,7 @@ fn write_in_order<W: Write>(
                             source: WriteError::Compression(e),
                         });
                     }
-                    Item::Raw(..) => {
+                    Item::Raw(..) | Item::Delta(..) => {
                         return Err(PipelineError::Inconsistent(
                             "a chunk reached the writer unstored",
                         ));
@@ -526,6 +713,7 @@ mod tests {
                 threads: 0,
             },
             size_hint: size as u64,
+            against: Against::Nothing,
         }
     }
 
@@ -569,6 +757,7 @@ mod tests {
         write_payloads(
             jobs,
             open,
+            None,
             output,
             threads,
             limits,
@@ -604,6 +793,7 @@ mod tests {
         write_payloads(
             &jobs,
             |i| Ok(data[i].as_slice()),
+            None,
             &mut out,
             threads,
             &Limits::default(),
@@ -693,6 +883,7 @@ mod tests {
                 opened.fetch_add(1, Ordering::SeqCst);
                 Ok(&bytes[..])
             },
+            None,
             &mut out,
             2,
             &Limits::default(),

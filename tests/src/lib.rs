@@ -807,6 +807,7 @@ pub fn catalog_entry(
         manifest_digest: built.digest(),
         size: file.len() as u64,
         location: location.to_owned(),
+        delta: None,
     }
 }
 
@@ -825,6 +826,7 @@ pub fn entry_for(digest: Digest, size: u64) -> hpk_format::CatalogEntry {
         manifest_digest: digest,
         size,
         location: "probe.hpk".into(),
+        delta: None,
     }
 }
 

@@ -4,13 +4,25 @@
 //!   depth over the whole file, then `ContainerView` split,
 //!   `parse_chunk_index` and `ChunkDecoder` over slices (`memory`);
 //! - library, streaming: `Verifier::package` + policy (`head`), then
-//!   `verify(Depth::Stored)` (`verify-payloads`), `stream` into a
-//!   `MemorySink` (`stream`) or `extract` into a new folder
-//!   (`extract-dir`); the same after `Verifier::fetched` for
-//!   fetched-package vectors;
+//!   `verify(Depth::Stored)` (`verify-payloads`), `verify(Depth::Full)`
+//!   (`verify-full`), `stream` into a `MemorySink` (`stream`), the
+//!   `payloads()` reader, each payload read to its end (`payloads`), or
+//!   `extract` into a new folder (`extract-dir`); the same after
+//!   `Verifier::fetched` for fetched-package vectors;
 //! - the `hpk` command line: `hpk verify --header-only`, `hpk verify`,
 //!   `hpk verify --deep`, `hpk extract` for packages, `hpk root verify` (a
 //!   whole rotation chain in one call) for trust roots, `hpk catalog verify` for catalogs.
+//!
+//! The device's files of a package vector (its `base` lines, the files of
+//! `spec/vectors/bases/`) are laid out by payload name in a new folder
+//! and given to every entry point that decodes content:
+//! `with_bases(BaseDir)` in the library, `--base-dir` on the command line
+//! (`memory` checks and reads them itself). `verify-full`, `payloads`,
+//! `extract-dir` and `hpk extract` always get that folder, empty when
+//! the vector has no `base` line; `stream` and `hpk verify --deep` get it
+//! only when there is one, so that a package read with no base folder at
+//! all is tested too. Stored-depth entry points (`verify-payloads`,
+//! `hpk verify`) never get one: they need none (SPEC.md D5).
 //!
 //! Resolver vectors (`plan-*.vec`, with `expect_plan`) also go through the
 //! library resolver (`Verifier::plan`, its plan turned into an `hpk-plan/1`
@@ -35,17 +47,21 @@
 //! and there are enough of them, covering every policy reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hpk_format::{ChunkDecoder, ContainerView, Digest, FileType, Limits, parse_chunk_index};
+use hpk_format::{
+    BaseRead, ChunkDecoder, Compression, ContainerView, Digest, FileType, Limits, PayloadError,
+    parse_chunk_index,
+};
 use hpk_tests::hpk_binary;
 use hpk_tests::verify::MemorySink;
 use hpk_vectors::Vector;
 use hpk_verify::{
-    CatalogError, Clock, DeviceProfile, ExtractError, FetchError, Judged, NotApplicable, Package,
-    Plan, ProfileMode, Reason, RootError, TrustedRoot, Verifier, VerifyError,
+    BaseDir, CatalogError, Clock, DeviceProfile, ExtractError, FetchError, Judged, NotApplicable,
+    Package, Plan, ProfileMode, Reason, RootError, TrustedRoot, Verifier, VerifyError,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 // ---------------------------------------------------------------------------
 // Reading the vectors.
@@ -103,6 +119,58 @@ struct Setup {
     device: Option<DeviceProfile>,
     last_seen: u64,
     payloads: Vec<(String, String)>,
+    /// The device's files (`base` lines): payload name, bytes.
+    bases: Vec<(String, Vec<u8>)>,
+}
+
+/// The device's files a vector names (`base: NAME HEX`), read from
+/// `bases/HEX`, whose SHA-256 must be HEX; at most one per payload name.
+fn base_files(v: &Vector) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in v.get_all("base") {
+        let (name, hex) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("{}: base {line:?} is not `NAME HEX`", v.name));
+        assert!(
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{}: base {line:?}: not a lowercase SHA-256",
+            v.name
+        );
+        let path = vectors_dir().join("bases").join(hex);
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {}: {e}", v.name, path.display()));
+        assert_eq!(
+            Digest::of(&bytes).to_hex(),
+            hex,
+            "{}: {} is not named by its SHA-256",
+            v.name,
+            path.display()
+        );
+        assert!(
+            !out.iter().any(|(n, _)| n == name),
+            "{}: two base lines for {name}",
+            v.name
+        );
+        out.push((name.to_owned(), bytes));
+    }
+    out
+}
+
+/// The device's files of `s` laid out by payload name in a new folder
+/// (empty without `base` lines), as `BaseDir` and `--base-dir` read them.
+fn base_folder(s: &Setup) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in &s.bases {
+        let path = name
+            .split('/')
+            .fold(dir.path().to_path_buf(), |p, c| p.join(c));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("base folder");
+        std::fs::write(&path, bytes).expect("write base");
+    }
+    dir
 }
 
 fn setup(v: &Vector) -> Setup {
@@ -162,6 +230,7 @@ fn setup(v: &Vector) -> Setup {
             .map(|s| s.parse().expect("last_seen"))
             .unwrap_or(0),
         payloads,
+        bases: base_files(v),
     }
 }
 
@@ -177,9 +246,22 @@ fn not_applicable(n: &NotApplicable) -> String {
     format!("policy:{}", n.reason.as_str())
 }
 
+/// A payload error's outcome: its class, with the stable name
+/// `missing-base` for a missing or different base (SPEC.md D5).
+fn payload_outcome(e: &PayloadError) -> String {
+    match e {
+        PayloadError::MissingBase { .. } => format!("{}:missing-base", e.class().as_str()),
+        other => other.class().as_str().to_owned(),
+    }
+}
+
 fn verify_outcome(e: &VerifyError) -> String {
     match e {
         VerifyError::NotApplicable(n) => not_applicable(n),
+        // The class the error gives (policy) with the stable name.
+        VerifyError::Payload(PayloadError::MissingBase { .. }) => {
+            format!("{}:missing-base", e.class().as_str())
+        }
         other => other.class().as_str().to_owned(),
     }
 }
@@ -262,6 +344,7 @@ fn fetch_entry(v: &Vector) -> hpk_format::CatalogEntry {
         manifest_digest,
         size,
         location: "placeholder.hpk".into(),
+        delta: None,
     }
 }
 
@@ -293,10 +376,27 @@ fn lib_fetch_verify_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outco
 
 fn lib_fetch_stream(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     let mut sink = MemorySink::default();
-    fetch_open(v, s, root)?
+    let bases = base_folder(s);
+    with_bases(fetch_open(v, s, root)?, s, bases.path(), false)
         .stream(&mut sink, &mut |_| {})
         .map_err(|e| verify_outcome(&e))?;
     Ok(Some(digests(&sink.payloads)))
+}
+
+/// The package with the device's files in `folder` as its bases
+/// (`BaseDir`): always if `always`, else only when the vector has `base`
+/// lines.
+fn with_bases<R>(
+    package: Package<R, Judged>,
+    s: &Setup,
+    folder: &Path,
+    always: bool,
+) -> Package<R, Judged> {
+    if always || !s.bases.is_empty() {
+        package.with_bases(Arc::new(BaseDir::new(folder)))
+    } else {
+        package
+    }
 }
 
 fn package_root(v: &Vector, s: &Setup) -> TrustedRoot {
@@ -345,8 +445,9 @@ fn lib_memory(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     let view = ContainerView::parse(&v.bytes, FileType::Package, &s.limits)
         .map_err(|e| class(e.class()))?;
     let mut decoder = ChunkDecoder::new().map_err(|e| class(e.class()))?;
-    let (mut index_at, mut stored_at) = (0usize, 0usize);
-    let mut out = Vec::new();
+    // P1–P4: every chunk index, before any stored byte.
+    let mut index_at = 0usize;
+    let mut indexes = Vec::new();
     for desc in &verified.payloads {
         let len = desc.index_len().expect("bounded by the head's checks") as usize;
         let index = view
@@ -354,16 +455,42 @@ fn lib_memory(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
             .get(index_at..index_at + len)
             .ok_or("malformed")?;
         index_at += len;
-        let entries = parse_chunk_index(index, desc).map_err(|e| class(e.class()))?;
+        indexes.push(parse_chunk_index(index, desc).map_err(|e| payload_outcome(&e))?);
+    }
+    // D5: every base, by payload name, against the size and SHA-256 the
+    // manifest names, before any stored byte.
+    let mut bases: Vec<Option<&Vec<u8>>> = Vec::new();
+    for desc in &verified.payloads {
+        let Some(want) = desc.base() else {
+            bases.push(None);
+            continue;
+        };
+        let file = s
+            .bases
+            .iter()
+            .find(|(n, _)| n == desc.name.as_str())
+            .map(|(_, bytes)| bytes)
+            .filter(|b| b.len() as u64 == want.size && Digest::of(b) == want.digest)
+            .ok_or("policy:missing-base")?;
+        bases.push(Some(file));
+    }
+    let mut stored_at = 0usize;
+    let mut out = Vec::new();
+    for ((desc, entries), base) in verified.payloads.iter().zip(&indexes).zip(bases) {
         let mut content = Vec::new();
+        if desc.compression == Compression::Unchanged {
+            // The content is the device's file, checked above.
+            content.extend_from_slice(base.expect("an unchanged payload has a base"));
+        }
+        let base = base.map(|b| b as &dyn BaseRead);
         let mut chunk = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let end = stored_at + entry.stored_len as usize;
             let stored = view.payload.get(stored_at..end).ok_or("malformed")?;
             stored_at = end;
             decoder
-                .decode(desc, i as u64, entry, stored, &mut chunk)
-                .map_err(|e| class(e.class()))?;
+                .decode_with_base(desc, i as u64, entry, stored, &mut chunk, base)
+                .map_err(|e| payload_outcome(&e))?;
             content.extend_from_slice(&chunk);
         }
         if Digest::of(&content) != desc.content_digest {
@@ -396,12 +523,44 @@ fn lib_verify_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
         .map_err(|e| verify_outcome(&e))
 }
 
+fn lib_verify_full(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    let bases = base_folder(s);
+    with_bases(open(v, s, root)?, s, bases.path(), true)
+        .verify(hpk_verify::Depth::Full)
+        .map(|_| None)
+        .map_err(|e| verify_outcome(&e))
+}
+
 fn lib_stream(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
     let mut sink = MemorySink::default();
-    open(v, s, root)?
+    let bases = base_folder(s);
+    with_bases(open(v, s, root)?, s, bases.path(), false)
         .stream(&mut sink, &mut |_| {})
         .map_err(|e| verify_outcome(&e))?;
     Ok(Some(digests(&sink.payloads)))
+}
+
+/// `Package::payloads`: each payload read to its end, then `finish`.
+fn lib_payloads(v: &Vector, s: &Setup, root: &TrustedRoot) -> Outcome {
+    use std::io::Read;
+    let bases = base_folder(s);
+    let mut reader = with_bases(open(v, s, root)?, s, bases.path(), true)
+        .payloads()
+        .map_err(|e| verify_outcome(&e))?;
+    let mut out = Vec::new();
+    while let Some(mut payload) = reader.next_payload().map_err(|e| verify_outcome(&e))? {
+        let name = payload.descriptor().expect("open payload").name.to_string();
+        let mut content = Vec::new();
+        payload.read_to_end(&mut content).map_err(|e| {
+            match e.get_ref().and_then(|i| i.downcast_ref::<VerifyError>()) {
+                Some(inner) => verify_outcome(inner),
+                None => format!("io ({e})"),
+            }
+        })?;
+        out.push((name, content));
+    }
+    reader.finish().map_err(|e| verify_outcome(&e))?;
+    Ok(Some(digests(&out)))
 }
 
 /// Reads back the files of an extraction, in manifest order.
@@ -474,8 +633,9 @@ fn tree_complaint(v: &Vector, entry: &str, out: &Path) -> Option<String> {
 
 fn lib_extract_dir(v: &Vector, s: &Setup, root: &TrustedRoot) -> (Outcome, Option<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let bases = base_folder(s);
     let package = match open(v, s, root) {
-        Ok(p) => p,
+        Ok(p) => with_bases(p, s, bases.path(), true),
         Err(e) => return (Err(e), None),
     };
     let out_dir = dir.path().join("out");
@@ -575,7 +735,13 @@ fn library_entry_points_agree_with_every_vector() {
                     Depth::Full,
                     lib_verify_payloads(&v, &s, &root),
                 );
+                record(
+                    "verify-full",
+                    Depth::Extract,
+                    lib_verify_full(&v, &s, &root),
+                );
                 record("stream", Depth::Extract, lib_stream(&v, &s, &root));
+                record("payloads", Depth::Extract, lib_payloads(&v, &s, &root));
                 let (got, left) = lib_extract_dir(&v, &s, &root);
                 record("extract-dir", Depth::Extract, got);
                 complaints.extend(left);
@@ -706,6 +872,9 @@ fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
     if let Some(d) = &s.device_path {
         common.extend(["--device".as_ref(), d.as_os_str()]);
     }
+    // The device's files, for the commands that decode content.
+    let bases = base_folder(s);
+    let base_dir: [&std::ffi::OsStr; 2] = ["--base-dir".as_ref(), bases.path().as_os_str()];
 
     for (entry, depth, extra) in [
         (
@@ -723,6 +892,9 @@ fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
         let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref()];
         args.extend(&common);
         args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        if depth == Depth::Extract && !s.bases.is_empty() {
+            args.extend(base_dir);
+        }
         let out = run(&args);
         complaints.extend(judge_cli(v, entry, depth, cli_outcome(&out), None));
     }
@@ -732,6 +904,7 @@ fn cli_package(v: &Vector, s: &Setup, file: &Path) -> Vec<String> {
     let mut args: Vec<&std::ffi::OsStr> = vec!["extract".as_ref()];
     args.extend(&common);
     args.extend(["--out".as_ref(), out_dir.as_os_str()]);
+    args.extend(base_dir);
     let out = run(&args);
     let got = cli_outcome(&out);
     let payloads = if got.is_ok() {
@@ -871,6 +1044,40 @@ fn there_are_enough_vectors_and_every_outcome_is_covered() {
     for reason in Reason::ALL {
         let want = format!("policy:{}", reason.as_str());
         assert!(expects.contains(&want.as_str()), "no vector expects {want}");
+    }
+    // D5, a payload error of class policy (not an `hpk_verify::Reason`),
+    // and vectors that give the device files.
+    assert!(
+        expects.contains(&"policy:missing-base"),
+        "no vector expects policy:missing-base"
+    );
+    assert!(
+        vectors
+            .iter()
+            .any(|v| v.is_success() && v.get("base").is_some()),
+        "no valid vector with a base line"
+    );
+    // Every file of bases/ is named by some vector, and only package
+    // vectors name bases.
+    for v in &vectors {
+        assert!(
+            v.get("base").is_none() || v.get("file") == Some("package"),
+            "{}: base lines in a vector that is not a package",
+            v.name
+        );
+    }
+    for entry in std::fs::read_dir(vectors_dir().join("bases")).expect("bases/") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            vectors
+                .iter()
+                .any(|v| v.get_all("base").any(|l| l.ends_with(&format!(" {name}")))),
+            "bases/{name} is named by no vector"
+        );
     }
     for class in [
         "malformed",
@@ -1108,7 +1315,7 @@ fn the_resolver_vectors_cover_every_track_status_and_reason() {
         .map(|s| s["reason"].as_str().unwrap_or_default().to_owned())
         .collect();
     // Every reason a plan can give (SPEC.md, "Resolver"): the policy
-    // reasons but the four a catalog entry cannot fail, and the three of
+    // reasons but the four a catalog entry cannot fail, and the four of
     // the resolver.
     let never = [
         Reason::KindNotAllowed,
@@ -1121,7 +1328,7 @@ fn the_resolver_vectors_cover_every_track_status_and_reason() {
         .filter(|r| !never.contains(r))
         .map(Reason::as_str)
         .collect();
-    expected.extend(["superseded", "installed", "other-track"]);
+    expected.extend(["superseded", "installed", "other-track", "missing-base"]);
     for reason in &expected {
         assert!(
             reasons.iter().any(|r| r == reason),

@@ -271,9 +271,18 @@ impl DeviceProfile {
     /// removed. In the recovery profile, `time_lower_bound` is raised to
     /// the package's creation time.
     pub fn record_installed(&mut self, package: &Verified<Manifest>) {
+        self.record_installed_as(package, package.digest());
+    }
+
+    /// [`DeviceProfile::record_installed`] for a package installed in the
+    /// place of another with the same files: a delta package, whose
+    /// catalog entry names its full form (`CatalogEntry::delta`). The
+    /// device records `identity`, the full package's manifest digest, which
+    /// is what hotpatches name as their baseline and the resolver compares.
+    pub fn record_installed_as(&mut self, package: &Verified<Manifest>, identity: Digest) {
         match &package.kind {
             PackageKind::Baseline(b) => {
-                self.installed_baseline = Some(package.digest());
+                self.installed_baseline = Some(identity);
                 self.installed_hotpatch_sequence = 0;
                 self.security_floor = self.security_floor.max(b.security_floor);
                 for digest in &b.revoked_hotpatches {
@@ -286,7 +295,7 @@ impl DeviceProfile {
                 self.installed_hotpatch_sequence = self.installed_hotpatch_sequence.max(h.sequence);
             }
             PackageKind::Standard => {
-                self.installed_baseline = Some(package.digest());
+                self.installed_baseline = Some(identity);
                 self.installed_hotpatch_sequence = 0;
             }
             PackageKind::Recovery => {}

@@ -44,6 +44,7 @@
     deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+mod bases;
 mod catalog;
 mod clock;
 mod device;
@@ -61,6 +62,7 @@ mod threshold;
 mod trust;
 mod verifier;
 
+pub use bases::{BaseDir, BaseFiles};
 pub use catalog::FetchError;
 pub use clock::Clock;
 pub use device::{DeviceError, DeviceProfile, ProfileMode};

@@ -7,6 +7,7 @@
 //! head is authentic, and only a [`Judged`] one verifies its payloads,
 //! streams them or extracts them.
 
+use crate::bases::{self, BaseFiles, check_base, open_base};
 use crate::clock::Clock;
 use crate::device::DeviceProfile;
 use crate::document::{OpenError, Signed, Verified};
@@ -19,18 +20,24 @@ use crate::threshold::{Subject, require_any, role_of};
 use crate::trust::TrustedRoot;
 use crate::{ExtractError, document};
 use hpk_format::{
-    ChunkDecoder, ChunkEntry, ContainerError, Digest, Header, Limits, Manifest, PayloadDescriptor,
-    PayloadError, RoleName, Section, SignatureRecord, expect_end, parse_chunk_index,
+    BaseRead, ChunkDecoder, ChunkEntry, Compression, ContainerError, Digest, Header, Limits,
+    Manifest, PayloadDescriptor, PayloadError, RoleName, Section, SignatureRecord, expect_end,
+    parse_chunk_index,
 };
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::io::{self, Read};
 use std::marker::PhantomData;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The package-signing roles: before the manifest is decoded, its
 /// signatures must meet the threshold of at least one of them.
 const PACKAGE_ROLES: [RoleName; 3] = [RoleName::Release, RoleName::Hotpatch, RoleName::Recovery];
+
+/// How much of an unchanged payload's base [`Payloads`] hands out at a
+/// time.
+const UNCHANGED_STEP: usize = 1 << 20;
 
 /// How much more room a chunk index being read gets at a time.
 const INDEX_READ_STEP: usize = 1 << 20;
@@ -96,6 +103,8 @@ pub struct Package<R, S = Unjudged> {
     input: R,
     input_len: Option<u64>,
     clock: Clock,
+    /// The device's files, for delta and unchanged payloads.
+    bases: Option<Arc<dyn BaseFiles>>,
     state: PhantomData<S>,
 }
 
@@ -124,8 +133,25 @@ impl<R, S> Package<R, S> {
             input: self.input,
             input_len: self.input_len,
             clock: self.clock,
+            bases: self.bases,
             state: PhantomData,
         }
+    }
+
+    /// Where the files the device already has are: needed to rebuild the
+    /// content of delta and unchanged payloads (full depth, streaming,
+    /// extraction), which without them fail with
+    /// [`PayloadError::MissingBase`]. Each base is checked against the
+    /// size and SHA-256 the manifest names before any payload is read.
+    pub fn with_bases(mut self, bases: Arc<dyn BaseFiles>) -> Self {
+        self.bases = Some(bases);
+        self
+    }
+
+    /// Whether some payload is stored as a difference from (or as) a file
+    /// the device must already have.
+    pub fn needs_bases(&self) -> bool {
+        self.manifest.payloads.iter().any(|p| p.base().is_some())
     }
 }
 
@@ -190,6 +216,7 @@ impl<R: Read> Package<R, Unjudged> {
             input,
             input_len,
             clock,
+            bases: None,
             state: PhantomData,
         })
     }
@@ -364,6 +391,7 @@ impl<R: Read> Package<R, Judged> {
             &self.manifest.payloads,
             &indexes,
             Mode::Decode,
+            self.bases.as_deref(),
             &mut consumer,
         )?;
         Ok(self.manifest)
@@ -373,8 +401,13 @@ impl<R: Read> Package<R, Judged> {
     /// thread alone): see [`Payloads`].
     pub fn payloads(mut self) -> Result<Payloads<R>, VerifyError> {
         let indexes = self.read_indexes()?;
+        // D5: every base before any stored byte, as `stream` does.
+        for desc in &self.manifest.payloads {
+            check_base(self.bases.as_deref(), desc)?;
+        }
         Ok(Payloads {
             decoder: ChunkDecoder::new()?,
+            bases: self.bases,
             manifest: self.manifest,
             input: self.input,
             indexes,
@@ -395,6 +428,7 @@ impl<R: Read> Package<R, Judged> {
             &self.manifest.payloads,
             &indexes,
             mode,
+            self.bases.as_deref(),
             consumer,
         )?;
         Ok(self.manifest)
@@ -493,16 +527,101 @@ impl Consumer for CheckProgress<'_> {
 
 /// Runs the payload area (the input positioned at its start) through
 /// `consumer` on every core, then checks that nothing follows it.
+///
+/// When decoding, every base the payloads need is checked first (D5),
+/// before a stored byte is read: a device without them learns it before
+/// anything is written. Unchanged payloads are read from their bases.
 fn payload_area<R: Read>(
     input: &mut R,
     payloads: &[PayloadDescriptor],
     indexes: &[Vec<ChunkEntry>],
     mode: Mode,
+    bases: Option<&dyn BaseFiles>,
     consumer: &mut dyn Consumer,
 ) -> Result<(), VerifyError> {
-    parallel::run(input, payloads, indexes, mode, Threads::Auto, consumer)?;
+    if mode == Mode::Decode {
+        for desc in payloads {
+            check_base(bases, desc)?;
+        }
+        let mut consumer = FromBases {
+            payloads,
+            bases,
+            inner: consumer,
+            digest: None,
+        };
+        parallel::run(
+            input,
+            payloads,
+            indexes,
+            mode,
+            Threads::Auto,
+            bases,
+            &mut consumer,
+        )?;
+    } else {
+        parallel::run(
+            input,
+            payloads,
+            indexes,
+            mode,
+            Threads::Auto,
+            None,
+            consumer,
+        )?;
+    }
     expect_end(input)?;
     Ok(())
+}
+
+/// Hands out the content of unchanged payloads, read from their bases,
+/// between their `begin` and `end`, with its SHA-256; passes everything
+/// else through.
+struct FromBases<'a> {
+    payloads: &'a [PayloadDescriptor],
+    bases: Option<&'a dyn BaseFiles>,
+    inner: &'a mut dyn Consumer,
+    /// SHA-256 of the unchanged payload just handed out.
+    digest: Option<Digest>,
+}
+
+impl Consumer for FromBases<'_> {
+    fn begin(&mut self, payload: usize) -> Result<(), VerifyError> {
+        self.inner.begin(payload)?;
+        let desc = descriptor(self.payloads, payload)?;
+        if desc.compression != Compression::Unchanged {
+            return Ok(());
+        }
+        let file = open_base(self.bases, desc)?;
+        let inner = &mut *self.inner;
+        let digest = match file {
+            Some(file) => {
+                let read_error = |e: io::Error| -> VerifyError {
+                    PayloadError::MissingBase {
+                        payload: desc.name.to_string(),
+                        base: desc.content_digest,
+                        reason: format!("reading it failed: {e}"),
+                    }
+                    .into()
+                };
+                bases::hash(
+                    file.as_ref(),
+                    desc.size,
+                    &mut |piece| inner.chunk(payload, piece),
+                    &read_error,
+                )?
+            }
+            None => Digest::of(&[]),
+        };
+        self.digest = Some(digest);
+        Ok(())
+    }
+    fn chunk(&mut self, payload: usize, bytes: &[u8]) -> Result<(), VerifyError> {
+        self.inner.chunk(payload, bytes)
+    }
+    fn end(&mut self, payload: usize, content: Option<Digest>) -> Result<(), VerifyError> {
+        let content = self.digest.take().or(content);
+        self.inner.end(payload, content)
+    }
 }
 
 /// Passes checked content to a [`PayloadSink`] and checks each payload's
@@ -576,6 +695,7 @@ fn truncated(e: io::Error, section: Section) -> VerifyError {
 /// then, treat what was read as unverified as a whole.
 pub struct Payloads<R> {
     manifest: Verified<Manifest>,
+    bases: Option<Arc<dyn BaseFiles>>,
     input: R,
     indexes: Vec<Vec<ChunkEntry>>,
     decoder: ChunkDecoder,
@@ -590,6 +710,9 @@ pub struct Payloads<R> {
 /// Where the payload being read stands.
 struct Current {
     payload: usize,
+    /// Its base, if it is a delta or unchanged (checked before the first
+    /// payload was read).
+    base: Option<Box<dyn BaseRead>>,
     /// The next chunk to read.
     chunk: usize,
     /// Decoded content of the last chunk, and how much of it was handed out.
@@ -609,8 +732,15 @@ impl<R: Read> Payloads<R> {
         if self.next >= self.manifest.payloads.len() {
             return Ok(None);
         }
+        // Checked when the payloads were opened; what is read from it is
+        // covered by the content SHA-256.
+        let base = match self.manifest.payloads.get(self.next) {
+            Some(desc) => open_base(self.bases.as_deref(), desc)?,
+            None => None,
+        };
         self.current = Some(Current {
             payload: self.next,
+            base,
             chunk: 0,
             content: Vec::new(),
             pos: 0,
@@ -657,6 +787,28 @@ impl<R: Read> Payloads<R> {
                 .get(current.payload)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
+            if desc.compression == Compression::Unchanged && !current.done {
+                // The content is the base, checked when it was opened:
+                // handed out whole, in pieces, and hashed again.
+                if let Some(base) = current.base.as_deref() {
+                    let at = (current.chunk as u64).saturating_mul(UNCHANGED_STEP as u64);
+                    let n = desc.size.saturating_sub(at).min(UNCHANGED_STEP as u64) as usize;
+                    if n > 0 {
+                        current.content.resize(n, 0);
+                        base.read_exact_at(at, &mut current.content).map_err(|e| {
+                            PayloadError::MissingBase {
+                                payload: desc.name.to_string(),
+                                base: desc.content_digest,
+                                reason: format!("reading it failed: {e}"),
+                            }
+                        })?;
+                        current.hasher.update(&current.content);
+                        current.pos = 0;
+                        current.chunk = current.chunk.saturating_add(1);
+                        continue;
+                    }
+                }
+            }
             let Some(entry) = entries.get(current.chunk) else {
                 let digest = Digest(std::mem::take(&mut current.hasher).finalize().into());
                 if digest != desc.content_digest {
@@ -679,8 +831,14 @@ impl<R: Read> Payloads<R> {
                     },
                     _ => PayloadError::Io(e),
                 })?;
-            self.decoder
-                .decode(desc, chunk, entry, &self.stored, &mut current.content)?;
+            self.decoder.decode_with_base(
+                desc,
+                chunk,
+                entry,
+                &self.stored,
+                &mut current.content,
+                current.base.as_deref(),
+            )?;
             current.hasher.update(&current.content);
             current.pos = 0;
             current.chunk = current.chunk.saturating_add(1);

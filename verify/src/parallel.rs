@@ -26,6 +26,7 @@
 //! Small payload areas are processed on the caller's thread alone, by the
 //! same code minus the threads.
 
+use crate::bases::{BaseFiles, open_base};
 use crate::error::VerifyError;
 use hpk_format::{
     ChunkDecoder, ChunkEntry, Digest, PayloadDescriptor, PayloadError, check_chunk, read_partial,
@@ -353,6 +354,7 @@ fn work(
     descs: &[PayloadDescriptor],
     indexes: &[Vec<ChunkEntry>],
     mut decoder: Option<&mut ChunkDecoder>,
+    bases: Option<&dyn BaseFiles>,
 ) {
     if decoder.is_some() {
         let total = batch
@@ -381,6 +383,18 @@ fn work(
             .and_then(|e| e.get(segment.first..segment.first.saturating_add(segment.count)))
             .unwrap_or(&[]);
         let decoded_start = decoded_at;
+        // A delta payload's base, opened once per segment (checked
+        // beforehand, and covered by the content SHA-256 after).
+        let base = match decoder {
+            Some(_) if !entries.is_empty() => match open_base(bases, desc) {
+                Ok(base) => base,
+                Err(e) => {
+                    segment.error = Some(e);
+                    return;
+                }
+            },
+            _ => None,
+        };
         for (j, entry) in entries.iter().enumerate() {
             let i = segment.first.saturating_add(j);
             let stored_end = stored_at.saturating_add(entry.stored_len as usize);
@@ -391,7 +405,7 @@ fn work(
                     let end = decoded_at.saturating_add(chunk_len(desc, i));
                     let out = batch.decoded.get_mut(decoded_at..end).unwrap_or(&mut []);
                     decoded_at = end;
-                    d.decode_to_slice(desc, i as u64, entry, stored, out)
+                    d.decode_to_slice_with_base(desc, i as u64, entry, stored, out, base.as_deref())
                 }
             };
             if let Err(e) = result {
@@ -504,6 +518,7 @@ impl Drop for StopGuard<'_> {
 }
 
 fn worker(
+    bases: Option<&dyn BaseFiles>,
     jobs: &Queue,
     events: &Sender<Event>,
     descs: &[PayloadDescriptor],
@@ -512,7 +527,7 @@ fn worker(
 ) {
     let _guard = StopGuard(events);
     while let Some(mut batch) = jobs.pop_wait() {
-        work(&mut batch, descs, indexes, decoder.as_mut());
+        work(&mut batch, descs, indexes, decoder.as_mut(), bases);
         if events.send(Event::Done(batch)).is_err() {
             return;
         }
@@ -560,12 +575,17 @@ enum Exec<'a> {
 /// order. Stops at the first error in payload and chunk order, or the
 /// first error of the consumer. Leaves `input` after the last chunk when
 /// everything passed.
+///
+/// In `Mode::Decode`, delta payloads are rebuilt from their bases in
+/// `bases` (opened by each worker that needs one); the caller has checked
+/// them beforehand.
 pub(crate) fn run<R: Read + ?Sized>(
     input: &mut R,
     descs: &[PayloadDescriptor],
     indexes: &[Vec<ChunkEntry>],
     mode: Mode,
     threads: Threads,
+    bases: Option<&dyn BaseFiles>,
     consumer: &mut dyn Consumer,
 ) -> Result<(), VerifyError> {
     let work_bytes: u64 = descs
@@ -604,6 +624,7 @@ pub(crate) fn run<R: Read + ?Sized>(
             mode,
             batch_bytes,
             1,
+            bases,
             &mut exec,
             consumer,
         );
@@ -621,7 +642,7 @@ pub(crate) fn run<R: Read + ?Sized>(
         for decoder in decoders {
             let events = event_tx.clone();
             let jobs = &queue;
-            scope.spawn(move || worker(jobs, &events, descs, indexes, decoder));
+            scope.spawn(move || worker(bases, jobs, &events, descs, indexes, decoder));
         }
         let hash = match mode {
             Mode::Check => None,
@@ -665,6 +686,7 @@ pub(crate) fn run<R: Read + ?Sized>(
             mode,
             batch_bytes,
             slots,
+            bases,
             &mut exec,
             consumer,
         )
@@ -688,6 +710,7 @@ fn drive<R: Read + ?Sized>(
     mode: Mode,
     batch_bytes: usize,
     slots: usize,
+    bases: Option<&dyn BaseFiles>,
     exec: &mut Exec<'_>,
     consumer: &mut dyn Consumer,
 ) -> Result<(), VerifyError> {
@@ -744,7 +767,7 @@ fn drive<R: Read + ?Sized>(
             dispatched = true;
             match exec {
                 Exec::Inline { decoder, done, .. } => {
-                    work(&mut batch, descs, indexes, decoder.as_mut());
+                    work(&mut batch, descs, indexes, decoder.as_mut(), bases);
                     done.push(batch);
                     // Deliver at once: one batch at a time.
                     break;
@@ -782,7 +805,7 @@ fn drive<R: Read + ?Sized>(
                     // oldest batch no worker has taken.
                     Err(RecvTimeoutError::Timeout) => {
                         if let Some(mut batch) = jobs.try_pop() {
-                            work(&mut batch, descs, indexes, decoder.as_mut());
+                            work(&mut batch, descs, indexes, decoder.as_mut(), bases);
                             pending.insert(batch.seq, batch);
                         }
                         continue;
@@ -1205,6 +1228,7 @@ mod tests {
                     &case.f.indexes,
                     mode,
                     threads,
+                    None,
                     &mut rec,
                 );
                 let at = input.at;

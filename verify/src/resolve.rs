@@ -1,5 +1,5 @@
 //! The resolver: from a verified catalog and a device's state to an
-//! ordered install plan (`spec/SPEC.md`, "Resolver", R1–R9).
+//! ordered install plan (`spec/SPEC.md`, "Resolver", R1–R10).
 //!
 //! Tracks (R4). A device in the recovery profile is on the *recovery
 //! track*. An online device is on the *hotpatch track* when at least one
@@ -24,6 +24,11 @@
 //!   no baseline is judged (they are `other-track`); with none, the newest
 //!   applicable baseline unless it is the installed one. Hotpatches and
 //!   standard updates are never planned.
+//!
+//! - Deltas (R10): delta entries take no part in the above; each step is
+//!   then taken as the smallest delta of its package whose base is what
+//!   the device has before that step (its installed baseline or standard
+//!   update, or the baseline planned before), if the catalog has one.
 //!
 //! "Newest" (R3) means the greatest (content version, security version) —
 //! for hotpatches (sequence, content version, security version) — and
@@ -105,17 +110,21 @@ pub enum SkipReason {
     OtherTrack,
     /// The device already has it.
     Installed,
+    /// A delta package whose base is not what the device will have when
+    /// it would install it (R10).
+    MissingBase,
 }
 
 impl SkipReason {
     /// The stable name: a policy reason name, or `superseded`,
-    /// `other-track`, `installed`.
+    /// `other-track`, `installed`, `missing-base`.
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::NotApplicable(r) => r.as_str(),
             SkipReason::Superseded => "superseded",
             SkipReason::OtherTrack => "other-track",
             SkipReason::Installed => "installed",
+            SkipReason::MissingBase => "missing-base",
         }
     }
 }
@@ -185,9 +194,15 @@ pub(crate) fn resolve(catalog: &Verified<Catalog>, device: &DeviceProfile, clock
             view.revoked.extend(b.revoked_hotpatches.iter().copied());
         }
     }
+    // R10: delta entries take no part in R2–R9; they are decided at the
+    // end, in the place of their full packages.
+    let decided = entries
+        .iter()
+        .map(|e| e.delta.map(|_| Decision::Delta))
+        .collect();
     let mut planner = Planner {
         entries,
-        decided: vec![None; entries.len()],
+        decided,
         clock,
     };
     let (track, steps) = match device.mode {
@@ -203,6 +218,7 @@ pub(crate) fn resolve(catalog: &Verified<Catalog>, device: &DeviceProfile, clock
             }
         }
     };
+    let steps = planner.deltas(device.installed_baseline, steps);
     let any_applicable = planner.decided.iter().any(|d| {
         matches!(
             d,
@@ -230,7 +246,8 @@ pub(crate) fn resolve(catalog: &Verified<Catalog>, device: &DeviceProfile, clock
                 detail,
             }),
             Some(Decision::Chosen) => None,
-            None => Some(Skipped {
+            // `deltas` decides every delta entry.
+            Some(Decision::Delta) | None => Some(Skipped {
                 entry: e.clone(),
                 reason: SkipReason::OtherTrack,
                 detail: format!("the device is on the {} track", track.as_str()),
@@ -256,6 +273,8 @@ pub(crate) fn resolve(catalog: &Verified<Catalog>, device: &DeviceProfile, clock
 enum Decision {
     Chosen,
     Skip(SkipReason, String),
+    /// A delta entry, left for R10.
+    Delta,
 }
 
 struct Planner<'a> {
@@ -398,6 +417,90 @@ impl Planner<'_> {
                 vec![s]
             }
         }
+    }
+
+    /// R10: each step is taken as the smallest delta of its package that
+    /// the device can rebuild, one whose base is what the device has
+    /// installed before that step; every other delta entry is decided by
+    /// its full package.
+    fn deltas(&mut self, installed: Option<Digest>, steps: Vec<usize>) -> Vec<usize> {
+        let mut base = installed;
+        let mut out = Vec::with_capacity(steps.len());
+        for step in steps {
+            let Some(full) = self.entries.get(step) else {
+                continue;
+            };
+            let replacement = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    d.delta
+                        .is_some_and(|of| of.full == full.manifest_digest && Some(of.base) == base)
+                })
+                .min_by_key(|(_, d)| (d.size, d.manifest_digest))
+                .map(|(i, _)| i);
+            match replacement.and_then(|i| self.entries.get(i).map(|d| (i, d))) {
+                Some((i, d)) => {
+                    let detail = format!(
+                        "its delta {} ({} bytes) is rebuilt from the files this device has",
+                        d.manifest_digest, d.size
+                    );
+                    if let Some(slot) = self.decided.get_mut(step) {
+                        *slot = Some(Decision::Skip(SkipReason::Superseded, detail));
+                    }
+                    self.choose(i);
+                    out.push(i);
+                }
+                None => out.push(step),
+            }
+            // The files the device has after this step: its package's.
+            if matches!(full.kind, PackageKind::Baseline(_) | PackageKind::Standard) {
+                base = Some(full.manifest_digest);
+            }
+        }
+        for i in 0..self.entries.len() {
+            if !matches!(self.decided.get(i), Some(Some(Decision::Delta))) {
+                continue;
+            }
+            let Some(of) = self.entries.get(i).and_then(|e| e.delta) else {
+                continue;
+            };
+            let twin = self
+                .entries
+                .iter()
+                .position(|e| e.manifest_digest == of.full && e.delta.is_none());
+            let chosen_delta = out.iter().any(|&s| {
+                self.entries
+                    .get(s)
+                    .and_then(|e| e.delta)
+                    .is_some_and(|d| d.full == of.full)
+            });
+            let decision = match twin.and_then(|t| self.decided.get(t).cloned().flatten()) {
+                _ if chosen_delta => Decision::Skip(
+                    SkipReason::Superseded,
+                    "a smaller delta of the same package was chosen".into(),
+                ),
+                Some(Decision::Chosen) => Decision::Skip(
+                    SkipReason::MissingBase,
+                    format!(
+                        "this device will not have the files of {} when it installs the package",
+                        of.base
+                    ),
+                ),
+                Some(Decision::Skip(reason, detail)) => {
+                    Decision::Skip(reason, format!("as its full package: {detail}"))
+                }
+                Some(Decision::Delta) | None => Decision::Skip(
+                    SkipReason::OtherTrack,
+                    "its full package is not planned on this track".into(),
+                ),
+            };
+            if let Some(slot) = self.decided.get_mut(i) {
+                *slot = Some(decision);
+            }
+        }
+        out
     }
 
     fn recovery(&mut self, view: &DeviceProfile) -> Vec<usize> {

@@ -144,7 +144,7 @@ impl Verifier {
         verify_catalog(input, &self.root, self.clock, last_seen, &self.limits)
     }
 
-    /// The install plan for `device` from a verified catalog (R1–R9).
+    /// The install plan for `device` from a verified catalog (R1–R10).
     pub fn plan(&self, catalog: &Verified<Catalog>, device: &DeviceProfile) -> Plan {
         resolve(catalog, device, self.clock)
     }

@@ -49,7 +49,7 @@ pub enum CatalogCommand {
     },
     /// Add packages to a catalog (a signed catalog becomes the next version, unsigned).
     #[command(
-        after_help = "Example:\n  hpk catalog add catalog.hpkcat baseline.hpk hotpatch.hpk\n  hpk catalog add catalog.hpkcat kb1.hpk --location https://updates.example/kb1.hpk"
+        after_help = "Example:\n  hpk catalog add catalog.hpkcat baseline.hpk hotpatch.hpk\n  hpk catalog add catalog.hpkcat kb1.hpk --location https://updates.example/kb1.hpk\n  hpk catalog add catalog.hpkcat q2-delta.hpk --delta-of q1.hpk --full q2.hpk"
     )]
     Add {
         /// The catalog.
@@ -60,6 +60,14 @@ pub enum CatalogCommand {
         /// Where clients fetch the package (default: its file name). One package only.
         #[arg(long)]
         location: Option<String>,
+        /// For a delta package (hpk pack --delta-from OLD.hpk): OLD.hpk, whose files it is
+        /// rebuilt from. One package only, with --full.
+        #[arg(long, value_name = "OLD.hpk", requires = "full")]
+        delta_of: Option<PathBuf>,
+        /// For a delta package: the full package with the same files, which devices without
+        /// OLD.hpk's files fetch instead.
+        #[arg(long, value_name = "FULL.hpk", requires = "delta_of")]
+        full: Option<PathBuf>,
     },
     /// Remove an entry from a catalog (a signed catalog becomes the next version, unsigned).
     #[command(
@@ -259,16 +267,28 @@ pub fn run(cmd: CatalogCommand, ui: Ui) -> CliResult {
             catalog: path,
             packages,
             location,
+            delta_of,
+            full,
         } => {
             if location.is_some() && packages.len() > 1 {
                 return Err(CliError::usage(
                     "--location applies to one package at a time",
                 ));
             }
+            if delta_of.is_some() && packages.len() > 1 {
+                return Err(CliError::usage(
+                    "--delta-of and --full apply to one package at a time",
+                ));
+            }
             let mut c = load_for_edit(&path)?;
             for p in &packages {
-                let entry = catalog::entry_for_package(p, location.as_deref())
-                    .map_err(|e| sign_error(&e))?;
+                let entry = match (&delta_of, &full) {
+                    (Some(base), Some(full)) => {
+                        catalog::delta_entry_for_package(p, location.as_deref(), base, full)
+                    }
+                    _ => catalog::entry_for_package(p, location.as_deref()),
+                }
+                .map_err(|e| sign_error(&e))?;
                 let note = format!(
                     "added {} {} ({}, {} bytes) as {}",
                     entry.name,

@@ -7,8 +7,8 @@ use crate::json;
 use crate::ui::{Ui, human_bytes};
 use hpk_format::{Digest, FileType, Limits, Manifest, decode, read_head};
 use hpk_verify::{
-    Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason, Refused,
-    Verified, Verifier, VerifyError,
+    BaseDir, Clock, Depth, DeviceProfile, ExtractError, Judged, NotApplicable, Package, Reason,
+    Refused, Verified, Verifier, VerifyError,
 };
 use serde_json::json;
 use std::io::Read;
@@ -26,6 +26,8 @@ pub struct VerifyArgs {
     pub header_only: bool,
     /// Also decompress and check content digests.
     pub deep: bool,
+    /// The device's files, for delta payloads (with `deep`).
+    pub base_dir: Option<PathBuf>,
     /// Judge time at this instant.
     pub now: Option<u64>,
     /// JSON output.
@@ -38,9 +40,19 @@ fn open(path: &Path) -> CliResult<(inputs::Input, Option<u64>)> {
     inputs::open_sized(path)
 }
 
+/// The stable name of a missing or different base (SPEC.md D5).
+const MISSING_BASE: &str = "missing-base";
+
 fn verify_error(path: &Path, e: &VerifyError) -> CliError {
     let err = CliError::from_class(e.class(), path, e).with_reason(e.reason().map(|r| r.as_str()));
     match e {
+        VerifyError::Payload(hpk_format::PayloadError::MissingBase { .. }) => {
+            err.with_reason(Some(MISSING_BASE)).hint(
+                "this delta package rebuilds files from the ones the device already has: \
+                 give them with --base-dir DIR (the installed tree, by payload name), \
+                 or use the full package",
+            )
+        }
         VerifyError::Payload(_) => {
             err.hint("the package was damaged or tampered with: fetch it again")
         }
@@ -143,6 +155,15 @@ fn summary(head: &Verified<Manifest>) -> String {
     )
 }
 
+/// The package with the device's files under `base_dir` as the bases of
+/// its delta payloads, if a folder is given.
+fn with_bases<R>(package: Package<R, Judged>, base_dir: Option<&Path>) -> Package<R, Judged> {
+    match base_dir {
+        Some(dir) => package.with_bases(std::sync::Arc::new(BaseDir::new(dir))),
+        None => package,
+    }
+}
+
 /// Runs `hpk verify`.
 pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
     let out = verify_inner(args, ui)?;
@@ -236,6 +257,7 @@ fn verify_inner(args: &VerifyArgs, ui: Ui) -> CliResult<VerifyOutcome> {
         // is known; a stream's is counted.
         package.verify(Depth::HeaderCounted)
     } else if args.deep {
+        let package = with_bases(package, args.base_dir.as_deref());
         let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
         let progress = ui.progress("verifying", total);
         let result = package.verify_with_progress(Depth::Full, &mut |done| progress.set(done));
@@ -277,6 +299,8 @@ pub struct ExtractArgs {
     pub out: PathBuf,
     /// Device profile.
     pub device: Option<PathBuf>,
+    /// The device's files, for delta payloads.
+    pub base_dir: Option<PathBuf>,
     /// Judge time at this instant.
     pub now: Option<u64>,
 }
@@ -310,6 +334,7 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
             });
         }
     };
+    let package = with_bases(package, args.base_dir.as_deref());
     let total: u64 = package.manifest().payloads.iter().map(|p| p.size).sum();
     let progress = ui.progress("extracting", total);
     let result = package.extract_with_progress(&args.out, &mut |done| progress.set(done));
@@ -552,6 +577,9 @@ fn inspect_catalog(args: &InspectArgs) -> CliResult {
             e.size,
             e.location
         );
+        if let Some(d) = e.delta {
+            outln!("              delta of {}, full package {}", d.base, d.full);
+        }
     }
     print_extensions(&c.extensions);
     Ok(())

@@ -60,6 +60,8 @@ pub struct PackOptions<'a> {
     pub signer: &'a SignerArgs,
     /// With a signer: the trust root whose role the key must be in.
     pub root: Option<&'a Path>,
+    /// The earlier package to build a delta of.
+    pub delta_from: Option<&'a Path>,
 }
 
 /// Runs `hpk pack`: refuses to replace an existing `out` unless `force`;
@@ -72,6 +74,7 @@ pub fn pack(description: &Path, out: &Path, opts: PackOptions<'_>, ui: Ui) -> Cl
         strict,
         signer: signer_args,
         root,
+        delta_from,
     } = opts;
     if !force && std::fs::symlink_metadata(out).is_ok() {
         return Err(exists(out));
@@ -91,6 +94,15 @@ pub fn pack(description: &Path, out: &Path, opts: PackOptions<'_>, ui: Ui) -> Cl
     };
     let desc =
         PackageDescription::load(description).map_err(|e| description_error(description, &e))?;
+    let delta_from = match delta_from {
+        Some(path) => Some(
+            hpk_sign::DeltaFrom::open(path, &hpk_format::Limits::default()).map_err(|e| {
+                CliError::new(Failure::Usage, e.to_string())
+                    .hint("--delta-from takes an earlier package (.hpk) built by hpk pack")
+            })?,
+        ),
+        None => None,
+    };
     let base = description
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -124,6 +136,7 @@ pub fn pack(description: &Path, out: &Path, opts: PackOptions<'_>, ui: Ui) -> Cl
         overwrite: force,
         signers: &signers,
         root: trusted.as_ref(),
+        delta_from: delta_from.as_ref(),
         ..BuildOptions::default()
     };
     let result = build_package(&desc, base, out, &mut options);

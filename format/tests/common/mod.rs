@@ -9,8 +9,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_format::{
-    BaselineInfo, Catalog, CatalogEntry, Channel, Compression, Digest, Extension, HotpatchInfo,
-    KeyId, Link, MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PatchedModule,
+    BaselineInfo, Catalog, CatalogEntry, Channel, Compression, DeltaOf, Digest, Extension,
+    HotpatchInfo, KeyId, Link, MIN_CHUNK_SIZE, Manifest, PackageKind, PackageName, PatchedModule,
     PayloadDescriptor, PayloadName, Role, Roles, Targets, Token, TrustRoot, TrustedKey, Version,
 };
 use proptest::collection::{btree_map, btree_set, vec};
@@ -190,10 +190,18 @@ impl Enc {
         self.mark("executable");
         self.bool(p.executable);
         self.mark("compression");
-        self.u32(match p.compression {
-            Compression::None => 0,
-            Compression::Zstd => 1,
-        });
+        match p.compression {
+            Compression::None => self.u32(0),
+            Compression::Zstd => self.u32(1),
+            Compression::Delta(base) => {
+                self.u32(2);
+                self.mark("base_digest");
+                self.fixed(&base.digest.0);
+                self.mark("base_size");
+                self.u64(base.size);
+            }
+            Compression::Unchanged => self.u32(3),
+        }
         self.mark("size");
         self.u64(p.size);
         self.mark("stored_size");
@@ -314,6 +322,15 @@ pub fn enc_catalog(c: &Catalog) -> Enc {
         e.u64(x.size);
         e.mark("location");
         e.str(&x.location);
+        e.mark("delta");
+        match &x.delta {
+            None => e.u8(0),
+            Some(d) => {
+                e.u8(1);
+                e.fixed(&d.base.0);
+                e.fixed(&d.full.0);
+            }
+        }
     }
     e.extensions(&c.extensions);
     e
@@ -493,6 +510,7 @@ pub fn sample_entry(digest: u8, kind: PackageKind) -> CatalogEntry {
         manifest_digest: Digest([digest; 32]),
         size: 123_456,
         location: "packages/KB5051234.hpk".into(),
+        delta: None,
     }
 }
 
@@ -910,6 +928,10 @@ pub fn catalog() -> impl Strategy<Value = Catalog> {
                                     kind,
                                     security_version: sv,
                                     targets,
+                                    delta: (size % 3 == 0).then_some(DeltaOf {
+                                        base: Digest([manifest_digest.0[0]; 32]),
+                                        full: Digest([!manifest_digest.0[0]; 32]),
+                                    }),
                                     manifest_digest,
                                     size,
                                     location,

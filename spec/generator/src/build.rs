@@ -123,6 +123,12 @@ impl Chunk {
         Chunk::new(1, stored)
     }
 
+    /// A delta chunk (SPEC.md D1): `stored` is one zstd frame of a delta
+    /// body.
+    pub fn delta(stored: &[u8]) -> Chunk {
+        Chunk::new(2, stored)
+    }
+
     fn new(encoding: u8, stored: &[u8]) -> Chunk {
         Chunk {
             stored: stored.to_vec(),

@@ -3,7 +3,8 @@
 //! [`generate`] builds every file of `spec/vectors/` in memory, from fixed
 //! seeds and fixed times only: the vectors (`NAME.vec`), the trust roots
 //! they name (`roots/NAME.hpkroot`), the device profiles they name
-//! (`devices/NAME.toml`) and `README.md` (the format, from
+//! (`devices/NAME.toml`), the device files they name as bases
+//! (`bases/HEX`) and `README.md` (the format, from
 //! `src/readme.md`, and an index of the vectors). [`write()`] puts them
 //! on disk and removes stale ones; [`check`] compares them byte for byte
 //! with what is on disk. The file format is described in
@@ -30,17 +31,18 @@ use std::path::Path;
 pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Whether the generator owns `rel` (a path under `spec/vectors/`): the
-/// vectors, `roots/`, `devices/`, `plans/` and `README.md`. Other files are left
-/// alone.
+/// vectors, `roots/`, `devices/`, `plans/`, `bases/` and `README.md`. Other
+/// files are left alone.
 pub fn is_managed(rel: &str) -> bool {
     rel == "README.md"
         || (rel.ends_with(".vec") && !rel.contains('/'))
         || rel.starts_with("roots/")
         || rel.starts_with("devices/")
         || rel.starts_with("plans/")
+        || rel.starts_with("bases/")
 }
 
-/// Builds every vector, trust root and device profile, and the README
+/// Builds every vector, trust root, device profile and base file, and the README
 /// that describes them.
 pub fn generate() -> Files {
     cases::all()

@@ -8,7 +8,8 @@ use std::fmt;
 pub struct Vector {
     /// File name without `.vec`.
     pub name: String,
-    /// Header fields in file order; a key may repeat (`payload_sha256`).
+    /// Header fields in file order; a key may repeat (`payload_sha256`,
+    /// `base`, …: `REPEATABLE`).
     pub fields: Vec<(String, String)>,
     /// The raw bytes of the file under test.
     pub bytes: Vec<u8>,
@@ -27,7 +28,7 @@ impl fmt::Display for VectorError {
 impl std::error::Error for VectorError {}
 
 /// The keys a vector header may use.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 18] = [
     "description",
     "file",
     "expect",
@@ -45,10 +46,11 @@ pub const KEYS: [&str; 17] = [
     "expect_plan",
     "entry_size",
     "entry_manifest_digest",
+    "base",
 ];
 
 /// The keys that may appear on several lines.
-pub const REPEATABLE: [&str; 4] = ["payload_sha256", "executable", "link", "folder"];
+pub const REPEATABLE: [&str; 5] = ["payload_sha256", "executable", "link", "folder", "base"];
 
 impl Vector {
     /// Encodes the vector file.

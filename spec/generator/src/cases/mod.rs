@@ -3,6 +3,7 @@
 mod body;
 mod catalogs;
 mod container;
+mod deltas;
 mod fetched;
 mod limits;
 mod order;
@@ -65,6 +66,8 @@ pub struct Case {
     lower_bound: bool,
     last_seen: Option<u64>,
     entry: Option<(u64, Digest)>,
+    /// `base` lines: payload name, SHA-256 of the device's file.
+    bases: Vec<(String, Digest)>,
     payloads: Vec<(Digest, String)>,
     /// `executable`, `link` and `folder` lines of a valid package.
     entries: Vec<(&'static str, String)>,
@@ -89,6 +92,7 @@ impl Case {
             lower_bound: false,
             last_seen: None,
             entry: None,
+            bases: Vec::new(),
             payloads: Vec::new(),
             entries: Vec::new(),
             expect_plan: None,
@@ -195,6 +199,13 @@ impl Case {
         self
     }
 
+    /// The device has the file `bases/HEX` (made by [`Gen::base_file`]) for
+    /// payload `name`: a `base` line.
+    pub fn base(mut self, name: &str, digest: Digest) -> Case {
+        self.bases.push((name.to_owned(), digest));
+        self
+    }
+
     /// Expects the payloads of `manifest`, with their content digests.
     pub fn payloads(mut self, manifest: &Manifest) -> Case {
         self.payloads = manifest
@@ -255,6 +266,9 @@ impl Case {
         if let Some((size, digest)) = self.entry {
             put("entry_size", size.to_string());
             put("entry_manifest_digest", digest.to_hex());
+        }
+        for (name, digest) in self.bases {
+            put("base", format!("{name} {digest}"));
         }
         for (digest, name) in self.payloads {
             put("payload_sha256", format!("{digest} {name}"));
@@ -439,6 +453,14 @@ impl Gen {
         name.to_owned()
     }
 
+    /// Adds `bases/HEX`, a file a device has, named by its SHA-256, and
+    /// returns that SHA-256.
+    pub fn base_file(&mut self, bytes: &[u8]) -> Digest {
+        let digest = Digest::of(bytes);
+        self.put(format!("bases/{digest}"), bytes.to_vec());
+        digest
+    }
+
     /// A file made earlier (e.g. `roots/standard.hpkroot`).
     pub fn files_get(&self, path: &str) -> Vec<u8> {
         self.files
@@ -522,6 +544,7 @@ pub fn all() -> Files {
     body::add(&mut g);
     signatures::add(&mut g);
     payloads::add(&mut g);
+    deltas::add(&mut g);
     policy::add(&mut g);
     roots::add(&mut g);
     catalogs::add(&mut g);

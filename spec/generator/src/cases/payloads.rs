@@ -142,12 +142,12 @@ pub fn add(g: &mut Gen) {
         .check(Check::Full),
     );
     let mut c = Chunk::raw(&data);
-    c.encoding = 2;
+    c.encoding = 3;
     let p = one_chunk(c, Compression::None);
     g.add(
         Case::package(
             "malformed-index-unknown-encoding",
-            "A chunk-index entry with encoding 2.",
+            "A chunk-index entry with encoding 3 (0 raw, 1 zstd and 2 delta are the assigned ones).",
             package_of(g, &p),
         )
         .expect("malformed")

@@ -7,7 +7,7 @@
 
 use super::{Case, Device, Gen};
 use crate::build;
-use hpk_format::{Catalog, CatalogEntry, Channel, Digest, FileType, PackageKind};
+use hpk_format::{Catalog, CatalogEntry, Channel, DeltaOf, Digest, FileType, PackageKind};
 use hpk_tests::{DAY, PackageSpec, T0, catalog_entry, tok};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -45,6 +45,21 @@ impl Fixtures {
         } else {
             (b, a)
         }
+    }
+
+    /// Builds, signs and lists `spec` as a delta entry: a delta of the
+    /// package `base` with the same files as the full package `full`
+    /// (resolver vectors look only at catalog entries, so its payloads are
+    /// stored whole); returns its manifest digest.
+    fn add_delta(&mut self, g: &Gen, spec: PackageSpec, base: Digest, full: Digest) -> Digest {
+        let digest = self.add(g, spec);
+        let entry = self
+            .entries
+            .values_mut()
+            .find(|e| e.manifest_digest == digest)
+            .expect("just added");
+        entry.delta = Some(DeltaOf { base, full });
+        digest
     }
 
     /// Builds, signs and lists `spec`; returns its manifest digest.
@@ -133,7 +148,13 @@ fn fixtures(g: &Gen) -> Fixtures {
     let unlisted = Digest::of(b"a baseline no catalog of the vectors lists");
     f.add(g, hotpatch("hp-unlisted", unlisted, 1, &v("1100"), 11));
     let apr = f.add(g, baseline("base-apr", &v("2000"), 20, 15, &[hp_jan_2]));
-    f.add(g, hotpatch("hp-apr-1", apr, 1, &v("2100"), 21));
+    let hp_apr_1 = f.add(g, hotpatch("hp-apr-1", apr, 1, &v("2100"), 21));
+    // Delta forms (R10): April's baseline as a delta of January's, its
+    // first hotpatch as a delta of April's baseline.
+    let apr_delta = baseline("base-apr-delta-jan", &v("2000"), 20, 15, &[hp_jan_2]);
+    f.add_delta(g, apr_delta, jan, apr);
+    let hp_delta = hotpatch("hp-apr-1-delta-apr", apr, 1, &v("2100"), 21);
+    f.add_delta(g, hp_delta, apr, hp_apr_1);
     f.add(g, hotpatch("hp-apr-2", apr, 2, &v("2200"), 22));
     f.add(g, hotpatch("hp-apr-low", apr, 3, &v("2300"), 14));
     f.add(
@@ -155,8 +176,14 @@ fn fixtures(g: &Gen) -> Fixtures {
     f.add(g, vbs(hotpatch("hp-vbs-1", base_vbs, 1, &v("2100"), 21)));
     f.add(g, vbs(baseline("base-vbs-high", &v("3000"), 10, 0, &[])));
     f.add(g, vbs(baseline("base-vbs-sv19", &v("2500"), 19, 0, &[])));
-    f.add(g, standard("cu-feb", &v("1500"), 15));
-    f.add(g, standard("cu-may", &v("2500"), 25));
+    let cu_feb = f.add(g, standard("cu-feb", &v("1500"), 15));
+    let cu_may = f.add(g, standard("cu-may", &v("2500"), 25));
+    f.add_delta(
+        g,
+        standard("cu-may-delta-feb", &v("2500"), 25),
+        cu_feb,
+        cu_may,
+    );
     f.add(g, standard("cu-may-twin", &v("2500"), 25));
     f.add(g, arm64(standard("cu-arm64", &v("2600"), 26)));
     // Two standard updates of the same versions as base-vbs, one with a
@@ -207,6 +234,7 @@ pub fn entry_json(e: &CatalogEntry) -> Value {
         "manifest_digest": e.manifest_digest.to_hex(),
         "size": e.size,
         "location": e.location,
+        "delta": e.delta.map(|d| json!({"base": d.base.to_hex(), "full": d.full.to_hex()})),
     });
     let map = out.as_object_mut().expect("object");
     match &e.kind {
@@ -760,6 +788,111 @@ pub fn add(g: &mut Gen) {
             "update",
             &["base-vbs", "hp-vbs-1"],
             &[("cu-feb", "other-track"), ("cu-may", "other-track")],
+        ),
+    );
+
+    // ----- Deltas (R10) -----
+    plan_case(
+        g,
+        &f,
+        "plan-delta-baseline-from-installed",
+        "January's baseline is installed; April's is offered whole and as a delta of January's: the delta is the step, the full package superseded.",
+        &on("base-jan", 0),
+        &["base-jan", "base-apr", "base-apr-delta-jan"],
+        want(
+            "hotpatch",
+            "update",
+            &["base-apr-delta-jan"],
+            &[("base-jan", "superseded"), ("base-apr", "superseded")],
+        ),
+    );
+    plan_case(
+        g,
+        &f,
+        "plan-delta-missing-base",
+        "A new device has no baseline: April's full baseline is the step, its delta of January's is missing-base.",
+        &d0,
+        &["base-apr", "base-apr-delta-jan"],
+        want(
+            "hotpatch",
+            "update",
+            &["base-apr"],
+            &[("base-apr-delta-jan", "missing-base")],
+        ),
+    );
+    plan_case(
+        g,
+        &f,
+        "plan-delta-hotpatch-on-planned-baseline",
+        "January installed: April's baseline as a delta of January's, then its hotpatch as a delta of April's baseline, which the device has by then.",
+        &on("base-jan", 0),
+        &[
+            "base-jan",
+            "base-apr",
+            "base-apr-delta-jan",
+            "hp-apr-1",
+            "hp-apr-1-delta-apr",
+        ],
+        want(
+            "hotpatch",
+            "update",
+            &["base-apr-delta-jan", "hp-apr-1-delta-apr"],
+            &[
+                ("base-jan", "superseded"),
+                ("base-apr", "superseded"),
+                ("hp-apr-1", "superseded"),
+            ],
+        ),
+    );
+    plan_case(
+        g,
+        &f,
+        "plan-delta-full-installed",
+        "April's baseline is installed (a device that installed its delta records the full package): the full entry and its delta are both installed.",
+        &on("base-apr", 0),
+        &["base-apr", "base-apr-delta-jan"],
+        want(
+            "hotpatch",
+            "up-to-date",
+            &[],
+            &[
+                ("base-apr", "installed"),
+                ("base-apr-delta-jan", "installed"),
+            ],
+        ),
+    );
+    plan_case(
+        g,
+        &f,
+        "plan-delta-without-full",
+        "A delta whose full package the catalog does not list is never planned: other-track.",
+        &on("base-jan", 0),
+        &["base-jan", "base-apr-delta-jan"],
+        want(
+            "hotpatch",
+            "up-to-date",
+            &[],
+            &[
+                ("base-jan", "installed"),
+                ("base-apr-delta-jan", "other-track"),
+            ],
+        ),
+    );
+    plan_case(
+        g,
+        &f,
+        "plan-delta-standard",
+        "On the standard track, with the February update installed: May's update as a delta of February's.",
+        &Device {
+            installed_baseline: Some(f.digest("cu-feb")),
+            ..Device::online()
+        },
+        &["cu-feb", "cu-may", "cu-may-delta-feb"],
+        want(
+            "standard",
+            "update",
+            &["cu-may-delta-feb"],
+            &[("cu-feb", "superseded"), ("cu-may", "superseded")],
         ),
     );
 
