@@ -65,7 +65,63 @@ fn chunk(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // A delta chunk as relocated code makes it: one add over the whole
+    // chunk, its differences zero but for one byte in 150, read from a
+    // base in memory.
+    let base = binary_like(2 * MIB);
+    let (delta_desc, delta_entry, delta_stored) = delta_chunk(&base);
+    g.bench_function("decode_1MiB_delta", |b| {
+        b.iter(|| {
+            decoder
+                .decode_to_slice_with_base(
+                    &delta_desc,
+                    0,
+                    &delta_entry,
+                    black_box(&delta_stored),
+                    &mut out,
+                    Some(&base),
+                )
+                .unwrap()
+        })
+    });
     g.finish();
+}
+
+/// One 1 MiB delta chunk against `base` (SPEC.md D1–D4): a single add
+/// op from offset 4096, with sparse differences, in a zstd frame.
+fn delta_chunk(
+    base: &[u8],
+) -> (
+    hpk_format::PayloadDescriptor,
+    hpk_format::ChunkEntry,
+    Vec<u8>,
+) {
+    let mut body = 1u32.to_le_bytes().to_vec();
+    body.extend_from_slice(&[1, 0, 0, 0]);
+    body.extend_from_slice(&(MIB as u32).to_le_bytes());
+    body.extend_from_slice(&4096i64.to_le_bytes());
+    body.extend((0..MIB).map(|i| if i % 150 == 7 { 32 } else { 0 }));
+    let stored = zstd::bulk::compress(&body, 19).unwrap();
+    let desc = hpk_format::PayloadDescriptor {
+        name: hpk_format::PayloadName::new("lib.so").unwrap(),
+        executable: false,
+        compression: hpk_format::Compression::Delta(hpk_format::DeltaBase {
+            digest: hpk_format::Digest::of(base),
+            size: base.len() as u64,
+        }),
+        size: MIB as u64,
+        stored_size: stored.len() as u64,
+        chunk_size: MIB as u32,
+        chunk_count: 1,
+        index_digest: hpk_format::Digest::default(),
+        content_digest: hpk_format::Digest::default(),
+    };
+    let entry = hpk_format::ChunkEntry {
+        stored_len: stored.len() as u32,
+        encoding: ChunkEncoding::Delta,
+        digest: hpk_format::Digest::of(&stored),
+    };
+    (desc, entry, stored)
 }
 
 fn manifest(c: &mut Criterion) {
