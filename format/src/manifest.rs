@@ -172,19 +172,6 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// The file a reader needs to rebuild the content, if any: the base of
-    /// a delta payload, or for an unchanged payload the file itself.
-    pub fn base(&self, desc_size: u64, content_digest: Digest) -> Option<DeltaBase> {
-        match *self {
-            Compression::Delta(base) => Some(base),
-            Compression::Unchanged => Some(DeltaBase {
-                digest: content_digest,
-                size: desc_size,
-            }),
-            Compression::None | Compression::Zstd => None,
-        }
-    }
-
     /// `none`, `zstd`, `delta` or `unchanged`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -259,7 +246,14 @@ impl PayloadDescriptor {
     /// the base of a delta payload, the file itself for an unchanged one,
     /// `None` for a payload stored whole.
     pub fn base(&self) -> Option<DeltaBase> {
-        self.compression.base(self.size, self.content_digest)
+        match self.compression {
+            Compression::Delta(base) => Some(base),
+            Compression::Unchanged => Some(DeltaBase {
+                digest: self.content_digest,
+                size: self.size,
+            }),
+            Compression::None | Compression::Zstd => None,
+        }
     }
 
     /// Length of this payload's chunk index in bytes.

@@ -539,36 +539,32 @@ fn payload_area<R: Read>(
     bases: Option<&dyn BaseFiles>,
     consumer: &mut dyn Consumer,
 ) -> Result<(), VerifyError> {
-    if mode == Mode::Decode {
+    // Checking stored bytes needs no base.
+    let bases = if mode == Mode::Decode { bases } else { None };
+    let mut from_bases;
+    let consumer: &mut dyn Consumer = if mode == Mode::Decode {
         for desc in payloads {
             check_base(bases, desc)?;
         }
-        let mut consumer = FromBases {
+        from_bases = FromBases {
             payloads,
             bases,
             inner: consumer,
             digest: None,
         };
-        parallel::run(
-            input,
-            payloads,
-            indexes,
-            mode,
-            Threads::Auto,
-            bases,
-            &mut consumer,
-        )?;
+        &mut from_bases
     } else {
-        parallel::run(
-            input,
-            payloads,
-            indexes,
-            mode,
-            Threads::Auto,
-            None,
-            consumer,
-        )?;
-    }
+        consumer
+    };
+    parallel::run(
+        input,
+        payloads,
+        indexes,
+        mode,
+        Threads::Auto,
+        bases,
+        consumer,
+    )?;
     expect_end(input)?;
     Ok(())
 }

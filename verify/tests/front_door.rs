@@ -341,6 +341,15 @@ fn installing_a_baseline_then_a_hotpatch_moves_the_device_state_on() {
     // Recording it twice adds nothing.
     device.record_installed(&manifest);
     assert_eq!(device.revoked, vec![revoked]);
+    // Installed as a delta (R10): the device records the full package's
+    // digest, which its hotpatches name, with the same floor and
+    // revocations.
+    let mut by_delta = online_device();
+    let full = Digest([7; 32]);
+    by_delta.record_installed_as(&manifest, full);
+    assert_eq!(by_delta.installed_baseline, Some(full));
+    assert_eq!(by_delta.security_floor, 9);
+    assert_eq!(by_delta.revoked, vec![revoked]);
 
     let hotpatch = PackageSpec::hotpatch("os.hotpatch", baseline.digest(), 2).build();
     let file = hotpatch.file(&[&keys.hotpatch]);
