@@ -22,8 +22,8 @@ pub enum ChunkEncoding {
     Raw = 0,
     /// One zstd frame that decompresses to the chunk's bytes.
     Zstd = 1,
-    /// One zstd frame that decompresses to a delta body, which rebuilds
-    /// the chunk's bytes from the payload's base.
+    /// A header and up to five zstd frames of operations, which rebuild
+    /// the chunk's bytes from the payload's base (SPEC.md D1–D4).
     Delta = 2,
 }
 

@@ -1,28 +1,45 @@
-//! Delta chunks (SPEC.md, "Delta chunks", D1–D5): a chunk rebuilt from a
-//! base file the device already has and a small body of operations.
+//! Delta chunks (SPEC.md, "Delta chunks", D1–D4): a chunk rebuilt from a
+//! base file the device already has and a list of bsdiff's operations,
+//! stored as five separately compressed streams.
 //!
 //! ```text
-//! body = op_count u32 || op_count × op || add bytes || insert bytes
-//! op   = kind u8 (0 copy, 1 add, 2 insert) || 3 zero bytes
-//!        || len u32 || seek i64
+//! stored = mode u8 || len u32 × 5 || ops || s1 || s2 || s3 || ins   (each a zstd frame, or absent)
+//! ops    = op_count varint || kind u8 × op_count || len varint × op_count
+//!          || zigzag(seek) varint for each copy and add op
+//! mode 0: s1 = the add bytes              mode 1: s1 = zero-run lengths,
+//! ins = the insert bytes                          s2 = run starts, s3 = run continuations
 //! ```
 //!
-//! The base is read through [`BaseRead`], at the offsets the operations
-//! name, never held whole: decoding needs the chunk, its body and one
-//! operation's worth of base at a time.
+//! Every stream's size is checked from its frame header before it is
+//! decompressed, and the base is read through [`BaseRead`] at the offsets
+//! the operations name, never held whole.
 
+use crate::base_read::BaseRead;
+use crate::varint::{read_varint, unzigzag};
+use crate::zstd_frame::{ContentSize, FrameShape, check_frame_of};
 use std::io;
 
-/// Length of one operation in a delta body.
-pub const DELTA_OP_LEN: usize = 16;
+/// Length of a delta chunk's header: the mode byte and five stream
+/// lengths (D1).
+pub const DELTA_HEADER_LEN: usize = 1 + 4 * DELTA_STREAMS;
 
-/// Length of the body's operation count.
-const COUNT_LEN: usize = 4;
+/// Number of streams of a delta chunk: ops, s1, s2, s3, ins (D1).
+pub const DELTA_STREAMS: usize = 5;
 
-/// Operation kinds.
-const COPY: u8 = 0;
-const ADD: u8 = 1;
-const INSERT: u8 = 2;
+/// Mode 0: `s1` holds the add bytes as they are (D2).
+pub const DELTA_MODE_DENSE: u8 = 0;
+
+/// Mode 1: `s1`, `s2` and `s3` hold the add bytes sparsely (D2).
+pub const DELTA_MODE_SPARSE: u8 = 1;
+
+/// Op kind 0: copy a run of the base (D2).
+pub const DELTA_COPY: u8 = 0;
+
+/// Op kind 1: add difference bytes to a run of the base (D2).
+pub const DELTA_ADD: u8 = 1;
+
+/// Op kind 2: insert literal bytes (D2).
+pub const DELTA_INSERT: u8 = 2;
 
 /// Most base bytes read at once while applying one operation.
 const BASE_STEP: usize = 64 * 1024;
@@ -33,172 +50,361 @@ pub fn max_delta_ops(chunk_len: u32) -> u64 {
     u64::from(chunk_len / 16).saturating_add(1)
 }
 
-/// Largest body a delta chunk of `chunk_len` bytes may decode to (D1):
-/// the count, the most operations, and one byte of data per byte of
-/// output.
-pub fn max_delta_body_len(chunk_len: u32) -> u64 {
-    (COUNT_LEN as u64)
-        .saturating_add(max_delta_ops(chunk_len).saturating_mul(DELTA_OP_LEN as u64))
-        .saturating_add(u64::from(chunk_len))
+/// Largest ops stream a delta chunk of `chunk_len` bytes may decode to
+/// (D1): a count, then per op one kind byte, a length of at most 4 varint
+/// bytes (chunks are at most 16 MiB) and a seek of at most 10.
+pub fn max_delta_ops_stream_len(chunk_len: u32) -> u64 {
+    max_delta_ops(chunk_len)
+        .saturating_mul(15)
+        .saturating_add(10)
 }
 
-/// Random read access to the base of a delta payload: the file the device
-/// already has. Implemented for files and byte slices.
-pub trait BaseRead: Send + Sync {
-    /// Fills `buf` with the base's bytes from `offset`; an error if the
-    /// base ends first.
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
-
-    /// The base's length in bytes.
-    fn base_len(&self) -> io::Result<u64>;
-}
-
-impl BaseRead for [u8] {
-    fn base_len(&self) -> io::Result<u64> {
-        Ok(self.len() as u64)
-    }
-
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let start = usize::try_from(offset).map_err(|_| past_end())?;
-        let end = start.checked_add(buf.len()).ok_or_else(past_end)?;
-        buf.copy_from_slice(self.get(start..end).ok_or_else(past_end)?);
-        Ok(())
-    }
-}
-
-impl BaseRead for Vec<u8> {
-    fn base_len(&self) -> io::Result<u64> {
-        Ok(self.len() as u64)
-    }
-
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.as_slice().read_exact_at(offset, buf)
-    }
-}
-
-impl BaseRead for std::fs::File {
-    fn base_len(&self) -> io::Result<u64> {
-        Ok(self.metadata()?.len())
-    }
-
-    #[cfg(unix)]
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
-    }
-
-    #[cfg(windows)]
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0usize;
-        while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
-            let at = offset.saturating_add(done as u64);
-            match std::os::windows::fs::FileExt::seek_read(self, rest, at) {
-                Ok(0) => return Err(past_end()),
-                Ok(n) => done = done.saturating_add(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
-fn past_end() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "the base ends early")
-}
-
-/// Why a delta body was refused.
+/// Why a delta chunk was refused.
 #[derive(Debug)]
 pub(crate) enum DeltaFault {
-    /// The body breaks a rule of D2–D4.
+    /// The stored bytes break a rule of D1–D4.
     Rule(String),
     /// Reading the base failed.
     Base(io::Error),
 }
 
-/// Applies a decoded delta body (D2–D4) to `base` of `base_size` bytes,
-/// filling `out`, which holds exactly the chunk's length.
-pub(crate) fn apply(
-    body: &[u8],
+impl From<String> for DeltaFault {
+    fn from(rule: String) -> Self {
+        DeltaFault::Rule(rule)
+    }
+}
+
+impl From<&'static str> for DeltaFault {
+    fn from(rule: &'static str) -> Self {
+        DeltaFault::Rule(rule.into())
+    }
+}
+
+/// One operation (D2); an insert has seek 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Op {
+    kind: u8,
+    len: u32,
+    seek: i64,
+}
+
+/// The buffers of a delta decoder, kept between chunks so that decoding
+/// many chunks allocates once. Each is bounded by D1–D2 before it grows.
+#[derive(Default)]
+pub(crate) struct DeltaBuffers {
+    ops_stream: Vec<u8>,
+    ops: Vec<Op>,
+    adds: Vec<u8>,
+    gaps: Vec<u8>,
+    starts: Vec<u8>,
+    continuations: Vec<u8>,
+    inserts: Vec<u8>,
+}
+
+/// Decodes one zstd frame that passed `check_frame_of`, given its
+/// header's length, into a buffer of exactly its content size; returns
+/// the number of bytes written (`ChunkDecoder::decode_frame`).
+pub(crate) type Unframe<'a> =
+    dyn FnMut(&[u8], usize, &mut [u8]) -> Result<usize, &'static str> + 'a;
+
+/// Rebuilds one delta chunk into `out` (exactly the chunk's length) from
+/// its stored bytes, whose digest has matched, and `base` of `base_size`
+/// bytes, checking D1–D4 in the order SPEC.md gives.
+pub(crate) fn decode_delta_chunk(
+    stored: &[u8],
+    base: &dyn BaseRead,
+    base_size: u64,
+    out: &mut [u8],
+    buffers: &mut DeltaBuffers,
+    unframe: &mut Unframe<'_>,
+) -> Result<(), DeltaFault> {
+    let chunk_len = u32::try_from(out.len()).map_err(|_| "chunk too long")?;
+    let (mode, [ops, s1, s2, s3, ins]) = split_streams(stored)?;
+    // D1: the ops stream is always there, bounded by the chunk.
+    let ops_shape = stream_shape(ops, "ops", 1, max_delta_ops_stream_len(chunk_len))?
+        .ok_or("the ops stream is absent (D1)")?;
+    decode_stream(ops, Some(ops_shape), &mut buffers.ops_stream, unframe)?;
+    let (add_total, insert_total) = parse_ops(&buffers.ops_stream, chunk_len, &mut buffers.ops)?;
+    // D2: which other frames are there, and their sizes, from their
+    // headers, before any of them is decompressed.
+    let ins_shape = exact_stream(ins, "ins", insert_total)?;
+    match mode {
+        DELTA_MODE_DENSE => {
+            let s1_shape = exact_stream(s1, "s1", add_total)?;
+            for (frame, name) in [(s2, "s2"), (s3, "s3")] {
+                if !frame.is_empty() {
+                    return Err(format!("stream {name} is there in mode 0 (D2)").into());
+                }
+            }
+            decode_stream(s1, s1_shape, &mut buffers.adds, unframe)?;
+        }
+        _ => {
+            if add_total == 0 {
+                return Err("mode 1 without add bytes (D2)".into());
+            }
+            let s1_shape = stream_shape(s1, "s1", 1, add_total)?
+                .ok_or("stream s1 is absent in mode 1 (D2)")?;
+            let s2_shape = stream_shape(s2, "s2", 1, add_total)?;
+            let s3_shape = stream_shape(s3, "s3", 1, add_total)?;
+            let size = |s: Option<FrameShape>| s.map_or(0, |s| s.content_size);
+            if size(s2_shape).saturating_add(size(s3_shape)) > add_total {
+                return Err(format!(
+                    "streams s2 and s3 hold {} bytes, more than the {add_total} add bytes (D2)",
+                    size(s2_shape).saturating_add(size(s3_shape))
+                )
+                .into());
+            }
+            decode_stream(s1, Some(s1_shape), &mut buffers.gaps, unframe)?;
+            decode_stream(s2, s2_shape, &mut buffers.starts, unframe)?;
+            decode_stream(s3, s3_shape, &mut buffers.continuations, unframe)?;
+            let add_len = usize::try_from(add_total).map_err(|_| "add bytes too long")?;
+            buffers.adds.clear();
+            buffers.adds.resize(add_len, 0);
+            unsparse(
+                &buffers.gaps,
+                &buffers.starts,
+                &buffers.continuations,
+                &mut buffers.adds,
+            )?;
+        }
+    }
+    decode_stream(ins, ins_shape, &mut buffers.inserts, unframe)?;
+    apply(
+        &buffers.ops,
+        &buffers.adds,
+        &buffers.inserts,
+        base,
+        base_size,
+        out,
+    )
+}
+
+/// D1: the mode and the five frames (empty where a stream is absent),
+/// which fill the stored bytes exactly.
+fn split_streams(stored: &[u8]) -> Result<(u8, [&[u8]; DELTA_STREAMS]), DeltaFault> {
+    let (header, mut rest) = stored
+        .split_first_chunk::<DELTA_HEADER_LEN>()
+        .ok_or("stored bytes shorter than the delta header (D1)")?;
+    let (&mode, lens) = header.split_first().ok_or("empty header")?;
+    if mode > DELTA_MODE_SPARSE {
+        return Err(format!("unknown delta mode {mode} (D1)").into());
+    }
+    let mut frames: [&[u8]; DELTA_STREAMS] = [&[]; DELTA_STREAMS];
+    for (frame, len) in frames.iter_mut().zip(lens.chunks_exact(4)) {
+        let len = u32::from_le_bytes(len.try_into().map_err(|_| "header")?);
+        let len = usize::try_from(len).map_err(|_| "stream length overflows")?;
+        let (this, after) = rest
+            .split_at_checked(len)
+            .ok_or("the stream lengths add up to more than the stored bytes (D1)")?;
+        *frame = this;
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes follow the last stream (D1)", rest.len()).into());
+    }
+    Ok((mode, frames))
+}
+
+/// D1: the header of a stream's frame if it is there, with its content
+/// size in `[min, max]`.
+fn stream_shape(
+    frame: &[u8],
+    name: &str,
+    min: u64,
+    max: u64,
+) -> Result<Option<FrameShape>, DeltaFault> {
+    if frame.is_empty() {
+        return Ok(None);
+    }
+    check_frame_of(frame, ContentSize::Within { min, max })
+        .map(Some)
+        .map_err(|r| format!("stream {name}: {r}").into())
+}
+
+/// D2: a stream that holds exactly `len` bytes: there if and only if
+/// `len` > 0.
+fn exact_stream(frame: &[u8], name: &str, len: u64) -> Result<Option<FrameShape>, DeltaFault> {
+    if len == 0 {
+        if frame.is_empty() {
+            return Ok(None);
+        }
+        return Err(format!("stream {name} is there but the ops need none of it (D2)").into());
+    }
+    stream_shape(frame, name, len, len)?
+        .map(Some)
+        .ok_or_else(|| format!("stream {name} is absent but the ops need {len} bytes (D2)").into())
+}
+
+/// Decompresses a checked stream into `into` (emptied if it is absent).
+fn decode_stream(
+    frame: &[u8],
+    shape: Option<FrameShape>,
+    into: &mut Vec<u8>,
+    unframe: &mut Unframe<'_>,
+) -> Result<(), DeltaFault> {
+    into.clear();
+    let Some(shape) = shape else { return Ok(()) };
+    let len = usize::try_from(shape.content_size).map_err(|_| "stream too long")?;
+    into.resize(len, 0);
+    let written = unframe(frame, shape.header_len, into)
+        .map_err(|e| format!("a stream's frame does not decode (D1): {e}"))?;
+    if written != len {
+        return Err(
+            format!("a stream's frame decodes to {written} bytes, declared {len} (D1)").into(),
+        );
+    }
+    Ok(())
+}
+
+/// D2, D3: parses the ops stream into `ops`; returns the total length of
+/// the add ops and of the insert ops.
+fn parse_ops(stream: &[u8], chunk_len: u32, ops: &mut Vec<Op>) -> Result<(u64, u64), DeltaFault> {
+    let c = u64::from(chunk_len);
+    let mut at = 0usize;
+    let count = read_varint(stream, &mut at)?;
+    if count == 0 || count > max_delta_ops(chunk_len) {
+        return Err(format!(
+            "{count} operations, 1 to {} allowed for a chunk of {chunk_len} bytes (D2)",
+            max_delta_ops(chunk_len)
+        )
+        .into());
+    }
+    // At most ⌊c / 16⌋ + 1, so it fits.
+    let count = usize::try_from(count).map_err(|_| "operation count overflows")?;
+    let kinds = stream
+        .get(at..at.saturating_add(count))
+        .ok_or("the ops stream ends inside its kinds (D2)")?;
+    at = at.saturating_add(count);
+    ops.clear();
+    ops.reserve(count);
+    let (mut total, mut adds, mut inserts) = (0u64, 0u64, 0u64);
+    for &kind in kinds {
+        if kind > DELTA_INSERT {
+            return Err(format!("unknown operation kind {kind} (D2)").into());
+        }
+        let len = read_varint(stream, &mut at)?;
+        if len == 0 || len > c {
+            return Err(format!("an operation of length {len}, 1 to {c} allowed (D2)").into());
+        }
+        total = total.saturating_add(len);
+        if total > c {
+            return Err("the operations write past the chunk's length (D3)".into());
+        }
+        match kind {
+            DELTA_ADD => adds = adds.saturating_add(len),
+            DELTA_INSERT => inserts = inserts.saturating_add(len),
+            _ => {}
+        }
+        // len ≤ c ≤ 16 MiB.
+        let len = u32::try_from(len).map_err(|_| "length overflows")?;
+        ops.push(Op { kind, len, seek: 0 });
+    }
+    if total != c {
+        return Err(format!("the operations write {total} bytes, the chunk has {c} (D3)").into());
+    }
+    for op in ops.iter_mut().filter(|op| op.kind != DELTA_INSERT) {
+        op.seek = unzigzag(read_varint(stream, &mut at)?);
+    }
+    if at != stream.len() {
+        return Err(format!(
+            "{} bytes follow the last seek in the ops stream (D2)",
+            stream.len().saturating_sub(at)
+        )
+        .into());
+    }
+    Ok((adds, inserts))
+}
+
+/// D2, mode 1: rebuilds the add bytes (`adds`, all zero, as long as the
+/// add ops need) from the zero-run lengths and the nonzero bytes that
+/// start and continue runs.
+fn unsparse(
+    gaps: &[u8],
+    starts: &[u8],
+    continuations: &[u8],
+    adds: &mut [u8],
+) -> Result<(), DeltaFault> {
+    let (mut at, mut start, mut continuation, mut pos) = (0usize, 0usize, 0usize, 0usize);
+    let total = adds.len() as u64;
+    while at < gaps.len() {
+        let gap = read_varint(gaps, &mut at)?;
+        let q = (pos as u64)
+            .checked_add(gap)
+            .filter(|&q| q < total)
+            .ok_or("a zero run in s1 reaches past the add bytes (D2)")?;
+        let (stream, next, name) = if gap == 0 && pos > 0 {
+            (continuations, &mut continuation, "s3")
+        } else {
+            (starts, &mut start, "s2")
+        };
+        let byte = *stream
+            .get(*next)
+            .ok_or_else(|| format!("stream {name} runs out (D2)"))?;
+        *next = next.saturating_add(1);
+        if byte == 0 {
+            return Err(format!("stream {name} holds a zero byte (D2)").into());
+        }
+        // q < total = adds.len().
+        let q = usize::try_from(q).map_err(|_| "offset overflows")?;
+        if let Some(slot) = adds.get_mut(q) {
+            *slot = byte;
+        }
+        pos = q.saturating_add(1);
+    }
+    if start != starts.len() || continuation != continuations.len() {
+        return Err("bytes of s2 or s3 are left when s1 ends (D2)".into());
+    }
+    Ok(())
+}
+
+/// D3, D4: applies the operations to `base`, filling `out`. The totals
+/// were checked by `parse_ops` and the stream sizes against them, so the
+/// add and insert bytes are exactly what the operations take.
+fn apply(
+    ops: &[Op],
+    adds: &[u8],
+    inserts: &[u8],
     base: &dyn BaseRead,
     base_size: u64,
     out: &mut [u8],
 ) -> Result<(), DeltaFault> {
-    let rule = |s: String| DeltaFault::Rule(s);
-    let chunk_len = u32::try_from(out.len()).map_err(|_| rule("chunk too long".into()))?;
-    let (count, rest) = body
-        .split_first_chunk::<COUNT_LEN>()
-        .ok_or_else(|| rule("body shorter than its operation count (D2)".into()))?;
-    let count = u64::from(u32::from_le_bytes(*count));
-    if count > max_delta_ops(chunk_len) {
-        return Err(rule(format!(
-            "{count} operations, at most {} for a chunk of {chunk_len} bytes (D2)",
-            max_delta_ops(chunk_len)
-        )));
-    }
-    let ops_len = usize::try_from(count)
-        .ok()
-        .and_then(|n| n.checked_mul(DELTA_OP_LEN))
-        .ok_or_else(|| rule("operation count overflows".into()))?;
-    let (ops, data) = rest
-        .split_at_checked(ops_len)
-        .ok_or_else(|| rule("body shorter than its operations (D2)".into()))?;
-    // Where the add bytes end and the insert bytes start: the sum of the
-    // add lengths, known only after a first pass over the operations.
-    let mut add_total = 0usize;
-    let mut out_total = 0usize;
-    for op in ops.chunks_exact(DELTA_OP_LEN) {
-        let (kind, len, _) = parse_op(op).map_err(rule)?;
-        out_total = out_total
-            .checked_add(len)
-            .filter(|&t| t <= out.len())
-            .ok_or_else(|| rule("operations write past the chunk's length (D3)".into()))?;
-        if kind == ADD {
-            add_total = add_total.saturating_add(len);
-        }
-    }
-    if out_total != out.len() {
-        return Err(rule(format!(
-            "operations write {out_total} bytes, the chunk has {} (D3)",
-            out.len()
-        )));
-    }
-    let (mut adds, mut inserts) = data
-        .split_at_checked(add_total)
-        .ok_or_else(|| rule("body shorter than its add bytes (D2)".into()))?;
+    let mut adds = adds;
+    let mut inserts = inserts;
     let mut cursor: u64 = 0;
     let mut at = 0usize;
-    for op in ops.chunks_exact(DELTA_OP_LEN) {
-        let (kind, len, seek) = parse_op(op).map_err(rule)?;
+    for op in ops {
+        let len = op.len as usize;
         let dst = out
             .get_mut(at..at.saturating_add(len))
-            .ok_or_else(|| rule("operations write past the chunk's length (D3)".into()))?;
+            .ok_or("the operations write past the chunk's length (D3)")?;
         at = at.saturating_add(len);
-        if kind == INSERT {
+        if op.kind == DELTA_INSERT {
             let (bytes, rest) = inserts
                 .split_at_checked(len)
-                .ok_or_else(|| rule("body shorter than its insert bytes (D2)".into()))?;
+                .ok_or("the insert bytes run out (D2)")?;
             dst.copy_from_slice(bytes);
             inserts = rest;
             continue;
         }
         // Within i128, neither sum can overflow.
-        let from = i128::from(cursor).saturating_add(i128::from(seek));
+        let from = i128::from(cursor).saturating_add(i128::from(op.seek));
         let to = from.saturating_add(len as i128);
         if from < 0 || to > i128::from(base_size) {
-            return Err(rule(format!(
-                "operation reads base bytes {from}..{to}, outside the base of {base_size} bytes (D4)"
-            )));
+            return Err(format!(
+                "an operation reads base bytes {from}..{to}, outside the base of {base_size} bytes (D4)"
+            )
+            .into());
         }
-        let from = u64::try_from(from).map_err(|_| rule("base offset overflows".into()))?;
+        let from = u64::try_from(from).map_err(|_| "base offset overflows")?;
         for (i, piece) in dst.chunks_mut(BASE_STEP).enumerate() {
             let offset = from.saturating_add((i.saturating_mul(BASE_STEP)) as u64);
             base.read_exact_at(offset, piece)
                 .map_err(DeltaFault::Base)?;
         }
-        if kind == ADD {
+        if op.kind == DELTA_ADD {
             let (diff, rest) = adds
                 .split_at_checked(len)
-                .ok_or_else(|| rule("body shorter than its add bytes (D2)".into()))?;
+                .ok_or("the add bytes run out (D2)")?;
             for (b, d) in dst.iter_mut().zip(diff) {
                 *b = b.wrapping_add(*d);
             }
@@ -206,81 +412,79 @@ pub(crate) fn apply(
         }
         cursor = from.saturating_add(len as u64);
     }
-    if !adds.is_empty() || !inserts.is_empty() {
-        return Err(rule(format!(
-            "{} bytes follow the last operation's data (D2)",
-            adds.len().saturating_add(inserts.len())
-        )));
+    if at != out.len() || !adds.is_empty() || !inserts.is_empty() {
+        return Err("the operations do not use their bytes exactly (D2, D3)".into());
     }
     Ok(())
-}
-
-/// One operation: kind, length, seek (D2).
-fn parse_op(op: &[u8]) -> Result<(u8, usize, i64), String> {
-    let Ok(
-        &[
-            kind,
-            r0,
-            r1,
-            r2,
-            l0,
-            l1,
-            l2,
-            l3,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            s5,
-            s6,
-            s7,
-        ],
-    ) = <&[u8; DELTA_OP_LEN]>::try_from(op)
-    else {
-        return Err("short operation".into());
-    };
-    if [r0, r1, r2] != [0, 0, 0] {
-        return Err("operation's reserved bytes are not zero (D2)".into());
-    }
-    if !matches!(kind, COPY | ADD | INSERT) {
-        return Err(format!("unknown operation kind {kind} (D2)"));
-    }
-    let len = u32::from_le_bytes([l0, l1, l2, l3]);
-    if len == 0 {
-        return Err("operation of length 0 (D2)".into());
-    }
-    let seek = i64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]);
-    if kind == INSERT && seek != 0 {
-        return Err("insert operation with a seek (D2)".into());
-    }
-    Ok((kind, len as usize, seek))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::varint::{put_varint, zigzag};
 
-    fn op(kind: u8, len: u32, seek: i64) -> Vec<u8> {
-        let mut v = vec![kind, 0, 0, 0];
-        v.extend_from_slice(&len.to_le_bytes());
-        v.extend_from_slice(&seek.to_le_bytes());
-        v
-    }
-
-    fn body(ops: &[Vec<u8>], data: &[u8]) -> Vec<u8> {
-        let mut b = (ops.len() as u32).to_le_bytes().to_vec();
-        for o in ops {
-            b.extend_from_slice(o);
+    /// A single-segment frame of raw blocks holding `data` exactly.
+    fn frame(data: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x28, 0xB5, 0x2F, 0xFD, 0xA0];
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        let blocks: Vec<&[u8]> = data.chunks(128 * 1024).collect();
+        for (i, b) in blocks.iter().enumerate() {
+            let last = u32::from(i + 1 == blocks.len());
+            out.extend_from_slice(&(((b.len() as u32) << 3) | last).to_le_bytes()[..3]);
+            out.extend_from_slice(b);
         }
-        b.extend_from_slice(data);
-        b
+        out
     }
 
-    fn run(base: &[u8], body: &[u8], len: usize) -> Result<Vec<u8>, String> {
+    /// Stored bytes of `mode` and five streams, each framed unless empty.
+    fn stored(mode: u8, streams: [&[u8]; 5]) -> Vec<u8> {
+        let frames: Vec<Vec<u8>> = streams
+            .iter()
+            .map(|s| if s.is_empty() { Vec::new() } else { frame(s) })
+            .collect();
+        let mut out = vec![mode];
+        for f in &frames {
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        }
+        for f in &frames {
+            out.extend_from_slice(f);
+        }
+        out
+    }
+
+    /// An ops stream of (kind, len, seek).
+    fn ops(list: &[(u8, u64, i64)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_varint(&mut out, list.len() as u64);
+        out.extend(list.iter().map(|o| o.0));
+        for o in list {
+            put_varint(&mut out, o.1);
+        }
+        for o in list.iter().filter(|o| o.0 != DELTA_INSERT) {
+            put_varint(&mut out, zigzag(o.2));
+        }
+        out
+    }
+
+    fn run(base: &[u8], stored: &[u8], len: usize) -> Result<Vec<u8>, String> {
         let mut out = vec![0u8; len];
         let base = base.to_vec();
-        apply(body, &base, base.len() as u64, &mut out).map_err(|e| match e {
+        let mut unframe = |f: &[u8], _header: usize, into: &mut [u8]| {
+            let data = zstd::bulk::decompress(f, into.len()).map_err(|_| "bad frame")?;
+            into.get_mut(..data.len())
+                .ok_or("too long")?
+                .copy_from_slice(&data);
+            Ok(data.len())
+        };
+        decode_delta_chunk(
+            stored,
+            &base,
+            base.len() as u64,
+            &mut out,
+            &mut DeltaBuffers::default(),
+            &mut unframe,
+        )
+        .map_err(|e| match e {
             DeltaFault::Rule(r) => r,
             DeltaFault::Base(e) => e.to_string(),
         })?;
@@ -288,74 +492,113 @@ mod tests {
     }
 
     #[test]
-    fn copy_add_and_insert_rebuild_the_chunk() {
+    fn copy_add_and_insert_rebuild_the_chunk_in_both_modes() {
         let base: Vec<u8> = (0..100u8).collect();
-        // Copy 2..22, insert two bytes, add 1 to 26..46 (seek 4 from
-        // 22), copy 0..22 (seek back to the start).
-        let mut data = vec![1u8; 20];
-        data.extend_from_slice(b"XY");
-        let b = body(
-            &[
-                op(COPY, 20, 2),
-                op(INSERT, 2, 0),
-                op(ADD, 20, 4),
-                op(COPY, 22, -46),
-            ],
-            &data,
-        );
+        // Copy 2..22, insert two bytes, add to 26..46 (seek 4 from 22),
+        // copy 0..22 (seek back to the start).
+        let list = [
+            (DELTA_COPY, 20, 2),
+            (DELTA_INSERT, 2, 0),
+            (DELTA_ADD, 20, 4),
+            (DELTA_COPY, 22, -46),
+        ];
+        let mut adds = vec![0u8; 20];
+        adds[0] = 5;
+        adds[1] = 6;
+        adds[7] = 1;
         let mut expected: Vec<u8> = (2..22).collect();
         expected.extend_from_slice(b"XY");
-        expected.extend((26..46).map(|b| b + 1));
+        expected.extend((26..46u8).zip(&adds).map(|(b, d)| b + d));
         expected.extend(0..22);
-        assert_eq!(run(&base, &b, 64).unwrap(), expected);
+        let dense = stored(DELTA_MODE_DENSE, [&ops(&list), &adds, &[], &[], b"XY"]);
+        assert_eq!(run(&base, &dense, 64).unwrap(), expected);
+        // Sparse: gaps 0 (start 5), 0 (continues: 6), 5 (start 1).
+        let sparse = stored(
+            DELTA_MODE_SPARSE,
+            [&ops(&list), &[0, 0, 5], &[5, 1], &[6], b"XY"],
+        );
+        assert_eq!(run(&base, &sparse, 64).unwrap(), expected);
     }
 
     #[test]
-    fn every_rule_is_enforced() {
+    fn every_layout_rule_is_enforced() {
         let base = vec![7u8; 100];
-        let ok = body(&[op(COPY, 10, 0)], &[]);
+        let copy = ops(&[(DELTA_COPY, 10, 0)]);
+        let ok = stored(0, [&copy, &[], &[], &[], &[]]);
         assert!(run(&base, &ok, 10).is_ok());
-        // Output shorter or longer than the chunk.
-        assert!(run(&base, &ok, 11).is_err());
-        assert!(run(&base, &ok, 9).is_err());
-        // Reads before the base, or past its end.
-        assert!(run(&base, &body(&[op(COPY, 10, -1)], &[]), 10).is_err());
-        assert!(run(&base, &body(&[op(COPY, 10, 91)], &[]), 10).is_err());
-        assert!(run(&base, &body(&[op(COPY, 10, 90)], &[]), 10).is_ok());
-        // Unknown kind, reserved bytes, zero length, insert with a seek.
-        assert!(run(&base, &body(&[op(3, 10, 0)], &[]), 10).is_err());
-        let mut reserved = op(COPY, 10, 0);
-        reserved[2] = 1;
-        assert!(run(&base, &body(&[reserved], &[]), 10).is_err());
-        let zero = [op(COPY, 0, 0), op(COPY, 32, 0)];
-        assert!(run(&base, &body(&zero, &[]), 32).is_err());
-        assert!(run(&base, &body(&[op(INSERT, 1, 1)], &[9]), 1).is_err());
-        // Missing or trailing data.
-        assert!(run(&base, &body(&[op(INSERT, 2, 0)], &[9]), 2).is_err());
-        assert!(run(&base, &body(&[op(INSERT, 2, 0)], &[9, 9, 9]), 2).is_err());
-        assert!(run(&base, &body(&[op(ADD, 2, 0)], &[1]), 2).is_err());
-        // A count larger than the operations present, or than D2 allows:
-        // one operation per 16 bytes, plus one.
-        let mut short = ok.clone();
-        short[0] = 2;
-        assert!(run(&base, &short, 10).is_err());
-        let ops = |n: usize| (0..n).map(|_| op(INSERT, 1, 0)).collect::<Vec<_>>();
-        assert!(run(&base, &body(&ops(3), &[1, 2, 3]), 3).is_err());
-        let mut at_most: Vec<_> = ops(2);
-        at_most[1] = op(INSERT, 31, 0);
-        assert!(run(&base, &body(&at_most, &[5; 32]), 32).is_ok());
-        let mut over = ops(3);
-        over[2] = op(INSERT, 29, 0);
-        assert!(run(&base, &body(&over, &[5; 31]), 31).is_err());
-        over[2] = op(INSERT, 30, 0);
-        assert!(run(&base, &body(&over, &[5; 32]), 32).is_ok());
-        assert!(run(&base, &[], 0).is_err());
+        // D1: header, mode, lengths, trailing bytes, absent ops stream.
+        assert!(run(&base, &ok[..20], 10).is_err());
+        assert!(run(&base, &stored(2, [&copy, &[], &[], &[], &[]]), 10).is_err());
+        let mut trailing = ok.clone();
+        trailing.push(0);
+        assert!(run(&base, &trailing, 10).is_err());
+        assert!(run(&base, &ok[..ok.len() - 1], 10).is_err());
+        assert!(run(&base, &stored(0, [&[], &[], &[], &[], &[]]), 10).is_err());
+        // A frame of content size 0 is not an absent stream.
+        let zero = frame(&[]);
+        let mut with_zero = ok.clone();
+        with_zero[5..9].copy_from_slice(&(zero.len() as u32).to_le_bytes());
+        with_zero.extend_from_slice(&zero);
+        assert!(run(&base, &with_zero, 10).is_err());
+        // D2: the ops stream.
+        let bad_ops = |o: &[u8]| run(&base, &stored(0, [o, &[], &[], &[], &[]]), 10);
+        assert!(bad_ops(&[0x01, DELTA_COPY, 0x0a, 0x80, 0x00]).is_err());
+        assert!(bad_ops(&[0x01, DELTA_COPY, 0x0a, 0x00]).is_ok());
+        assert!(bad_ops(&[0x01, DELTA_COPY, 0x0a, 0x00, 0x00]).is_err());
+        assert!(bad_ops(&[0x01, 3, 0x0a, 0x00]).is_err());
+        assert!(bad_ops(&[0x00]).is_err());
+        assert!(bad_ops(&ops(&[(DELTA_COPY, 0, 0), (DELTA_COPY, 10, 0)])).is_err());
+        assert!(bad_ops(&ops(&[(DELTA_COPY, 11, 0)])).is_err());
+        assert!(bad_ops(&ops(&[(DELTA_COPY, 9, 0)])).is_err());
+        // One op per 16 bytes, plus one: 3 for a chunk of 32 bytes.
+        let in_32 = |n: u64| {
+            let mut list = vec![(DELTA_COPY, 1, 0); n as usize - 1];
+            list.push((DELTA_COPY, 33 - n, 0));
+            run(&base, &stored(0, [&ops(&list), &[], &[], &[], &[]]), 32)
+        };
+        assert!(in_32(3).is_ok());
+        assert!(in_32(4).is_err());
+        // D4: reads before the base or past its end.
+        assert!(bad_ops(&ops(&[(DELTA_COPY, 10, -1)])).is_err());
+        assert!(bad_ops(&ops(&[(DELTA_COPY, 10, 91)])).is_err());
+        assert!(bad_ops(&ops(&[(DELTA_COPY, 10, 90)])).is_ok());
+        // D2: which streams are there.
+        let insert = ops(&[(DELTA_INSERT, 2, 0)]);
+        let add = ops(&[(DELTA_ADD, 2, 0)]);
+        let two = |mode, s: [&[u8]; 5]| run(&base, &stored(mode, s), 2);
+        assert!(two(0, [&insert, &[], &[], &[], &[1, 2]]).is_ok());
+        assert!(two(0, [&insert, &[], &[], &[], &[1]]).is_err());
+        assert!(two(0, [&insert, &[], &[], &[], &[1, 2, 3]]).is_err());
+        assert!(two(0, [&insert, &[], &[], &[], &[]]).is_err());
+        assert!(two(0, [&insert, &[1, 2], &[], &[], &[1, 2]]).is_err());
+        assert!(two(1, [&insert, &[0], &[1], &[], &[1, 2]]).is_err());
+        assert!(two(0, [&add, &[1, 2], &[], &[], &[]]).is_ok());
+        assert!(two(0, [&add, &[1], &[], &[], &[]]).is_err());
+        assert!(two(0, [&add, &[1, 2], &[1], &[], &[]]).is_err());
+        assert!(two(0, [&add, &[1, 2], &[], &[], &[9]]).is_err());
+        // Mode 1: gaps, starts and continuations.
+        assert_eq!(two(1, [&add, &[1], &[3], &[], &[]]).unwrap(), [7, 10]);
+        assert_eq!(two(1, [&add, &[0, 0], &[3], &[4], &[]]).unwrap(), [10, 11]);
+        assert!(two(1, [&add, &[], &[3], &[], &[]]).is_err());
+        assert!(two(1, [&add, &[2], &[3], &[], &[]]).is_err());
+        assert!(two(1, [&add, &[0, 0], &[3], &[], &[]]).is_err());
+        assert!(two(1, [&add, &[0, 0], &[3, 4], &[], &[]]).is_err());
+        assert!(two(1, [&add, &[1], &[0], &[], &[]]).is_err());
+        assert!(two(1, [&add, &[1], &[3], &[4], &[]]).is_err());
+        assert!(two(1, [&add, &[1], &[3, 4], &[5], &[]]).is_err());
+        assert!(two(1, [&add, &[0x80, 0x01], &[3], &[], &[]]).is_err());
     }
 
     #[test]
-    fn the_body_bound_covers_the_largest_legal_body() {
+    fn the_bounds_cover_the_largest_legal_chunk() {
         assert_eq!(max_delta_ops(4096), 257);
-        assert_eq!(max_delta_body_len(4096), 4 + 257 * 16 + 4096);
         assert_eq!(max_delta_ops(15), 1);
+        // 257 ops of a 4-byte length and a 10-byte seek, after a 2-byte
+        // count: within the bound.
+        assert!(2 + 257 * (1 + 4 + 10) <= max_delta_ops_stream_len(4096));
+        assert_eq!(
+            max_delta_ops_stream_len(16 << 20),
+            10 + 15 * ((1 << 20) + 1)
+        );
     }
 }

@@ -16,6 +16,7 @@
     deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+mod base_read;
 mod catalog;
 mod chunk_index;
 mod codec;
@@ -31,10 +32,12 @@ mod names;
 mod payload_reader;
 mod signature;
 mod trust_root;
+mod varint;
 mod version;
 mod well_known;
 mod zstd_frame;
 
+pub use base_read::BaseRead;
 pub use catalog::{Catalog, CatalogEntry, DeltaOf, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encode_into, encoded_len};
@@ -42,7 +45,10 @@ pub use container::{
     ContainerView, Head, MAX_STATEMENT_LEN, encode_head, expect_end, read_head, read_partial,
     signed_statement, statement_for_digest,
 };
-pub use delta::{BaseRead, DELTA_OP_LEN, max_delta_body_len, max_delta_ops};
+pub use delta::{
+    DELTA_ADD, DELTA_COPY, DELTA_HEADER_LEN, DELTA_INSERT, DELTA_MODE_DENSE, DELTA_MODE_SPARSE,
+    DELTA_STREAMS, max_delta_ops, max_delta_ops_stream_len,
+};
 pub use digest::{Digest, KeyId};
 pub use error::{
     ContainerError, DecodeError, ErrorClass, LimitExceeded, PayloadError, Section, WriteError,
@@ -61,5 +67,6 @@ pub use names::{
 pub use payload_reader::{ChunkDecoder, PayloadReader, check_chunk};
 pub use signature::{ALG_ED25519, SIGNATURE_RECORD_LEN, SignatureRecord, canonicalize_signatures};
 pub use trust_root::{Role, RoleName, Roles, TrustRoot, TrustedKey};
+pub use varint::{MAX_VARINT_LEN, put_varint, read_varint, unzigzag, zigzag};
 pub use version::{MAX_VERSION_PARTS, Version, VersionError};
 pub use well_known::TokenCategory;

@@ -3,12 +3,13 @@
 //! decompressor sees them, and decompression is capped at the chunk's
 //! declared size.
 
+use crate::base_read::BaseRead;
 use crate::chunk_index::{ChunkEncoding, ChunkEntry};
-use crate::delta::{BaseRead, DeltaFault, apply, max_delta_body_len};
+use crate::delta::{DeltaBuffers, DeltaFault, decode_delta_chunk};
 use crate::digest::Digest;
 use crate::error::PayloadError;
 use crate::manifest::{Compression, PayloadDescriptor};
-use crate::zstd_frame::{ContentSize, check_frame, check_frame_of};
+use crate::zstd_frame::check_frame;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
 use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
@@ -30,10 +31,10 @@ pub fn check_chunk(
 }
 
 /// Decodes checked chunks, reusing one zstd context (and, for delta
-/// chunks, one body buffer).
+/// chunks, the buffers of their streams).
 pub struct ChunkDecoder {
     zstd: DCtx<'static>,
-    body: Vec<u8>,
+    delta: DeltaBuffers,
 }
 
 /// Checks `stored` against `entry` (digest first), then returns the
@@ -62,7 +63,7 @@ impl ChunkDecoder {
             .map_err(|e| PayloadError::Io(io::Error::other(zstd::zstd_safe::get_error_name(e))))?;
         Ok(ChunkDecoder {
             zstd,
-            body: Vec::new(),
+            delta: DeltaBuffers::default(),
         })
     }
 
@@ -193,9 +194,8 @@ impl ChunkDecoder {
 }
 
 impl ChunkDecoder {
-    /// Decodes a delta chunk (D1–D5) into `out`: its frame into the body
-    /// buffer (bounded by D1 before anything is decompressed), then the
-    /// body applied to the base.
+    /// Decodes a delta chunk (D1–D4) into `out` from `base`, checked by
+    /// the caller (D5).
     fn decode_delta(
         &mut self,
         desc: &PayloadDescriptor,
@@ -205,15 +205,12 @@ impl ChunkDecoder {
         base: Option<&dyn BaseRead>,
     ) -> Result<(), PayloadError> {
         let chunk_len = out.len();
-        let size_error = |reason: String| PayloadError::ChunkSize {
-            payload: desc.name.to_string(),
-            chunk,
-            reason,
-        };
         let Compression::Delta(delta_base) = desc.compression else {
-            return Err(size_error(
-                "delta chunk in a payload that is not a delta".into(),
-            ));
+            return Err(PayloadError::ChunkSize {
+                payload: desc.name.to_string(),
+                chunk,
+                reason: "delta chunk in a payload that is not a delta".into(),
+            });
         };
         let Some(base) = base else {
             return Err(PayloadError::MissingBase {
@@ -222,35 +219,28 @@ impl ChunkDecoder {
                 reason: "no base was given".into(),
             });
         };
-        let max = u32::try_from(chunk_len).map_or(0, max_delta_body_len);
-        let shape = check_frame_of(stored, ContentSize::AtMost(max))
-            .map_err(|r| size_error(format!("delta chunk of {chunk_len} bytes refused: {r}")))?;
-        let body_len = usize::try_from(shape.content_size)
-            .map_err(|_| size_error("delta body too long".into()))?;
-        let mut body = std::mem::take(&mut self.body);
-        body.clear();
-        body.resize(body_len, 0);
-        let decoded = self.decode_frame(stored, shape.header_len, &mut body);
-        let result = match decoded {
-            Ok(n) if n == body_len => {
-                apply(&body, base, delta_base.size, out).map_err(|f| match f {
-                    DeltaFault::Rule(r) => size_error(format!("delta chunk refused: {r}")),
-                    DeltaFault::Base(e) => PayloadError::MissingBase {
-                        payload: desc.name.to_string(),
-                        base: delta_base.digest,
-                        reason: format!("reading the base failed: {e}"),
-                    },
-                })
-            }
-            Ok(n) => Err(size_error(format!(
-                "delta body decodes to {n} bytes, declared {body_len} (D1)"
-            ))),
-            Err(e) => Err(size_error(format!(
-                "delta chunk of {chunk_len} bytes does not decode (D1): {e}"
-            ))),
-        };
-        self.body = body;
-        result
+        let mut buffers = std::mem::take(&mut self.delta);
+        let result = decode_delta_chunk(
+            stored,
+            base,
+            delta_base.size,
+            out,
+            &mut buffers,
+            &mut |frame, header_len, into| self.decode_frame(frame, header_len, into),
+        );
+        self.delta = buffers;
+        result.map_err(|fault| match fault {
+            DeltaFault::Rule(reason) => PayloadError::ChunkSize {
+                payload: desc.name.to_string(),
+                chunk,
+                reason: format!("delta chunk of {chunk_len} bytes refused: {reason}"),
+            },
+            DeltaFault::Base(e) => PayloadError::MissingBase {
+                payload: desc.name.to_string(),
+                base: delta_base.digest,
+                reason: format!("reading the base failed: {e}"),
+            },
+        })
     }
 
     /// Decodes a frame that passed `check_frame` into `out`, returning the

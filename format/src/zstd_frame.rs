@@ -36,8 +36,13 @@ pub(crate) struct FrameShape {
 pub(crate) enum ContentSize {
     /// Exactly this (a zstd chunk: the chunk's length, Z3).
     Exactly(u64),
-    /// At most this (a delta chunk's body, D1).
-    AtMost(u64),
+    /// Within these bounds (a stream of a delta chunk, D1–D2).
+    Within {
+        /// The smallest size allowed.
+        min: u64,
+        /// The largest size allowed.
+        max: u64,
+    },
 }
 
 /// Checks that `stored` is exactly one zstd frame that follows Z1–Z6 for a
@@ -94,8 +99,8 @@ pub(crate) fn check_frame_of(stored: &[u8], size: ContentSize) -> Result<FrameSh
         ContentSize::Exactly(len) if content_size != len => {
             return Err("zstd Frame_Content_Size differs from the chunk's length (Z3)");
         }
-        ContentSize::AtMost(max) if content_size > max => {
-            return Err("zstd Frame_Content_Size is over the largest delta body (D1)");
+        ContentSize::Within { min, max } if content_size < min || content_size > max => {
+            return Err("zstd Frame_Content_Size is outside what D1-D2 allow for this stream");
         }
         _ => {}
     }

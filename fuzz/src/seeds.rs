@@ -7,8 +7,8 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use crate::targets::{
-    chunk_index_input, delta_input, fixture, index_flags, installed_baseline, piece_flags,
-    pieces_input, raw_block_frame,
+    chunk_index_input, delta_flags, delta_input, delta_stored, delta_streams_input, fixture,
+    index_flags, installed_baseline, piece_flags, pieces_input, put_plain_varint,
 };
 use hpk_format::{
     CHUNK_ENTRY_LEN, Catalog, CatalogEntry, Compression, ContainerView, Digest, EXT_NOTE,
@@ -201,39 +201,196 @@ fn vector_files(dir: &Path) -> Vec<(String, Option<FileType>, Vec<u8>)> {
     out
 }
 
-/// A `delta` seed: name, whether the rest is a body to wrap in a frame,
-/// the chunk length, the base, the rest.
-type DeltaSeed = (&'static str, bool, u32, Vec<u8>, Vec<u8>);
-
-/// A delta body of `ops` (kind, len, seek), then `data`.
-fn delta_body(ops: &[(u8, u32, i64)], data: &[u8]) -> Vec<u8> {
-    let mut body = (ops.len() as u32).to_le_bytes().to_vec();
-    for &(kind, len, seek) in ops {
-        body.extend_from_slice(&[kind, 0, 0, 0]);
-        body.extend_from_slice(&len.to_le_bytes());
-        body.extend_from_slice(&seek.to_le_bytes());
-    }
-    body.extend_from_slice(data);
-    body
+/// A `delta` seed: a chunk of `chunk_len` bytes from `base`, as `mode`
+/// and its five decoded streams (ops, s1, s2, s3, ins); `flags`: those
+/// of the input ([`delta_flags`]); with `WRAP` the input gives the
+/// streams for the target to frame, else the stored bytes.
+struct DeltaSeed {
+    name: &'static str,
+    flags: u8,
+    chunk_len: u32,
+    base: Vec<u8>,
+    mode: u8,
+    streams: [Vec<u8>; 5],
 }
 
-/// Delta chunks that decode: copy, add and insert with a seek back; a
-/// body of only inserts; and a frame given as stored bytes.
+impl DeltaSeed {
+    fn streams(&self) -> [&[u8]; 5] {
+        std::array::from_fn(|i| &self.streams[i][..])
+    }
+
+    /// The input of the `delta` target.
+    fn input(&self) -> Vec<u8> {
+        let rest = if self.flags & delta_flags::WRAP != 0 {
+            delta_streams_input(self.mode, self.streams())
+        } else {
+            delta_stored(self.mode, self.streams(), false)
+        };
+        delta_input(self.flags, self.chunk_len, &self.base, &rest)
+    }
+}
+
+/// The ops stream of D2 for `ops` (kind, len, seek; an insert's seek is
+/// not written).
+fn ops_stream(ops: &[(u8, u64, i64)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_plain_varint(&mut out, ops.len() as u64);
+    out.extend(ops.iter().map(|op| op.0));
+    for op in ops {
+        put_plain_varint(&mut out, op.1);
+    }
+    for op in ops.iter().filter(|op| op.0 != 2) {
+        put_plain_varint(&mut out, ((op.2 << 1) ^ (op.2 >> 63)) as u64);
+    }
+    out
+}
+
+/// The add bytes `d` in mode 1 (D2): the zero runs before each nonzero
+/// byte (s1), the nonzero bytes that start a run (s2) and those that
+/// continue one (s3).
+fn sparse(d: &[u8]) -> [Vec<u8>; 3] {
+    let (mut s1, mut s2, mut s3) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pos = 0usize;
+    for (q, &byte) in d.iter().enumerate().filter(|(_, b)| **b != 0) {
+        let gap = q - pos;
+        put_plain_varint(&mut s1, gap as u64);
+        if gap == 0 && pos > 0 {
+            s3.push(byte);
+        } else {
+            s2.push(byte);
+        }
+        pos = q + 1;
+    }
+    [s1, s2, s3]
+}
+
+/// Delta chunks that decode: copy, add and insert with a seek back, with
+/// the add bytes dense and sparse (runs that start at 0, continue, and
+/// start after zero runs of one byte and of more than 127); a chunk of
+/// only inserts; and the dense one as stored bytes.
 fn delta_seeds() -> Vec<DeltaSeed> {
     let base: Vec<u8> = (0..2048u32).map(|i| (i * 7 % 251) as u8).collect();
-    let mut data = vec![1u8; 100];
-    data.extend_from_slice(b"inserted");
-    let mixed = delta_body(
-        &[(0, 500, 10), (2, 8, 0), (1, 100, 40), (0, 400, -600)],
-        &data,
-    );
-    let inserts = delta_body(&[(2, 64, 0)], &[9u8; 64]);
-    let framed = raw_block_frame(&mixed);
+    let ops = ops_stream(&[(0, 500, 10), (2, 8, 0), (1, 300, 40), (0, 200, -600)]);
+    let mut adds = vec![0u8; 300];
+    for (at, byte) in [
+        (0, 3),
+        (1, 4),
+        (2, 0xFF),
+        (4, 1),
+        (40, 9),
+        (41, 8),
+        (200, 2),
+        (299, 7),
+    ] {
+        adds[at] = byte;
+    }
+    let [s1, s2, s3] = sparse(&adds);
+    let dense = |name, flags| DeltaSeed {
+        name,
+        flags,
+        chunk_len: 1008,
+        base: base.clone(),
+        mode: 0,
+        streams: [
+            ops.clone(),
+            adds.clone(),
+            Vec::new(),
+            Vec::new(),
+            b"inserted".to_vec(),
+        ],
+    };
+    // As many ops as a chunk of 100 bytes may hold (⌊100 / 16⌋ + 1),
+    // seeks either way, sparse add bytes with a run that continues across
+    // the two add ops; with the streams repaired (which leaves these as
+    // they are).
+    let mut most_adds = vec![0u8; 50];
+    for (at, byte) in [(3, 1), (19, 2), (20, 3), (21, 4), (49, 5)] {
+        most_adds[at] = byte;
+    }
+    let [m1, m2, m3] = sparse(&most_adds);
+    let most_ops = DeltaSeed {
+        name: "most-ops",
+        flags: delta_flags::WRAP | delta_flags::FIX_STREAMS,
+        chunk_len: 100,
+        base: base.clone(),
+        mode: 1,
+        streams: [
+            ops_stream(&[
+                (0, 10, 5),
+                (1, 20, -3),
+                (2, 5, 0),
+                (0, 15, 100),
+                (1, 30, 0),
+                (2, 10, 0),
+                (0, 10, -100),
+            ]),
+            m1,
+            m2,
+            m3,
+            b"fiveinsertedten".to_vec(),
+        ],
+    };
     vec![
-        ("copy-add-insert", true, 1008, base.clone(), mixed),
-        ("inserts-only", true, 64, Vec::new(), inserts),
-        ("stored-frame", false, 1008, base, framed),
+        dense("copy-add-insert", delta_flags::WRAP),
+        DeltaSeed {
+            name: "sparse",
+            flags: delta_flags::WRAP,
+            chunk_len: 1008,
+            base: base.clone(),
+            mode: 1,
+            streams: [ops.clone(), s1, s2, s3, b"inserted".to_vec()],
+        },
+        DeltaSeed {
+            name: "inserts-only",
+            flags: delta_flags::WRAP,
+            chunk_len: 64,
+            base: Vec::new(),
+            mode: 0,
+            streams: [
+                ops_stream(&[(2, 64, 0)]),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                vec![9u8; 64],
+            ],
+        },
+        most_ops,
+        dense("stored", 0),
     ]
+}
+
+/// Delta chunks one step from decoding, which D1–D2 refuse (so the
+/// decoder must too): the dense chunk with its op count written `80 04`
+/// (not minimal), the sparse one with its first zero run written `80 00`,
+/// and the most-ops chunk with one op more than a chunk of 100 bytes may
+/// hold.
+fn delta_refused_seeds() -> Vec<DeltaSeed> {
+    let mut seeds = delta_seeds();
+    let mut out = Vec::new();
+    let mut dense = seeds.remove(0);
+    assert_eq!(dense.streams[0][0], 4);
+    dense.streams[0].insert(0, 0x80);
+    dense.name = "refused-nonminimal-count";
+    out.push(dense);
+    let mut sparse = seeds.remove(0);
+    assert_eq!(sparse.streams[1][0], 0);
+    sparse.streams[1].insert(0, 0x80);
+    sparse.name = "refused-nonminimal-gap";
+    out.push(sparse);
+    let mut most = seeds.remove(1);
+    most.streams[0] = ops_stream(&[
+        (0, 10, 5),
+        (1, 20, -3),
+        (2, 5, 0),
+        (0, 15, 100),
+        (1, 30, 0),
+        (2, 5, 0),
+        (2, 5, 0),
+        (0, 10, -100),
+    ]);
+    most.name = "refused-too-many-ops";
+    out.push(most);
+    out
 }
 
 /// Every seed. `vectors`, if given, is a folder of `.vec` test vectors
@@ -249,12 +406,8 @@ pub fn seeds(vectors: Option<&Path>) -> Vec<Seed> {
         out.push(Seed { target, name, data });
     };
 
-    for (name, wrap, chunk_len, base, rest) in delta_seeds() {
-        add(
-            "delta",
-            name.to_owned(),
-            delta_input(wrap, chunk_len, &base, &rest),
-        );
+    for seed in delta_seeds().into_iter().chain(delta_refused_seeds()) {
+        add("delta", seed.name.to_owned(), seed.input());
     }
 
     let mut entries = Vec::new();
@@ -400,13 +553,60 @@ pub fn seeds(vectors: Option<&Path>) -> Vec<Seed> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::targets::reference_delta;
+
     #[test]
     fn the_delta_seeds_decode() {
-        for (name, wrap, chunk_len, base, rest) in super::delta_seeds() {
-            if wrap {
-                let out = crate::targets::reference_delta(&rest, &base, chunk_len as usize);
-                assert!(out.is_some(), "{name}");
-            }
+        let seeds = delta_seeds();
+        let mut outs = Vec::new();
+        for seed in &seeds {
+            let out = reference_delta(
+                seed.mode,
+                seed.streams(),
+                &seed.base,
+                seed.chunk_len as usize,
+            );
+            let out = out.unwrap_or_else(|| panic!("{}", seed.name));
+            assert_eq!(out.len(), seed.chunk_len as usize, "{}", seed.name);
+            outs.push(out);
+        }
+        // The sparse streams rebuild the dense add bytes, and they
+        // exercise both s2 and s3.
+        assert_eq!(outs[0], outs[1]);
+        assert!(!seeds[1].streams[2].is_empty() && !seeds[1].streams[3].is_empty());
+        // The dense chunk, by hand: copy 10..510, "inserted", add to
+        // 550..850, copy 250..450.
+        let base = &seeds[0].base;
+        let mut expected = base[10..510].to_vec();
+        expected.extend_from_slice(b"inserted");
+        expected.extend(
+            base[550..850]
+                .iter()
+                .zip(&seeds[0].streams[1])
+                .map(|(b, d)| b.wrapping_add(*d)),
+        );
+        expected.extend_from_slice(&base[250..450]);
+        assert_eq!(outs[0], expected);
+        assert_eq!(outs[2], vec![9u8; 64]);
+        assert_eq!(seeds[3].streams[0][0], 100 / 16 + 1);
+        for seed in delta_refused_seeds() {
+            let out = reference_delta(
+                seed.mode,
+                seed.streams(),
+                &seed.base,
+                seed.chunk_len as usize,
+            );
+            assert!(out.is_none(), "{}", seed.name);
+        }
+        // The repair leaves a chunk that decodes as it is.
+        for seed in &seeds {
+            let fixed = crate::targets::fixed_delta_streams(
+                seed.mode,
+                seed.streams(),
+                seed.chunk_len as usize,
+            );
+            assert_eq!(fixed.as_ref(), Some(&seed.streams), "{}", seed.name);
         }
     }
 }

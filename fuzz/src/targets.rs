@@ -19,7 +19,7 @@ use hpk_format::{
     FileType, HEADER_LEN, Header, HotpatchInfo, Limits, Link, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
     Manifest, PackageKind, PackageName, PatchedModule, PayloadDescriptor, PayloadName, Role,
     RoleName, Roles, SIGNATURE_RECORD_LEN, SignatureRecord, Targets, Token, TrustRoot, TrustedKey,
-    Version, decode, encode, encode_head, max_delta_body_len, parse_chunk_index, read_head,
+    Version, decode, encode, encode_head, parse_chunk_index, read_head,
 };
 use hpk_tests::{
     DAY, Keys, T0, online_device, root_file, signed_file, standard_root, zstd_block,
@@ -1617,14 +1617,32 @@ pub fn roundtrip(data: &[u8]) {
 //     independent reading of SPEC.md D1–D4.
 // ---------------------------------------------------------------------------
 
-/// Input layout of the `delta` target: a flags byte (bit 0: the rest after
-/// the base is a delta body, which the target wraps in a frame of raw
-/// blocks with the exact Frame_Content_Size; else it is the stored bytes
-/// as they are), the chunk length (`u32`, taken modulo 70,000, plus 1),
-/// the base length (`u32`, modulo 65,536), the base, then the body or
-/// stored bytes.
-pub fn delta_input(wrap: bool, chunk_len: u32, base: &[u8], rest: &[u8]) -> Vec<u8> {
-    let mut out = vec![u8::from(wrap)];
+/// The flags byte of the `delta` target's input.
+pub mod delta_flags {
+    /// The rest after the base is a mode and five decoded streams, which
+    /// the target frames into stored bytes and also reads with the
+    /// reference (else the rest is the stored bytes as they are).
+    pub const WRAP: u8 = 1;
+    /// With [`WRAP`]: the input's bytes after the fifth stream follow the
+    /// last frame in the stored bytes (else they are ignored). When there
+    /// are any, D1 refuses the chunk.
+    pub const TRAILER: u8 = 2;
+    /// With [`WRAP`]: an empty stream is a frame of content size 0 (else
+    /// no frame, length 0). When a stream is empty, D1 refuses the chunk.
+    pub const EMPTY_FRAMES: u8 = 4;
+    /// With [`WRAP`]: before framing, the harness repairs the streams as
+    /// [`fixed_delta_streams`] says (what a fuzzer rarely guesses: the
+    /// lengths adding up to the chunk, each stream as long as the ops
+    /// need), so that mutations stay near chunks that decode.
+    pub const FIX_STREAMS: u8 = 8;
+}
+
+/// Input layout of the `delta` target: a flags byte ([`delta_flags`]),
+/// the chunk length (`u32`, taken modulo 70,000, plus 1), the base length
+/// (`u32`, modulo 65,536), the base, then the rest: with
+/// [`delta_flags::WRAP`], [`delta_streams_input`]; else the stored bytes.
+pub fn delta_input(flags: u8, chunk_len: u32, base: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut out = vec![flags];
     out.extend_from_slice(&(chunk_len - 1).to_le_bytes());
     out.extend_from_slice(&(base.len() as u32).to_le_bytes());
     out.extend_from_slice(base);
@@ -1632,7 +1650,20 @@ pub fn delta_input(wrap: bool, chunk_len: u32, base: &[u8], rest: &[u8]) -> Vec<
     out
 }
 
-/// A single-segment frame of raw blocks holding `body` exactly.
+/// The rest of a wrapped `delta` input: `mode u8`, then each of the five
+/// decoded streams (ops, s1, s2, s3, ins) as its length (`u32`) and its
+/// bytes. (In an input, a length past the end takes what is left.)
+pub fn delta_streams_input(mode: u8, streams: [&[u8]; 5]) -> Vec<u8> {
+    let mut out = vec![mode];
+    for s in streams {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+/// A single-segment frame of raw blocks holding `body` exactly (one empty
+/// raw block when `body` is empty).
 pub fn raw_block_frame(body: &[u8]) -> Vec<u8> {
     let mut out = zstd_frame_header(body.len() as u64, 0);
     let blocks: Vec<&[u8]> = if body.is_empty() {
@@ -1646,42 +1677,245 @@ pub fn raw_block_frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// D2–D4 read plainly: the chunk `body` rebuilds from `base`, or `None`.
-pub(crate) fn reference_delta(body: &[u8], base: &[u8], chunk_len: usize) -> Option<Vec<u8>> {
-    if body.len() as u64 > max_delta_body_len(chunk_len as u32) {
-        return None;
+/// The stored bytes of a delta chunk (D1): `mode`, the five frames'
+/// lengths (`u32`), then the frames: for each non-empty stream, a frame of
+/// raw blocks with its exact `Frame_Content_Size`; for an empty one, no
+/// frame (length 0), or with `empty_frames` a frame of content size 0.
+pub fn delta_stored(mode: u8, streams: [&[u8]; 5], empty_frames: bool) -> Vec<u8> {
+    let frames = streams.map(|s| {
+        if s.is_empty() && !empty_frames {
+            Vec::new()
+        } else {
+            raw_block_frame(s)
+        }
+    });
+    let mut out = vec![mode];
+    for f in &frames {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
     }
-    let count = u32::from_le_bytes(body.get(..4)?.try_into().ok()?) as usize;
-    if count > chunk_len / 16 + 1 {
-        return None;
+    for f in &frames {
+        out.extend_from_slice(f);
     }
-    let mut ops = Vec::new();
-    for i in 0..count {
-        let op = body.get(4 + 16 * i..4 + 16 * (i + 1))?;
-        let kind = op[0];
-        let len = u32::from_le_bytes(op[4..8].try_into().ok()?) as usize;
-        let seek = i64::from_le_bytes(op[8..16].try_into().ok()?);
-        if kind > 2 || op[1..4] != [0, 0, 0] || len == 0 || (kind == 2 && seek != 0) {
+    out
+}
+
+/// D2's varint read plainly: big-endian base 128, at most 10 bytes, the
+/// first not 0x80, at most 2^64 − 1; advances `*at` past it.
+fn reference_varint(data: &[u8], at: &mut usize) -> Option<u64> {
+    let start = *at;
+    let mut value: u128 = 0;
+    for i in 0..10 {
+        let byte = *data.get(start + i)?;
+        if i == 0 && byte == 0x80 {
             return None;
         }
-        ops.push((kind, len, seek));
+        value = value * 128 + u128::from(byte & 0x7F);
+        if byte & 0x80 == 0 {
+            *at = start + i + 1;
+            return u64::try_from(value).ok();
+        }
     }
-    let adds: usize = ops.iter().filter(|o| o.0 == 1).map(|o| o.1).sum();
-    let inserts: usize = ops.iter().filter(|o| o.0 == 2).map(|o| o.1).sum();
-    let data = body.get(4 + 16 * count..)?;
-    if data.len() != adds + inserts || ops.iter().map(|o| o.1).sum::<usize>() != chunk_len {
+    None
+}
+
+/// Appends `value` as a varint of D2 (big-endian base 128, minimal): the
+/// harness's own writer, for repairs and seeds.
+pub fn put_plain_varint(out: &mut Vec<u8>, value: u64) {
+    let mut groups = vec![(value & 0x7F) as u8];
+    let mut rest = value >> 7;
+    while rest != 0 {
+        groups.push((rest & 0x7F) as u8 | 0x80);
+        rest >>= 7;
+    }
+    out.extend(groups.iter().rev());
+}
+
+/// The repair of [`delta_flags::FIX_STREAMS`], or `None` when the ops
+/// stream does not reach the end of its kinds. The ops are written again
+/// (each op's length as read, or 1 where none can be read, the last set
+/// so that all add up to `chunk_len` when the others add up to less; each
+/// seek as read, or 0; nothing after the last seek); `ins` is cut or
+/// padded with zeros to the insert ops' total; in mode 0 `s1` to the add
+/// ops' total; in any other mode `s2` and `s3` to the bytes the zero
+/// runs of `s1` take from each, padded with 1 (a total over the chunk's
+/// length leaves its stream as it is).
+pub fn fixed_delta_streams(
+    mode: u8,
+    streams: [&[u8]; 5],
+    chunk_len: usize,
+) -> Option<[Vec<u8>; 5]> {
+    let [ops, s1, s2, s3, ins] = streams;
+    let c = chunk_len as u128;
+    let mut at = 0usize;
+    let count = reference_varint(ops, &mut at)?;
+    let kinds = ops.get(at..at.checked_add(usize::try_from(count).ok()?)?)?;
+    at += kinds.len();
+    let mut lens: Vec<u64> = kinds
+        .iter()
+        .map(|_| reference_varint(ops, &mut at).unwrap_or(1))
+        .collect();
+    if let Some((last, others)) = lens.split_last_mut() {
+        let sum: u128 = others.iter().map(|&l| u128::from(l)).sum();
+        if sum < c {
+            *last = (c - sum) as u64;
+        }
+    }
+    let seeks: Vec<u64> = kinds
+        .iter()
+        .filter(|&&k| k != 2)
+        .map(|_| reference_varint(ops, &mut at).unwrap_or(0))
+        .collect();
+    let mut new_ops = Vec::new();
+    put_plain_varint(&mut new_ops, count);
+    new_ops.extend_from_slice(kinds);
+    for &v in lens.iter().chain(&seeks) {
+        put_plain_varint(&mut new_ops, v);
+    }
+    let total = |kind: u8| -> u128 {
+        kinds
+            .iter()
+            .zip(&lens)
+            .filter(|(k, _)| **k == kind)
+            .map(|(_, &l)| u128::from(l))
+            .sum()
+    };
+    let resized = |s: &[u8], n: u128, fill: u8| {
+        let mut v = s.to_vec();
+        if n <= c {
+            v.resize(n as usize, fill);
+        }
+        v
+    };
+    let a = total(1);
+    let (s1, s2, s3) = if mode == 0 {
+        (resized(s1, a, 0), s2.to_vec(), s3.to_vec())
+    } else {
+        let (mut at, mut pos, mut n2, mut n3) = (0usize, 0u128, 0u128, 0u128);
+        while at < s1.len() {
+            let Some(g) = reference_varint(s1, &mut at) else {
+                break;
+            };
+            let q = pos + u128::from(g);
+            if q >= a {
+                break;
+            }
+            if g == 0 && pos > 0 {
+                n3 += 1;
+            } else {
+                n2 += 1;
+            }
+            pos = q + 1;
+        }
+        (s1.to_vec(), resized(s2, n2, 1), resized(s3, n3, 1))
+    };
+    Some([new_ops, s1, s2, s3, resized(ins, total(2), 0)])
+}
+
+/// D2's zigzag undone plainly: even `u` is `u / 2`, odd is `−(u + 1) / 2`.
+fn reference_seek(u: u64) -> i128 {
+    let half = i128::from(u / 2);
+    if u.is_multiple_of(2) { half } else { -half - 1 }
+}
+
+/// D1–D4 read plainly: the chunk of `chunk_len` bytes that `mode` and the
+/// five decoded streams (ops, s1, s2, s3, ins; empty means the frame is
+/// not there, a frame that is there holds exactly its stream) rebuild from
+/// `base`, or `None`.
+pub(crate) fn reference_delta(
+    mode: u8,
+    streams: [&[u8]; 5],
+    base: &[u8],
+    chunk_len: usize,
+) -> Option<Vec<u8>> {
+    let [ops, s1, s2, s3, ins] = streams;
+    let c = chunk_len as u64;
+    let max_ops = c / 16 + 1;
+    // D1: the mode, and the ops stream, there and within its bound.
+    if mode > 1 || ops.is_empty() || ops.len() as u64 > 10 + 15 * max_ops {
         return None;
     }
-    let (mut add, mut insert) = data.split_at(adds);
+    // D2: the ops in columns.
+    let mut at = 0usize;
+    let count = reference_varint(ops, &mut at)?;
+    if count == 0 || count > max_ops {
+        return None;
+    }
+    let kinds = ops.get(at..at + count as usize)?;
+    at += count as usize;
+    let mut list: Vec<(u8, usize, i128)> = Vec::new();
+    for &kind in kinds {
+        let len = reference_varint(ops, &mut at)?;
+        if kind > 2 || len == 0 || len > c {
+            return None;
+        }
+        list.push((kind, len as usize, 0));
+    }
+    for op in list.iter_mut().filter(|op| op.0 != 2) {
+        op.2 = reference_seek(reference_varint(ops, &mut at)?);
+    }
+    if at != ops.len() {
+        return None;
+    }
+    // D3: the ops write exactly the chunk.
+    if list.iter().map(|op| op.1).sum::<usize>() != chunk_len {
+        return None;
+    }
+    let sum_of = |kind: u8| -> usize { list.iter().filter(|op| op.0 == kind).map(|op| op.1).sum() };
+    let (a, i) = (sum_of(1), sum_of(2));
+    // D2: ins there if and only if I > 0, holding I bytes.
+    if ins.len() != i {
+        return None;
+    }
+    if a == 0 && mode != 0 {
+        return None;
+    }
+    let adds = if mode == 0 {
+        // s1 there if and only if A > 0, holding A bytes; no s2, no s3.
+        if s1.len() != a || !s2.is_empty() || !s3.is_empty() {
+            return None;
+        }
+        s1.to_vec()
+    } else {
+        if s1.is_empty() || s1.len() > a || s2.len() + s3.len() > a {
+            return None;
+        }
+        let mut d = vec![0u8; a];
+        let (mut at, mut next2, mut next3, mut pos) = (0usize, 0usize, 0usize, 0u128);
+        while at < s1.len() {
+            let g = reference_varint(s1, &mut at)?;
+            let q = pos + u128::from(g);
+            if q >= a as u128 {
+                return None;
+            }
+            let byte = if g == 0 && pos > 0 {
+                next3 += 1;
+                *s3.get(next3 - 1)?
+            } else {
+                next2 += 1;
+                *s2.get(next2 - 1)?
+            };
+            if byte == 0 {
+                return None;
+            }
+            d[q as usize] = byte;
+            pos = q + 1;
+        }
+        if next2 != s2.len() || next3 != s3.len() {
+            return None;
+        }
+        d
+    };
+    // D3, D4: the ops in order, the cursor in i128.
+    let (mut add, mut insert) = (&adds[..], ins);
     let mut cursor: i128 = 0;
     let mut out = Vec::with_capacity(chunk_len);
-    for (kind, len, seek) in ops {
+    for (kind, len, seek) in list {
         if kind == 2 {
             out.extend_from_slice(&insert[..len]);
             insert = &insert[len..];
             continue;
         }
-        let p = cursor + i128::from(seek);
+        let p = cursor + seek;
         if p < 0 || p + len as i128 > base.len() as i128 {
             return None;
         }
@@ -1698,20 +1932,47 @@ pub(crate) fn reference_delta(body: &[u8], base: &[u8], chunk_len: usize) -> Opt
 }
 
 /// `ChunkDecoder::decode_with_base` on one delta chunk: never a panic;
-/// when the stored bytes are a frame of raw blocks around a body, it
-/// accepts exactly the bodies the reference accepts and gives the same
-/// bytes; any success is exactly the chunk's length.
+/// any success is exactly the chunk's length; when the target framed the
+/// streams itself ([`delta_flags::WRAP`]), it accepts exactly what the
+/// reference accepts and gives the same bytes.
 pub fn delta(data: &[u8]) {
     let mut input = Input::new(data);
-    let wrap = input.u8() & 1 == 1;
+    let flags = input.u8();
     let chunk_len = (input.u32() % 70_000 + 1) as usize;
     let base_len = (input.u32() % 65_536) as usize;
     let base = input.take(base_len).to_vec();
-    let rest = input.rest();
-    let stored = if wrap {
-        raw_block_frame(rest)
+    let (stored, expected) = if flags & delta_flags::WRAP != 0 {
+        let mode = input.u8();
+        let streams: [&[u8]; 5] = std::array::from_fn(|_| {
+            let len = input.u32() as usize;
+            input.take(len)
+        });
+        let trailer = input.rest();
+        let fixed;
+        let repaired = (flags & delta_flags::FIX_STREAMS != 0)
+            .then(|| fixed_delta_streams(mode, streams, chunk_len))
+            .flatten();
+        let streams = match repaired {
+            Some(f) => {
+                fixed = f;
+                std::array::from_fn(|i| &fixed[i][..])
+            }
+            None => streams,
+        };
+        let empty_frames = flags & delta_flags::EMPTY_FRAMES != 0;
+        let mut stored = delta_stored(mode, streams, empty_frames);
+        let mut expected = reference_delta(mode, streams, &base, chunk_len);
+        // D1: nothing follows frame_ins; a frame holds at least 1 byte.
+        if flags & delta_flags::TRAILER != 0 && !trailer.is_empty() {
+            stored.extend_from_slice(trailer);
+            expected = None;
+        }
+        if empty_frames && streams.iter().any(|s| s.is_empty()) {
+            expected = None;
+        }
+        (stored, Some(expected))
     } else {
-        rest.to_vec()
+        (input.rest().to_vec(), None)
     };
     let desc = PayloadDescriptor {
         name: PayloadName::new("delta.bin").unwrap(),
@@ -1744,8 +2005,7 @@ pub fn delta(data: &[u8]) {
             "a delta chunk decoded to another length"
         );
     }
-    if wrap {
-        let expected = reference_delta(rest, &base, chunk_len);
+    if let Some(expected) = expected {
         assert_eq!(got, expected.is_some(), "decoder and reference disagree");
         if let Some(expected) = expected {
             assert!(out == expected, "decoder and reference rebuild other bytes");

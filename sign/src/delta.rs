@@ -18,30 +18,36 @@
 //! crates have had no release since 2020.
 //!
 //! Memory: the suffix array is 4 bytes per base byte; on top of that the
-//! caller's `base` and `new`, the match list (a few words per match) and the
-//! bodies (about the size of `new`). Peak is roughly `4 × base + 2 × new`
-//! plus the input buffers, well below bsdiff's.
+//! caller's `base` and `new`, the match lists (a few words per match) and
+//! the ops with their add and insert bytes (about the size of `new` per
+//! margin). Peak is roughly `4 × base + 3 × new` plus the input buffers.
 //!
-//! Body format, per chunk (all integers little-endian):
-//! `u32 op_count`, then 16-byte ops (`kind`, 3 zero bytes, `u32 len`,
-//! `i64 seek`), then the ADD difference bytes, then the INSERT literal bytes.
+//! The whole file is matched twice, with bsdiff's margin of 8 and with
+//! 16 (in two threads), and each chunk gets both results as candidates:
+//! which one is smaller shows only once its streams are compressed
+//! (`delta_streams`), and per chunk it varies (16 wins 7 % on libpython
+//! and loses 18 % on libarrow as a whole file; per chunk, taking the
+//! better gains on both).
 
-/// Op kind: copy base bytes unchanged.
-const KIND_COPY: u8 = 0;
-/// Op kind: base bytes plus difference bytes (wrapping).
-const KIND_ADD: u8 = 1;
-/// Op kind: literal bytes.
-const KIND_INSERT: u8 = 2;
-/// Size of one encoded op.
-const OP_LEN: usize = 16;
+use hpk_format::{DELTA_ADD, DELTA_COPY, DELTA_INSERT};
+
+/// Bytes of output per op the format allows (SPEC.md D2: at most
+/// `chunk_len / 16 + 1` ops).
+const BYTES_PER_OP: usize = 16;
+
+/// The margins matched: a new exact match must beat the current alignment
+/// by more than this many bytes before it is worth a new op. The first is
+/// bsdiff's and wins ties.
+const MARGINS: [i64; 2] = [8, 16];
+
+/// Matches up to this long are not moved near the current alignment: the
+/// smallest margin, below which a match never starts an op.
+const NEAR_MIN_LEN: usize = 8;
+const _: () = assert!(NEAR_MIN_LEN as i64 <= MARGINS[0] && NEAR_MIN_LEN as i64 <= MARGINS[1]);
 
 /// Knobs of the matcher; the defaults are the measured best.
 #[derive(Clone, Copy, Debug)]
 struct Tuning {
-    /// A new exact match must beat the current alignment by more than this
-    /// many bytes before it is worth a new op. bsdiff uses 8; 16 won 7% on
-    /// libpython but lost 18% on libarrow, 12 lost on both: 8 it is.
-    margin: i64,
     /// How many equally long matches to look at on each side when picking
     /// the one nearest to the current alignment.
     near_span: usize,
@@ -52,7 +58,6 @@ struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Self {
-            margin: 8,
             near_span: 64,
             near_max_len: 256,
         }
@@ -71,15 +76,26 @@ struct Piece {
     base_pos: Option<usize>,
 }
 
-/// One op of a chunk body before serialisation.
-#[derive(Clone, Copy, Debug)]
-struct Op {
-    /// One of the `KIND_*` constants.
-    kind: u8,
+/// One op of a delta chunk (SPEC.md D2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Op {
+    /// `DELTA_COPY`, `DELTA_ADD` or `DELTA_INSERT`.
+    pub kind: u8,
     /// Length in bytes.
-    len: usize,
-    /// Seek relative to the cursor (0 for INSERT).
-    seek: i64,
+    pub len: usize,
+    /// Seek relative to the cursor (0 for an insert).
+    pub seek: i64,
+}
+
+/// One chunk's ops and their bytes, before they are written as streams.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChunkOps {
+    /// The ops, in order.
+    pub ops: Vec<Op>,
+    /// The add ops' difference bytes, in op order.
+    pub adds: Vec<u8>,
+    /// The insert ops' literal bytes, in op order.
+    pub inserts: Vec<u8>,
 }
 
 /// Holds `base` and its suffix array so that several `new` files can be
@@ -117,18 +133,43 @@ impl<'a> DeltaEncoder<'a> {
     }
 
     /// Per chunk of `new` (chunks of `chunk_size` bytes, the last one holding
-    /// the rest), the delta body against the base, or `None` if the chunk
-    /// needs more ops than the limit `chunk_len / 16 + 1` allows. An empty
-    /// `new` has no chunks. A `chunk_size` of 0 is treated as 1.
-    pub fn encode_chunks(&self, new: &[u8], chunk_size: u32) -> Vec<Option<Vec<u8>>> {
-        let pieces = self.match_pieces(new);
+    /// the rest), the candidate ops against the base: one per margin, the
+    /// first margin's first, a candidate equal to an earlier one left out,
+    /// and none if the chunk needs more ops than `chunk_len / 16 + 1`. An
+    /// empty `new` has no chunks. A `chunk_size` of 0 is treated as 1.
+    pub(crate) fn encode_chunks(&self, new: &[u8], chunk_size: u32) -> Vec<Vec<ChunkOps>> {
+        let [first, second] = MARGINS;
+        let (mut a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| self.encode_chunks_with(new, chunk_size, second));
+            let a = self.encode_chunks_with(new, chunk_size, first);
+            // A matcher thread that panicked gives no candidates.
+            (a, other.join().unwrap_or_default())
+        });
+        let mut b = b.into_iter();
+        for candidates in &mut a {
+            if let Some(more) = b.next() {
+                for ops in more {
+                    if !candidates.contains(&ops) {
+                        candidates.push(ops);
+                    }
+                }
+            }
+        }
+        a
+    }
+
+    /// [`DeltaEncoder::encode_chunks`] with one margin: at most one
+    /// candidate per chunk.
+    fn encode_chunks_with(&self, new: &[u8], chunk_size: u32, margin: i64) -> Vec<Vec<ChunkOps>> {
+        let pieces = self.match_pieces(new, margin);
         let chunk = usize::try_from(chunk_size.max(1)).unwrap_or(usize::MAX);
         let mut out = Vec::with_capacity(new.len().div_ceil(chunk));
         let mut next_piece = 0usize;
         let mut start = 0usize;
         while start < new.len() {
             let end = start.saturating_add(chunk).min(new.len());
-            out.push(self.encode_one_chunk(new, &pieces, &mut next_piece, start, end));
+            let ops = self.encode_one_chunk(new, &pieces, &mut next_piece, start, end);
+            out.push(ops.into_iter().collect());
             start = end;
         }
         out
@@ -191,9 +232,12 @@ impl<'a> DeltaEncoder<'a> {
         };
         // Among suffixes sharing the same longest prefix, prefer the one
         // nearest to `near` (the current alignment): small, repeating seeks
-        // compress better. Bounded so that long runs stay cheap.
+        // compress better. Bounded so that long runs stay cheap. A match
+        // no longer than the smallest margin never starts an op, so where
+        // it lies does not matter: skipping those changes no output and
+        // saves most of the comparisons.
         if let Some(near) = near
-            && best_len > 0
+            && best_len > NEAR_MIN_LEN
             && best_len <= self.tuning.near_max_len
         {
             let dist = |p: usize| p.abs_diff(near);
@@ -228,7 +272,7 @@ impl<'a> DeltaEncoder<'a> {
 
     /// Splits all of `new` into approximate matches and literal runs
     /// (the bsdiff scan). The pieces cover `new` exactly, in order.
-    fn match_pieces(&self, new: &[u8]) -> Vec<Piece> {
+    fn match_pieces(&self, new: &[u8], margin: i64) -> Vec<Piece> {
         let base = self.base;
         let mut pieces = Vec::new();
         let new_len = new.len();
@@ -270,9 +314,7 @@ impl<'a> DeltaEncoder<'a> {
                 let len_i = i64::try_from(len).unwrap_or(i64::MAX);
                 // Either the exact match is just the current alignment
                 // continuing (skip over it), or it is clearly better.
-                if (len_i == old_score && len != 0)
-                    || len_i > old_score.saturating_add(self.tuning.margin)
-                {
+                if (len_i == old_score && len != 0) || len_i > old_score.saturating_add(margin) {
                     break;
                 }
                 if same_at(scan, last_off) {
@@ -378,7 +420,7 @@ impl<'a> DeltaEncoder<'a> {
         next_piece: &mut usize,
         start: usize,
         end: usize,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<ChunkOps> {
         // The pieces clipped to this chunk.
         let mut local: Vec<Piece> = Vec::new();
         let mut at = start;
@@ -402,7 +444,7 @@ impl<'a> DeltaEncoder<'a> {
             at = take_end;
         }
         let chunk_len = end.checked_sub(start)?;
-        let limit = chunk_len / OP_LEN + 1;
+        let limit = chunk_len / BYTES_PER_OP + 1;
         // Too many ops: turn ever longer short matches into literals until
         // the body fits the limit (all literal is a single op, so it ends).
         let mut min_match = 0usize;
@@ -418,16 +460,16 @@ impl<'a> DeltaEncoder<'a> {
         }
     }
 
-    /// Serialises the chunk-local pieces; matches shorter than `min_match`
+    /// The ops of the chunk-local pieces; matches shorter than `min_match`
     /// become literals. `Some(None)` if more than `limit` ops result; `None`
-    /// only if a number does not fit the format.
+    /// only if a number does not fit.
     fn build_body(
         &self,
         new: &[u8],
         local: &[Piece],
         min_match: usize,
         limit: usize,
-    ) -> Option<Option<Vec<u8>>> {
+    ) -> Option<Option<ChunkOps>> {
         let mut ops: Vec<Op> = Vec::new();
         let mut adds: Vec<u8> = Vec::new();
         let mut inserts: Vec<u8> = Vec::new();
@@ -440,7 +482,7 @@ impl<'a> DeltaEncoder<'a> {
                 Some(p) if len >= min_match => {
                     let base_part = self.base.get(p..p.checked_add(len)?)?;
                     let all_same = base_part == new_part;
-                    let kind = if all_same { KIND_COPY } else { KIND_ADD };
+                    let kind = if all_same { DELTA_COPY } else { DELTA_ADD };
                     if !all_same {
                         adds.extend(
                             new_part
@@ -459,7 +501,7 @@ impl<'a> DeltaEncoder<'a> {
                     push_op(
                         &mut ops,
                         Op {
-                            kind: KIND_INSERT,
+                            kind: DELTA_INSERT,
                             len,
                             seek: 0,
                         },
@@ -470,7 +512,7 @@ impl<'a> DeltaEncoder<'a> {
                 return Some(None);
             }
         }
-        serialize(&ops, &adds, &inserts).map(Some)
+        Some(Some(ChunkOps { ops, adds, inserts }))
     }
 }
 
@@ -485,26 +527,6 @@ fn push_op(ops: &mut Vec<Op>, op: Op) {
         return;
     }
     ops.push(op);
-}
-
-/// Writes the body bytes; `None` if a length does not fit the format.
-fn serialize(ops: &[Op], adds: &[u8], inserts: &[u8]) -> Option<Vec<u8>> {
-    let count = u32::try_from(ops.len()).ok()?;
-    let cap = 4usize
-        .checked_add(ops.len().checked_mul(OP_LEN)?)?
-        .checked_add(adds.len())?
-        .checked_add(inserts.len())?;
-    let mut body = Vec::with_capacity(cap);
-    body.extend_from_slice(&count.to_le_bytes());
-    for op in ops {
-        body.push(op.kind);
-        body.extend_from_slice(&[0, 0, 0]);
-        body.extend_from_slice(&u32::try_from(op.len).ok()?.to_le_bytes());
-        body.extend_from_slice(&op.seek.to_le_bytes());
-    }
-    body.extend_from_slice(adds);
-    body.extend_from_slice(inserts);
-    Some(body)
 }
 
 /// Length of the common prefix of `a` and `b`.
@@ -532,108 +554,74 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// Per chunk of `new`, the delta body against `base`.
-    fn encode_chunks(base: &[u8], new: &[u8], chunk_size: u32) -> Vec<Option<Vec<u8>>> {
+    /// Per chunk of `new`, the candidate ops against `base`.
+    pub(crate) fn encode_chunks(base: &[u8], new: &[u8], chunk_size: u32) -> Vec<Vec<ChunkOps>> {
         DeltaEncoder::new(base).encode_chunks(new, chunk_size)
     }
 
-    /// Reference decoder enforcing every rule of the body format.
-    pub(crate) fn apply(base: &[u8], body: &[u8], chunk_len: usize) -> Result<Vec<u8>, String> {
-        let rd_u32 = |b: &[u8], at: usize| -> Result<u32, String> {
-            let s = b.get(at..at + 4).ok_or("truncated u32")?;
-            Ok(u32::from_le_bytes(s.try_into().map_err(|_| "u32")?))
-        };
-        let n = rd_u32(body, 0)? as usize;
-        if n > chunk_len / 16 + 1 {
-            return Err(format!("op count {n} over limit for chunk {chunk_len}"));
+    /// The chunk `ops` rebuild from `base`, checking the limits of SPEC.md
+    /// D2–D4 that the ops themselves can break.
+    pub(crate) fn apply(base: &[u8], ops: &ChunkOps, chunk_len: usize) -> Result<Vec<u8>, String> {
+        if ops.ops.is_empty() || ops.ops.len() > chunk_len / 16 + 1 {
+            return Err(format!("{} ops for a chunk of {chunk_len}", ops.ops.len()));
         }
-        let ops_end = 4 + n * 16;
-        if body.len() < ops_end {
-            return Err("truncated ops".into());
-        }
-        let mut ops = Vec::new();
-        let (mut add_total, mut ins_total, mut sum) = (0usize, 0usize, 0usize);
-        for k in 0..n {
-            let o = &body[4 + k * 16..4 + k * 16 + 16];
-            if o[1..4] != [0, 0, 0] {
-                return Err("nonzero pad".into());
-            }
-            let len = u32::from_le_bytes(o[4..8].try_into().unwrap()) as usize;
-            let seek = i64::from_le_bytes(o[8..16].try_into().unwrap());
-            if len == 0 {
-                return Err("zero len".into());
-            }
-            match o[0] {
-                0 => {}
-                1 => add_total += len,
-                2 => {
-                    ins_total += len;
-                    if seek != 0 {
-                        return Err("insert seek".into());
-                    }
-                }
-                k => return Err(format!("bad kind {k}")),
-            }
-            sum += len;
-            ops.push((o[0], len, seek));
-        }
-        if sum != chunk_len {
-            return Err(format!("lens sum {sum} != {chunk_len}"));
-        }
-        if body.len() != ops_end + add_total + ins_total {
-            return Err("body length mismatch".into());
-        }
-        let mut adds = &body[ops_end..ops_end + add_total];
-        let mut ins = &body[ops_end + add_total..];
+        let (mut adds, mut inserts) = (&ops.adds[..], &ops.inserts[..]);
         let mut out = Vec::with_capacity(chunk_len);
-        let mut c: i64 = 0;
-        for (kind, len, seek) in ops {
-            match kind {
-                0 | 1 => {
-                    let p = c.checked_add(seek).ok_or("overflow")?;
-                    if p < 0 || p as u128 + len as u128 > base.len() as u128 {
-                        return Err(format!("out of bounds p={p} len={len}"));
-                    }
-                    let p = p as usize;
-                    let src = &base[p..p + len];
-                    if kind == 0 {
-                        out.extend_from_slice(src);
-                    } else {
-                        let (d, rest) = adds.split_at(len);
-                        adds = rest;
-                        if d.iter().all(|&x| x == 0) {
-                            return Err("ADD with all-zero differences".into());
-                        }
-                        out.extend(src.iter().zip(d).map(|(a, b)| a.wrapping_add(*b)));
-                    }
-                    c = (p + len) as i64;
-                }
-                _ => {
-                    let (d, rest) = ins.split_at(len);
-                    ins = rest;
-                    out.extend_from_slice(d);
-                }
+        let mut cursor: i128 = 0;
+        for op in &ops.ops {
+            if op.len == 0 {
+                return Err("an op of length 0".into());
             }
+            if op.kind == DELTA_INSERT {
+                let (bytes, rest) = inserts.split_at_checked(op.len).ok_or("inserts run out")?;
+                out.extend_from_slice(bytes);
+                inserts = rest;
+                continue;
+            }
+            let p = cursor + i128::from(op.seek);
+            if p < 0 || p + op.len as i128 > base.len() as i128 {
+                return Err(format!("reads base {p}+{}", op.len));
+            }
+            let run = &base[p as usize..p as usize + op.len];
+            if op.kind == DELTA_ADD {
+                let (diff, rest) = adds.split_at_checked(op.len).ok_or("adds run out")?;
+                if diff.iter().all(|&d| d == 0) {
+                    return Err("an add whose differences are all zero".into());
+                }
+                out.extend(run.iter().zip(diff).map(|(b, d)| b.wrapping_add(*d)));
+                adds = rest;
+            } else {
+                out.extend_from_slice(run);
+            }
+            cursor = p + op.len as i128;
+        }
+        if out.len() != chunk_len || !adds.is_empty() || !inserts.is_empty() {
+            return Err("the ops do not write the chunk exactly".into());
         }
         Ok(out)
     }
 
-    /// Encodes and decodes every chunk, checking the result equals `new`.
-    fn roundtrip(base: &[u8], new: &[u8], chunk: u32) -> Vec<Option<Vec<u8>>> {
-        let bodies = encode_chunks(base, new, chunk);
+    /// Encodes and decodes every chunk's every candidate, checking the
+    /// result equals `new`; returns the first candidate of each chunk.
+    fn roundtrip(base: &[u8], new: &[u8], chunk: u32) -> Vec<ChunkOps> {
+        let candidates = encode_chunks(base, new, chunk);
         let cs = chunk.max(1) as usize;
-        assert_eq!(bodies.len(), new.len().div_ceil(cs));
-        for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(candidates.len(), new.len().div_ceil(cs));
+        let mut first = Vec::new();
+        for (i, c) in candidates.iter().enumerate() {
             let start = i * cs;
             let end = (start + cs).min(new.len());
-            let body = b.as_ref().expect("chunk not expressible");
-            let got = apply(base, body, end - start).unwrap();
-            assert!(got == new[start..end], "chunk {i} differs");
+            assert!(!c.is_empty() && c.len() <= MARGINS.len(), "chunk {i}");
+            for ops in c {
+                let got = apply(base, ops, end - start).unwrap();
+                assert!(got == new[start..end], "chunk {i} differs");
+            }
+            first.push(c[0].clone());
         }
-        bodies
+        first
     }
 
     /// Deterministic pseudo-random bytes (xorshift).
@@ -668,11 +656,13 @@ mod tests {
     #[test]
     fn identical_is_one_copy_per_chunk() {
         let data = codeish(1, 50_000);
-        let bodies = roundtrip(&data, &data, 4096);
-        for b in bodies {
-            let b = b.unwrap();
-            assert_eq!(b.len(), 4 + 16, "one COPY op");
-            assert_eq!(b[4], KIND_COPY);
+        for ops in roundtrip(&data, &data, 4096) {
+            assert_eq!(ops.ops.len(), 1, "one copy op");
+            assert_eq!(ops.ops[0].kind, DELTA_COPY);
+        }
+        // Both margins find the same: one candidate per chunk.
+        for c in encode_chunks(&data, &data, 4096) {
+            assert_eq!(c.len(), 1);
         }
     }
 
@@ -681,10 +671,10 @@ mod tests {
         assert!(encode_chunks(b"", b"", 4096).is_empty());
         assert!(encode_chunks(b"abc", b"", 4096).is_empty());
         let new = noise(3, 10_000);
-        let bodies = roundtrip(b"", &new, 4096);
-        // Empty base: one INSERT per chunk.
-        for b in bodies {
-            assert_eq!(b.unwrap()[4], KIND_INSERT);
+        // Empty base: one insert per chunk.
+        for ops in roundtrip(b"", &new, 4096) {
+            assert_eq!(ops.ops.len(), 1);
+            assert_eq!(ops.ops[0].kind, DELTA_INSERT);
         }
         roundtrip(&[7u8], &new, 4096);
         roundtrip(&new, &[7u8], 4096);
@@ -730,17 +720,20 @@ mod tests {
             let v = u32::from_le_bytes(new[i..i + 4].try_into().unwrap()).wrapping_add(0x40);
             new[i..i + 4].copy_from_slice(&v.to_le_bytes());
         }
-        let bodies = roundtrip(&base, &new, 1 << 20);
-        let b = bodies[0].as_ref().unwrap();
-        let n = u32::from_le_bytes(b[..4].try_into().unwrap());
-        assert!(n < 10, "few ops expected, got {n}");
+        let ops = &roundtrip(&base, &new, 1 << 20)[0];
+        assert!(
+            ops.ops.len() < 10,
+            "few ops expected, got {}",
+            ops.ops.len()
+        );
+        assert!(ops.ops.iter().any(|op| op.kind == DELTA_ADD));
     }
 
     #[test]
-    fn op_limit_reports_none() {
+    fn op_limit_turns_matches_literal() {
         // Alternating single bytes that cannot be matched well: with a tiny
-        // chunk the limit is easily exceeded, which must give None, never a
-        // body breaking the limit (apply() checks it).
+        // chunk the limit is easily exceeded, which must turn matches into
+        // literals, never give ops breaking the limit (apply() checks it).
         let base = codeish(31, 20_000);
         let mut new = Vec::new();
         for k in 0..2000 {
@@ -748,11 +741,34 @@ mod tests {
             new.extend_from_slice(&base[s..s + 12]);
             new.push(k as u8);
         }
-        for (i, b) in encode_chunks(&base, &new, 64).iter().enumerate() {
-            if let Some(b) = b {
+        let mut literal = 0;
+        for (i, c) in encode_chunks(&base, &new, 64).iter().enumerate() {
+            assert!(!c.is_empty(), "all literal always fits");
+            for ops in c {
                 let end = ((i + 1) * 64).min(new.len());
-                assert_eq!(apply(&base, b, end - i * 64).unwrap(), new[i * 64..end]);
+                assert_eq!(apply(&base, ops, end - i * 64).unwrap(), new[i * 64..end]);
+                literal += usize::from(ops.ops.iter().all(|op| op.kind == DELTA_INSERT));
             }
+        }
+        // Matches were there, but too many for the limit: turned literal.
+        assert!(
+            literal > 0,
+            "the limit was never reached: the test tests nothing"
+        );
+    }
+
+    #[test]
+    fn common_prefix_counts_equal_leading_bytes() {
+        let a: Vec<u8> = (0..200).collect();
+        for len in [0, 1, 7, 8, 9, 16, 31, 32, 33, 39, 40, 95, 96, 97, 199, 200] {
+            for differ in 0..len {
+                let mut b = a[..len].to_vec();
+                b[differ] ^= 0x80;
+                assert_eq!(common_prefix(&a, &b), differ);
+                assert_eq!(common_prefix(&b, &a[..len]), differ);
+            }
+            assert_eq!(common_prefix(&a, &a[..len]), len);
+            assert_eq!(common_prefix(&a[..len], &a), len);
         }
     }
 
@@ -762,7 +778,7 @@ mod tests {
         let mut new = base.clone();
         new.splice(1000..1200, noise(2, 700));
         let enc = DeltaEncoder::new(&base);
-        let pieces = enc.match_pieces(&new);
+        let pieces = enc.match_pieces(&new, MARGINS[0]);
         let mut at = 0;
         for p in &pieces {
             assert_eq!(p.new_start, at);
@@ -820,20 +836,18 @@ mod tests {
                         _ => {}
                     }
                 }
-                let bodies = encode_chunks(&base, &new, chunk);
+                let candidates = encode_chunks(&base, &new, chunk);
                 let cs = chunk as usize;
-                prop_assert_eq!(bodies.len(), new.len().div_ceil(cs));
-                for (i, b) in bodies.iter().enumerate() {
+                prop_assert_eq!(candidates.len(), new.len().div_ceil(cs));
+                for (i, c) in candidates.iter().enumerate() {
                     let start = i * cs;
                     let end = (start + cs).min(new.len());
-                    match b {
-                        Some(b) => {
-                            let got = apply(&base, b, end - start);
-                            prop_assert!(got.is_ok(), "{:?}", got);
-                            prop_assert!(got.unwrap() == new[start..end]);
-                        }
-                        // Only tiny chunks may legitimately hit the limit.
-                        None => prop_assert!(cs < 256),
+                    // Only tiny chunks may legitimately hit the limit.
+                    prop_assert!(!c.is_empty() || cs < 256);
+                    for ops in c {
+                        let got = apply(&base, ops, end - start);
+                        prop_assert!(got.is_ok(), "{:?}", got);
+                        prop_assert!(got.unwrap() == new[start..end]);
                     }
                 }
             }

@@ -10,6 +10,7 @@ pub mod build;
 pub mod catalog;
 mod delta;
 mod delta_from;
+mod delta_streams;
 pub mod description;
 mod error;
 pub mod keys;

@@ -18,11 +18,12 @@
 //! payload's chunk size, compression and level, never on the thread count
 //! or on which worker stored which chunk.
 
-use crate::delta::DeltaEncoder;
+use crate::delta::{ChunkOps, DeltaEncoder};
+use crate::delta_streams::{RANKING_LEVEL, STREAM_LEVEL, StreamWriter};
 use crate::payload_writer::{ChunkingOptions, WrittenPayload};
 use hpk_format::{
     ChunkEncoding, ChunkEntry, Compression, DeltaBase, Digest, LimitExceeded, Limits,
-    MAX_CHUNK_SIZE, PayloadDescriptor, PayloadName, WriteError, max_delta_body_len,
+    MAX_CHUNK_SIZE, PayloadDescriptor, PayloadName, WriteError,
 };
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
@@ -105,8 +106,9 @@ enum Item {
     /// the zstd level to try, if any), stored after it.
     Raw(Vec<u8>, Option<i32>),
     /// A chunk of a delta payload on its way to a worker: its content, the
-    /// zstd level to try on it, and its delta body if it has one.
-    Delta(Vec<u8>, Option<i32>, Option<Vec<u8>>),
+    /// zstd level to try on it, and its candidate delta ops (none if it
+    /// cannot be a delta chunk).
+    Delta(Vec<u8>, Option<i32>, Vec<ChunkOps>),
     Stored(StoredChunk),
     /// The end of payload `payload`: its size and content digest.
     End {
@@ -375,7 +377,7 @@ fn read_one<R: Read>(
 }
 
 /// Reads one payload whole and cuts it into chunks, each sent with its
-/// delta body against `base_bytes` for a worker to choose the smallest
+/// candidate delta ops against `base_bytes` for a worker to choose the smallest
 /// encoding. `false`: the pipeline stops.
 fn read_against<R: Read>(
     payload: usize,
@@ -410,15 +412,15 @@ fn read_against<R: Read>(
     }
     let content_digest = Digest::of(&content);
     let level = (job.chunking.compression != Compression::None).then_some(job.chunking.level);
-    let bodies = DeltaEncoder::new(base_bytes).encode_chunks(&content, chunk_size);
-    if bodies.len() as u64 != chunk_count {
+    let candidates = DeltaEncoder::new(base_bytes).encode_chunks(&content, chunk_size);
+    if candidates.len() as u64 != chunk_count {
         send(Item::Failed(PipelineError::Inconsistent(
             "the delta encoder cut the payload into other chunks",
         )));
         return false;
     }
-    for (raw, body) in content.chunks(chunk_size as usize).zip(bodies) {
-        if !send(Item::Delta(raw.to_vec(), level, body)) {
+    for (raw, ops) in content.chunks(chunk_size as usize).zip(candidates) {
+        if !send(Item::Delta(raw.to_vec(), level, ops)) {
             return false;
         }
     }
@@ -476,45 +478,56 @@ fn store_chunk(
     })
 }
 
-/// zstd level of delta bodies: they are small and mostly zeros, so the
-/// highest regular level costs little and gains most (SPEC.md W6).
-const DELTA_LEVEL: i32 = 19;
-
-/// A compressor for delta bodies, single-segment like every chunk's frame
-/// (D1): its window holds the largest body of the largest chunk.
-fn new_delta_compressor() -> io::Result<zstd::bulk::Compressor<'static>> {
-    let mut c = zstd::bulk::Compressor::new(DELTA_LEVEL)?;
-    let largest = max_delta_body_len(MAX_CHUNK_SIZE);
-    c.set_parameter(zstd::zstd_safe::CParameter::WindowLog(
-        largest.next_power_of_two().ilog2(),
-    ))?;
-    Ok(c)
+/// The stream writers of one worker: one at the level delta chunks are
+/// written at, one to rank candidates quickly.
+struct StreamWriters {
+    final_level: StreamWriter,
+    ranking: StreamWriter,
 }
 
 /// Stores one chunk of a delta payload: the smallest of raw, zstd at
-/// `level` and, if it has a body, its delta chunk; zstd before delta when
-/// they are the same size, since it needs no base.
+/// `level` and its best delta chunk (SPEC.md W6); at equal size the
+/// earlier, so zstd before delta (it needs no base). With more than one
+/// candidate, the best is the smallest written at the ranking level (the
+/// first on a tie), then written again at the final level.
 fn store_delta_chunk(
     compressors: &mut Vec<(i32, zstd::bulk::Compressor<'static>)>,
-    delta: &mut Option<zstd::bulk::Compressor<'static>>,
+    writers: &mut Option<StreamWriters>,
     raw: Vec<u8>,
     level: Option<i32>,
-    body: Option<Vec<u8>>,
+    candidates: Vec<ChunkOps>,
 ) -> io::Result<StoredChunk> {
     let plain = store_chunk(compressors, raw, level)?;
-    let Some(body) = body else {
+    if candidates.is_empty() {
+        return Ok(plain);
+    }
+    let writers = match writers {
+        Some(w) => w,
+        None => writers.insert(StreamWriters {
+            final_level: StreamWriter::new(STREAM_LEVEL)?,
+            ranking: StreamWriter::new(RANKING_LEVEL)?,
+        }),
+    };
+    let mut best: Option<(usize, &ChunkOps)> = None;
+    if let [only] = &candidates[..] {
+        best = Some((0, only));
+    } else {
+        for ops in &candidates {
+            let len = writers.ranking.write(ops)?.len();
+            if best.is_none_or(|(shortest, _)| len < shortest) {
+                best = Some((len, ops));
+            }
+        }
+    }
+    let Some((_, ops)) = best else {
         return Ok(plain);
     };
-    let compressor = match delta {
-        Some(c) => c,
-        None => delta.insert(new_delta_compressor()?),
-    };
-    let packed = compressor.compress(&body)?;
-    if packed.len() < plain.bytes.len() {
+    let stored = writers.final_level.write(ops)?;
+    if stored.len() < plain.bytes.len() {
         return Ok(StoredChunk {
             raw_len: plain.raw_len,
-            digest: Digest::of(&packed),
-            bytes: packed,
+            digest: Digest::of(&stored),
+            bytes: stored,
             encoding: ChunkEncoding::Delta,
         });
     }
@@ -526,7 +539,7 @@ fn store_delta_chunk(
 /// does.
 fn store_chunks(work: &Mutex<Receiver<(u64, Vec<Item>)>>, done: &SyncSender<(u64, Vec<Item>)>) {
     let mut compressors = Vec::new();
-    let mut delta = None;
+    let mut streams = None;
     loop {
         let next = match work.lock() {
             Ok(rx) => rx.recv(),
@@ -536,12 +549,12 @@ fn store_chunks(work: &Mutex<Receiver<(u64, Vec<Item>)>>, done: &SyncSender<(u64
         for item in &mut batch {
             let stored = match item {
                 Item::Raw(raw, level) => store_chunk(&mut compressors, std::mem::take(raw), *level),
-                Item::Delta(raw, level, body) => store_delta_chunk(
+                Item::Delta(raw, level, candidates) => store_delta_chunk(
                     &mut compressors,
-                    &mut delta,
+                    &mut streams,
                     std::mem::take(raw),
                     *level,
-                    body.take(),
+                    std::mem::take(candidates),
                 ),
                 _ => continue,
             };

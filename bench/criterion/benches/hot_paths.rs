@@ -88,7 +88,8 @@ fn chunk(c: &mut Criterion) {
 }
 
 /// One 1 MiB delta chunk against `base` (SPEC.md D1–D4): a single add
-/// op from offset 4096, with sparse differences, in a zstd frame.
+/// op from offset 4096, its differences stored sparsely (mode 1: the
+/// zero runs in s1, the nonzero bytes in s2), each stream a zstd frame.
 fn delta_chunk(
     base: &[u8],
 ) -> (
@@ -96,12 +97,33 @@ fn delta_chunk(
     hpk_format::ChunkEntry,
     Vec<u8>,
 ) {
-    let mut body = 1u32.to_le_bytes().to_vec();
-    body.extend_from_slice(&[1, 0, 0, 0]);
-    body.extend_from_slice(&(MIB as u32).to_le_bytes());
-    body.extend_from_slice(&4096i64.to_le_bytes());
-    body.extend((0..MIB).map(|i| if i % 150 == 7 { 32 } else { 0 }));
-    let stored = zstd::bulk::compress(&body, 19).unwrap();
+    use hpk_format::{put_varint, zigzag};
+    let mut ops = Vec::new();
+    put_varint(&mut ops, 1);
+    ops.push(hpk_format::DELTA_ADD);
+    put_varint(&mut ops, MIB as u64);
+    put_varint(&mut ops, zigzag(4096));
+    let nonzero = (0..MIB).filter(|i| i % 150 == 7).count();
+    let mut gaps = Vec::new();
+    put_varint(&mut gaps, 7);
+    for _ in 1..nonzero {
+        put_varint(&mut gaps, 149);
+    }
+    let starts = vec![32u8; nonzero];
+    let frames = [
+        zstd::bulk::compress(&ops, 19).unwrap(),
+        zstd::bulk::compress(&gaps, 19).unwrap(),
+        zstd::bulk::compress(&starts, 19).unwrap(),
+        Vec::new(),
+        Vec::new(),
+    ];
+    let mut stored = vec![hpk_format::DELTA_MODE_SPARSE];
+    for f in &frames {
+        stored.extend_from_slice(&(f.len() as u32).to_le_bytes());
+    }
+    for f in &frames {
+        stored.extend_from_slice(f);
+    }
     let desc = hpk_format::PayloadDescriptor {
         name: hpk_format::PayloadName::new("lib.so").unwrap(),
         executable: false,

@@ -123,8 +123,8 @@ impl Chunk {
         Chunk::new(1, stored)
     }
 
-    /// A delta chunk (SPEC.md D1): `stored` is one zstd frame of a delta
-    /// body.
+    /// A delta chunk (SPEC.md D1): `stored` is a delta header and the
+    /// zstd frames of its streams.
     pub fn delta(stored: &[u8]) -> Chunk {
         Chunk::new(2, stored)
     }

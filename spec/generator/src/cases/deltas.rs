@@ -4,22 +4,27 @@
 //! descriptors and chunk indexes that break a rule, and delta chunks that
 //! break exactly one rule of D1–D4 each.
 //!
-//! The delta bodies are written by hand here, and the content of every
-//! valid one is rebuilt by this file's own decoder ([`rebuild`]), which
-//! checks D2–D4 as it goes. Each body is then compressed as the reference
-//! writer compresses a chunk (zstd level 19 in one call, through
-//! `hpk_sign::write_payload`): a real zstd frame, checked here to be
-//! single-segment, without dictionary id, declaring the body's length
+//! The five streams of every delta chunk (ops, s1, s2, s3, ins) are
+//! written by hand here, with this file's own varints and sparse form
+//! ([`put_varint`], [`sparse`]), and this file's own decoder ([`rebuild`])
+//! rebuilds the content of every valid chunk and names the rule each
+//! failing one breaks, checking D1–D4 in the order SPEC.md gives them.
+//! Each stream is then compressed as the reference writer compresses a
+//! chunk (zstd level 19 in one call, through `hpk_sign::write_payload`):
+//! a real zstd frame, checked here to be single-segment, without
+//! dictionary id or checksum, declaring the stream's length
 //! ([`zstd_frame`]). In the failing vectors every index and chunk digest
 //! matches, and `content_digest` is that of the content the ops were
-//! meant to make (the nearest valid body's), so that only the rule named
-//! fails.
+//! meant to make (the nearest valid chunk's), so that only the rule named
+//! fails. A few rules are implied by others and cannot be broken alone
+//! (a len over the chunk also overfills it, D3); their descriptions name
+//! the other rule too.
 
 use super::{Case, Check, Gen, noise};
 use crate::build::{self, Chunk, RawPayload};
 use hpk_format::{
-    Compression, DeltaBase, Digest, Limits, MIN_CHUNK_SIZE, Manifest, PackageKind, PayloadName,
-    max_delta_body_len, max_delta_ops,
+    Compression, DELTA_HEADER_LEN, DeltaBase, Digest, Limits, MIN_CHUNK_SIZE, Manifest,
+    PackageKind, PayloadName, max_delta_ops, max_delta_ops_stream_len,
 };
 use hpk_sign::{ChunkingOptions, write_payload};
 use hpk_tests::{PackageSpec, zstd_block, zstd_frame_header};
@@ -29,75 +34,310 @@ const COPY: u8 = 0;
 const ADD: u8 = 1;
 const INSERT: u8 = 2;
 
+/// Modes (D1): dense or sparse add bytes.
+const DENSE: u8 = 0;
+const SPARSE: u8 = 1;
+
+/// The streams of a delta chunk, in their order (D1).
+const OPS: usize = 0;
+const S1: usize = 1;
+const S2: usize = 2;
+const S3: usize = 3;
+const INS: usize = 4;
+
+/// The length of a delta chunk's header: the mode and five u32 (D1).
+const HEADER: usize = 21;
+
 /// The chunk size of every payload here.
 const CHUNK: u32 = 4096;
 
 /// The name of the payload of every single-payload vector here.
 const NAME: &str = "data.bin";
 
-/// One op of a delta body (D2).
+/// One op (D2); an insert's seek is not stored.
 #[derive(Clone, Copy)]
 struct Op {
     kind: u8,
-    reserved: [u8; 3],
     len: u32,
     seek: i64,
 }
 
 fn op(kind: u8, len: u32, seek: i64) -> Op {
-    Op {
-        kind,
-        reserved: [0; 3],
-        len,
-        seek,
-    }
+    Op { kind, len, seek }
 }
 
-/// A delta body (D2): `op_count` (the number of `ops`), the ops, the add
-/// bytes, the insert bytes.
-fn body(ops: &[Op], adds: &[u8], inserts: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(ops.len())
-        .expect("op count")
-        .to_le_bytes()
-        .to_vec();
-    for o in ops {
-        out.push(o.kind);
-        out.extend_from_slice(&o.reserved);
-        out.extend_from_slice(&o.len.to_le_bytes());
-        out.extend_from_slice(&o.seek.to_le_bytes());
+/// The most ops of a chunk of `c` bytes (D2): ⌊c / 16⌋ + 1.
+fn max_ops(c: u32) -> usize {
+    let n = c as usize / 16 + 1;
+    assert_eq!(n as u64, max_delta_ops(c), "D2 op count bound");
+    n
+}
+
+/// `bound_ops` of a chunk of `c` bytes (D1): 10 + 15 × (⌊c / 16⌋ + 1).
+fn bound_ops(c: u32) -> usize {
+    let n = 10 + 15 * max_ops(c);
+    assert_eq!(n as u64, max_delta_ops_stream_len(c), "D1 bound_ops");
+    n
+}
+
+/// Appends `value` as a varint (D2): big-endian base 128, minimal, bit 7
+/// set on every byte but the last.
+fn put_varint(out: &mut Vec<u8>, value: u64) {
+    let mut groups = vec![(value & 0x7f) as u8];
+    let mut rest = value >> 7;
+    while rest > 0 {
+        groups.push((rest & 0x7f) as u8 | 0x80);
+        rest >>= 7;
     }
-    out.extend_from_slice(adds);
-    out.extend_from_slice(inserts);
+    out.extend(groups.iter().rev());
+}
+
+/// The varint of `value` (D2).
+fn varint(value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_varint(&mut out, value);
     out
 }
 
-/// The chunk of `chunk_len` bytes that `ops` (with their add and insert
-/// bytes) rebuild from `base`, asserting every rule of D1–D4 on the way:
-/// the generator's own decoder, for the valid vectors.
-fn rebuild(ops: &[Op], adds: &[u8], inserts: &[u8], base: &[u8], chunk_len: u32) -> Vec<u8> {
-    assert!(ops.len() as u64 <= max_delta_ops(chunk_len), "D2 op count");
-    let encoded = body(ops, adds, inserts);
-    assert!(
-        encoded.len() as u64 <= max_delta_body_len(chunk_len),
-        "D1 body length"
-    );
-    let (mut adds, mut inserts) = (adds, inserts);
+/// A seek as it is stored (D2): 0, −1, 1, −2, … as 0, 1, 2, 3, ….
+fn zigzag(seek: i64) -> u64 {
+    ((seek << 1) ^ (seek >> 63)) as u64
+}
+
+/// The ops stream of `ops` (D2): count, kinds, lens, then the seeks of
+/// the copy and add ops.
+fn ops_stream(ops: &[Op]) -> Vec<u8> {
+    let mut out = varint(ops.len() as u64);
+    out.extend(ops.iter().map(|o| o.kind));
+    for o in ops {
+        put_varint(&mut out, u64::from(o.len));
+    }
+    for o in ops.iter().filter(|o| o.kind != INSERT) {
+        put_varint(&mut out, zigzag(o.seek));
+    }
+    out
+}
+
+/// The sparse form of the add bytes `adds` (D2, mode 1): for each nonzero
+/// byte at `q`, the gap `q - pos` in s1, and the byte in s3 if the gap is
+/// 0 and `pos > 0` (it continues a run), else in s2; then `pos = q + 1`.
+fn sparse(adds: &[u8]) -> [Vec<u8>; 3] {
+    let (mut s1, mut s2, mut s3) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pos = 0usize;
+    for (q, &byte) in adds.iter().enumerate() {
+        if byte == 0 {
+            continue;
+        }
+        let gap = q - pos;
+        put_varint(&mut s1, gap as u64);
+        if gap == 0 && pos > 0 {
+            s3.push(byte);
+        } else {
+            s2.push(byte);
+        }
+        pos = q + 1;
+    }
+    [s1, s2, s3]
+}
+
+/// The mode and the five streams of a delta chunk, uncompressed; an
+/// empty stream is an absent one.
+#[derive(Clone)]
+struct Streams {
+    mode: u8,
+    s: [Vec<u8>; 5],
+}
+
+/// `ops` with their add bytes `adds` and insert bytes `inserts`, the add
+/// bytes dense (mode 0).
+fn dense(ops: &[Op], adds: &[u8], inserts: &[u8]) -> Streams {
+    Streams {
+        mode: DENSE,
+        s: [
+            ops_stream(ops),
+            adds.to_vec(),
+            Vec::new(),
+            Vec::new(),
+            inserts.to_vec(),
+        ],
+    }
+}
+
+/// `ops` with their add bytes `adds` and insert bytes `inserts`, the add
+/// bytes sparse (mode 1).
+fn sparse_streams(ops: &[Op], adds: &[u8], inserts: &[u8]) -> Streams {
+    let [s1, s2, s3] = sparse(adds);
+    Streams {
+        mode: SPARSE,
+        s: [ops_stream(ops), s1, s2, s3, inserts.to_vec()],
+    }
+}
+
+/// Reads one varint of `stream` at `*at` (D2), refusing one that is not
+/// minimal, is over 10 bytes or over 2^64 − 1, or runs past the end.
+fn read_varint(stream: &[u8], at: &mut usize) -> Result<u64, &'static str> {
+    let mut value: u128 = 0;
+    let mut n = 0;
+    loop {
+        let byte = *stream.get(*at + n).ok_or("D2 varint past the end")?;
+        if n == 0 && byte == 0x80 {
+            return Err("D2 varint not minimal");
+        }
+        value = (value << 7) | u128::from(byte & 0x7f);
+        n += 1;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        if n == 10 {
+            return Err("D2 varint over 10 bytes");
+        }
+    }
+    let value = u64::try_from(value).map_err(|_| "D2 varint over 2^64 - 1")?;
+    *at += n;
+    Ok(value)
+}
+
+/// The generator's own decoder: the chunk of `c` bytes that `s` rebuilds
+/// from `base`, or the first rule of D1–D4 it breaks. (The rules on the
+/// stored bytes around the streams, D1's header and frames, are checked
+/// where those are made.)
+fn rebuild(s: &Streams, base: &[u8], c: u32) -> Result<Vec<u8>, &'static str> {
+    // D1: the mode; the ops stream is there, within its bound.
+    if s.mode > SPARSE {
+        return Err("D1 mode");
+    }
+    let ops = &s.s[OPS];
+    if ops.is_empty() {
+        return Err("D1 ops absent");
+    }
+    if ops.len() > bound_ops(c) {
+        return Err("D1 ops over bound");
+    }
+    // D2: the ops stream.
+    let mut at = 0;
+    let count = read_varint(ops, &mut at)?;
+    if count == 0 || count > max_ops(c) as u64 {
+        return Err("D2 op count");
+    }
+    let count = count as usize;
+    let kinds = ops
+        .get(at..at + count)
+        .ok_or("D2 ops end in kinds")?
+        .to_vec();
+    at += count;
+    let mut list = Vec::new();
+    for kind in kinds {
+        if kind > INSERT {
+            return Err("D2 op kind");
+        }
+        let len = read_varint(ops, &mut at)?;
+        if len == 0 || len > u64::from(c) {
+            return Err("D2 op len");
+        }
+        list.push(op(kind, len as u32, 0));
+    }
+    for o in list.iter_mut().filter(|o| o.kind != INSERT) {
+        // Two's complement: the bits of u as an i64.
+        let u = read_varint(ops, &mut at)?;
+        o.seek = ((u >> 1) as i64) ^ -((u & 1) as i64);
+    }
+    if at != ops.len() {
+        return Err("D2 bytes after the last seek");
+    }
+    // D3: the ops write the chunk exactly.
+    let total: u64 = list.iter().map(|o| u64::from(o.len)).sum();
+    if total != u64::from(c) {
+        return Err("D3 output length");
+    }
+    let sum = |kind: u8| -> usize {
+        list.iter()
+            .filter(|o| o.kind == kind)
+            .map(|o| o.len as usize)
+            .sum()
+    };
+    let (a, i) = (sum(ADD), sum(INSERT));
+    // D2: which streams are there, and their sizes.
+    if s.s[INS].len() != i {
+        return Err(if s.s[INS].is_empty() {
+            "D2 ins absent"
+        } else if i == 0 {
+            "D2 ins present"
+        } else {
+            "D2 ins size"
+        });
+    }
+    if a == 0 && s.mode != DENSE {
+        return Err("D2 mode 1 without add bytes");
+    }
+    let adds = if s.mode == DENSE {
+        if s.s[S1].len() != a {
+            return Err("D2 mode 0 s1 size");
+        }
+        if !s.s[S2].is_empty() || !s.s[S3].is_empty() {
+            return Err("D2 mode 0 s2 or s3 present");
+        }
+        s.s[S1].clone()
+    } else {
+        let (s1, s2, s3) = (&s.s[S1], &s.s[S2], &s.s[S3]);
+        if s1.is_empty() {
+            return Err("D2 mode 1 s1 absent");
+        }
+        if s1.len() > a {
+            return Err("D2 mode 1 s1 over A");
+        }
+        if s2.len() + s3.len() > a {
+            return Err("D2 mode 1 s2 and s3 over A");
+        }
+        let mut d = vec![0u8; a];
+        let (mut at, mut next2, mut next3, mut pos) = (0, 0, 0, 0u128);
+        while at < s1.len() {
+            let gap = read_varint(s1, &mut at)?;
+            let q = pos + u128::from(gap);
+            if q >= a as u128 {
+                return Err("D2 gap past the add bytes");
+            }
+            let (stream, next, name) = if gap == 0 && pos > 0 {
+                (s3, &mut next3, "s3")
+            } else {
+                (s2, &mut next2, "s2")
+            };
+            let byte = *stream.get(*next).ok_or(if name == "s2" {
+                "D2 s2 runs out"
+            } else {
+                "D2 s3 runs out"
+            })?;
+            if byte == 0 {
+                return Err(if name == "s2" {
+                    "D2 zero byte in s2"
+                } else {
+                    "D2 zero byte in s3"
+                });
+            }
+            *next += 1;
+            d[q as usize] = byte;
+            pos = q + 1;
+        }
+        if next2 != s2.len() || next3 != s3.len() {
+            return Err("D2 s2 or s3 bytes left");
+        }
+        d
+    };
+    // D4: the base reads, from a cursor that starts at 0.
+    let (mut adds, mut inserts) = (adds.as_slice(), s.s[INS].as_slice());
     let mut cursor: i128 = 0;
     let mut out = Vec::new();
-    for o in ops {
-        assert!(o.kind <= INSERT, "D2 kind");
-        assert_eq!(o.reserved, [0; 3], "D2 reserved bytes");
-        assert!(o.len >= 1, "D2 len");
+    for o in &list {
         let len = o.len as usize;
         if o.kind == INSERT {
-            assert_eq!(o.seek, 0, "D2 insert seek");
             let (literals, rest) = inserts.split_at(len);
             out.extend_from_slice(literals);
             inserts = rest;
             continue;
         }
         let p = cursor + i128::from(o.seek);
-        assert!(p >= 0 && p + len as i128 <= base.len() as i128, "D4");
+        if p < 0 || p + len as i128 > base.len() as i128 {
+            return Err("D4 base read");
+        }
         let run = &base[p as usize..p as usize + len];
         if o.kind == ADD {
             let (diff, rest) = adds.split_at(len);
@@ -108,17 +348,26 @@ fn rebuild(ops: &[Op], adds: &[u8], inserts: &[u8], base: &[u8], chunk_len: u32)
         }
         cursor = p + len as i128;
     }
-    assert!(adds.is_empty() && inserts.is_empty(), "D2 trailing bytes");
-    assert_eq!(out.len(), chunk_len as usize, "D3");
-    out
+    assert!(adds.is_empty() && inserts.is_empty() && out.len() == c as usize);
+    Ok(out)
+}
+
+/// The content `s` rebuilds from `base`, which must follow D1–D4.
+fn content(s: &Streams, base: &[u8], c: u32) -> Vec<u8> {
+    rebuild(s, base, c).unwrap_or_else(|rule| panic!("a valid delta chunk breaks {rule}"))
+}
+
+/// Asserts that `s` breaks `rule` first, by this file's decoder.
+fn breaks(s: &Streams, base: &[u8], c: u32, rule: &str) {
+    assert_eq!(rebuild(s, base, c).err(), Some(rule), "the rule broken");
 }
 
 /// `bytes` compressed as the reference writer compresses a chunk: zstd at
 /// level 19 in one call, with a window of at least `bytes.len()` (or, for
-/// a few bytes zstd cannot make shorter, one Raw block). The
-/// frame is checked to follow Z2 (single-segment, no dictionary id, no
-/// reserved or unused bit) and to declare `bytes.len()` as its
-/// Frame_Content_Size.
+/// bytes zstd does not make shorter, the frame of one Raw block that zstd
+/// makes of them). The frame is checked to follow Z2 (single-segment, no
+/// dictionary id, no reserved or unused bit), to have no checksum, and to
+/// declare `bytes.len()` as its Frame_Content_Size.
 fn zstd_frame(bytes: &[u8]) -> Vec<u8> {
     let chunk_size = u32::try_from(bytes.len())
         .expect("small")
@@ -126,7 +375,7 @@ fn zstd_frame(bytes: &[u8]) -> Vec<u8> {
         .max(MIN_CHUNK_SIZE);
     let mut stored = Vec::new();
     let written = write_payload(
-        PayloadName::new("body").expect("name"),
+        PayloadName::new("stream").expect("name"),
         bytes,
         &mut stored,
         &ChunkingOptions {
@@ -141,23 +390,15 @@ fn zstd_frame(bytes: &[u8]) -> Vec<u8> {
     .expect("compress");
     assert_eq!(written.descriptor.chunk_count, 1);
     if written.index[4] == 0 {
-        // Too short for zstd to gain (a body of a few ops): the frame zstd
-        // makes of such input, one Raw block.
-        assert!(
-            bytes.len() < 64,
-            "zstd did not make {} bytes smaller",
-            bytes.len()
-        );
-        stored = zstd_frame_header(bytes.len() as u64, 0);
-        stored.extend(zstd_block(0, bytes.len() as u32, true, bytes));
+        stored = raw_frame(bytes);
     }
     assert_eq!(stored[..4], [0x28, 0xB5, 0x2F, 0xFD], "zstd magic");
     let fhd = stored[4];
     assert_eq!(fhd & 0x20, 0x20, "Single_Segment_flag (Z2)");
     assert_eq!(
-        fhd & 0x1B,
+        fhd & 0x1F,
         0,
-        "Unused_bit, Reserved_bit, Dictionary_ID_flag (Z2)"
+        "Unused_bit, Reserved_bit, Content_Checksum_flag, Dictionary_ID_flag"
     );
     let field = &stored[5..];
     let content_size = match fhd >> 6 {
@@ -168,6 +409,46 @@ fn zstd_frame(bytes: &[u8]) -> Vec<u8> {
     };
     assert_eq!(content_size, bytes.len() as u64, "Frame_Content_Size");
     stored
+}
+
+/// A single-segment frame of one Raw block holding `bytes`.
+fn raw_frame(bytes: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(bytes.len()).expect("small");
+    assert!(len <= 128 * 1024, "one block");
+    let mut out = zstd_frame_header(u64::from(len), 0);
+    out.extend(zstd_block(0, len, true, bytes));
+    out
+}
+
+/// The stored bytes of a delta chunk of `mode` and `frames` (D1): the
+/// header, then the frames.
+fn assemble(mode: u8, frames: &[Vec<u8>; 5]) -> Vec<u8> {
+    let mut out = vec![mode];
+    for f in frames {
+        out.extend_from_slice(&u32::try_from(f.len()).expect("small").to_le_bytes());
+    }
+    assert_eq!(out.len(), HEADER);
+    assert_eq!(HEADER, DELTA_HEADER_LEN);
+    for f in frames {
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// The frames of `s`: each stream there compressed by [`zstd_frame`].
+fn frames(s: &Streams) -> [Vec<u8>; 5] {
+    s.s.clone().map(|stream| {
+        if stream.is_empty() {
+            Vec::new()
+        } else {
+            zstd_frame(&stream)
+        }
+    })
+}
+
+/// The stored bytes of `s`.
+fn stored(s: &Streams) -> Vec<u8> {
+    assemble(s.mode, &frames(s))
 }
 
 /// The compression of a delta payload against `base`.
@@ -252,12 +533,90 @@ fn diffs(len: usize, every: usize, at: usize) -> Vec<u8> {
         .collect()
 }
 
+/// `len` difference bytes as relocated code makes them: zero but for
+/// runs of 1 to 3 nonzero bytes every 40 bytes (none in `[600, 1000)`, a
+/// zero stretch whose gap needs a 2-byte varint), plus a run of 2 at the
+/// start, one across bytes 1499 and 1500, and one at the last byte.
+fn relocations(len: usize) -> Vec<u8> {
+    let mut d = vec![0u8; len];
+    for (k, start) in (40..len).step_by(40).enumerate() {
+        if (600..1000).contains(&start) {
+            continue;
+        }
+        for j in 0..k % 3 + 1 {
+            if let Some(b) = d.get_mut(start + j) {
+                *b = ((k * 37 + j * 11) % 255 + 1) as u8;
+            }
+        }
+    }
+    d[0] = 0x05;
+    d[1] = 0x01;
+    d[1499] = 0x7f;
+    d[1500] = 0x80;
+    d[len - 1] = 0xff;
+    d
+}
+
+/// The first `n` (D2 maximum) ops of a 4096-byte chunk, with the longest
+/// ops stream the 6144-byte base allows: 30 ops of 128 bytes (2-byte len
+/// varints), 29 of 2 bytes and 198 of 1; every eighth an insert, the
+/// others alternately copy and add; every seek jumps between
+/// `[0, 3028)` and `[3100, 6127)`, so that each is a 2-byte varint.
+fn most_ops() -> Vec<Op> {
+    let n = max_ops(CHUNK);
+    let mut ops = Vec::new();
+    let (mut twos, mut cursor, mut far) = (29, 0i64, true);
+    for i in 0..n {
+        let kind = if i % 8 == 7 {
+            INSERT
+        } else if i % 2 == 1 {
+            ADD
+        } else {
+            COPY
+        };
+        let len = if i % 8 == 0 && i < 240 {
+            128
+        } else if twos > 0 {
+            twos -= 1;
+            2
+        } else {
+            1
+        };
+        let mut seek = 0;
+        if kind != INSERT {
+            let p = if far {
+                3100 + (i as i64 * 29) % 2900
+            } else {
+                (i as i64 * 13) % 2900
+            };
+            far = !far;
+            seek = p - cursor;
+            assert!((128..16384).contains(&zigzag(seek)), "a 2-byte seek");
+            cursor = p + i64::from(len);
+        }
+        ops.push(op(kind, len, seek));
+    }
+    assert_eq!(ops.iter().map(|o| o.len).sum::<u32>(), CHUNK);
+    ops
+}
+
+/// The add and insert lengths of `ops`.
+fn totals(ops: &[Op]) -> (usize, usize) {
+    let sum = |kind: u8| {
+        ops.iter()
+            .filter(|o| o.kind == kind)
+            .map(|o| o.len as usize)
+            .sum()
+    };
+    (sum(ADD), sum(INSERT))
+}
+
 pub fn add(g: &mut Gen) {
     // The base of most vectors: 6144 incompressible bytes.
     let base = noise(6144, 0xD1);
     let base_digest = g.base_file(&base);
 
-    // Copy, insert, add (with a negative seek), copy.
+    // Copy, insert, add (with a negative seek), copy; mode 0.
     let ops = [
         op(COPY, 2000, 1000),
         op(INSERT, 96, 0),
@@ -265,14 +624,22 @@ pub fn add(g: &mut Gen) {
         op(COPY, 500, 4000),
     ];
     let (adds, inserts) = (diffs(1500, 50, 7), text(96));
-    let content = rebuild(&ops, &adds, &inserts, &base, CHUNK);
-    let good_body = body(&ops, &adds, &inserts);
-    let frame = zstd_frame(&good_body);
-    let copy_add_insert = payload(NAME, delta_of(&base), &content, &[Chunk::delta(&frame)]);
+    let good = dense(&ops, &adds, &inserts);
+    let content_good = content(&good, &base, CHUNK);
+    let good_stored = stored(&good);
+    let copy_add_insert = payload(
+        NAME,
+        delta_of(&base),
+        &content_good,
+        &[Chunk::delta(&good_stored)],
+    );
     valid(
         g,
         "valid-delta-copy-add-insert",
-        "A Delta payload of one 4096-byte chunk rebuilt from its 6144-byte base by a delta chunk of four ops: copy base[1000..3000), insert 96 bytes, add 1500 difference bytes to base[100..1600) (seek -2900 from the cursor at 3000), copy base[5600..6100) (D1-D4).",
+        &format!(
+            "A Delta payload of one 4096-byte chunk rebuilt from its 6144-byte base by a delta chunk of four ops: copy base[1000..3000), insert 96 bytes, add 1500 difference bytes to base[100..1600) (seek -2900 from the cursor at 3000), copy base[5600..6100). Mode 0: the ops stream ({} bytes), s1 (the 1500 add bytes, zero but every 50th) and ins (the 96 insert bytes), each a zstd frame; s2 and s3 absent (D1-D4).",
+            good.s[OPS].len()
+        ),
         &[&copy_add_insert],
         &[(NAME, base_digest)],
     );
@@ -287,19 +654,48 @@ pub fn add(g: &mut Gen) {
         &[(NAME, base_digest)],
     );
 
-    // Delta, zstd and raw chunks in one Delta payload.
-    let ops0 = [op(COPY, 1024, 512), op(ADD, 3072, 0)];
-    let adds0 = diffs(3072, 64, 0);
-    let chunk0 = rebuild(&ops0, &adds0, &[], &base, CHUNK);
-    let chunk1 = text(4096);
-    let chunk2 = noise(1000, 0xD2);
-    let content = [chunk0.as_slice(), &chunk1, &chunk2].concat();
+    // Mode 1: the add bytes of relocated code, sparse.
+    let sparse_ops = [
+        op(ADD, 1500, 200),
+        op(COPY, 96, 2300),
+        op(INSERT, 40, 0),
+        op(ADD, 2460, -3900),
+    ];
+    let (sparse_adds, sparse_inserts) = (relocations(3960), text(40));
+    let sparse_good = sparse_streams(&sparse_ops, &sparse_adds, &sparse_inserts);
+    let sparse_content = content(&sparse_good, &base, CHUNK);
+    let nonzero = sparse_adds.iter().filter(|&&b| b != 0).count();
+    let [gaps, starts, continuations] = [S1, S2, S3].map(|i| sparse_good.s[i].len());
+    assert!(starts > 0 && continuations > 0 && gaps > nonzero);
     let p = payload(
         NAME,
         delta_of(&base),
-        &content,
+        &sparse_content,
+        &[Chunk::delta(&stored(&sparse_good))],
+    );
+    valid(
+        g,
+        "valid-delta-sparse",
+        &format!(
+            "A 4096-byte delta chunk in mode 1: add 1500 difference bytes to base[200..1700), copy base[4000..4096) (seek 2300), insert 40 bytes, add 2460 difference bytes to base[196..2656) (seek -3900). Of the 3960 difference bytes, {nonzero} are nonzero, in runs of 1 to 3 (one at byte 0, one across the two add ops at bytes 1499-1500, one at the last byte, none in [600, 1000)): s1 holds their {nonzero} gaps ({gaps} bytes, one a 2-byte varint), s2 the {starts} bytes that start a run and s3 the {continuations} that continue one (D1-D4)."
+        ),
+        &[&p],
+        &[(NAME, base_digest)],
+    );
+
+    // Delta, zstd and raw chunks in one Delta payload.
+    let ops0 = [op(COPY, 1024, 512), op(ADD, 3072, 0)];
+    let s0 = dense(&ops0, &diffs(3072, 64, 0), &[]);
+    let chunk0 = content(&s0, &base, CHUNK);
+    let chunk1 = text(4096);
+    let chunk2 = noise(1000, 0xD2);
+    let mixed = [chunk0.as_slice(), &chunk1, &chunk2].concat();
+    let p = payload(
+        NAME,
+        delta_of(&base),
+        &mixed,
         &[
-            Chunk::delta(&zstd_frame(&body(&ops0, &adds0, &[]))),
+            Chunk::delta(&stored(&s0)),
             Chunk::zstd(&zstd_frame(&chunk1)),
             Chunk::raw(&chunk2),
         ],
@@ -307,52 +703,46 @@ pub fn add(g: &mut Gen) {
     valid(
         g,
         "valid-delta-mixed-chunks",
-        "A Delta payload of 9192 bytes in three chunks: chunk 0 a delta chunk (copy base[512..1536), add to base[1536..4608)), chunk 1 a zstd chunk, chunk 2 (1000 bytes) raw; only the delta chunk reads the base.",
+        "A Delta payload of 9192 bytes in three chunks: chunk 0 a delta chunk in mode 0 (copy base[512..1536), add to base[1536..4608)), chunk 1 a zstd chunk, chunk 2 (1000 bytes) raw; only the delta chunk reads the base.",
         &[&p],
         &[(NAME, base_digest)],
     );
 
     // The cursor starts at 0 at each chunk.
-    let ops0 = [op(COPY, 4096, 2048)];
-    let ops1 = [op(COPY, 4096, 0)];
-    let chunk0 = rebuild(&ops0, &[], &[], &base, CHUNK);
-    let chunk1 = rebuild(&ops1, &[], &[], &base, CHUNK);
-    let content = [chunk0.as_slice(), &chunk1].concat();
+    let c0 = dense(&[op(COPY, 4096, 2048)], &[], &[]);
+    let c1 = dense(&[op(COPY, 4096, 0)], &[], &[]);
+    let cursor = [content(&c0, &base, CHUNK), content(&c1, &base, CHUNK)].concat();
     let p = payload(
         NAME,
         delta_of(&base),
-        &content,
-        &[
-            Chunk::delta(&zstd_frame(&body(&ops0, &[], &[]))),
-            Chunk::delta(&zstd_frame(&body(&ops1, &[], &[]))),
-        ],
+        &cursor,
+        &[Chunk::delta(&stored(&c0)), Chunk::delta(&stored(&c1))],
     );
     valid(
         g,
         "valid-delta-cursor-per-chunk",
-        "A Delta payload of two delta chunks: chunk 0 copies base[2048..6144), up to the base's end; chunk 1 copies with seek 0 from a cursor that starts again at 0, base[0..4096) (D4).",
+        "A Delta payload of two delta chunks, each only an ops stream: chunk 0 copies base[2048..6144), up to the base's end; chunk 1 copies with seek 0 from a cursor that starts again at 0, base[0..4096) (D4).",
         &[&p],
         &[(NAME, base_digest)],
     );
 
-    // The most ops and the longest body D1 and D2 allow.
-    let mut ops: Vec<Op> = (0..255).map(|_| op(ADD, 16, 0)).collect();
-    ops.extend([op(INSERT, 8, 0), op(INSERT, 8, 0)]);
-    let (adds, inserts) = (diffs(4080, 97, 3), text(16));
-    let longest = body(&ops, &adds, &inserts);
-    assert_eq!(ops.len() as u64, max_delta_ops(CHUNK));
-    assert_eq!(longest.len() as u64, max_delta_body_len(CHUNK));
-    let content = rebuild(&ops, &adds, &inserts, &base, CHUNK);
+    // The most ops D2 allows, with the longest ops stream this base allows.
+    let ops = most_ops();
+    let (a, i) = totals(&ops);
+    let most = dense(&ops, &diffs(a, 3, 1), &text(i));
     let p = payload(
         NAME,
         delta_of(&base),
-        &content,
-        &[Chunk::delta(&zstd_frame(&longest))],
+        &content(&most, &base, CHUNK),
+        &[Chunk::delta(&stored(&most))],
     );
     valid(
         g,
         "valid-delta-most-ops",
-        "A 4096-byte delta chunk of 257 ops (255 adds of 16 bytes, 2 inserts of 8), the most D2 allows (4096/16 + 1); its body is 8212 bytes, the longest D1 allows.",
+        &format!(
+            "A 4096-byte delta chunk of 257 ops, the most D2 allows (4096/16 + 1): every eighth an insert (32 inserts, {i} bytes), the others alternately copy and add ({a} add bytes, mode 0); 30 ops of 128 bytes, 29 of 2 and 198 of 1, and every seek jumps between the two halves of the base. Its ops stream is {} bytes (the 2-byte count, 257 kinds, every len of 128 and every seek a 2-byte varint), below bound_ops = 3865 (D1), which leaves room for 4-byte lens and 10-byte seeks that no valid ops stream of a 4096-byte chunk has.",
+            most.s[OPS].len()
+        ),
         &[&p],
         &[(NAME, base_digest)],
     );
@@ -456,7 +846,7 @@ pub fn add(g: &mut Gen) {
         Compression::Zstd,
         4096,
         CHUNK,
-        &[Chunk::delta(&frame)],
+        &[Chunk::delta(&good_stored)],
         copy_add_insert.descriptor.content_digest,
     );
     g.add(
@@ -483,23 +873,28 @@ pub fn add(g: &mut Gen) {
         .check(Check::Full)
         .base(NAME, base_digest),
     );
-    // A last chunk of 100 bytes stored as a 129-byte frame: a Raw block of
-    // a 120-byte body inserting the 100 bytes (a frame zstd would not
-    // make, since it is longer than the chunk). Chunk 0 is a zstd chunk,
-    // so that the payload's stored size stays below its size.
+    // A last chunk of 100 bytes stored as a delta chunk longer than that:
+    // one insert of the 100 bytes, its two streams each a frame of one Raw
+    // block. Chunk 0 is a zstd chunk, so that the payload's stored size
+    // stays below its size.
     let literals = noise(100, 0xD7);
-    let ops = [op(INSERT, 100, 0)];
-    let insert_body = body(&ops, &[], &literals);
-    let last = rebuild(&ops, &[], &literals, &base, 100);
-    let mut f = zstd_frame_header(insert_body.len() as u64, 0);
-    f.extend(zstd_block(0, insert_body.len() as u32, true, &insert_body));
+    let insert = dense(&[op(INSERT, 100, 0)], &[], &literals);
+    let last = content(&insert, &base, 100);
+    let framed = insert.s.clone().map(|s| {
+        if s.is_empty() {
+            Vec::new()
+        } else {
+            raw_frame(&s)
+        }
+    });
+    let f = assemble(DENSE, &framed);
     assert!(f.len() >= 100);
     let first = text(4096);
-    let content = [first.as_slice(), &last].concat();
+    let two = [first.as_slice(), &last].concat();
     let p = payload(
         NAME,
         delta_of(&base),
-        &content,
+        &two,
         &[Chunk::zstd(&zstd_frame(&first)), Chunk::delta(&f)],
     );
     assert!(p.descriptor.stored_size < p.descriptor.size);
@@ -507,8 +902,10 @@ pub fn add(g: &mut Gen) {
         Case::package(
             "malformed-delta-chunk-not-smaller",
             &format!(
-                "A Delta payload of 4196 bytes whose last chunk, of 100 bytes, is a delta chunk of {} bytes (a valid frame of a 120-byte body inserting the 100 bytes); chunk 0 is a zstd chunk: a delta chunk is 1 to chunk_len - 1 bytes (P3).",
-                f.len()
+                "A Delta payload of 4196 bytes whose last chunk, of 100 bytes, is a delta chunk of {} bytes (valid: the 21-byte header, a {}-byte ops frame of one insert of 100 bytes and a {}-byte ins frame, each one Raw block); chunk 0 is a zstd chunk: a delta chunk is 1 to chunk_len - 1 bytes (P3).",
+                f.len(),
+                framed[OPS].len(),
+                framed[INS].len()
             ),
             package(g, &[&p]),
         )
@@ -517,169 +914,482 @@ pub fn add(g: &mut Gen) {
         .base(NAME, base_digest),
     );
 
-    delta_rules(g, &base, base_digest, &good_body);
+    let valid_chunks = Valid {
+        good: &good,
+        good_content: &content_good,
+        sparse: &sparse_good,
+        sparse_content: &sparse_content,
+    };
+    delta_rules(g, &base, base_digest, &valid_chunks);
+}
+
+/// The valid chunks the failing ones are made from, with their content.
+struct Valid<'a> {
+    /// The chunk of valid-delta-copy-add-insert (mode 0).
+    good: &'a Streams,
+    good_content: &'a [u8],
+    /// The chunk of valid-delta-sparse (mode 1).
+    sparse: &'a Streams,
+    sparse_content: &'a [u8],
+}
+
+/// An ops stream of one copy of 4096 bytes whose seek is stored as
+/// `seek`, the bytes given.
+fn copy_with_seek_bytes(seek: &[u8]) -> Streams {
+    let mut ops = vec![0x01, COPY];
+    ops.extend(varint(4096));
+    ops.extend_from_slice(seek);
+    Streams {
+        mode: DENSE,
+        s: [ops, Vec::new(), Vec::new(), Vec::new(), Vec::new()],
+    }
+}
+
+/// Adds the integrity vectors of [`delta_rules`].
+struct Rules<'a> {
+    g: &'a mut Gen,
+    base: &'a [u8],
+    digest: Digest,
+}
+
+impl Rules<'_> {
+    /// A Delta payload of one 4096-byte chunk stored as `stored`, whose
+    /// content_digest is that of `content`: `integrity` at extract depth,
+    /// with the base on the device.
+    fn add(&mut self, name: &str, description: &str, stored: Vec<u8>, content: &[u8]) {
+        assert!(stored.len() < 4096, "{name}: the chunk is not smaller");
+        let p = payload(NAME, delta_of(self.base), content, &[Chunk::delta(&stored)]);
+        let file = package(self.g, &[&p]);
+        self.g.add(
+            Case::package(name, description, file)
+                .expect("integrity")
+                .check(Check::Extract)
+                .base(NAME, self.digest),
+        );
+    }
+
+    /// [`Rules::add`] of the chunk of `s`, which this file's decoder finds
+    /// breaks `rule` first.
+    fn rule(&mut self, name: &str, description: &str, s: &Streams, rule: &str, content: &[u8]) {
+        breaks(s, self.base, CHUNK, rule);
+        self.add(name, description, stored(s), content);
+    }
 }
 
 /// One integrity vector per rule of D1–D4, and the damaged delta of P7:
 /// a Delta payload of one 4096-byte chunk against `base`.
-fn delta_rules(g: &mut Gen, base: &[u8], base_digest: Digest, good_body: &[u8]) {
+fn delta_rules(g: &mut Gen, base: &[u8], base_digest: Digest, v: &Valid<'_>) {
     let first = &base[..4096];
-    let mut add = |name: &str, description: &str, stored: Vec<u8>, content: &[u8]| {
-        assert!(stored.len() < 4096, "{name}: the chunk is not smaller");
-        let p = payload(NAME, delta_of(base), content, &[Chunk::delta(&stored)]);
-        let file = package(g, &[&p]);
-        g.add(
-            Case::package(name, description, file)
-                .expect("integrity")
-                .check(Check::Extract)
-                .base(NAME, base_digest),
-        );
+    let mut r = Rules {
+        g,
+        base,
+        digest: base_digest,
     };
-    let copy = |seek: i64| body(&[op(COPY, 4096, seek)], &[], &[]);
+    let copy = |ops: &[Op]| dense(ops, &[], &[]);
+    let good_frames = frames(v.good);
 
-    // D4: base reads.
-    add(
-        "integrity-delta-read-before-base",
-        "A delta chunk whose ops copy base[0..100) then 3996 bytes with seek -101: from position -1, before the base's start (D4).",
-        zstd_frame(&body(&[op(COPY, 100, 0), op(COPY, 3996, -101)], &[], &[])),
-        &[&first[..100], &first[..3996]].concat(),
+    // D1: the header and the frames.
+    let good = assemble(v.good.mode, &good_frames);
+    r.add(
+        "integrity-delta-header-short",
+        "A delta chunk of 20 bytes, the first 20 of the chunk of valid-delta-copy-add-insert: shorter than the 21-byte header, mode u8 and five u32 stream lengths (D1).",
+        good[..20].to_vec(),
+        v.good_content,
     );
-    add(
-        "integrity-delta-read-past-base",
-        "A delta chunk whose one op copies 4096 bytes with seek 2049: base[2049..6145), one byte past the end of the 6144-byte base (D4).",
-        zstd_frame(&copy(2049)),
-        &base[2048..],
+    let mut mode = good.clone();
+    mode[0] = 2;
+    r.add(
+        "integrity-delta-unknown-mode",
+        "The chunk of valid-delta-copy-add-insert with mode 2: mode is 0 (dense) or 1 (sparse) (D1).",
+        mode,
+        v.good_content,
     );
-    // D3: output length.
-    add(
-        "integrity-delta-output-short",
-        "A delta chunk whose one op copies 4095 bytes into a 4096-byte chunk: the ops write one byte less than the chunk (D3).",
-        zstd_frame(&body(&[op(COPY, 4095, 0)], &[], &[])),
+    let mut past = good.clone();
+    let len_ins = u32::try_from(good_frames[INS].len()).expect("small") + 1;
+    past[17..21].copy_from_slice(&len_ins.to_le_bytes());
+    r.add(
+        "integrity-delta-lengths-past-end",
+        &format!(
+            "The chunk of valid-delta-copy-add-insert with len_ins {len_ins}, one more than its ins frame: 21 plus the five stream lengths is one more than stored_len, the stored bytes end inside the last frame (D1)."
+        ),
+        past,
+        v.good_content,
+    );
+    let mut trailing = good.clone();
+    trailing.push(0);
+    r.add(
+        "integrity-delta-trailing-byte",
+        "The chunk of valid-delta-copy-add-insert followed by one zero byte: 21 plus the five stream lengths is one less than stored_len; nothing follows frame_ins (D1).",
+        trailing,
+        v.good_content,
+    );
+    let mut no_ops = good_frames.clone();
+    no_ops[OPS].clear();
+    let mut absent = v.good.clone();
+    absent.s[OPS].clear();
+    breaks(&absent, base, CHUNK, "D1 ops absent");
+    r.add(
+        "integrity-delta-ops-absent",
+        "The chunk of valid-delta-copy-add-insert without its ops frame (len_ops 0), its s1 and ins frames unchanged: frame_ops MUST be there (D1).",
+        assemble(DENSE, &no_ops),
+        v.good_content,
+    );
+    let bound = bound_ops(CHUNK);
+    let mut long = copy(&[op(COPY, 4096, 0)]);
+    long.s[OPS].resize(bound + 1, 0);
+    r.rule(
+        "integrity-delta-ops-over-bound",
+        &format!(
+            "A delta chunk whose ops frame declares (and decodes to) {} bytes, over bound_ops = 10 + 15 x 257 = {bound} for a 4096-byte chunk: refused from the Frame_Content_Size before decompression (D1). The stream is one copy of base[0..4096) ({} bytes) followed by zero bytes, which D2 would also refuse (no valid ops stream of a 4096-byte chunk reaches the bound).",
+            bound + 1,
+            ops_stream(&[op(COPY, 4096, 0)]).len()
+        ),
+        &long,
+        "D1 ops over bound",
         first,
     );
-    add(
-        "integrity-delta-output-long",
-        "A delta chunk whose one op copies 4097 bytes into a 4096-byte chunk: the ops write one byte more than the chunk (D3).",
-        zstd_frame(&body(&[op(COPY, 4097, 0)], &[], &[])),
+    let small = ops_stream(&[op(COPY, 4096, 0)]);
+    let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0x80, 0x00];
+    f.extend_from_slice(&(small.len() as u32).to_le_bytes());
+    f.extend(zstd_block(0, small.len() as u32, true, &small));
+    r.add(
+        "integrity-delta-frame-not-single-segment",
+        "A delta chunk whose ops frame (a Raw block of an ops stream copying base[0..4096)) has a Window_Descriptor (Window_Size 1024) instead of the Single_Segment_flag (D1, Z2).",
+        assemble(DENSE, &[f, Vec::new(), Vec::new(), Vec::new(), Vec::new()]),
         first,
     );
-    // D2: the body.
-    add(
-        "integrity-delta-unknown-op-kind",
-        "A delta chunk whose one op has kind 3 (len 4096, seek 0): ops are 0 copy, 1 add or 2 insert (D2).",
-        zstd_frame(&body(&[op(3, 4096, 0)], &[], &[])),
+    // Mode 1 with the add bytes of valid-delta-copy-add-insert, which are
+    // isolated nonzero bytes: s3 is empty, so absent.
+    let isolated = {
+        let mut s = v.good.clone();
+        let [s1, s2, s3] = sparse(&s.s[S1]);
+        assert!(s3.is_empty());
+        s.mode = SPARSE;
+        s.s[S1] = s1;
+        s.s[S2] = s2;
+        s
+    };
+    assert_eq!(content(&isolated, base, CHUNK), v.good_content);
+    let mut empty = frames(&isolated);
+    empty[S3] = zstd_frame_header(0, 0);
+    empty[S3].extend(zstd_block(0, 0, true, &[]));
+    r.add(
+        "integrity-delta-empty-frame",
+        &format!(
+            "The ops and add bytes of valid-delta-copy-add-insert in mode 1 (s1 the {n} gaps, s2 the {n} nonzero add bytes, none of which continues a run), with a frame for s3 whose Frame_Content_Size is 0 (one empty Raw block): an empty stream has no frame, a frame there has 1 <= L_X (D1).",
+            n = isolated.s[S2].len()
+        ),
+        assemble(SPARSE, &empty),
+        v.good_content,
+    );
+    let framed = frames(v.good);
+    let mut short = framed.clone();
+    let ins = &v.good.s[INS];
+    short[INS] = zstd_frame_header(ins.len() as u64, 0);
+    short[INS].extend(zstd_block(
+        0,
+        ins.len() as u32 - 1,
+        true,
+        &ins[..ins.len() - 1],
+    ));
+    r.add(
+        "integrity-delta-frame-decodes-short",
+        "The chunk of valid-delta-copy-add-insert whose ins frame declares the 96 insert bytes (Frame_Content_Size 96) but holds one Raw block of the first 95: a frame decodes to exactly L_X bytes (D1, Z7).",
+        assemble(DENSE, &short),
+        v.good_content,
+    );
+
+    // D2: varints.
+    let s = copy_with_seek_bytes(&[0x80, 0x00]);
+    r.rule(
+        "integrity-delta-varint-not-minimal",
+        "A delta chunk of one copy of 4096 bytes whose seek 0 is the varint 80 00, not minimal (its first byte is 0x80; 0 is the byte 00) (D2).",
+        &s,
+        "D2 varint not minimal",
         first,
     );
-    let mut reserved = op(COPY, 4096, 0);
-    reserved.reserved = [0, 1, 0];
-    add(
-        "integrity-delta-op-reserved-byte",
-        "A delta chunk whose one op (copy 4096 bytes) has its second reserved byte 1 (D2).",
-        zstd_frame(&body(&[reserved], &[], &[])),
+    let mut eleven = vec![0x81];
+    eleven.extend([0x80; 9]);
+    eleven.push(0x00);
+    r.rule(
+        "integrity-delta-varint-too-long",
+        "A delta chunk of one copy of 4096 bytes whose seek is the 11-byte varint 81 80 80 80 80 80 80 80 80 80 00: longer than 10 bytes (D2). (Its value, 2^70, is also over 2^64 - 1: a minimal varint of 11 bytes always is.)",
+        &copy_with_seek_bytes(&eleven),
+        "D2 varint over 10 bytes",
         first,
     );
-    add(
-        "integrity-delta-op-zero-length",
-        "A delta chunk of two copies, the first of len 0, the second of 4096 bytes: every op has len at least 1 (D2).",
-        zstd_frame(&body(&[op(COPY, 0, 0), op(COPY, 4096, 0)], &[], &[])),
+    let mut over = vec![0x82];
+    over.extend([0x80; 8]);
+    over.push(0x00);
+    r.rule(
+        "integrity-delta-varint-too-large",
+        "A delta chunk of one copy of 4096 bytes whose seek is the 10-byte varint 82 80 80 80 80 80 80 80 80 00: 2^64, over 2^64 - 1 (D2).",
+        &copy_with_seek_bytes(&over),
+        "D2 varint over 2^64 - 1",
         first,
     );
-    let literals = text(96);
-    let meant = [&first[..4000], &literals].concat();
-    add(
-        "integrity-delta-insert-with-seek",
-        "A delta chunk that copies base[0..4000) then inserts 96 bytes with seek 1: an insert has seek 0 (D2).",
-        zstd_frame(&body(
-            &[op(COPY, 4000, 0), op(INSERT, 96, 1)],
-            &[],
-            &literals,
-        )),
-        &meant,
-    );
-    add(
-        "integrity-delta-body-short",
-        "A delta chunk that copies base[0..4000) then inserts 96 bytes, with only 95 insert bytes after the ops: the body ends inside its data (D2).",
-        zstd_frame(&body(
-            &[op(COPY, 4000, 0), op(INSERT, 96, 0)],
-            &[],
-            &literals[..95],
-        )),
-        &meant,
+    // D2: the ops stream.
+    let s = Streams {
+        mode: DENSE,
+        s: [vec![0x00], Vec::new(), Vec::new(), Vec::new(), Vec::new()],
+    };
+    r.rule(
+        "integrity-delta-no-ops",
+        "A delta chunk whose ops stream is the one byte 00, op_count 0: 1 <= op_count (D2); so the ops also write nothing of the 4096-byte chunk (D3). content_digest is that of base[0..4096).",
+        &s,
+        "D2 op count",
+        first,
     );
     // 254 copies of 16 bytes and 4 of 8: 258 ops, writing 4096 bytes.
     let mut many: Vec<Op> = (0..254).map(|_| op(COPY, 16, 0)).collect();
     many.extend((0..4).map(|_| op(COPY, 8, 0)));
-    assert_eq!(many.len() as u64, max_delta_ops(CHUNK) + 1);
-    add(
+    assert_eq!(many.len(), max_ops(CHUNK) + 1);
+    r.rule(
         "integrity-delta-too-many-ops",
         "A delta chunk of 258 copies (254 of 16 bytes and 4 of 8) that rebuild base[0..4096): a 4096-byte chunk has at most 4096/16 + 1 = 257 ops (D2).",
-        zstd_frame(&body(&many, &[], &[])),
+        &copy(&many),
+        "D2 op count",
         first,
     );
-    let mut trailing = copy(0);
-    trailing.push(0);
-    add(
-        "integrity-delta-trailing-body-byte",
-        "A delta chunk whose body (one copy of base[0..4096)) is followed by one zero byte: nothing follows the add and insert bytes (D2).",
-        zstd_frame(&trailing),
+    r.rule(
+        "integrity-delta-unknown-op-kind",
+        "A delta chunk whose one op has kind 3 (len 4096, then a seek 0, as every op not an insert has): kind is 0 copy, 1 add or 2 insert (D2).",
+        &copy(&[op(3, 4096, 0)]),
+        "D2 op kind",
         first,
     );
-    // D1: the frame.
-    let bound = max_delta_body_len(CHUNK);
-    let mut long = copy(0);
-    long.resize(bound as usize + 1, 0);
-    add(
-        "integrity-delta-body-over-bound",
-        &format!(
-            "A delta chunk whose frame declares (and decodes to) a body of {} bytes, over the {bound} D1 allows a 4096-byte chunk: refused from the Frame_Content_Size before decompression (D1). The body is a copy of base[0..4096) followed by zero bytes.",
-            bound + 1
-        ),
-        zstd_frame(&long),
+    r.rule(
+        "integrity-delta-op-zero-length",
+        "A delta chunk of two copies, the first of len 0, the second of 4096 bytes (both seek 0): every op has len at least 1 (D2).",
+        &copy(&[op(COPY, 0, 0), op(COPY, 4096, 0)]),
+        "D2 op len",
         first,
     );
-    let small = copy(0);
-    let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0x80, 0x00];
-    f.extend_from_slice(&(small.len() as u32).to_le_bytes());
-    f.extend(zstd_block(0, small.len() as u32, true, &small));
-    add(
-        "integrity-delta-frame-not-single-segment",
-        "A delta chunk whose frame (a Raw block of a body copying base[0..4096)) has a Window_Descriptor (Window_Size 1024) instead of the Single_Segment_flag (D1, Z2).",
-        f,
+    r.rule(
+        "integrity-delta-op-too-long",
+        "A delta chunk whose one op copies 4097 bytes into a 4096-byte chunk: len is at most the chunk's length (D2); so the ops also write past the chunk (D3).",
+        &copy(&[op(COPY, 4097, 0)]),
+        "D2 op len",
         first,
     );
-    // P7: a valid delta that rebuilds other content.
-    // The first add byte: after the op count and the four ops.
-    let mut damaged = good_body.to_vec();
-    damaged[4 + 16 * 4] ^= 0x01;
-    let meant = rebuild_body(good_body, base);
-    assert_ne!(rebuild_body(&damaged, base), meant);
-    add(
-        "integrity-delta-content-mismatch",
-        "The body of valid-delta-copy-add-insert with its first add byte changed: every op follows D1-D4, but the rebuilt chunk differs in one byte from the content that content_digest names (P7).",
-        zstd_frame(&damaged),
+    let mut s = copy(&[op(COPY, 4096, 0)]);
+    s.s[OPS].push(0x00);
+    r.rule(
+        "integrity-delta-ops-trailing-byte",
+        "A delta chunk whose ops stream (one copy of base[0..4096)) is followed by one zero byte, the stream 01 00 a0 00 00 00: the stream ends exactly after the last seek (D2).",
+        &s,
+        "D2 bytes after the last seek",
+        first,
+    );
+    // D2: which streams are there.
+    let literals = text(96);
+    let meant = [&first[..4000], &literals].concat();
+    let insert = dense(&[op(COPY, 4000, 0), op(INSERT, 96, 0)], &[], &literals);
+    assert_eq!(content(&insert, base, CHUNK), meant);
+    let mut s = copy(&[op(COPY, 4096, 0)]);
+    s.s[INS] = text(10);
+    r.rule(
+        "integrity-delta-ins-unneeded",
+        "A delta chunk of one copy of base[0..4096) with an ins frame of 10 bytes: the frame of ins is there only if the ops insert bytes (D2).",
+        &s,
+        "D2 ins present",
+        first,
+    );
+    let mut s = insert.clone();
+    s.s[INS].clear();
+    r.rule(
+        "integrity-delta-ins-absent",
+        "A delta chunk that copies base[0..4000) then inserts 96 bytes, without an ins frame: the frame of ins is there if the ops insert bytes (D2).",
+        &s,
+        "D2 ins absent",
         &meant,
     );
-}
-
-/// The 4096-byte chunk that the encoded delta body `encoded` (of valid
-/// ops) rebuilds from `base`.
-fn rebuild_body(encoded: &[u8], base: &[u8]) -> Vec<u8> {
-    let n = u32::from_le_bytes(encoded[..4].try_into().expect("4")) as usize;
-    let mut ops = Vec::new();
-    for i in 0..n {
-        let o = &encoded[4 + 16 * i..4 + 16 * (i + 1)];
-        ops.push(Op {
-            kind: o[0],
-            reserved: [o[1], o[2], o[3]],
-            len: u32::from_le_bytes(o[4..8].try_into().expect("4")),
-            seek: i64::from_le_bytes(o[8..16].try_into().expect("8")),
-        });
+    let mut s = insert.clone();
+    s.s[INS].pop();
+    r.rule(
+        "integrity-delta-ins-wrong-size",
+        "A delta chunk that copies base[0..4000) then inserts 96 bytes, whose ins frame holds (and declares) 95: L_ins is the total length of the inserts, checked from the Frame_Content_Size before decompression (D2).",
+        &s,
+        "D2 ins size",
+        &meant,
+    );
+    let mut s = v.good.clone();
+    s.s[S2] = vec![0x01];
+    r.rule(
+        "integrity-delta-dense-with-s2",
+        "The chunk of valid-delta-copy-add-insert (mode 0) with an s2 frame of one byte 01: in mode 0, frame_s2 and frame_s3 MUST NOT be there (D2).",
+        &s,
+        "D2 mode 0 s2 or s3 present",
+        v.good_content,
+    );
+    let mut s = v.good.clone();
+    s.s[S1].pop();
+    r.rule(
+        "integrity-delta-dense-wrong-size",
+        "The chunk of valid-delta-copy-add-insert (mode 0) whose s1 frame holds (and declares) the first 1499 of its 1500 add bytes: in mode 0, L_s1 is the total length of the adds (D2).",
+        &s,
+        "D2 mode 0 s1 size",
+        v.good_content,
+    );
+    // D2: mode 1.
+    r.rule(
+        "integrity-delta-sparse-without-adds",
+        "A delta chunk in mode 1 of one copy of base[0..4096), only an ops stream: without add ops, mode is 0 (D2). (Mode 1 also needs an s1 frame of 1 <= L_s1 <= 0 bytes, which cannot be.)",
+        &Streams {
+            mode: SPARSE,
+            ..copy(&[op(COPY, 4096, 0)])
+        },
+        "D2 mode 1 without add bytes",
+        first,
+    );
+    let zero_adds = Streams {
+        mode: SPARSE,
+        ..copy(&[op(COPY, 2000, 0), op(ADD, 2096, 0)])
+    };
+    r.rule(
+        "integrity-delta-sparse-s1-absent",
+        "A delta chunk in mode 1 that copies base[0..2000) and adds 2096 difference bytes to base[2000..4096), with no s1, s2 or s3 frame (as if the difference bytes were all zero): in mode 1, frame_s1 MUST be there (D2). content_digest is that of base[0..4096).",
+        &zero_adds,
+        "D2 mode 1 s1 absent",
+        first,
+    );
+    // 96 nonzero add bytes in one run: s1 96 gaps of 0, s2 one byte, s3 95.
+    let run: Vec<u8> = (0..96).map(|i| (i * 5 % 255 + 1) as u8).collect();
+    let dense_run = sparse_streams(&[op(COPY, 4000, 0), op(ADD, 96, 0)], &run, &[]);
+    let run_content = content(&dense_run, base, CHUNK);
+    let mut s = dense_run.clone();
+    s.s[S3].push(0x2a);
+    r.rule(
+        "integrity-delta-sparse-too-many-bytes",
+        "A delta chunk in mode 1 that copies base[0..4000) and adds 96 nonzero difference bytes to base[4000..4096): s1 96 gaps of 0, s2 the first byte, s3 the other 95 and one more byte 2a, so L_s2 + L_s3 = 97, over A = 96, checked from the frame headers before decompression (D2). (s3 also has that byte left when s1 ends; any L_s2 + L_s3 over A does.)",
+        &s,
+        "D2 mode 1 s2 and s3 over A",
+        &run_content,
+    );
+    let sparse_desc = "The chunk of valid-delta-sparse (mode 1)";
+    // The last gap, one more: the last nonzero byte lands on D[3960].
+    let mut at = 0;
+    let mut gaps = Vec::new();
+    while at < v.sparse.s[S1].len() {
+        gaps.push(read_varint(&v.sparse.s[S1], &mut at).expect("gap"));
     }
-    let data = &encoded[4 + 16 * n..];
-    let add_len: usize = ops
-        .iter()
-        .filter(|o| o.kind == ADD)
-        .map(|o| o.len as usize)
-        .sum();
-    rebuild(&ops, &data[..add_len], &data[add_len..], base, CHUNK)
+    let last = gaps.len() - 1;
+    gaps[last] += 1;
+    let mut s = v.sparse.clone();
+    s.s[S1] = gaps.iter().flat_map(|&g| varint(g)).collect();
+    r.rule(
+        "integrity-delta-sparse-gap-past-end",
+        &format!(
+            "{sparse_desc} with its last gap in s1 one more ({}): the last nonzero byte would be D[3960], past the 3960 add bytes (q < A, D2).",
+            gaps[last]
+        ),
+        &s,
+        "D2 gap past the add bytes",
+        v.sparse_content,
+    );
+    let mut s = v.sparse.clone();
+    s.s[S2].pop();
+    r.rule(
+        "integrity-delta-sparse-s2-runs-out",
+        &format!(
+            "{sparse_desc} without the last byte of s2 (the last add byte, which starts a run): the last gap of s1 takes a byte of s2, which has run out (D2)."
+        ),
+        &s,
+        "D2 s2 runs out",
+        v.sparse_content,
+    );
+    let mut s = v.sparse.clone();
+    s.s[S3].pop();
+    r.rule(
+        "integrity-delta-sparse-s3-runs-out",
+        &format!(
+            "{sparse_desc} without the last byte of s3: the last gap of 0 that continues a run takes a byte of s3, which has run out (D2)."
+        ),
+        &s,
+        "D2 s3 runs out",
+        v.sparse_content,
+    );
+    let d = relocations(3960);
+    assert_eq!((v.sparse.s[S2][1], v.sparse.s[S3][0]), (d[40], d[1]));
+    let mut s = v.sparse.clone();
+    s.s[S2][1] = 0;
+    r.rule(
+        "integrity-delta-sparse-zero-in-s2",
+        &format!(
+            "{sparse_desc} with the second byte of s2 (difference byte D[40]) set to 00: the bytes of s2 and s3 are nonzero (D2)."
+        ),
+        &s,
+        "D2 zero byte in s2",
+        v.sparse_content,
+    );
+    let mut s = v.sparse.clone();
+    s.s[S3][0] = 0;
+    r.rule(
+        "integrity-delta-sparse-zero-in-s3",
+        &format!(
+            "{sparse_desc} with the first byte of s3 (difference byte D[1]) set to 00: the bytes of s2 and s3 are nonzero (D2)."
+        ),
+        &s,
+        "D2 zero byte in s3",
+        v.sparse_content,
+    );
+    let mut s = v.sparse.clone();
+    s.s[S2].push(0x2a);
+    r.rule(
+        "integrity-delta-sparse-bytes-left",
+        &format!(
+            "{sparse_desc} with one more byte, 2a, at the end of s2: when s1 ends, s2 and s3 MUST have been read to their ends (D2)."
+        ),
+        &s,
+        "D2 s2 or s3 bytes left",
+        v.sparse_content,
+    );
+    // D3: output length.
+    r.rule(
+        "integrity-delta-output-short",
+        "A delta chunk whose one op copies 4095 bytes into a 4096-byte chunk: the ops write one byte less than the chunk (D3).",
+        &copy(&[op(COPY, 4095, 0)]),
+        "D3 output length",
+        first,
+    );
+    r.rule(
+        "integrity-delta-output-long",
+        "A delta chunk of two copies, base[0..4000) and base[4000..4097), into a 4096-byte chunk: the ops write one byte more than the chunk (D3).",
+        &copy(&[op(COPY, 4000, 0), op(COPY, 97, 0)]),
+        "D3 output length",
+        first,
+    );
+    // D4: base reads.
+    r.rule(
+        "integrity-delta-read-before-base",
+        "A delta chunk whose ops copy base[0..100) then 3996 bytes with seek -101: from position -1, before the base's start (D4).",
+        &copy(&[op(COPY, 100, 0), op(COPY, 3996, -101)]),
+        "D4 base read",
+        &[&first[..100], &first[..3996]].concat(),
+    );
+    r.rule(
+        "integrity-delta-read-past-base",
+        "A delta chunk whose one op copies 4096 bytes with seek 2049: base[2049..6145), one byte past the end of the 6144-byte base (D4).",
+        &copy(&[op(COPY, 4096, 2049)]),
+        "D4 base read",
+        &base[2048..],
+    );
+    // P7: a valid delta that rebuilds other content.
+    let mut damaged = v.good.clone();
+    damaged.s[S1][0] ^= 0x01;
+    let other = content(&damaged, base, CHUNK);
+    assert_eq!(
+        other
+            .iter()
+            .zip(v.good_content)
+            .filter(|(a, b)| a != b)
+            .count(),
+        1
+    );
+    r.add(
+        "integrity-delta-content-mismatch",
+        "The chunk of valid-delta-copy-add-insert with its first add byte (the first byte of s1) changed from 00 to 01: every rule of D1-D4 holds, but the rebuilt chunk differs in one byte from the content that content_digest names (P7).",
+        stored(&damaged),
+        v.good_content,
+    );
 }
