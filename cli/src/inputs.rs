@@ -80,8 +80,13 @@ pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
 /// `path` more than once or rewrites it (signing, attaching, editing).
 /// Checked from the file's metadata, without opening it.
 pub fn regular_file(path: &Path, command: &str) -> CliResult<()> {
-    let meta = std::fs::metadata(path).map_err(|e| CliError::io(path, &e))?;
-    if is_stdin(path) || !meta.is_file() {
+    // `-` is refused as such, whether or not a file of that name exists.
+    let meta = if is_stdin(path) {
+        None
+    } else {
+        Some(std::fs::metadata(path).map_err(|e| CliError::io(path, &e))?)
+    };
+    if !meta.is_some_and(|m| m.is_file()) {
         return Err(CliError::usage(format!(
             "{}: not a regular file: `hpk {command}` reads its file more than once or rewrites it",
             path.display()

@@ -287,6 +287,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record installed packages and accepted catalogs in a device profile.
+    #[command(subcommand)]
+    Device(commands::device::DeviceCommand),
     // ---- other ----
     /// Run the whole flow in a fresh folder: keys, root, packages, catalog, plans.
     #[command(after_help = "Example:\n  hpk demo\n  hpk demo --dir ./hpk-demo")]
@@ -436,6 +439,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             time,
             json,
         } => commands::plan::plan(&catalog, &root, &device, time.now, json),
+        Command::Device(cmd) => commands::device::run(cmd),
         Command::Demo { dir } => commands::demo::demo(dir.as_deref(), ui),
         Command::Completions { shell } => {
             let mut cmd = command();
@@ -459,7 +463,10 @@ const GROUPS: [(&str, &[&str]); 3] = [
             "keygen", "pubkey", "pack", "sign", "tbs", "attach", "root", "catalog",
         ],
     ),
-    ("Checking", &["verify", "extract", "inspect", "plan"]),
+    (
+        "Checking",
+        &["verify", "extract", "inspect", "plan", "device"],
+    ),
     ("Other", &["demo", "completions", "man", "help"]),
 ];
 
@@ -518,6 +525,7 @@ impl Cli {
             | Command::Plan { json, .. } => *json,
             Command::Catalog(c) => c.wants_json(),
             Command::Root(c) => c.wants_json(),
+            Command::Device(c) => c.wants_json(),
             _ => false,
         }
     }

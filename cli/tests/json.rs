@@ -208,6 +208,55 @@ fn documents() -> Vec<(&'static str, i32, Vec<String>)> {
             0,
             s(&["keygen", "--out", "new.key", "--unencrypted", "--json"]),
         ),
+        // Last: these change the device profile the commands above read.
+        (
+            "device-record-install-error",
+            3,
+            s(&[
+                "device",
+                "record-install",
+                "hotpatch.hpk",
+                "--root",
+                "root.hpkroot",
+                "--device",
+                "devices/x64-enterprise.toml",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
+        (
+            "device-record-install",
+            0,
+            s(&[
+                "device",
+                "record-install",
+                "baseline.hpk",
+                "--root",
+                "root.hpkroot",
+                "--device",
+                "devices/x64-enterprise.toml",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
+        (
+            "device-record-catalog",
+            0,
+            s(&[
+                "device",
+                "record-catalog",
+                "catalog.hpkcat",
+                "--root",
+                "root.hpkroot",
+                "--device",
+                "devices/x64-enterprise.toml",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
     ]
 }
 

@@ -177,6 +177,28 @@ fn quiet_prints_nothing_on_stderr_when_all_goes_well() {
         vec!["catalog", "new", "--out", "q.hpkcat"],
         vec!["catalog", "add", "q.hpkcat", "baseline.hpk"],
         vec!["catalog", "sign", "q.hpkcat", "--key", "keys/catalog.key"],
+        vec![
+            "device",
+            "record-install",
+            "baseline.hpk",
+            "--root",
+            "root.hpkroot",
+            "--device",
+            "devices/x64-enterprise.toml",
+            "--now",
+            NOW,
+        ],
+        vec![
+            "device",
+            "record-catalog",
+            "catalog.hpkcat",
+            "--root",
+            "root.hpkroot",
+            "--device",
+            "devices/x64-enterprise.toml",
+            "--now",
+            NOW,
+        ],
         vec!["man", "--out", "man"],
     ]);
     for (i, args) in steps.into_iter().enumerate() {
@@ -307,6 +329,7 @@ fn help_groups_commands_and_every_command_has_an_example() {
             "catalog",
             &["new", "add", "sign", "verify", "tbs", "attach"][..],
         ),
+        ("device", &["record-install", "record-catalog"][..]),
     ] {
         for s in subs {
             let out = hpk_in(dir, &[group, s, "--help"]).ok().stdout;
@@ -337,6 +360,8 @@ fn the_same_things_have_the_same_flags() {
         &["sign", "--help"],
         &["catalog", "verify", "--help"],
         &["catalog", "sign", "--help"],
+        &["device", "record-install", "--help"],
+        &["device", "record-catalog", "--help"],
     ] {
         has(c, "-r, --root <ROOT>");
     }
@@ -344,9 +369,16 @@ fn the_same_things_have_the_same_flags() {
         &["verify", "--help"][..],
         &["extract", "--help"],
         &["plan", "--help"],
+        &["device", "record-install", "--help"],
+        &["device", "record-catalog", "--help"],
     ] {
         has(c, "-d, --device <DEVICE>");
     }
+    has(&["plan", "--help"], "-c, --catalog <CATALOG>");
+    has(
+        &["device", "record-install", "--help"],
+        "-c, --catalog <CATALOG>",
+    );
     for c in [
         &["sign", "--help"][..],
         &["root", "sign", "--help"],
@@ -374,6 +406,8 @@ fn the_same_things_have_the_same_flags() {
         &["plan", "--help"],
         &["keygen", "--help"],
         &["catalog", "verify", "--help"],
+        &["device", "record-install", "--help"],
+        &["device", "record-catalog", "--help"],
     ] {
         has(c, "--json");
     }
@@ -384,6 +418,8 @@ fn the_same_things_have_the_same_flags() {
         &["plan", "--help"],
         &["root", "verify", "--help"],
         &["catalog", "verify", "--help"],
+        &["device", "record-install", "--help"],
+        &["device", "record-catalog", "--help"],
     ] {
         has(c, "--now <TIME>");
     }
@@ -420,6 +456,8 @@ fn man_pages_for_every_command() {
         "hpk-root-init.1",
         "hpk-catalog-verify.1",
         "hpk-root-attach.1",
+        "hpk-device-record-install.1",
+        "hpk-device-record-catalog.1",
     ] {
         let text = std::fs::read_to_string(dir.join("pages").join(page))
             .unwrap_or_else(|e| panic!("{page}: {e}"));

@@ -43,7 +43,9 @@ fn open(path: &Path) -> CliResult<(inputs::Input, Option<u64>)> {
 /// The stable name of a missing or different base (SPEC.md D5).
 const MISSING_BASE: &str = "missing-base";
 
-fn verify_error(path: &Path, e: &VerifyError) -> CliError {
+/// A package that does not verify, as an error about `path`, with what to
+/// do about it.
+pub(crate) fn verify_error(path: &Path, e: &VerifyError) -> CliError {
     let err = CliError::from_class(e.class(), path, e).with_reason(e.reason().map(|r| r.as_str()));
     match e {
         VerifyError::Payload(hpk_format::PayloadError::MissingBase { .. }) => {
@@ -105,11 +107,38 @@ fn detail(n: &NotApplicable, manifest: &Manifest, clock: Clock) -> String {
     }
 }
 
+/// An authentic package the policy refuses, as an error about `path`:
+/// exit 3, class `policy` with the reason's stable name, the verdict for
+/// people, then `tail` (what was not done, e.g. `; nothing extracted`).
+pub(crate) fn not_applicable_error(
+    path: &Path,
+    n: &NotApplicable,
+    manifest: &Manifest,
+    clock: Clock,
+    tail: &str,
+) -> CliError {
+    let err = CliError::new(
+        Failure::NotApplicable,
+        format!(
+            "{}: authentic, but {}{tail}",
+            path.display(),
+            describe(n, manifest, clock)
+        ),
+    )
+    .with_class(hpk_format::ErrorClass::Policy)
+    .with_reason(Some(n.reason.as_str()));
+    match not_applicable_hint(n) {
+        Some(h) => err.hint(h),
+        None => err,
+    }
+}
+
 /// What to do about a not-applicable verdict, when there is something.
 fn not_applicable_hint(n: &NotApplicable) -> Option<&'static str> {
     match n.reason {
         Reason::WrongBaseline => Some(
-            "install its baseline first, and record it as installed_baseline in the device profile",
+            "install its baseline first, and record it with `hpk device record-install` \
+             (installed_baseline in the device profile)",
         ),
         Reason::Expired | Reason::NotYetValid => Some("check the clock, or pass --now"),
         Reason::KindNotAllowed => {
@@ -167,13 +196,10 @@ fn with_bases<R>(package: Package<R, Judged>, base_dir: Option<&Path>) -> Packag
 /// Runs `hpk verify`.
 pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
     let out = verify_inner(args, ui)?;
-    let verdict = out.not_applicable.as_ref().map(|n| {
-        (
-            n,
-            detail(n, &out.head, out.clock),
-            describe(n, &out.head, out.clock),
-        )
-    });
+    let verdict = out
+        .not_applicable
+        .as_ref()
+        .map(|n| (n, detail(n, &out.head, out.clock)));
     if args.json {
         json::print(&json!({
             "schema": "hpk-verify/1",
@@ -181,8 +207,8 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
             "result": if verdict.is_some() { "not-applicable" } else { "valid" },
             "checked": checked(args),
             "policy": if args.device.is_some() { "device" } else { "intrinsic" },
-            "reason": verdict.as_ref().map(|(n, _, _)| n.reason.as_str()),
-            "detail": verdict.as_ref().map(|(_, d, _)| d.clone()),
+            "reason": verdict.as_ref().map(|(n, _)| n.reason.as_str()),
+            "detail": verdict.as_ref().map(|(_, d)| d.clone()),
             "role": out.head.role().as_str(),
             "signers": signers_json(&out.head),
             "package": json::manifest(&out.head, &out.head.digest()),
@@ -205,16 +231,8 @@ pub fn verify(args: &VerifyArgs, ui: Ui) -> CliResult {
             }
             Ok(())
         }
-        Some((n, _, text)) => {
-            let err = CliError::new(
-                Failure::NotApplicable,
-                format!("{}: authentic, but {text}", args.package.display()),
-            )
-            .with_class(hpk_format::ErrorClass::Policy);
-            let err = match not_applicable_hint(n) {
-                Some(h) => err.hint(h),
-                None => err,
-            };
+        Some((n, _)) => {
+            let err = not_applicable_error(&args.package, n, &out.head, out.clock, "");
             Err(CliError {
                 reported: args.json,
                 ..err
@@ -318,20 +336,13 @@ pub fn extract(args: &ExtractArgs, ui: Ui) -> CliResult {
     let package = match judge(package, device.as_ref()) {
         Ok(package) => package,
         Err(refused) => {
-            let n = &refused.reason;
-            let err = CliError::new(
-                Failure::NotApplicable,
-                format!(
-                    "{}: authentic, but {}; nothing extracted",
-                    args.package.display(),
-                    describe(n, refused.package.manifest(), clock)
-                ),
-            )
-            .with_class(hpk_format::ErrorClass::Policy);
-            return Err(match not_applicable_hint(n) {
-                Some(h) => err.hint(h),
-                None => err,
-            });
+            return Err(not_applicable_error(
+                &args.package,
+                &refused.reason,
+                refused.package.manifest(),
+                clock,
+                "; nothing extracted",
+            ));
         }
     };
     let package = with_bases(package, args.base_dir.as_deref());

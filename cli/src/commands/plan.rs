@@ -66,7 +66,7 @@ fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
         ),
         CatalogError::Container(hpk_format::ContainerError::WrongFileType { .. }) => (
             format!("{}: {e}", path.display()),
-            Some("--catalog takes a catalog file (made by `hpk catalog new`), e.g. catalog.hpkcat"),
+            Some("give a catalog file here (made by `hpk catalog new`), e.g. catalog.hpkcat"),
         ),
         _ => (format!("{}: {e}", path.display()), None),
     };
