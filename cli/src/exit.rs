@@ -241,8 +241,9 @@ pub static PROMPTING: AtomicBool = AtomicBool::new(false);
 
 /// Installs the handler that ends the process on SIGINT, SIGTERM or
 /// SIGHUP: it first removes the temporary files of the files being written
-/// ([`hpk_sign::remove_temp_files`]) and the staging folders of
-/// extractions ([`hpk_verify::remove_staging_dirs`]), since destructors do
+/// (packages, keys, device profiles: [`hpk_verify::remove_temp_files`])
+/// and the staging folders of extractions
+/// ([`hpk_verify::remove_staging_dirs`]), since destructors do
 /// not run when the process ends this way, so that an interrupted command
 /// leaves nothing unfinished behind, then exits with [`INTERRUPTED`].
 pub fn exit_cleanly_on_interrupt() {
@@ -255,7 +256,7 @@ pub fn exit_cleanly_on_interrupt() {
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
         let removed =
-            hpk_sign::remove_temp_files().saturating_add(hpk_verify::remove_staging_dirs());
+            hpk_verify::remove_temp_files().saturating_add(hpk_verify::remove_staging_dirs());
         let what = match removed {
             0 => String::new(),
             1 => "; removed 1 unfinished file".to_owned(),

@@ -14,7 +14,6 @@
 //! The result is deterministic: the same description, payload bytes and
 //! creation time give the same bytes, whatever the thread count.
 
-use crate::atomic_file::AtomicFile;
 use crate::delta_from::DeltaFrom;
 use crate::description::{DescriptionError, PackageDescription, PayloadSource};
 use crate::error::SignError;
@@ -31,6 +30,7 @@ use hpk_format::{
     SIGNATURE_RECORD_LEN, SignatureRecord, WriteError, canonicalize_signatures, encode_into,
     encoded_len, statement_for_digest,
 };
+use hpk_verify::AtomicFile;
 use hpk_verify::TrustedRoot;
 use sha2::{Digest as _, Sha256};
 use std::fmt;

@@ -28,8 +28,8 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file::AtomicFile;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use hpk_verify::AtomicFile;
 use pkcs8::der::asn1::OctetStringRef;
 use pkcs8::der::pem::{self, LineEnding};
 use pkcs8::der::{AnyRef, Decode, Encode};

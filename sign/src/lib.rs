@@ -5,7 +5,6 @@
 //! external signer, and authoring of trust roots and catalogs.
 #![forbid(unsafe_code)]
 
-mod atomic_file;
 pub mod build;
 pub mod catalog;
 mod delta;
@@ -24,7 +23,7 @@ pub mod signing;
 mod time;
 pub mod tree;
 
-pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
+// Written atomically with hpk-verify's writer, which device profiles use too.
 pub use build::{
     BuildError, BuildOptions, BuildProgress, BuiltPackage, build_package, source_date_epoch,
 };
@@ -34,6 +33,7 @@ pub use description::{
     PayloadSource, TreeSource, UnknownToken, Unsupported,
 };
 pub use error::SignError;
+pub use hpk_verify::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
 pub use keys::{KeyError, KeyId, PublicKey, SecretKey};
 pub use payload_writer::{ChunkingOptions, WrittenPayload, write_payload};
 pub use pkcs11_uri::{Pin, Pkcs11Uri, UriError, UriPin};

@@ -2,11 +2,11 @@
 //! editing, saving edits (which drops signatures that no longer cover the
 //! body), and signing them with a local key or an external signer.
 
-use crate::atomic_file::AtomicFile;
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use crate::signing::{SignOptions, SignOutcome, add_record, open_metadata, raw_signature};
 use hpk_format::{Canonical, FileType, Head, Limits, encode, encode_head};
+use hpk_verify::AtomicFile;
 use std::io::{self, Write};
 use std::path::Path;
 

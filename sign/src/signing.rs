@@ -20,7 +20,6 @@
 //! place is safe, and a failure leaves the previous file intact and no
 //! temporary file behind.
 
-use crate::atomic_file::AtomicFile;
 use crate::error::SignError;
 use crate::keys::{PublicKey, SecretKey};
 use crate::signer::Signer;
@@ -29,6 +28,7 @@ use hpk_format::{
     Limits, Manifest, RoleName, Section, SignatureRecord, TrustRoot, TrustedKey,
     canonicalize_signatures, decode, encode_head, read_head,
 };
+use hpk_verify::AtomicFile;
 use hpk_verify::TrustedRoot;
 use std::fmt;
 use std::fs::{self, File};

@@ -44,6 +44,7 @@
     deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+mod atomic_file;
 mod bases;
 mod catalog;
 mod clock;
@@ -62,6 +63,7 @@ mod threshold;
 mod trust;
 mod verifier;
 
+pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
 pub use bases::{BaseDir, BaseFiles};
 pub use catalog::FetchError;
 pub use clock::Clock;

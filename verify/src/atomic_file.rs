@@ -1,16 +1,17 @@
 //! Files written atomically: a temporary file in the same folder, fsync,
 //! rename. A failure or a kill never leaves a partial file under the final
 //! name and never destroys the previous one. Packages, keys, trust roots
-//! and catalogs are all written this way.
+//! and catalogs are all written this way (by `hpk-sign`, which re-exports
+//! this module), and so is an agent's device profile (`state_file`).
 //!
 //! The temporary files that exist are listed in a registry of the
 //! process, so that an interrupt handler, which ends the process without
 //! running destructors, can remove them first ([`remove_temp_files`]). A
 //! rename over the final name and that removal exclude each other: a file
 //! is either committed or removed, never half of each. (Extraction's
-//! staging folders have a registry of their own, in `hpk-verify`.)
+//! staging folders have a registry of their own, in `staging`.)
 
-use hpk_verify::INTERRUPTED_MESSAGE;
+use crate::staging::INTERRUPTED_MESSAGE;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
