@@ -60,8 +60,9 @@ typedef enum hpk_status {
     HPK_LIMIT = 5,
     /*
      Authentic, but not acceptable here: not applicable to the device,
-     expired, rolled back. `hpk_error_reason` gives the stable name of
-     the reason, e.g. `wrong-architecture`.
+     expired, rolled back, or a delta package whose base files the
+     device does not have. `hpk_error_reason` gives the stable name of
+     the reason, e.g. `wrong-architecture` or `missing-base`.
      */
     HPK_POLICY = 6,
     /*
@@ -247,7 +248,8 @@ const char *hpk_error_message(const struct hpk_error *err);
 
 /*
  For `HPK_POLICY`, the stable name of the reason (e.g.
- `wrong-architecture`, `expired`, `rollback`; `spec/SPEC.md` lists them);
+ `wrong-architecture`, `expired`, `rollback`, `missing-base`;
+ `spec/SPEC.md` lists them);
  NULL for other statuses and for NULL. Owned by the error: valid until
  `hpk_error_free`.
  */
@@ -432,9 +434,34 @@ enum hpk_status hpk_verifier_open_step(const struct hpk_verifier *verifier,
                                        struct hpk_error **err);
 
 /*
+ Gives the folder `dir` where the device's own files are, laid out by
+ payload name as on the device (e.g. `dir/System32/hal.dll` for the
+ payload `System32/hal.dll`): the bases from which the package's delta
+ and unchanged payloads are rebuilt (`spec/SPEC.md`, "Delta chunks").
+ Call it after opening the package and before `hpk_package_verify` at
+ `HPK_DEPTH_FULL` or `hpk_package_extract`. Those check each base's
+ size and SHA-256 against the manifest before using it: a base that is
+ missing or differs fails them with `HPK_POLICY`, reason
+ `missing-base`, and nothing is extracted. The folder is read only by
+ those calls (a relative path, from the working directory of that
+ time). Giving it to a package that needs no bases does no harm; a
+ second call replaces the folder. After the package was verified or
+ extracted: `HPK_INVALID_ARGUMENT`, as for a second verification.
+
+ # Safety
+
+ `dir` is NULL or a NUL-terminated string.
+ */
+enum hpk_status hpk_package_set_base_dir(struct hpk_package *package,
+                                         const char *dir,
+                                         struct hpk_error **err);
+
+/*
  Verifies the package to `depth` (`HPK_DEPTH_FULL` before installing).
- Once per package: a package verified or extracted already gives
- `HPK_INVALID_ARGUMENT`; open it again to check it again.
+ At full depth a package with delta or unchanged payloads needs the
+ device's files (`hpk_package_set_base_dir`); header and stored depth
+ need none. Once per package: a package verified or extracted already
+ gives `HPK_INVALID_ARGUMENT`; open it again to check it again.
  */
 enum hpk_status hpk_package_verify(struct hpk_package *package,
                                    hpk_depth depth,
@@ -445,7 +472,9 @@ enum hpk_status hpk_package_verify(struct hpk_package *package,
  nothing: the payloads are written into a private folder beside `dir`,
  which is renamed to `dir` only once everything verified. `dir` must not
  exist or be an empty folder, and its parent must exist. Extraction is
- full depth. Once per package, as `hpk_package_verify`.
+ full depth: delta and unchanged payloads are rebuilt from the device's
+ files (`hpk_package_set_base_dir`). Once per package, as
+ `hpk_package_verify`.
 
  # Safety
 
@@ -488,6 +517,14 @@ size_t hpk_package_payload_count(const struct hpk_package *package);
  The package's security version (its anti-rollback counter); 0 for NULL.
  */
 uint64_t hpk_package_security_version(const struct hpk_package *package);
+
+/*
+ 1 if some payload of the package is stored as a difference from (or
+ as) a file the device must already have, so that full-depth
+ verification and extraction need `hpk_package_set_base_dir`; 0
+ otherwise, and 0 for NULL.
+ */
+int hpk_package_needs_bases(const struct hpk_package *package);
 
 /*
  Frees a package, closing its file. NULL is allowed.

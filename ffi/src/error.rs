@@ -3,7 +3,8 @@
 //! panics are caught.
 
 use hpk_verify::{
-    DeviceError, DocumentError, DocumentKind, ErrorClass, ExtractError, FetchError, VerifyError,
+    DeviceError, DocumentError, DocumentKind, ErrorClass, ExtractError, FetchError, PayloadError,
+    VerifyError,
 };
 use std::any::Any;
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -32,8 +33,9 @@ pub enum hpk_status {
     /// A declared size or count beyond the local limits.
     HPK_LIMIT = 5,
     /// Authentic, but not acceptable here: not applicable to the device,
-    /// expired, rolled back. `hpk_error_reason` gives the stable name of
-    /// the reason, e.g. `wrong-architecture`.
+    /// expired, rolled back, or a delta package whose base files the
+    /// device does not have. `hpk_error_reason` gives the stable name of
+    /// the reason, e.g. `wrong-architecture` or `missing-base`.
     HPK_POLICY = 6,
     /// Reading or writing a file failed.
     HPK_IO = 7,
@@ -132,9 +134,23 @@ fn status_of(class: ErrorClass) -> hpk_status {
     }
 }
 
+/// The stable name of a missing or different base (`spec/SPEC.md` D5).
+const MISSING_BASE: &str = "missing-base";
+
+/// The reason a verification failure gives through `hpk_error_reason`:
+/// the policy's, or `missing-base`. A missing base is of class policy but
+/// a payload error, without a [`hpk_verify::Reason`]: named here so that
+/// an agent can tell it from the other policy failures.
+fn verify_reason(e: &VerifyError) -> Option<&'static str> {
+    match e {
+        VerifyError::Payload(PayloadError::MissingBase { .. }) => Some(MISSING_BASE),
+        _ => e.reason().map(|r| r.as_str()),
+    }
+}
+
 impl From<VerifyError> for Failure {
     fn from(e: VerifyError) -> Failure {
-        let reason = e.reason().map(|r| r.as_str());
+        let reason = verify_reason(&e);
         Failure::of_class(e.class(), e.to_string(), reason)
     }
 }
@@ -144,7 +160,7 @@ impl From<ExtractError> for Failure {
         // ExtractError has no reason() of its own: a policy failure can
         // only come from the verification inside.
         let reason = match &e {
-            ExtractError::Verify(v) => v.reason().map(|r| r.as_str()),
+            ExtractError::Verify(v) => verify_reason(v),
             _ => None,
         };
         Failure::of_class(e.class(), e.to_string(), reason)
@@ -154,7 +170,7 @@ impl From<ExtractError> for Failure {
 impl From<FetchError> for Failure {
     fn from(e: FetchError) -> Failure {
         let reason = match &e {
-            FetchError::Verify(v) => v.reason().map(|r| r.as_str()),
+            FetchError::Verify(v) => verify_reason(v),
             _ => None,
         };
         Failure::of_class(e.class(), e.to_string(), reason)
@@ -226,7 +242,8 @@ pub extern "C" fn hpk_error_message(err: Option<&hpk_error>) -> *const c_char {
 }
 
 /// For `HPK_POLICY`, the stable name of the reason (e.g.
-/// `wrong-architecture`, `expired`, `rollback`; `spec/SPEC.md` lists them);
+/// `wrong-architecture`, `expired`, `rollback`, `missing-base`;
+/// `spec/SPEC.md` lists them);
 /// NULL for other statuses and for NULL. Owned by the error: valid until
 /// `hpk_error_free`.
 #[unsafe(no_mangle)]
@@ -320,6 +337,33 @@ mod tests {
     #[test]
     fn nul_bytes_are_dropped() {
         assert_eq!(c_string("a\0b".into()).to_str().unwrap(), "ab");
+    }
+
+    #[test]
+    fn a_missing_base_is_policy_with_its_reason_however_it_comes() {
+        use hpk_verify::Digest;
+        let missing = || {
+            VerifyError::Payload(PayloadError::MissingBase {
+                payload: "System32/hal.dll".into(),
+                base: Digest([7; 32]),
+                reason: "the device has no such file".into(),
+            })
+        };
+        for failure in [
+            Failure::from(missing()),
+            Failure::from(ExtractError::Verify(missing())),
+            Failure::from(FetchError::Verify(missing())),
+        ] {
+            assert_eq!(failure.status, hpk_status::HPK_POLICY, "{failure:?}");
+            assert_eq!(failure.reason, Some("missing-base"), "{failure:?}");
+            assert!(failure.message.contains("System32/hal.dll"), "{failure:?}");
+        }
+        // Other payload failures keep no reason.
+        let damaged = Failure::from(VerifyError::Payload(PayloadError::ContentDigest {
+            payload: "System32/hal.dll".into(),
+        }));
+        assert_eq!(damaged.status, hpk_status::HPK_INTEGRITY);
+        assert_eq!(damaged.reason, None);
     }
 
     #[test]

@@ -65,9 +65,9 @@ pub use error::{
 };
 pub use package::{
     hpk_device_record_installed, hpk_package, hpk_package_digest, hpk_package_extract,
-    hpk_package_free, hpk_package_kind, hpk_package_name, hpk_package_payload_count,
-    hpk_package_security_version, hpk_package_verify, hpk_package_version, hpk_verifier_open,
-    hpk_verifier_open_step,
+    hpk_package_free, hpk_package_kind, hpk_package_name, hpk_package_needs_bases,
+    hpk_package_payload_count, hpk_package_security_version, hpk_package_set_base_dir,
+    hpk_package_verify, hpk_package_version, hpk_verifier_open, hpk_verifier_open_step,
 };
 pub use root::{
     hpk_root, hpk_root_free, hpk_root_load, hpk_root_version, hpk_verifier, hpk_verifier_free,

@@ -7,13 +7,15 @@ use crate::device::hpk_device;
 use crate::error::{Failure, c_string, guard, guard_value, hpk_error, hpk_status};
 use crate::root::hpk_verifier;
 use hpk_verify::{
-    Depth, ExtractError, Extracted, Judged, Manifest, Package, Unjudged, Verified, VerifyError,
+    BaseDir, BaseFiles, Depth, ExtractError, Extracted, Judged, Manifest, Package, Unjudged,
+    Verified, VerifyError,
 };
-use std::ffi::{CString, c_char};
+use std::ffi::{CString, c_char, c_int};
 use std::fs::File;
 use std::io::{Read, Take};
 use std::path::Path;
 use std::ptr;
+use std::sync::Arc;
 
 /// A package whose head is authentic (signatures, manifest, lengths) and
 /// which the policy has judged for a device: ready to be verified to a
@@ -27,6 +29,7 @@ pub struct hpk_package {
     digest: CString,
     payload_count: usize,
     security_version: u64,
+    needs_bases: bool,
 }
 
 /// Where a package is in its one pass over the file.
@@ -58,6 +61,20 @@ impl Ready {
         }
     }
 
+    fn needs_bases(&self) -> bool {
+        match self {
+            Ready::File(p) => p.needs_bases(),
+            Ready::Fetched(p) => p.needs_bases(),
+        }
+    }
+
+    fn with_bases(self, bases: Arc<dyn BaseFiles>) -> Ready {
+        match self {
+            Ready::File(p) => Ready::File(p.with_bases(bases)),
+            Ready::Fetched(p) => Ready::Fetched(p.with_bases(bases)),
+        }
+    }
+
     fn verify(self, depth: Depth) -> Result<Verified<Manifest>, VerifyError> {
         match self {
             Ready::File(p) => p.verify(depth),
@@ -83,6 +100,7 @@ impl hpk_package {
             digest: c_string(manifest.digest().to_hex()),
             payload_count: manifest.payloads.len(),
             security_version: manifest.security_version,
+            needs_bases: ready.needs_bases(),
             state: State::Ready(ready),
         }
     }
@@ -201,9 +219,45 @@ pub unsafe extern "C" fn hpk_verifier_open_step(
     })
 }
 
+/// Gives the folder `dir` where the device's own files are, laid out by
+/// payload name as on the device (e.g. `dir/System32/hal.dll` for the
+/// payload `System32/hal.dll`): the bases from which the package's delta
+/// and unchanged payloads are rebuilt (`spec/SPEC.md`, "Delta chunks").
+/// Call it after opening the package and before `hpk_package_verify` at
+/// `HPK_DEPTH_FULL` or `hpk_package_extract`. Those check each base's
+/// size and SHA-256 against the manifest before using it: a base that is
+/// missing or differs fails them with `HPK_POLICY`, reason
+/// `missing-base`, and nothing is extracted. The folder is read only by
+/// those calls (a relative path, from the working directory of that
+/// time). Giving it to a package that needs no bases does no harm; a
+/// second call replaces the folder. After the package was verified or
+/// extracted: `HPK_INVALID_ARGUMENT`, as for a second verification.
+///
+/// # Safety
+///
+/// `dir` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hpk_package_set_base_dir(
+    package: Option<&mut hpk_package>,
+    dir: *const c_char,
+    err: Option<&mut *mut hpk_error>,
+) -> hpk_status {
+    guard(err, || {
+        let package = required_mut(package, "package")?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let dir = unsafe { args::path(dir, "dir") }?;
+        let ready = package.take()?;
+        let bases: Arc<dyn BaseFiles> = Arc::new(BaseDir::new(dir));
+        package.state = State::Ready(ready.with_bases(bases));
+        Ok(())
+    })
+}
+
 /// Verifies the package to `depth` (`HPK_DEPTH_FULL` before installing).
-/// Once per package: a package verified or extracted already gives
-/// `HPK_INVALID_ARGUMENT`; open it again to check it again.
+/// At full depth a package with delta or unchanged payloads needs the
+/// device's files (`hpk_package_set_base_dir`); header and stored depth
+/// need none. Once per package: a package verified or extracted already
+/// gives `HPK_INVALID_ARGUMENT`; open it again to check it again.
 #[unsafe(no_mangle)]
 pub extern "C" fn hpk_package_verify(
     package: Option<&mut hpk_package>,
@@ -227,7 +281,9 @@ pub extern "C" fn hpk_package_verify(
 /// nothing: the payloads are written into a private folder beside `dir`,
 /// which is renamed to `dir` only once everything verified. `dir` must not
 /// exist or be an empty folder, and its parent must exist. Extraction is
-/// full depth. Once per package, as `hpk_package_verify`.
+/// full depth: delta and unchanged payloads are rebuilt from the device's
+/// files (`hpk_package_set_base_dir`). Once per package, as
+/// `hpk_package_verify`.
 ///
 /// # Safety
 ///
@@ -298,6 +354,15 @@ pub extern "C" fn hpk_package_payload_count(package: Option<&hpk_package>) -> us
 #[unsafe(no_mangle)]
 pub extern "C" fn hpk_package_security_version(package: Option<&hpk_package>) -> u64 {
     guard_value(0, || package.map_or(0, |p| p.security_version))
+}
+
+/// 1 if some payload of the package is stored as a difference from (or
+/// as) a file the device must already have, so that full-depth
+/// verification and extraction need `hpk_package_set_base_dir`; 0
+/// otherwise, and 0 for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn hpk_package_needs_bases(package: Option<&hpk_package>) -> c_int {
+    guard_value(0, || package.map_or(0, |p| c_int::from(p.needs_bases)))
 }
 
 /// Frees a package, closing its file. NULL is allowed.

@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hpk_tests::{
-    DAY, Keys, PackageSpec, T0, catalog_entry, catalog_file, root_file, sample_data, standard_root,
-    tok,
+    DAY, Keys, PackageSpec, T0, catalog_entry, catalog_file, hpk_binary, root_file, sample_data,
+    standard_root, tok,
 };
 use hpk_verify::Catalog;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,104 @@ const HAL_LEN: usize = 5_000;
 /// What the fixtures are, for the checks on the agent's output.
 struct Fixtures {
     baseline_digest: String,
+    /// The kernel of the next baseline, which `delta.hpk` rebuilds from
+    /// the first one's.
+    next_ntoskrnl: Vec<u8>,
+}
+
+/// `Keys::standard().release` (seed 32 × 0x02) as the unencrypted PKCS#8
+/// PEM `hpk pack --key` reads: the DER prefix of an Ed25519 private key,
+/// then the seed.
+const RELEASE_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+    MC4CAQAwBQYDK2VwBCIEIAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC\n\
+    -----END PRIVATE KEY-----\n";
+
+/// The description `hpk pack` makes the next baseline from (the files of
+/// `next/`), created at `T0` like the other fixtures.
+const NEXT_BASELINE: &str = r#"name = "contoso-baseline"
+kind = "baseline"
+version = "10.0.26100.4000"
+security_version = 10
+created = 2026-01-01T00:00:00Z
+
+[targets]
+os = "windows"
+architectures = ["x64"]
+editions = ["enterprise"]
+
+[[payloads]]
+dir = "next"
+"#;
+
+/// The kernel of the next baseline: the first one's with a few bytes
+/// changed and a few inserted, so that it is stored as delta chunks.
+fn next_ntoskrnl() -> Vec<u8> {
+    let mut next = sample_data(NTOSKRNL_LEN, 1);
+    for at in (500..next.len()).step_by(4_000) {
+        next[at] ^= 0x5a;
+    }
+    next.splice(10_000..10_000, *b"10.0.26100.4000");
+    next
+}
+
+/// Runs the workspace's `hpk` (built on first use, or `HPK_BIN`) in `dir`;
+/// returns its standard output.
+fn hpk(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(hpk_binary())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run hpk");
+    assert!(
+        output.status.success(),
+        "hpk {} failed:\n{}",
+        args.join(" "),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// `delta.hpk`: the next baseline, packed by `hpk pack --delta-from` as a
+/// delta of `baseline.hpk` (its kernel changed: delta chunks; its HAL the
+/// same: unchanged), signed by the release key. Its files are left in
+/// `next/` for the agent to compare, and `no-bases/` is an empty folder.
+fn make_delta(dir: &Path, next_ntoskrnl: &[u8]) {
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    };
+    write("next/System32/ntoskrnl.exe", next_ntoskrnl);
+    write("next/System32/hal.dll", &sample_data(HAL_LEN, 2));
+    write("next.toml", NEXT_BASELINE.as_bytes());
+    write("release.key", RELEASE_KEY_PEM.as_bytes());
+    std::fs::create_dir(dir.join("no-bases")).unwrap();
+    hpk(
+        dir,
+        &[
+            "pack",
+            "next.toml",
+            "--out",
+            "delta.hpk",
+            "--delta-from",
+            "baseline.hpk",
+            "--key",
+            "release.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    );
+    // What the agent relies on: both kinds of payload that need a base.
+    let shown = hpk(dir, &["inspect", "delta.hpk", "--json"]);
+    for compression in ["delta", "unchanged"] {
+        assert!(
+            shown.contains(&format!("\"compression\": \"{compression}\"")),
+            "delta.hpk has no {compression} payload:\n{shown}"
+        );
+    }
+    // Only the agent's inputs stay.
+    std::fs::remove_file(dir.join("release.key")).unwrap();
+    std::fs::remove_file(dir.join("next.toml")).unwrap();
 }
 
 /// Writes the agent's inputs into `dir` (see the head of agent.c).
@@ -78,8 +176,11 @@ fn make_fixtures(dir: &Path) -> Fixtures {
         "device.toml",
         b"os = \"windows\"\narchitecture = \"x64\"\nedition = \"enterprise\"\n",
     );
+    let next_ntoskrnl = next_ntoskrnl();
+    make_delta(dir, &next_ntoskrnl);
     Fixtures {
         baseline_digest: baseline.digest().to_hex(),
+        next_ntoskrnl,
     }
 }
 
@@ -114,10 +215,12 @@ fn profile_dir() -> PathBuf {
 }
 
 /// The static library (self-contained: the agent runs without a library
-/// path), wherever cargo left it.
+/// path), wherever cargo left it. `deps/` first: that is where `cargo
+/// test` builds it, and it does not refresh the copy in `<profile>/`,
+/// which an earlier `cargo build` may have left stale.
 fn static_library() -> PathBuf {
     let dir = profile_dir();
-    [dir.join("libhpk.a"), dir.join("deps/libhpk.a")]
+    [dir.join("deps/libhpk.a"), dir.join("libhpk.a")]
         .into_iter()
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
@@ -223,6 +326,22 @@ fn an_agent_in_c_verifies_plans_extracts_and_records() {
             .contains("ok   open a package for another architecture: policy [wrong-architecture]")
     );
     assert!(stdout.contains("ok   verify the tampered package at full depth: integrity"));
+    // The delta package: it needs the device's files, and without them
+    // (none given, an empty folder, other files) it is the policy failure
+    // missing-base.
+    assert!(stdout.contains("ok   the delta package needs bases: 1"));
+    for what in [
+        "verify it at full depth without bases",
+        "extract it without a base folder",
+        "extract it with an empty base folder",
+        "extract it with other files as bases",
+    ] {
+        assert!(
+            stdout.contains(&format!("ok   {what}: policy [missing-base]")),
+            "{what}"
+        );
+    }
+    assert!(stdout.contains("ok   give it a base folder once extracted: invalid-argument"));
 
     // The extraction, the device state it saved, and nothing half-done.
     let dir = dir.path();
@@ -236,6 +355,18 @@ fn an_agent_in_c_verifies_plans_extracts_and_records() {
         sample_data(HAL_LEN, 2)
     );
     assert!(!dir.join("staged-tampered").exists());
+    // Rebuilt from the files in staged/, byte for byte; nothing of the
+    // refused attempts.
+    let rebuilt = dir.join("staged-delta/System32");
+    assert_eq!(
+        std::fs::read(rebuilt.join("ntoskrnl.exe")).unwrap(),
+        fixtures.next_ntoskrnl
+    );
+    assert_eq!(
+        std::fs::read(rebuilt.join("hal.dll")).unwrap(),
+        sample_data(HAL_LEN, 2)
+    );
+    assert!(!dir.join("staged-delta-refused").exists());
     let device = std::fs::read_to_string(dir.join("device.toml")).unwrap();
     assert!(
         device.contains(&format!("installed_baseline = \"{digest}\"")),

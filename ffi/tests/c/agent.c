@@ -6,16 +6,20 @@
  * usage: agent DIR NOW
  *
  * DIR holds root.hpkroot, root-v2.hpkroot, device.toml, catalog.hpkcat,
- * baseline.hpk, tampered.hpk and arm64.hpk; NOW is the trusted current time
- * (seconds since the Unix epoch).
+ * baseline.hpk, tampered.hpk, arm64.hpk, delta.hpk (the next baseline, a
+ * delta of baseline.hpk), next/ (its files) and no-bases/ (empty); NOW is
+ * the trusted current time (seconds since the Unix epoch).
  *
  * The agent does what an agent does: load the trust root and the device
  * state, rotate to the next root, verify a package at full depth, verify
  * the catalog and plan from it, open the planned package for its catalog
  * entry, extract it into DIR/staged, record it as installed, save the
- * device state, and plan again from the saved state. Then the failure
- * paths: a tampered package, a package for another architecture, a
- * package for the wrong catalog entry, misuse and NULL arguments.
+ * device state, and plan again from the saved state. Then it extracts the
+ * delta package, rebuilt from the files the baseline left in DIR/staged,
+ * and checks that without those files it is refused (missing-base). Then
+ * the failure paths: a tampered package, a package for another
+ * architecture, a package for the wrong catalog entry, misuse and NULL
+ * arguments.
  *
  * It prints one line per check and exits 0 only when every outcome is the
  * expected one; every handle and error is freed (valgrind checks it).
@@ -53,7 +57,8 @@ static int check_reason(const char *what, hpk_status got, hpk_status expected,
     }
     printf("%s %s: %s", ok ? "ok  " : "FAIL", what, hpk_status_name((int)got));
     if (!ok) {
-        printf(" (expected %s)", hpk_status_name((int)expected));
+        printf(" (expected %s%s%s%s)", hpk_status_name((int)expected), reason ? " [" : "",
+               reason ? reason : "", reason ? "]" : "");
         failures++;
     }
     if (got_reason != NULL) {
@@ -93,6 +98,159 @@ static void check_number(const char *what, uint64_t got, uint64_t expected) {
 static const char *in_dir(char *buf, const char *dir, const char *name) {
     snprintf(buf, PATH_LEN, "%s/%s", dir, name);
     return buf;
+}
+
+/* The bytes of the file at `path` (freed by the caller) and their count; NULL if unreadable. */
+static unsigned char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    unsigned char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t next = cap == 0 ? 65536 : cap * 2;
+            unsigned char *grown = realloc(buf, next);
+            if (grown == NULL) {
+                break;
+            }
+            buf = grown;
+            cap = next;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    /* A short read (error or no memory) is no file: the caller must not compare a part. */
+    int whole = n < cap && !ferror(f) && feof(f);
+    fclose(f);
+    if (!whole) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static void check_same_file(const char *what, const char *got_path, const char *expected_path) {
+    size_t got_len = 0, expected_len = 0;
+    unsigned char *got = read_file(got_path, &got_len);
+    unsigned char *expected = read_file(expected_path, &expected_len);
+    if (got == NULL) {
+        fail(what, got_path);
+    } else if (expected == NULL) {
+        fail(what, expected_path);
+    } else if (got_len != expected_len || memcmp(got, expected, got_len) != 0) {
+        fail(what, "the bytes differ");
+    } else {
+        printf("ok   %s: %zu bytes\n", what, got_len);
+    }
+    free(got);
+    free(expected);
+}
+
+static int exists(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        fclose(f);
+    }
+    return f != NULL;
+}
+
+/*
+ * The delta package: the next baseline, stored as differences from the
+ * files of baseline.hpk. The device's files are the baseline extracted
+ * into `bases` (DIR/staged).
+ */
+static void delta_package(const hpk_verifier *verifier, const hpk_device *device,
+                          const char *dir, const char *bases) {
+    char delta_path[PATH_LEN], no_bases[PATH_LEN], next[PATH_LEN], staged[PATH_LEN];
+    char refused[PATH_LEN], refused_file[PATH_LEN], got[PATH_LEN], expected[PATH_LEN];
+    in_dir(delta_path, dir, "delta.hpk");
+    in_dir(no_bases, dir, "no-bases");
+    in_dir(next, dir, "next");
+    in_dir(staged, dir, "staged-delta");
+    in_dir(refused, dir, "staged-delta-refused");
+    in_dir(refused_file, refused, "System32/hal.dll");
+    hpk_error *err = NULL;
+    hpk_package *package = NULL;
+
+    /* Signatures and stored bytes need no base. */
+    if (check("open the delta package",
+              hpk_verifier_open(verifier, delta_path, device, &package, &err), HPK_OK, &err)) {
+        check_number("the delta package needs bases", (uint64_t)hpk_package_needs_bases(package),
+                     1);
+        check("verify it at stored depth without bases",
+              hpk_package_verify(package, HPK_DEPTH_STORED, &err), HPK_OK, &err);
+        hpk_package_free(package);
+        package = NULL;
+    }
+    if (check("open the delta package",
+              hpk_verifier_open(verifier, delta_path, device, &package, &err), HPK_OK, &err)) {
+        check_reason("verify it at full depth without bases",
+                     hpk_package_verify(package, HPK_DEPTH_FULL, &err), HPK_POLICY,
+                     "missing-base", &err);
+        hpk_package_free(package);
+        package = NULL;
+    }
+
+    /* Without the device's files: refused, nothing extracted. */
+    const char *wrong[] = {NULL, no_bases, next};
+    const char *what[] = {"extract it without a base folder", "extract it with an empty base folder",
+                          "extract it with other files as bases"};
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        if (!check("open the delta package",
+                   hpk_verifier_open(verifier, delta_path, device, &package, &err), HPK_OK, &err)) {
+            continue;
+        }
+        if (wrong[i] != NULL) {
+            check("give it a base folder", hpk_package_set_base_dir(package, wrong[i], &err),
+                  HPK_OK, &err);
+        }
+        check_reason(what[i], hpk_package_extract(package, refused, &err), HPK_POLICY,
+                     "missing-base", &err);
+        hpk_package_free(package);
+        package = NULL;
+    }
+    if (exists(refused) || exists(refused_file)) {
+        fail("refused delta extractions", "something was extracted");
+    } else {
+        printf("ok   refused delta extractions: nothing extracted\n");
+    }
+
+    /* With them: rebuilt, byte for byte. */
+    if (check("open the delta package",
+              hpk_verifier_open(verifier, delta_path, device, &package, &err), HPK_OK, &err)) {
+        check("give it the device's files", hpk_package_set_base_dir(package, bases, &err),
+              HPK_OK, &err);
+        check("verify it at full depth", hpk_package_verify(package, HPK_DEPTH_FULL, &err),
+              HPK_OK, &err);
+        hpk_package_free(package);
+        package = NULL;
+    }
+    if (check("open the delta package",
+              hpk_verifier_open(verifier, delta_path, device, &package, &err), HPK_OK, &err)) {
+        check("give it the device's files", hpk_package_set_base_dir(package, bases, &err),
+              HPK_OK, &err);
+        if (check("extract it", hpk_package_extract(package, staged, &err), HPK_OK, &err)) {
+            printf("     extracted %s %s (%s), %zu payloads, rebuilt from the files in %s\n",
+                   hpk_package_name(package), hpk_package_version(package),
+                   hpk_package_kind(package), hpk_package_payload_count(package), bases);
+        }
+        check("give it a base folder once extracted",
+              hpk_package_set_base_dir(package, bases, &err), HPK_INVALID_ARGUMENT, &err);
+        hpk_package_free(package);
+        package = NULL;
+    }
+    check_same_file("the rebuilt kernel (delta chunks) is the next baseline's",
+                    in_dir(got, staged, "System32/ntoskrnl.exe"),
+                    in_dir(expected, next, "System32/ntoskrnl.exe"));
+    check_same_file("the unchanged HAL is the next baseline's",
+                    in_dir(got, staged, "System32/hal.dll"),
+                    in_dir(expected, next, "System32/hal.dll"));
 }
 
 static int finish(void) {
@@ -285,6 +443,8 @@ int main(int argc, char **argv) {
         plan = NULL;
     }
 
+    delta_package(verifier, device, dir, staged_path);
+
     /* A tampered payload: the head is authentic, the bytes are not. */
     if (check("open the tampered package",
               hpk_verifier_open(verifier, tampered_path, device, &package, &err), HPK_OK, &err)) {
@@ -339,6 +499,9 @@ int main(int argc, char **argv) {
               HPK_INVALID_ARGUMENT, &err);
         check("verify NULL", hpk_package_verify(NULL, HPK_DEPTH_FULL, &err), HPK_INVALID_ARGUMENT,
               &err);
+        check("give NULL a base folder", hpk_package_set_base_dir(NULL, dir, &err),
+              HPK_INVALID_ARGUMENT, &err);
+        check_number("NULL needs no bases", (uint64_t)hpk_package_needs_bases(NULL), 0);
         hpk_plan *no_plan = NULL;
         hpk_catalog *no_catalog = NULL;
         check("plan from a NULL catalog", hpk_verifier_plan(verifier, NULL, NULL, &no_plan, &err),
@@ -357,6 +520,11 @@ int main(int argc, char **argv) {
               HPK_INVALID_ARGUMENT, &err);
         if (check("open the baseline", hpk_verifier_open(verifier, baseline_path, NULL, &p, &err),
                   HPK_OK, &err)) {
+            check_number("the baseline needs no bases", (uint64_t)hpk_package_needs_bases(p), 0);
+            check("give a NULL base folder", hpk_package_set_base_dir(p, NULL, &err),
+                  HPK_INVALID_ARGUMENT, &err);
+            check("give an empty base folder path", hpk_package_set_base_dir(p, "", &err),
+                  HPK_INVALID_ARGUMENT, &err);
             check("verify to depth 0", hpk_package_verify(p, 0, &err), HPK_INVALID_ARGUMENT,
                   &err);
             check("verify at full depth after", hpk_package_verify(p, HPK_DEPTH_FULL, &err),
