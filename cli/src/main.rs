@@ -24,6 +24,7 @@ mod exit;
 mod inputs;
 mod json;
 mod passphrase;
+mod repository;
 mod ui;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -197,6 +198,11 @@ enum Command {
     /// Create, fill, sign and check catalogs.
     #[command(subcommand)]
     Catalog(commands::catalog::CatalogCommand),
+    // ---- publishing ----
+    /// Publish a repository: trust roots, packages and a catalog as static files for
+    /// any HTTP server.
+    #[command(subcommand)]
+    Repo(commands::repo::RepoCommand),
     // ---- checking ----
     /// Verify a package's signatures, payloads and (with --device) applicability.
     #[command(
@@ -381,6 +387,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
         } => commands::sign::attach(&file, &pubkey, &signature, out.as_deref(), None, ui),
         Command::Root(cmd) => commands::root::run(cmd, ui),
         Command::Catalog(cmd) => commands::catalog::run(cmd, ui),
+        Command::Repo(cmd) => commands::repo::run(cmd, ui),
         Command::Verify {
             package,
             root,
@@ -456,13 +463,14 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
 }
 
 /// Which help group each subcommand is listed under.
-const GROUPS: [(&str, &[&str]); 3] = [
+const GROUPS: [(&str, &[&str]); 4] = [
     (
         "Authoring",
         &[
             "keygen", "pubkey", "pack", "sign", "tbs", "attach", "root", "catalog",
         ],
     ),
+    ("Publishing", &["repo"]),
     (
         "Checking",
         &["verify", "extract", "inspect", "plan", "device"],
@@ -526,6 +534,7 @@ impl Cli {
             Command::Catalog(c) => c.wants_json(),
             Command::Root(c) => c.wants_json(),
             Command::Device(c) => c.wants_json(),
+            Command::Repo(c) => c.wants_json(),
             _ => false,
         }
     }

@@ -208,6 +208,73 @@ fn documents() -> Vec<(&'static str, i32, Vec<String>)> {
             0,
             s(&["keygen", "--out", "new.key", "--unencrypted", "--json"]),
         ),
+        (
+            "repo-init",
+            0,
+            s(&[
+                "repo",
+                "init",
+                "repo",
+                "--root",
+                "root.hpkroot",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
+        (
+            "repo-add-root",
+            0,
+            s(&[
+                "repo",
+                "add-root",
+                "repo",
+                "root-v2.hpkroot",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
+        (
+            "repo-add",
+            0,
+            s(&[
+                "repo",
+                "add",
+                "repo",
+                "baseline.hpk",
+                "hotpatch.hpk",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
+        (
+            "repo-publish",
+            0,
+            s(&[
+                "repo",
+                "publish",
+                "repo",
+                "repo-catalog.hpkcat",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
+        (
+            "repo-publish-error",
+            2,
+            s(&[
+                "repo",
+                "publish",
+                "repo",
+                "catalog.hpkcat",
+                "--now",
+                NOW,
+                "--json",
+            ]),
+        ),
         // Last: these change the device profile the commands above read.
         (
             "device-record-install-error",
@@ -329,9 +396,46 @@ fn documented() -> BTreeMap<String, BTreeSet<String>> {
     sections
 }
 
+/// What the `repo-*` documents need beside the fixture: the trust
+/// root's next version, and a catalog whose locations name a
+/// repository's packages.
+fn prepare_repository_inputs(dir: &Path) {
+    let run = |args: &[&str]| hpk_in(dir, args).ok();
+    run(&[
+        "root",
+        "renew",
+        "root.hpkroot",
+        "--expires-in",
+        "730",
+        "--out",
+        "root-v2.hpkroot",
+    ]);
+    run(&["root", "sign", "root-v2.hpkroot", "--key", "keys/root.key"]);
+    let cat = "repo-catalog.hpkcat";
+    run(&[
+        "catalog",
+        "new",
+        "--out",
+        cat,
+        // Below the fixture's catalog (3), which repo-publish-error tries.
+        "--version",
+        "2",
+        "--created",
+        "2026-01-01",
+        "--expires-in",
+        "365",
+    ]);
+    for package in ["baseline.hpk", "hotpatch.hpk"] {
+        let location = format!("packages/{}.hpk", common::manifest_digest(dir, package));
+        run(&["catalog", "add", cat, package, "--location", &location]);
+    }
+    run(&["catalog", "sign", cat, "--key", "keys/catalog.key"]);
+}
+
 #[test]
 fn json_documents_are_stable_and_documented() {
     let dir = copy_world("json");
+    prepare_repository_inputs(&dir);
     let docs = documented();
     let all_documented: BTreeSet<&String> = docs.values().flatten().collect();
     let mut problems = Vec::new();

@@ -8,5 +8,6 @@ pub mod keygen;
 pub mod man;
 pub mod pack;
 pub mod plan;
+pub mod repo;
 pub mod root;
 pub mod sign;

@@ -22,7 +22,7 @@ pub(crate) fn load_catalog(
 }
 
 /// A catalog that does not verify, as an error about `path`.
-fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
+pub(crate) fn catalog_error(path: &Path, e: &CatalogError) -> CliError {
     let failure = match e.class() {
         ErrorClass::Io => Failure::Io,
         _ => Failure::Invalid,

@@ -398,7 +398,7 @@ fn keys(paths: &[PathBuf]) -> CliResult<Vec<hpk_sign::PublicKey>> {
 }
 
 /// A rotation that devices would refuse, as an error.
-fn rotation_error(e: &RotationError) -> CliError {
+pub(crate) fn rotation_error(e: &RotationError) -> CliError {
     match e {
         RotationError::Io { path, source } => CliError::io(path, source),
         RotationError::Current { path, source } => {
