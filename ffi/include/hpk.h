@@ -536,7 +536,11 @@ void hpk_package_free(struct hpk_package *package);
  baseline and raises the rollback floor, a hotpatch its sequence, and
  so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
  lowered. The package must have been verified to full depth or
- extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
+ extracted (else `HPK_INVALID_ARGUMENT`). A delta package is recorded
+ as the full package its catalog entry names (`delta.full`), which is
+ what hotpatches name as their baseline: it must have been opened with
+ `hpk_verifier_open_step` for a step whose entry names one (else
+ `HPK_INVALID_ARGUMENT`). Save the device afterwards.
  */
 enum hpk_status hpk_device_record_installed(struct hpk_device *device,
                                             const struct hpk_package *package,

@@ -7,8 +7,8 @@ use crate::device::hpk_device;
 use crate::error::{Failure, c_string, guard, guard_value, hpk_error, hpk_status};
 use crate::root::hpk_verifier;
 use hpk_verify::{
-    BaseDir, BaseFiles, Depth, ExtractError, Extracted, Judged, Manifest, Package, Unjudged,
-    Verified, VerifyError,
+    BaseDir, BaseFiles, Depth, Digest, ExtractError, Extracted, Judged, Manifest, Package,
+    Unjudged, Verified, VerifyError,
 };
 use std::ffi::{CString, c_char, c_int};
 use std::fs::File;
@@ -30,6 +30,10 @@ pub struct hpk_package {
     payload_count: usize,
     security_version: u64,
     needs_bases: bool,
+    /// The manifest digest to record once installed when it is not the
+    /// package's own: a delta package opened for a plan step whose catalog
+    /// entry names its full package (`delta.full`).
+    recorded_as: Option<Digest>,
 }
 
 /// Where a package is in its one pass over the file.
@@ -101,6 +105,7 @@ impl hpk_package {
             payload_count: manifest.payloads.len(),
             security_version: manifest.security_version,
             needs_bases: ready.needs_bases(),
+            recorded_as: None,
             state: State::Ready(ready),
         }
     }
@@ -214,7 +219,9 @@ pub unsafe extern "C" fn hpk_verifier_open_step(
             .fetched(&step.entry, file)
             .map_err(|e| Failure::from(e).in_file(path))?;
         let judged = judge(opened, device).map_err(|e| Failure::from(e).in_file(path))?;
-        out.set(hpk_package::new(Ready::Fetched(judged)));
+        let mut package = hpk_package::new(Ready::Fetched(judged));
+        package.recorded_as = step.entry.delta.map(|d| d.full);
+        out.set(package);
         Ok(())
     })
 }
@@ -375,7 +382,11 @@ pub extern "C" fn hpk_package_free(package: Option<Box<hpk_package>>) {
 /// baseline and raises the rollback floor, a hotpatch its sequence, and
 /// so on (`spec/SPEC.md`, "Keeping the device state"). Nothing is ever
 /// lowered. The package must have been verified to full depth or
-/// extracted (else `HPK_INVALID_ARGUMENT`). Save the device afterwards.
+/// extracted (else `HPK_INVALID_ARGUMENT`). A delta package is recorded
+/// as the full package its catalog entry names (`delta.full`), which is
+/// what hotpatches name as their baseline: it must have been opened with
+/// `hpk_verifier_open_step` for a step whose entry names one (else
+/// `HPK_INVALID_ARGUMENT`). Save the device afterwards.
 #[unsafe(no_mangle)]
 pub extern "C" fn hpk_device_record_installed(
     device: Option<&mut hpk_device>,
@@ -385,7 +396,21 @@ pub extern "C" fn hpk_device_record_installed(
     guard(err, || {
         let device = required_mut(device, "device")?;
         let package = required(package, "package")?;
-        device.device.record_installed(package.installable()?);
+        let manifest = package.installable()?;
+        match package.recorded_as {
+            Some(full) => device.device.record_installed_as(manifest, full),
+            // Recorded under its own digest, a delta package would leave
+            // the device naming a baseline no hotpatch names.
+            None if package.needs_bases => {
+                return Err(Failure::invalid(format!(
+                    "package {} {} is a delta package: it is recorded as the full package its \
+                     catalog entry names, so open it with hpk_verifier_open_step",
+                    package.name.to_string_lossy(),
+                    package.version.to_string_lossy()
+                )));
+            }
+            None => device.device.record_installed(manifest),
+        }
         Ok(())
     })
 }

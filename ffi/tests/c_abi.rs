@@ -26,6 +26,9 @@ const HAL_LEN: usize = 5_000;
 /// What the fixtures are, for the checks on the agent's output.
 struct Fixtures {
     baseline_digest: String,
+    /// The manifest digest of the next baseline in full, which the device
+    /// records when it installs the delta package.
+    next_full_digest: String,
     /// The kernel of the next baseline, which `delta.hpk` rebuilds from
     /// the first one's.
     next_ntoskrnl: Vec<u8>,
@@ -36,6 +39,11 @@ struct Fixtures {
 /// then the seed.
 const RELEASE_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
     MC4CAQAwBQYDK2VwBCIEIAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC\n\
+    -----END PRIVATE KEY-----\n";
+
+/// `Keys::standard().catalog` (seed 32 × 0x05), in the same form.
+const CATALOG_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+    MC4CAQAwBQYDK2VwBCIEIAUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUF\n\
     -----END PRIVATE KEY-----\n";
 
 /// The description `hpk pack` makes the next baseline from (the files of
@@ -87,7 +95,10 @@ fn hpk(dir: &Path, args: &[&str]) -> String {
 /// delta of `baseline.hpk` (its kernel changed: delta chunks; its HAL the
 /// same: unchanged), signed by the release key. Its files are left in
 /// `next/` for the agent to compare, and `no-bases/` is an empty folder.
-fn make_delta(dir: &Path, next_ntoskrnl: &[u8]) {
+/// `delta-catalog.hpkcat` (version 2) offers the next baseline in full
+/// (`next-full.hpk`) and as `delta.hpk`, a delta of `baseline.hpk`.
+/// Returns the full package's manifest digest.
+fn make_delta(dir: &Path, next_ntoskrnl: &[u8]) -> String {
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -121,9 +132,59 @@ fn make_delta(dir: &Path, next_ntoskrnl: &[u8]) {
             "delta.hpk has no {compression} payload:\n{shown}"
         );
     }
+    write("catalog.key", CATALOG_KEY_PEM.as_bytes());
+    hpk(
+        dir,
+        &[
+            "pack",
+            "next.toml",
+            "--out",
+            "next-full.hpk",
+            "--key",
+            "release.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    );
+    let created = T0.to_string();
+    let cat = "delta-catalog.hpkcat";
+    hpk(
+        dir,
+        &[
+            "catalog",
+            "new",
+            "--out",
+            cat,
+            "--version",
+            "2",
+            "--created",
+            &created,
+        ],
+    );
+    hpk(dir, &["catalog", "add", cat, "next-full.hpk"]);
+    hpk(
+        dir,
+        &[
+            "catalog",
+            "add",
+            cat,
+            "delta.hpk",
+            "--delta-of",
+            "baseline.hpk",
+            "--full",
+            "next-full.hpk",
+        ],
+    );
+    hpk(dir, &["catalog", "sign", cat, "--key", "catalog.key"]);
+    let shown = hpk(dir, &["inspect", "next-full.hpk", "--json"]);
+    let key = "\"manifest_digest\": \"";
+    let at = shown.find(key).expect("inspect shows the manifest digest") + key.len();
+    let full_digest = shown[at..at + 64].to_owned();
     // Only the agent's inputs stay.
-    std::fs::remove_file(dir.join("release.key")).unwrap();
-    std::fs::remove_file(dir.join("next.toml")).unwrap();
+    for name in ["release.key", "catalog.key", "next.toml"] {
+        std::fs::remove_file(dir.join(name)).unwrap();
+    }
+    full_digest
 }
 
 /// Writes the agent's inputs into `dir` (see the head of agent.c).
@@ -177,9 +238,10 @@ fn make_fixtures(dir: &Path) -> Fixtures {
         b"os = \"windows\"\narchitecture = \"x64\"\nedition = \"enterprise\"\n",
     );
     let next_ntoskrnl = next_ntoskrnl();
-    make_delta(dir, &next_ntoskrnl);
+    let next_full_digest = make_delta(dir, &next_ntoskrnl);
     Fixtures {
         baseline_digest: baseline.digest().to_hex(),
+        next_full_digest,
         next_ntoskrnl,
     }
 }
@@ -342,6 +404,23 @@ fn an_agent_in_c_verifies_plans_extracts_and_records() {
         );
     }
     assert!(stdout.contains("ok   give it a base folder once extracted: invalid-argument"));
+    assert!(stdout.contains(
+        "ok   record a delta package opened without its catalog entry: invalid-argument"
+    ));
+    // Planned from a catalog that offers it beside its full package, the
+    // delta is the step; once installed, the device names the full one.
+    let after_delta = stdout
+        .split("--- device.toml after the delta")
+        .nth(1)
+        .expect("the agent printed the device after the delta");
+    assert!(
+        after_delta.contains(&format!(
+            "installed_baseline = \"{}\"",
+            fixtures.next_full_digest
+        )),
+        "{after_delta}"
+    );
+    assert!(stdout.contains("ok   record it as its full package: ok"));
 
     // The extraction, the device state it saved, and nothing half-done.
     let dir = dir.path();

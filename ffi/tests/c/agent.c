@@ -7,8 +7,9 @@
  *
  * DIR holds root.hpkroot, root-v2.hpkroot, device.toml, catalog.hpkcat,
  * baseline.hpk, tampered.hpk, arm64.hpk, delta.hpk (the next baseline, a
- * delta of baseline.hpk), next/ (its files) and no-bases/ (empty); NOW is
- * the trusted current time (seconds since the Unix epoch).
+ * delta of baseline.hpk), next/ (its files), no-bases/ (empty) and
+ * delta-catalog.hpkcat (the next baseline in full and as delta.hpk); NOW
+ * is the trusted current time (seconds since the Unix epoch).
  *
  * The agent does what an agent does: load the trust root and the device
  * state, rotate to the next root, verify a package at full depth, verify
@@ -16,7 +17,9 @@
  * entry, extract it into DIR/staged, record it as installed, save the
  * device state, and plan again from the saved state. Then it extracts the
  * delta package, rebuilt from the files the baseline left in DIR/staged,
- * and checks that without those files it is refused (missing-base). Then
+ * and checks that without those files it is refused (missing-base), and
+ * plans it from delta-catalog.hpkcat, extracts it and records it as the
+ * full package its catalog entry names. Then
  * the failure paths: a tampered package, a package for another
  * architecture, a package for the wrong catalog entry, misuse and NULL
  * arguments.
@@ -166,7 +169,7 @@ static int exists(const char *path) {
  * into `bases` (DIR/staged).
  */
 static void delta_package(const hpk_verifier *verifier, const hpk_device *device,
-                          const char *dir, const char *bases) {
+                          const char *device_path, const char *dir, const char *bases) {
     char delta_path[PATH_LEN], no_bases[PATH_LEN], next[PATH_LEN], staged[PATH_LEN];
     char refused[PATH_LEN], refused_file[PATH_LEN], got[PATH_LEN], expected[PATH_LEN];
     in_dir(delta_path, dir, "delta.hpk");
@@ -245,6 +248,23 @@ static void delta_package(const hpk_verifier *verifier, const hpk_device *device
         hpk_package_free(package);
         package = NULL;
     }
+    /* Opened on its own, a delta package cannot be recorded: the device
+     * records the full package its catalog entry names. */
+    if (check("open the delta package",
+              hpk_verifier_open(verifier, delta_path, device, &package, &err), HPK_OK, &err)) {
+        check("give it the device's files", hpk_package_set_base_dir(package, bases, &err),
+              HPK_OK, &err);
+        check("verify it at full depth", hpk_package_verify(package, HPK_DEPTH_FULL, &err),
+              HPK_OK, &err);
+        hpk_device *copy = NULL;
+        if (check("load the device", hpk_device_load(device_path, &copy, &err), HPK_OK, &err)) {
+            check("record a delta package opened without its catalog entry",
+                  hpk_device_record_installed(copy, package, &err), HPK_INVALID_ARGUMENT, &err);
+        }
+        hpk_device_free(copy);
+        hpk_package_free(package);
+        package = NULL;
+    }
     check_same_file("the rebuilt kernel (delta chunks) is the next baseline's",
                     in_dir(got, staged, "System32/ntoskrnl.exe"),
                     in_dir(expected, next, "System32/ntoskrnl.exe"));
@@ -289,6 +309,47 @@ static hpk_plan *plan_for(const hpk_verifier *verifier, const char *catalog_path
         }
     }
     return plan;
+}
+
+/*
+ * The delta package as a plan step: DIR/delta-catalog.hpkcat offers the
+ * next baseline in full and as a delta of the installed one. The plan
+ * takes the delta; once extracted from the device's files, the device
+ * records it as the full package its entry names.
+ */
+static void delta_step(const hpk_verifier *verifier, const char *device_path, const char *dir,
+                       const char *bases) {
+    char catalog_path[PATH_LEN], delta_path[PATH_LEN], out[PATH_LEN];
+    in_dir(catalog_path, dir, "delta-catalog.hpkcat");
+    in_dir(delta_path, dir, "delta.hpk");
+    in_dir(out, dir, "staged-step");
+    hpk_error *err = NULL;
+    hpk_device *device = NULL;
+    hpk_package *package = NULL;
+    if (!check("load the device", hpk_device_load(device_path, &device, &err), HPK_OK, &err)) {
+        return;
+    }
+    hpk_plan *plan = plan_for(verifier, catalog_path, device);
+    if (plan != NULL && hpk_plan_step_count(plan) == 1 &&
+        check("open the planned delta package",
+              hpk_verifier_open_step(verifier, plan, 0, delta_path, device, &package, &err),
+              HPK_OK, &err)) {
+        check("give it the device's files", hpk_package_set_base_dir(package, bases, &err),
+              HPK_OK, &err);
+        check("extract it", hpk_package_extract(package, out, &err), HPK_OK, &err);
+        check("record it as its full package", hpk_device_record_installed(device, package, &err),
+              HPK_OK, &err);
+        char *toml = NULL;
+        if (check("device as TOML", hpk_device_to_toml(device, &toml, &err), HPK_OK, &err)) {
+            printf("     --- device.toml after the delta\n%s     ---\n", toml);
+        }
+        hpk_string_free(toml);
+        hpk_package_free(package);
+    } else {
+        fail("plan from the delta catalog", "not one step");
+    }
+    hpk_plan_free(plan);
+    hpk_device_free(device);
 }
 
 int main(int argc, char **argv) {
@@ -443,7 +504,8 @@ int main(int argc, char **argv) {
         plan = NULL;
     }
 
-    delta_package(verifier, device, dir, staged_path);
+    delta_package(verifier, device, device_path, dir, staged_path);
+    delta_step(verifier, device_path, dir, staged_path);
 
     /* A tampered payload: the head is authentic, the bytes are not. */
     if (check("open the tampered package",
