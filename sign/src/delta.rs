@@ -110,6 +110,50 @@ pub struct DeltaEncoder<'a> {
     tuning: Tuning,
 }
 
+/// The candidates of each chunk in turn ([`DeltaEncoder::chunk_candidates`]).
+pub(crate) struct ChunkCandidates<'n, 'a> {
+    encoder: &'n DeltaEncoder<'a>,
+    new: &'n [u8],
+    chunk: usize,
+    /// The matches of each margin, covering `new` in order.
+    pieces: [Vec<Piece>; MARGINS.len()],
+    /// Per margin, the first piece that may reach the next chunk.
+    next_piece: [usize; MARGINS.len()],
+    /// Where the next chunk starts in `new`.
+    start: usize,
+}
+
+impl Iterator for ChunkCandidates<'_, '_> {
+    type Item = Vec<ChunkOps>;
+
+    fn next(&mut self) -> Option<Vec<ChunkOps>> {
+        if self.start >= self.new.len() {
+            return None;
+        }
+        let (start, end) = (
+            self.start,
+            self.start.saturating_add(self.chunk).min(self.new.len()),
+        );
+        self.start = end;
+        let mut candidates: Vec<ChunkOps> = Vec::with_capacity(MARGINS.len());
+        for (pieces, next_piece) in self.pieces.iter().zip(&mut self.next_piece) {
+            // A margin whose matcher gave nothing has no candidate.
+            if pieces.is_empty() {
+                continue;
+            }
+            let ops = self
+                .encoder
+                .encode_one_chunk(self.new, pieces, next_piece, start, end);
+            if let Some(ops) = ops
+                && !candidates.contains(&ops)
+            {
+                candidates.push(ops);
+            }
+        }
+        Some(candidates)
+    }
+}
+
 impl<'a> DeltaEncoder<'a> {
     /// Builds the suffix array of `base` (about 4 bytes of memory per byte).
     pub fn new(base: &'a [u8]) -> Self {
@@ -132,47 +176,35 @@ impl<'a> DeltaEncoder<'a> {
         }
     }
 
-    /// Per chunk of `new` (chunks of `chunk_size` bytes, the last one holding
-    /// the rest), the candidate ops against the base: one per margin, the
-    /// first margin's first, a candidate equal to an earlier one left out,
-    /// and none if the chunk needs more ops than `chunk_len / 16 + 1`. An
-    /// empty `new` has no chunks. A `chunk_size` of 0 is treated as 1.
-    pub(crate) fn encode_chunks(&self, new: &[u8], chunk_size: u32) -> Vec<Vec<ChunkOps>> {
+    /// Per chunk of `new` (chunks of `chunk_size` bytes, the last one
+    /// holding the rest), the candidate ops against the base: one per
+    /// margin, the first margin's first, a candidate equal to an earlier
+    /// one left out, and none if the chunk needs more ops than
+    /// `chunk_len / 16 + 1`. An empty `new` has no chunks; a `chunk_size`
+    /// of 0 is treated as 1. The whole file is matched first (both margins,
+    /// in two threads); each chunk's ops are cut from the matches only when
+    /// the iterator reaches it, so that a caller can hand chunks on as they
+    /// come and hold only those in flight, not the ops of the whole file.
+    pub(crate) fn chunk_candidates<'n>(
+        &'n self,
+        new: &'n [u8],
+        chunk_size: u32,
+    ) -> ChunkCandidates<'n, 'a> {
         let [first, second] = MARGINS;
-        let (mut a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| self.encode_chunks_with(new, chunk_size, second));
-            let a = self.encode_chunks_with(new, chunk_size, first);
+        let pieces = std::thread::scope(|scope| {
+            let other = scope.spawn(|| self.match_pieces(new, second));
+            let a = self.match_pieces(new, first);
             // A matcher thread that panicked gives no candidates.
-            (a, other.join().unwrap_or_default())
+            [a, other.join().unwrap_or_default()]
         });
-        let mut b = b.into_iter();
-        for candidates in &mut a {
-            if let Some(more) = b.next() {
-                for ops in more {
-                    if !candidates.contains(&ops) {
-                        candidates.push(ops);
-                    }
-                }
-            }
+        ChunkCandidates {
+            encoder: self,
+            new,
+            chunk: usize::try_from(chunk_size.max(1)).unwrap_or(usize::MAX),
+            pieces,
+            next_piece: [0; MARGINS.len()],
+            start: 0,
         }
-        a
-    }
-
-    /// [`DeltaEncoder::encode_chunks`] with one margin: at most one
-    /// candidate per chunk.
-    fn encode_chunks_with(&self, new: &[u8], chunk_size: u32, margin: i64) -> Vec<Vec<ChunkOps>> {
-        let pieces = self.match_pieces(new, margin);
-        let chunk = usize::try_from(chunk_size.max(1)).unwrap_or(usize::MAX);
-        let mut out = Vec::with_capacity(new.len().div_ceil(chunk));
-        let mut next_piece = 0usize;
-        let mut start = 0usize;
-        while start < new.len() {
-            let end = start.saturating_add(chunk).min(new.len());
-            let ops = self.encode_one_chunk(new, &pieces, &mut next_piece, start, end);
-            out.push(ops.into_iter().collect());
-            start = end;
-        }
-        out
     }
 
     /// Longest exact match of a prefix of `target` anywhere in `base`:
@@ -559,7 +591,9 @@ pub(crate) mod tests {
 
     /// Per chunk of `new`, the candidate ops against `base`.
     pub(crate) fn encode_chunks(base: &[u8], new: &[u8], chunk_size: u32) -> Vec<Vec<ChunkOps>> {
-        DeltaEncoder::new(base).encode_chunks(new, chunk_size)
+        DeltaEncoder::new(base)
+            .chunk_candidates(new, chunk_size)
+            .collect()
     }
 
     /// The chunk `ops` rebuild from `base`, checking the limits of SPEC.md

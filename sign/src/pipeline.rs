@@ -412,17 +412,26 @@ fn read_against<R: Read>(
     }
     let content_digest = Digest::of(&content);
     let level = (job.chunking.compression != Compression::None).then_some(job.chunking.level);
-    let candidates = DeltaEncoder::new(base_bytes).encode_chunks(&content, chunk_size);
-    if candidates.len() as u64 != chunk_count {
+    let encoder = DeltaEncoder::new(base_bytes);
+    // Each chunk's ops are cut from the whole file's matches as it goes to
+    // the workers: only the chunks in flight are held.
+    let mut candidates = encoder.chunk_candidates(&content, chunk_size);
+    for raw in content.chunks(chunk_size as usize) {
+        let Some(ops) = candidates.next() else {
+            send(Item::Failed(PipelineError::Inconsistent(
+                "the delta encoder cut the payload into other chunks",
+            )));
+            return false;
+        };
+        if !send(Item::Delta(raw.to_vec(), level, ops)) {
+            return false;
+        }
+    }
+    if candidates.next().is_some() {
         send(Item::Failed(PipelineError::Inconsistent(
             "the delta encoder cut the payload into other chunks",
         )));
         return false;
-    }
-    for (raw, ops) in content.chunks(chunk_size as usize).zip(candidates) {
-        if !send(Item::Delta(raw.to_vec(), level, ops)) {
-            return false;
-        }
     }
     send(Item::End {
         payload,
