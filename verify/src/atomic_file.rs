@@ -8,15 +8,14 @@
 //! process, so that an interrupt handler, which ends the process without
 //! running destructors, can remove them first ([`remove_temp_files`]). A
 //! rename over the final name and that removal exclude each other: a file
-//! is either committed or removed, never half of each. (Extraction's
-//! staging folders have a registry of their own, in `staging`.)
+//! is either committed or removed, never half of each (`cleanup_registry`,
+//! which extraction's staging folders use too).
 
-use crate::staging::INTERRUPTED_MESSAGE;
+use crate::cleanup_registry::Live;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 /// Suffix of temporary files, so that leftovers of a killed process are
 /// recognisable: `.NAME.PID.N.hpk-tmp`.
@@ -25,46 +24,13 @@ pub const TEMP_SUFFIX: &str = ".hpk-tmp";
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The temporary files of this process not yet renamed or removed.
-struct Registry {
-    files: Vec<PathBuf>,
-    /// Set by [`remove_temp_files`]: no file is created or committed after.
-    closed: bool,
-}
-
-static LIVE: Mutex<Registry> = Mutex::new(Registry {
-    files: Vec::new(),
-    closed: false,
-});
-
-/// The registry, even if a thread panicked while holding it (it stays
-/// valid: every change to it is a single push, removal or flag).
-fn live() -> MutexGuard<'static, Registry> {
-    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The error an [`AtomicFile`] gives once [`remove_temp_files`] has run,
-/// with the message [`INTERRUPTED_MESSAGE`] (the one a staging folder
-/// gives too). Not `ErrorKind::Interrupted`: by convention that one asks
-/// the caller to retry.
-fn interrupted() -> io::Error {
-    io::Error::other(INTERRUPTED_MESSAGE)
-}
-
-impl Registry {
-    fn forget(&mut self, temp: &Path) {
-        if let Some(i) = self.files.iter().position(|p| p == temp) {
-            self.files.swap_remove(i);
-        }
-    }
-}
+static LIVE: Live = Live::new();
 
 /// Renames `temp` over `target` and takes it off the registry, under the
 /// registry's lock, so that [`remove_temp_files`] never runs in between.
 fn rename_registered(temp: &Path, target: &Path) -> io::Result<()> {
-    let mut list = live();
-    if list.closed {
-        return Err(interrupted());
-    }
+    let mut list = LIVE.lock();
+    list.check_open()?;
     fs::rename(temp, target)?;
     list.forget(temp);
     Ok(())
@@ -72,7 +38,7 @@ fn rename_registered(temp: &Path, target: &Path) -> io::Result<()> {
 
 /// Removes `temp` and takes it off the registry.
 fn remove_registered(temp: &Path) {
-    let mut list = live();
+    let mut list = LIVE.lock();
     let _ = fs::remove_file(temp);
     list.forget(temp);
 }
@@ -80,14 +46,13 @@ fn remove_registered(temp: &Path) {
 /// Removes every temporary file this process created and has neither
 /// committed nor dropped yet, and returns how many it removed. From then
 /// on, creating or committing an [`AtomicFile`] fails (with
-/// [`INTERRUPTED_MESSAGE`]). Meant for an interrupt handler that ends the
+/// [`crate::INTERRUPTED_MESSAGE`]). Meant for an interrupt handler that ends the
 /// process right after: destructors, which remove temporary files on
 /// every other path, do not run then.
 pub fn remove_temp_files() -> usize {
-    let mut list = live();
-    list.closed = true;
+    let mut list = LIVE.lock();
     let mut removed = 0usize;
-    for temp in list.files.drain(..) {
+    for temp in list.close() {
         if fs::remove_file(&temp).is_ok() {
             removed = removed.saturating_add(1);
         }
@@ -135,12 +100,10 @@ impl AtomicFile {
         }
         #[cfg(not(unix))]
         let _ = mode;
-        let mut list = live();
-        if list.closed {
-            return Err(interrupted());
-        }
+        let mut list = LIVE.lock();
+        list.check_open()?;
         let file = options.open(&temp)?;
-        list.files.push(temp.clone());
+        list.add(temp.clone());
         drop(list);
         Ok(AtomicFile {
             target: target.to_path_buf(),

@@ -47,6 +47,7 @@
 mod atomic_file;
 mod bases;
 mod catalog;
+mod cleanup_registry;
 mod clock;
 mod device;
 mod document;

@@ -8,51 +8,21 @@
 //! A rename onto the target and that removal exclude each other: a folder
 //! is either committed or removed, never half of each.
 
+use crate::cleanup_registry::Live;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The staging folders of this process not yet renamed or removed.
-struct Registry {
-    folders: Vec<PathBuf>,
-    /// Set by [`remove_staging_dirs`]: no folder is created or committed
-    /// after.
-    closed: bool,
-}
-
-static LIVE: Mutex<Registry> = Mutex::new(Registry {
-    folders: Vec::new(),
-    closed: false,
-});
-
-/// The registry, even if a thread panicked while holding it (it stays
-/// valid: every change to it is a single push, removal or flag).
-fn live() -> MutexGuard<'static, Registry> {
-    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+static LIVE: Live = Live::new();
 
 /// The message of the error a [`StagingDir`] gives once
-/// [`remove_staging_dirs`] has run (and `hpk-sign`'s files written
-/// atomically, once their own registry is closed).
+/// [`remove_staging_dirs`] has run, and an [`crate::AtomicFile`] once
+/// [`crate::remove_temp_files`] has.
 pub const INTERRUPTED_MESSAGE: &str = "the process is being interrupted";
-
-/// Not `ErrorKind::Interrupted`: by convention that one asks the caller
-/// to retry.
-fn interrupted() -> io::Error {
-    io::Error::other(INTERRUPTED_MESSAGE)
-}
-
-impl Registry {
-    fn forget(&mut self, folder: &Path) {
-        if let Some(i) = self.folders.iter().position(|p| p == folder) {
-            self.folders.swap_remove(i);
-        }
-    }
-}
 
 /// Removes every staging folder this process created and has neither
 /// committed nor dropped yet, with everything in it, and returns how many
@@ -61,10 +31,9 @@ impl Registry {
 /// that ends the process right after: destructors, which remove staging
 /// folders on every other path, do not run then.
 pub fn remove_staging_dirs() -> usize {
-    let mut list = live();
-    list.closed = true;
+    let mut list = LIVE.lock();
     let mut removed = 0usize;
-    for folder in list.folders.drain(..) {
+    for folder in list.close() {
         if remove_tree(&folder) {
             removed = removed.saturating_add(1);
         }
@@ -157,13 +126,11 @@ impl StagingDir {
         let mut attempts = 0u32;
         loop {
             let path = parent.join(format!("{STAGING_PREFIX}{}", unpredictable_hex()));
-            let mut list = live();
-            if list.closed {
-                return Err(interrupted());
-            }
+            let mut list = LIVE.lock();
+            list.check_open()?;
             match builder.create(&path) {
                 Ok(()) => {
-                    list.folders.push(path.clone());
+                    list.add(path.clone());
                     return Ok(StagingDir {
                         path,
                         committed: false,
@@ -189,10 +156,8 @@ impl StagingDir {
             let probe = parent.join(format!("{STAGING_PREFIX}{}", unpredictable_hex()));
             // Under the registry's lock, so that an interrupt handler
             // waits until the probe is gone instead of leaving it behind.
-            let list = live();
-            if list.closed {
-                return Err(interrupted());
-            }
+            let list = LIVE.lock();
+            list.check_open()?;
             match fs::create_dir(&probe) {
                 Ok(()) => {
                     let permissions = fs::symlink_metadata(&probe).map(|m| m.permissions());
@@ -224,10 +189,8 @@ impl StagingDir {
     /// caller syncs what it wrote inside before.
     pub fn commit(mut self, target: &Path) -> io::Result<()> {
         {
-            let mut list = live();
-            if list.closed {
-                return Err(interrupted());
-            }
+            let mut list = LIVE.lock();
+            list.check_open()?;
             #[cfg(not(unix))]
             match fs::remove_dir(target) {
                 Ok(()) => {}
@@ -246,7 +209,7 @@ impl StagingDir {
 impl Drop for StagingDir {
     fn drop(&mut self) {
         if !self.committed {
-            let mut list = live();
+            let mut list = LIVE.lock();
             remove_tree(&self.path);
             list.forget(&self.path);
         }
