@@ -397,6 +397,13 @@ impl Canonical for Manifest {
 }
 
 impl Manifest {
+    /// Whether some payload is rebuilt from a file the device must
+    /// already have (a delta or unchanged payload: [`PayloadDescriptor::base`]),
+    /// which makes this a delta package.
+    pub fn needs_bases(&self) -> bool {
+        self.payloads.iter().any(|p| p.base().is_some())
+    }
+
     /// Total length of the chunk-index section: the sum of every payload's
     /// index length. `None` on overflow.
     pub fn index_section_len(&self) -> Option<u64> {

@@ -9,8 +9,8 @@
 //! has the base of, never a wrong file on a device.
 
 use hpk_format::{
-    ChunkEntry, Compression, FileType, Limits, Manifest, PayloadDescriptor, PayloadName,
-    PayloadReader, decode, parse_chunk_index, read_head,
+    ChunkEntry, FileType, Limits, Manifest, PayloadDescriptor, PayloadName, PayloadReader, decode,
+    parse_chunk_index, read_head,
 };
 use std::fmt;
 use std::fs::File;
@@ -114,12 +114,10 @@ impl DeltaFrom {
     /// Whether payload `at` can serve as a base: its content is stored in
     /// the package (not itself a delta of, or the same as, an older file).
     pub(crate) fn has_content(&self, at: usize) -> bool {
-        self.manifest.payloads.get(at).is_some_and(|p| {
-            !matches!(
-                p.compression,
-                Compression::Delta(_) | Compression::Unchanged
-            )
-        })
+        self.manifest
+            .payloads
+            .get(at)
+            .is_some_and(|p| p.base().is_none())
     }
 
     /// The content of payload `at`, every chunk checked against its index

@@ -151,7 +151,7 @@ impl<R, S> Package<R, S> {
     /// Whether some payload is stored as a difference from (or as) a file
     /// the device must already have.
     pub fn needs_bases(&self) -> bool {
-        self.manifest.payloads.iter().any(|p| p.base().is_some())
+        self.manifest.needs_bases()
     }
 }
 

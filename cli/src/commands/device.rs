@@ -10,7 +10,7 @@ use crate::exit::{CliError, CliResult, Failure};
 use crate::inputs;
 use crate::json;
 use clap::Subcommand;
-use hpk_format::{Compression, Digest, ErrorClass, Manifest, PackageKind};
+use hpk_format::{Digest, ErrorClass, Manifest, PackageKind};
 use hpk_verify::{Depth, DeviceError, DeviceProfile, Reason, Verified, Verifier};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -282,17 +282,6 @@ fn already_recorded(manifest: &Manifest, device: &DeviceProfile) -> bool {
     }
 }
 
-/// Whether some payload is stored as a difference from, or as, a file the
-/// device already has: such a package is a delta package.
-fn is_delta(manifest: &Manifest) -> bool {
-    manifest.payloads.iter().any(|p| {
-        matches!(
-            p.compression,
-            Compression::Delta(_) | Compression::Unchanged
-        )
-    })
-}
-
 /// The manifest digest to record for the installed package: its own, or
 /// for a delta package the full package its catalog entry names
 /// (`CatalogEntry::delta`), which hotpatches name as their baseline.
@@ -303,7 +292,7 @@ fn identity(
     device: &DeviceProfile,
 ) -> CliResult<Digest> {
     let path = &args.package;
-    let delta = is_delta(head);
+    let delta = head.needs_bases();
     let Some(catalog) = &args.catalog else {
         if delta {
             return Err(CliError::usage(format!(
