@@ -8,6 +8,10 @@
 //! | 3 | valid but not applicable to this device (policy) |
 //! | 4 | I/O error: a file could not be read or written |
 //! | 130 | interrupted by SIGINT, SIGTERM or SIGHUP ([`exit_cleanly_on_interrupt`]) |
+//!
+//! `verify`, `inspect` and `plan` write nothing, so they install no
+//! handler: a signal ends them by its default action (a shell reports
+//! 128 + its number: 130 for SIGINT).
 
 use hpk_format::ErrorClass;
 use std::error::Error;

@@ -502,6 +502,15 @@ pub(crate) fn command() -> clap::Command {
 }
 
 impl Command {
+    /// Whether the command only reads and prints (no file written, no
+    /// passphrase prompt): an interrupt can end it at any point.
+    fn writes_nothing(&self) -> bool {
+        matches!(
+            self,
+            Command::Verify { .. } | Command::Inspect { .. } | Command::Plan { .. }
+        )
+    }
+
     /// For the commands that add a signature or write a message: the input
     /// file, the `--out` file and `--force`.
     fn output(&self) -> Option<(&std::path::Path, Option<&std::path::Path>, bool)> {
@@ -607,14 +616,15 @@ fn report_failure(e: &exit::CliError, json: bool, command: &str) {
 }
 
 fn main() -> ExitCode {
-    let cmd = command();
+    let mut cmd = command();
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // Parsed in place: a copy of the whole command tree costs more than
+    // a short command's own work.
     let parsed = cmd
-        .clone()
-        .try_get_matches()
+        .try_get_matches_from_mut(std::env::args_os())
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
@@ -640,7 +650,11 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.wants_json();
-    exit::exit_cleanly_on_interrupt();
+    // A command that writes nothing has nothing to clean up: the signal's
+    // default action ends it at once, without the handler's thread.
+    if !cli.command.writes_nothing() {
+        exit::exit_cleanly_on_interrupt();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -157,21 +157,26 @@ pub(crate) fn decode_delta_chunk(
             decode_stream(s1, Some(s1_shape), &mut buffers.gaps, unframe)?;
             decode_stream(s2, s2_shape, &mut buffers.starts, unframe)?;
             decode_stream(s3, s3_shape, &mut buffers.continuations, unframe)?;
-            let add_len = usize::try_from(add_total).map_err(|_| "add bytes too long")?;
-            buffers.adds.clear();
-            buffers.adds.resize(add_len, 0);
-            unsparse(
-                &buffers.gaps,
-                &buffers.starts,
-                &buffers.continuations,
-                &mut buffers.adds,
-            )?;
+            let sparse = SparseAdds {
+                gaps: &buffers.gaps,
+                starts: &buffers.starts,
+                continuations: &buffers.continuations,
+                total: add_total,
+            };
+            // The add bytes are mostly zero: rather than spelled out in a
+            // buffer, the nonzero ones are added to the output after the
+            // operations have copied the base (D2 is checked first, as
+            // the rules are ordered).
+            sparse.each_nonzero(&mut |_, _| {})?;
+            decode_stream(ins, ins_shape, &mut buffers.inserts, unframe)?;
+            apply(&buffers.ops, None, &buffers.inserts, base, base_size, out)?;
+            return add_sparse(&buffers.ops, &sparse, out);
         }
     }
     decode_stream(ins, ins_shape, &mut buffers.inserts, unframe)?;
     apply(
         &buffers.ops,
-        &buffers.adds,
+        Some(&buffers.adds),
         &buffers.inserts,
         base,
         base_size,
@@ -315,54 +320,99 @@ fn parse_ops(stream: &[u8], chunk_len: u32, ops: &mut Vec<Op>) -> Result<(u64, u
     Ok((adds, inserts))
 }
 
-/// D2, mode 1: rebuilds the add bytes (`adds`, all zero, as long as the
-/// add ops need) from the zero-run lengths and the nonzero bytes that
-/// start and continue runs.
-fn unsparse(
-    gaps: &[u8],
-    starts: &[u8],
-    continuations: &[u8],
-    adds: &mut [u8],
-) -> Result<(), DeltaFault> {
-    let (mut at, mut start, mut continuation, mut pos) = (0usize, 0usize, 0usize, 0usize);
-    let total = adds.len() as u64;
-    while at < gaps.len() {
-        let gap = read_varint(gaps, &mut at)?;
-        let q = (pos as u64)
-            .checked_add(gap)
-            .filter(|&q| q < total)
-            .ok_or("a zero run in s1 reaches past the add bytes (D2)")?;
-        let (stream, next, name) = if gap == 0 && pos > 0 {
-            (continuations, &mut continuation, "s3")
-        } else {
-            (starts, &mut start, "s2")
-        };
-        let byte = *stream
-            .get(*next)
-            .ok_or_else(|| format!("stream {name} runs out (D2)"))?;
-        *next = next.saturating_add(1);
-        if byte == 0 {
-            return Err(format!("stream {name} holds a zero byte (D2)").into());
+/// D2, mode 1: the add bytes of a chunk as the zero-run lengths (`gaps`)
+/// and the nonzero bytes that start and continue runs.
+struct SparseAdds<'a> {
+    gaps: &'a [u8],
+    starts: &'a [u8],
+    continuations: &'a [u8],
+    /// How many add bytes there are, zero or not (the add ops' total).
+    total: u64,
+}
+
+impl SparseAdds<'_> {
+    /// Hands each nonzero add byte to `each` with its position among the
+    /// add bytes (increasing), checking D2 on the way.
+    fn each_nonzero(&self, each: &mut dyn FnMut(u64, u8)) -> Result<(), DeltaFault> {
+        let (mut at, mut start, mut continuation, mut pos) = (0usize, 0usize, 0usize, 0u64);
+        while at < self.gaps.len() {
+            let gap = read_varint(self.gaps, &mut at)?;
+            let q = pos
+                .checked_add(gap)
+                .filter(|&q| q < self.total)
+                .ok_or("a zero run in s1 reaches past the add bytes (D2)")?;
+            let (stream, next, name) = if gap == 0 && pos > 0 {
+                (self.continuations, &mut continuation, "s3")
+            } else {
+                (self.starts, &mut start, "s2")
+            };
+            let byte = *stream
+                .get(*next)
+                .ok_or_else(|| format!("stream {name} runs out (D2)"))?;
+            *next = next.saturating_add(1);
+            if byte == 0 {
+                return Err(format!("stream {name} holds a zero byte (D2)").into());
+            }
+            each(q, byte);
+            pos = q.saturating_add(1);
         }
-        // q < total = adds.len().
-        let q = usize::try_from(q).map_err(|_| "offset overflows")?;
-        if let Some(slot) = adds.get_mut(q) {
-            *slot = byte;
+        if start != self.starts.len() || continuation != self.continuations.len() {
+            return Err("bytes of s2 or s3 are left when s1 ends (D2)".into());
         }
-        pos = q.saturating_add(1);
+        Ok(())
     }
-    if start != starts.len() || continuation != continuations.len() {
-        return Err("bytes of s2 or s3 are left when s1 ends (D2)".into());
+}
+
+/// D4, mode 1: adds the nonzero add bytes of `sparse` (checked) to `out`,
+/// where `apply` has copied the base bytes of the add ops.
+fn add_sparse(ops: &[Op], sparse: &SparseAdds<'_>, out: &mut [u8]) -> Result<(), DeltaFault> {
+    // The add ops in order, as (first add byte, output offset, length);
+    // the positions handed out increase, so one cursor walks them.
+    let mut spans = ops.iter().scan((0u64, 0u64), |(adds, written), op| {
+        let span = (*adds, *written, u64::from(op.len));
+        *written = written.saturating_add(u64::from(op.len));
+        if op.kind == DELTA_ADD {
+            *adds = adds.saturating_add(u64::from(op.len));
+            Some(Some(span))
+        } else {
+            Some(None)
+        }
+    });
+    let mut span = (0u64, 0u64, 0u64);
+    let mut outside = false;
+    sparse.each_nonzero(&mut |q, byte| {
+        while q >= span.0.saturating_add(span.2) {
+            match spans.next() {
+                Some(Some(next)) => span = next,
+                Some(None) => {}
+                None => {
+                    outside = true;
+                    return;
+                }
+            }
+        }
+        let at = span.1.saturating_add(q.saturating_sub(span.0));
+        match usize::try_from(at).ok().and_then(|at| out.get_mut(at)) {
+            Some(b) => *b = b.wrapping_add(byte),
+            None => outside = true,
+        }
+    })?;
+    if outside {
+        // Cannot happen: D2 bounds the positions by the add ops' total,
+        // and D3 the ops by the chunk.
+        return Err("an add byte falls outside the add ops".into());
     }
     Ok(())
 }
 
 /// D3, D4: applies the operations to `base`, filling `out`. The totals
 /// were checked by `parse_ops` and the stream sizes against them, so the
-/// add and insert bytes are exactly what the operations take.
+/// add and insert bytes are exactly what the operations take. Without
+/// `adds` (mode 1), an add op copies its base bytes, and `add_sparse`
+/// adds the differences afterwards.
 fn apply(
     ops: &[Op],
-    adds: &[u8],
+    adds: Option<&[u8]>,
     inserts: &[u8],
     base: &dyn BaseRead,
     base_size: u64,
@@ -401,18 +451,18 @@ fn apply(
             base.read_exact_at(offset, piece)
                 .map_err(DeltaFault::Base)?;
         }
-        if op.kind == DELTA_ADD {
-            let (diff, rest) = adds
+        if let (DELTA_ADD, Some(remaining)) = (op.kind, adds.as_mut()) {
+            let (diff, rest) = remaining
                 .split_at_checked(len)
                 .ok_or("the add bytes run out (D2)")?;
             for (b, d) in dst.iter_mut().zip(diff) {
                 *b = b.wrapping_add(*d);
             }
-            adds = rest;
+            *remaining = rest;
         }
         cursor = from.saturating_add(len as u64);
     }
-    if at != out.len() || !adds.is_empty() || !inserts.is_empty() {
+    if at != out.len() || adds.is_some_and(|a| !a.is_empty()) || !inserts.is_empty() {
         return Err("the operations do not use their bytes exactly (D2, D3)".into());
     }
     Ok(())

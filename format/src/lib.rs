@@ -37,7 +37,7 @@ mod version;
 mod well_known;
 mod zstd_frame;
 
-pub use base_read::BaseRead;
+pub use base_read::{BaseRead, CachedBase};
 pub use catalog::{Catalog, CatalogEntry, DeltaOf, MAX_LOCATION_LEN};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encode_into, encoded_len};

@@ -9,14 +9,17 @@
 //! SHA-256, so a base that changes after its check cannot make a wrong
 //! file either.
 
-use hpk_format::{BaseRead, DeltaBase, Digest, PayloadDescriptor, PayloadError, PayloadName};
+use hpk_format::{
+    BaseRead, CachedBase, DeltaBase, Digest, PayloadDescriptor, PayloadError, PayloadName,
+};
 use sha2::{Digest as _, Sha256};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// How much of a base is read at a time while it is hashed.
-const HASH_STEP: usize = 1 << 20;
+/// How much of a base is read at a time while it is hashed: small enough
+/// that the buffer stays in the processor's cache.
+const HASH_STEP: usize = 128 << 10;
 
 /// Where an agent finds the files its device already has.
 ///
@@ -94,7 +97,10 @@ pub(crate) fn open_base(
         ));
     };
     match bases.open(&desc.name, &base) {
-        Ok(Some(file)) => Ok(Some(file)),
+        Ok(Some(file)) => match CachedBase::new(file) {
+            Ok(cached) => Ok(Some(Box::new(cached))),
+            Err(e) => Err(missing(desc, &base, e.to_string())),
+        },
         Ok(None) => Err(missing(desc, &base, "the device has no such file".into())),
         Err(e) => Err(missing(desc, &base, e.to_string())),
     }
