@@ -64,62 +64,124 @@ impl BaseRead for std::fs::File {
     }
 }
 
-/// How much of the base one cached block holds.
-const BLOCK: usize = 64 * 1024;
-/// How many blocks a [`CachedBase`] keeps: 256 KiB per open base.
-const BLOCKS: usize = 4;
+/// A page of the base: what a miss reads at least, and what is kept.
+const PAGE: usize = 4 * 1024;
+/// The most a miss reads, while misses go on forward (readahead).
+const MAX_READ: usize = 64 * 1024;
+/// Pages kept per open base (1 MiB), each in the slot of its number
+/// modulo this.
+const SLOTS: usize = 256;
 
-/// A base read in aligned blocks, the last few of them kept.
+/// A base read in pages, recent pages kept, with readahead.
 ///
-/// The copy and add operations of a delta read the base mostly forward,
-/// in pieces of tens of bytes: one system call per piece costs more than
-/// the copy itself. Reads as large as a block go straight through.
+/// The copy and add operations of a delta read the base in pieces of tens
+/// of bytes (one system call per piece costs more than the copy itself),
+/// mostly forward, but also jumping about, more so in a large file with
+/// many changes. So the base is kept as pages in 256 slots (page number
+/// modulo 256, so a lookup costs nothing: 1 MiB, all of a small base),
+/// and a miss reads one page, or, while
+/// misses go on forward from the last one, twice as many as the last time
+/// up to 64 KiB, as a file system's readahead does (a jump elsewhere
+/// starts again from one page). Reads of 64 KiB or more go straight
+/// through.
 pub struct CachedBase<B: ?Sized> {
-    /// Most recently used first: (block number, its bytes).
-    blocks: Mutex<Vec<(u64, Vec<u8>)>>,
+    cache: Mutex<Pages>,
     len: u64,
     inner: Box<B>,
+}
+
+/// What a [`CachedBase`] keeps.
+struct Pages {
+    /// Slot `n % SLOTS`: page `n` and its bytes (shorter for the last
+    /// page), or nothing.
+    slots: Vec<Option<(u64, Vec<u8>)>>,
+    /// The pages the last miss read: first, and one past the last.
+    last_first: u64,
+    last_end: u64,
+    /// How many pages the next miss reads if it goes on from the last.
+    window: usize,
+    /// Where a miss's pages are read before they are put in their slots.
+    scratch: Vec<u8>,
 }
 
 impl<B: BaseRead + ?Sized> CachedBase<B> {
     /// Wraps `inner`, whose length is read once, now.
     pub fn new(inner: Box<B>) -> io::Result<CachedBase<B>> {
         Ok(CachedBase {
-            blocks: Mutex::new(Vec::with_capacity(BLOCKS)),
+            cache: Mutex::new(Pages {
+                slots: Vec::new(),
+                last_first: 0,
+                last_end: 0,
+                window: 1,
+                scratch: Vec::new(),
+            }),
             len: inner.base_len()?,
             inner,
         })
     }
 
-    /// Copies the bytes of block `number` from `skip` into `out`, reading
-    /// the block first if it is not kept.
-    fn copy_from_block(
+    /// Copies into `out` what page `number` holds from byte `skip` on
+    /// (reading it first if it is not kept); returns how many bytes.
+    fn copy_from_page(
         &self,
-        blocks: &mut Vec<(u64, Vec<u8>)>,
+        pages: &mut Pages,
         number: u64,
         skip: usize,
         out: &mut [u8],
-    ) -> io::Result<()> {
-        let kept = match blocks.iter().position(|(n, _)| *n == number) {
-            Some(i) => blocks.remove(i),
-            None => {
-                let start = number.saturating_mul(BLOCK as u64);
-                let size = self.len.saturating_sub(start).min(BLOCK as u64) as usize;
-                // The oldest block's buffer is reused once all are kept.
-                let mut bytes = if blocks.len() >= BLOCKS {
-                    blocks.pop().map(|(_, b)| b).unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                bytes.resize(size, 0);
-                self.inner.read_exact_at(start, &mut bytes)?;
-                (number, bytes)
-            }
+    ) -> io::Result<usize> {
+        let slot = number.checked_rem(SLOTS as u64).unwrap_or(0) as usize;
+        let kept = matches!(pages.slots.get(slot), Some(Some((n, _))) if *n == number);
+        if !kept {
+            self.read_pages(pages, number)?;
+        }
+        let Some(Some((_, bytes))) = pages.slots.get(slot) else {
+            return Err(past_end());
         };
-        let end = skip.checked_add(out.len()).ok_or_else(past_end)?;
-        out.copy_from_slice(kept.1.get(skip..end).ok_or_else(past_end)?);
-        blocks.insert(0, kept);
-        Ok(())
+        let available = bytes.get(skip..).ok_or_else(past_end)?;
+        let n = available.len().min(out.len());
+        out.get_mut(..n)
+            .ok_or_else(past_end)?
+            .copy_from_slice(available.get(..n).ok_or_else(past_end)?);
+        Ok(n)
+    }
+
+    /// Reads page `number`, and the pages after it that the readahead
+    /// window takes, into their slots.
+    fn read_pages(&self, pages: &mut Pages, number: u64) -> io::Result<()> {
+        if pages.slots.is_empty() {
+            pages.slots.resize_with(SLOTS, || None);
+        }
+        let forward = number >= pages.last_first && number <= pages.last_end;
+        pages.window = if forward {
+            pages.window.saturating_mul(2).min(MAX_READ / PAGE)
+        } else {
+            1
+        };
+        let start = number.saturating_mul(PAGE as u64);
+        let size = self
+            .len
+            .saturating_sub(start)
+            .min(pages.window.saturating_mul(PAGE) as u64) as usize;
+        let mut scratch = std::mem::take(&mut pages.scratch);
+        scratch.resize(size, 0);
+        let read = self.inner.read_exact_at(start, &mut scratch);
+        if read.is_ok() {
+            for (i, page) in scratch.chunks(PAGE).enumerate() {
+                let n = number.saturating_add(i as u64);
+                let slot = n.checked_rem(SLOTS as u64).unwrap_or(0) as usize;
+                if let Some(entry) = pages.slots.get_mut(slot) {
+                    // The buffer of the page it replaces is reused.
+                    let mut bytes = entry.take().map(|(_, b)| b).unwrap_or_default();
+                    bytes.clear();
+                    bytes.extend_from_slice(page);
+                    *entry = Some((n, bytes));
+                }
+            }
+            pages.last_first = number;
+            pages.last_end = number.saturating_add(scratch.chunks(PAGE).len() as u64);
+        }
+        pages.scratch = scratch;
+        read
     }
 }
 
@@ -133,22 +195,23 @@ impl<B: BaseRead + ?Sized> BaseRead for CachedBase<B> {
         if end > self.len {
             return Err(past_end());
         }
-        if buf.len() >= BLOCK {
+        if buf.len() >= MAX_READ {
             return self.inner.read_exact_at(offset, buf);
         }
-        // A poisoned lock only means another reader failed midway; the
-        // blocks it holds are whole (each is filled before it is kept).
-        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+        // A poisoned lock only means another reader failed midway; what
+        // it keeps is whole (each page is put in its slot once read).
+        let mut pages = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut at = offset;
         let mut rest = buf;
         while !rest.is_empty() {
-            let number = at.checked_div(BLOCK as u64).unwrap_or(0);
-            let skip = at.checked_rem(BLOCK as u64).unwrap_or(0) as usize;
-            let n = rest.len().min(BLOCK.saturating_sub(skip));
-            let (piece, tail) = rest.split_at_mut(n);
-            self.copy_from_block(&mut blocks, number, skip, piece)?;
+            let number = at.checked_div(PAGE as u64).unwrap_or(0);
+            let skip = at.checked_rem(PAGE as u64).unwrap_or(0) as usize;
+            let n = self.copy_from_page(&mut pages, number, skip, rest)?;
+            if n == 0 {
+                return Err(past_end());
+            }
             at = at.saturating_add(n as u64);
-            rest = tail;
+            rest = rest.get_mut(n..).unwrap_or_default();
         }
         Ok(())
     }
@@ -211,26 +274,98 @@ mod tests {
         }
     }
 
-    #[test]
-    fn small_forward_reads_cost_one_read_per_block() {
-        let len = 5 * BLOCK + 123;
-        let cached = CachedBase::new(Box::new(Counting {
+    fn counting(len: usize) -> CachedBase<Counting> {
+        CachedBase::new(Box::new(Counting {
             bytes: base(len),
             reads: AtomicUsize::new(0),
         }))
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn forward_reads_grow_the_window() {
+        let len = 1 << 20 | 1;
+        let cached = counting(len);
         let mut buf = [0u8; 100];
         let mut at = 0u64;
         while at + 100 <= len as u64 {
             cached.read_exact_at(at, &mut buf).unwrap();
+            assert_eq!(&buf[..], &base(len)[at as usize..at as usize + 100]);
             at += 100;
         }
-        // Six blocks, each read once.
-        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), 6);
-        // Reads of a block or more go straight through.
-        let mut big = vec![0u8; BLOCK];
+        // 8, 16, 32 KiB, then 64 KiB at a time: 3 + 16 reads for 1 MiB,
+        // where one a piece would have been 10,485.
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), 19);
+        // Reads of 64 KiB or more go straight through.
+        let mut big = vec![0u8; MAX_READ];
         cached.read_exact_at(7, &mut big).unwrap();
-        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), 7);
-        assert_eq!(&big[..], &base(len)[7..7 + BLOCK]);
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), 20);
+        assert_eq!(&big[..], &base(len)[7..7 + MAX_READ]);
+    }
+
+    #[test]
+    fn a_small_base_is_read_once() {
+        let len = PAGE * SLOTS - 5;
+        let cached = counting(len);
+        let mut buf = [0u8; 30];
+        let offsets = [600_000u64, 10, 900_000, 300_000, 1_000_000];
+        for _ in 0..3 {
+            for at in offsets {
+                cached.read_exact_at(at, &mut buf).unwrap();
+                assert_eq!(&buf[..], &base(len)[at as usize..at as usize + 30]);
+            }
+        }
+        // One page each, the first time only.
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), offsets.len());
+    }
+
+    #[test]
+    fn kept_pieces_stay_within_their_budget() {
+        let len = 16 << 20;
+        let cached = counting(len);
+        let mut buf = [0u8; 10];
+        for i in 0..2_000u64 {
+            // Forward runs that grow the window, and jumps.
+            let at = (i * 7_919 * 4_099) % (len as u64 - 10);
+            cached.read_exact_at(at, &mut buf).unwrap();
+            assert_eq!(&buf[..], &base(len)[at as usize..at as usize + 10]);
+            let held: usize = cached
+                .cache
+                .lock()
+                .unwrap()
+                .slots
+                .iter()
+                .flatten()
+                .map(|(_, b)| b.len())
+                .sum();
+            assert!(held <= PAGE * SLOTS, "{held}");
+        }
+    }
+
+    #[test]
+    fn scattered_reads_read_a_page_each() {
+        let len = 8 << 20;
+        let cached = counting(len);
+        let mut buf = [0u8; 30];
+        // Jumps of about a megabyte, back and forth: a page each, never a
+        // whole window.
+        let offsets = [
+            5_000_000u64,
+            1_000_000,
+            7_000_123,
+            2_500_000,
+            6_000_000,
+            300,
+        ];
+        for &at in &offsets {
+            cached.read_exact_at(at, &mut buf).unwrap();
+            assert_eq!(&buf[..], &base(len)[at as usize..at as usize + 30]);
+        }
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), offsets.len());
+        // Each of them is kept: reading near them again costs nothing.
+        for &at in &offsets {
+            cached.read_exact_at(at + 1, &mut buf).unwrap();
+        }
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), offsets.len());
     }
 }
