@@ -19,6 +19,8 @@ use hpk_format::{
 };
 use hpk_sign::{ChunkingOptions, write_payload};
 
+pub mod fault_proxy;
+pub mod nginx;
 pub mod verify;
 
 /// 2026-01-01T00:00:00Z: the time every fixture is created at.
