@@ -293,6 +293,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Update from a repository over HTTP(S): trust roots, catalog, and every planned
+    /// package, verified as it arrives; a rerun resumes.
+    #[command(
+        after_help = "Example:\n  hpk fetch https://updates.example/x64/ --root root.hpkroot --device device.toml --out downloads\n  hpk fetch https://cdn-a.example/x64/ https://cdn-b.example/x64/ \\\n    --root root.hpkroot --device device.toml --out downloads --json\n\nIn order: the trust-root chain (root/N.hpkroot, each verified as the next; the\nnewest replaces the --root file), the catalog (verified with the device's floor,\nthen recorded in the device profile), the plan, then each planned package as\nDIR/<manifest digest>.hpk: its head first, judged by the device policy, then its\nchunks by byte ranges, each checked against its signed SHA-256 before it is\nwritten. An interrupted fetch leaves DIR/.<digest>.hpk.part; a rerun keeps its\nverified bytes. Mirrors are tried in order; one that fails is named and skipped.\nProxies come from HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY."
+    )]
+    Fetch {
+        /// Base URLs of the repository's mirrors (http:// or https://), tried in order.
+        #[arg(required = true, value_name = "URL")]
+        mirrors: Vec<String>,
+        /// The device's trust root: the walk starts from it, and it is replaced by the
+        /// newest root accepted.
+        #[arg(long, short)]
+        root: PathBuf,
+        /// The device profile: the accepted catalog is recorded in it.
+        #[arg(long, short)]
+        device: PathBuf,
+        /// Folder for the packages (created if missing).
+        #[arg(long, short, value_name = "DIR")]
+        out: PathBuf,
+        /// Drop a mirror that sends nothing for this many seconds.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        timeout: u64,
+        /// Drop a mirror whose body comes slower than this (bytes per second, measured
+        /// over the --timeout span).
+        #[arg(long, default_value_t = 1024, value_name = "BYTES")]
+        min_rate: u64,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Print a JSON document on stdout (hpk-fetch/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Record installed packages and accepted catalogs in a device profile.
     #[command(subcommand)]
     Device(commands::device::DeviceCommand),
@@ -446,6 +478,28 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             time,
             json,
         } => commands::plan::plan(&catalog, &root, &device, time.now, json),
+        Command::Fetch {
+            mirrors,
+            root,
+            device,
+            out,
+            timeout,
+            min_rate,
+            time,
+            json,
+        } => commands::fetch::fetch(
+            &commands::fetch::FetchArgs {
+                mirrors,
+                root,
+                device,
+                out,
+                now: time.now,
+                timeout,
+                min_rate,
+                json,
+            },
+            &ui,
+        ),
         Command::Device(cmd) => commands::device::run(cmd),
         Command::Demo { dir } => commands::demo::demo(dir.as_deref(), ui),
         Command::Completions { shell } => {
@@ -473,7 +527,7 @@ const GROUPS: [(&str, &[&str]); 4] = [
     ("Publishing", &["repo"]),
     (
         "Checking",
-        &["verify", "extract", "inspect", "plan", "device"],
+        &["verify", "extract", "inspect", "plan", "fetch", "device"],
     ),
     ("Other", &["demo", "completions", "man", "help"]),
 ];
@@ -539,7 +593,8 @@ impl Cli {
             Command::Keygen { json, .. }
             | Command::Verify { json, .. }
             | Command::Inspect { json, .. }
-            | Command::Plan { json, .. } => *json,
+            | Command::Plan { json, .. }
+            | Command::Fetch { json, .. } => *json,
             Command::Catalog(c) => c.wants_json(),
             Command::Root(c) => c.wants_json(),
             Command::Device(c) => c.wants_json(),

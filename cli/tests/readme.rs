@@ -94,6 +94,10 @@ fn the_readme_walkthrough_runs_as_written() {
     }
     let dir = scratch("readme");
     std::fs::write(dir.join("walkthrough.sh"), &script).unwrap();
+    // Step 8's web server: the repository the walkthrough makes (in this
+    // empty folder, which `hpk repo init` accepts), served as it is made.
+    std::fs::create_dir_all(dir.join("repo")).unwrap();
+    let server = hpk_tests::nginx::Nginx::serve(&dir.join("repo"));
     let bin_dir = common::hpk_bin().parent().unwrap();
     let path = format!(
         "{}:{}",
@@ -104,6 +108,7 @@ fn the_readme_walkthrough_runs_as_written() {
         .args(["-euo", "pipefail", "walkthrough.sh"])
         .current_dir(&dir)
         .env("PATH", path)
+        .env("REPO_URL", server.url())
         .env_remove("HPK_PASSPHRASE")
         .env_remove("SOURCE_DATE_EPOCH")
         .stdin(Stdio::null())
@@ -136,6 +141,20 @@ fn the_readme_walkthrough_runs_as_written() {
     assert_eq!(
         plan["steps"][0]["entry"]["name"],
         "contoso-2026-02-standard"
+    );
+    // The device fetched its plan over HTTP and walked the roots.
+    let fetched: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("fetch.json")).unwrap()).unwrap();
+    let packages = fetched["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 2, "{fetched}");
+    assert!(packages.iter().all(|p| p["received"] == 0), "{fetched}");
+    assert_eq!(
+        std::fs::read(dir.join("agent-root.hpkroot")).unwrap(),
+        std::fs::read(dir.join("repo/root/3.hpkroot")).unwrap()
+    );
+    assert!(
+        stdout.contains("fetched contoso-2026-q1-baseline"),
+        "{stdout}"
     );
     assert!(dir.join("files/System32/hal.dll").is_file());
     assert!(dir.join("recovery-files/Recovery/fix.cmd").is_file());

@@ -86,6 +86,7 @@ pub use verifier::Verifier;
 /// The types of `hpk-format` that appear in this crate's API, so that an
 /// agent needs no other dependency.
 pub use hpk_format::{
-    Catalog, CatalogEntry, Channel, ContainerError, DecodeError, Digest, ErrorClass, Header, KeyId,
-    Limits, Manifest, PackageKind, PayloadDescriptor, PayloadError, RoleName, Section, TrustRoot,
+    Catalog, CatalogEntry, Channel, ChunkEncoding, ChunkEntry, ContainerError, DecodeError, Digest,
+    ErrorClass, Header, KeyId, Limits, Manifest, PackageKind, PayloadDescriptor, PayloadError,
+    RoleName, Section, TrustRoot,
 };

@@ -299,6 +299,21 @@ fn check_section(section: Section, declared: u64, implied: Option<u64>) -> Resul
 }
 
 impl<R: Read> Package<R, Judged> {
+    /// Reads the index section (P1–P4) and returns every payload's chunk
+    /// entries, in manifest order, with the manifest. Nothing after the
+    /// index section is read.
+    ///
+    /// For a reader that fetches the payload area itself (by byte ranges,
+    /// resuming, as `hpk-fetch` does): it must then check each chunk's
+    /// SHA-256 against its entry (P5) before it uses a byte of it, and
+    /// that the payload area ends where the header says (VP14).
+    pub fn chunk_indexes(
+        mut self,
+    ) -> Result<(Verified<Manifest>, Vec<Vec<ChunkEntry>>), VerifyError> {
+        let indexes = self.read_indexes()?;
+        Ok((self.manifest, indexes))
+    }
+
     /// Verifies the package to `depth` and returns its manifest.
     pub fn verify(self, depth: Depth) -> Result<Verified<Manifest>, VerifyError> {
         self.verify_with_progress(depth, &mut |_| {})

@@ -108,8 +108,10 @@ impl TrustedRoot {
         TrustedRoot::load_untimed(pinned, limits)?.rotate(chain, clock, limits)
     }
 
-    /// VT1–VT5: a pinned root, its time not judged.
-    fn load_untimed<R: Read>(input: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
+    /// VT1–VT5 on a pinned root, its time not judged: for an agent that
+    /// walks the chain from it before judging time, which it then MUST
+    /// do on the last root with [`TrustedRoot::check_expiry`] (VR7).
+    pub fn load_untimed<R: Read>(input: R, limits: &Limits) -> Result<TrustedRoot, RootError> {
         let signed =
             Signed::read_whole(input, FileType::TrustRoot, limits).map_err(RootError::Container)?;
         // A pinned root is trusted by configuration, so its body can be

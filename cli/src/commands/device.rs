@@ -214,7 +214,7 @@ pub fn record_catalog(
 /// The file to write the device profile back to. `-` and anything but a
 /// regular file are refused: the profile is rewritten. A symbolic link is
 /// followed, so that the file it points to is replaced, not the link.
-fn profile_file(path: &Path, command: &str) -> CliResult<PathBuf> {
+pub(crate) fn profile_file(path: &Path, command: &str) -> CliResult<PathBuf> {
     if inputs::is_stdin(path) {
         return Err(CliError::usage(format!(
             "{}: `hpk {command}` rewrites the device profile, which cannot be standard input",
@@ -339,7 +339,7 @@ fn identity(
 /// Writes `after` to `target` atomically when it differs from `before`
 /// (a profile with nothing new is left as it was, comments included), and
 /// says whether it wrote. `shown` is the path as the user gave it.
-fn save(
+pub(crate) fn save(
     target: &Path,
     shown: &Path,
     before: &DeviceProfile,

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod check;
 pub mod demo;
 pub mod device;
+pub mod fetch;
 pub mod keygen;
 pub mod man;
 pub mod pack;

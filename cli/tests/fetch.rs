@@ -1,0 +1,584 @@
+//! `hpk fetch` end to end, against a real HTTP server: nginx serves a
+//! repository made with `hpk repo`, and a fault-injecting proxy in front
+//! of it plays the mirror that drops, lies, stalls or never ends.
+//!
+//! What must hold: the head is asked for first, by a byte range; only
+//! verified bytes are ever written; a rerun after a kill keeps them and
+//! fetches only the rest; a bad mirror is named and the next one used;
+//! the trust-root chain is walked and kept; the catalog is recorded.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{NOW, Run, copy_world, hpk_bin, hpk_in, manifest_digest};
+use hpk_tests::fault_proxy::{Fault, FaultProxy};
+use hpk_tests::nginx::Nginx;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The package's payload: 3 MB that do not compress, in 4 KiB chunks (so that
+/// the first range for the head also brings whole chunks).
+const PAYLOAD_LEN: usize = 3_000_000;
+
+const BIG_TOML: &str = r#"name = "fetch-baseline"
+kind = "baseline"
+version = "10.0.2.0"
+security_version = 40
+created = 2026-01-01T00:00:00Z
+
+[targets]
+os = "windows"
+architectures = ["x64"]
+editions = ["enterprise"]
+capabilities = ["vbs"]
+
+[baseline]
+security_floor = 40
+
+[[payloads]]
+name = "System32/big.bin"
+file = "payload/big.bin"
+compression = "none"
+chunk_size = 4096
+"#;
+
+/// A repository with one large baseline, served by nginx, and a device
+/// (its own copies of the trust root and profile) that wants it.
+struct Site {
+    dir: PathBuf,
+    nginx: Nginx,
+    /// `packages/<digest>.hpk`.
+    location: String,
+    /// The package's size.
+    size: u64,
+}
+
+impl Site {
+    fn new(name: &str) -> Site {
+        let dir = copy_world(name);
+        let d = dir.as_path();
+        fs::write(d.join("payload/big.bin"), hpk_tests::noise(PAYLOAD_LEN, 9)).unwrap();
+        fs::write(d.join("big.toml"), BIG_TOML).unwrap();
+        hpk_in(
+            d,
+            &[
+                "pack",
+                "big.toml",
+                "--out",
+                "big.hpk",
+                "--key",
+                "keys/release.key",
+                "--root",
+                "root.hpkroot",
+            ],
+        )
+        .ok();
+        hpk_in(
+            d,
+            &[
+                "repo",
+                "init",
+                "repo",
+                "--root",
+                "root.hpkroot",
+                "--now",
+                NOW,
+            ],
+        )
+        .ok();
+        hpk_in(d, &["repo", "add", "repo", "big.hpk", "--now", NOW]).ok();
+        let location = format!("packages/{}.hpk", manifest_digest(d, "big.hpk"));
+        publish(d, 5, &location);
+        fs::copy(d.join("root.hpkroot"), d.join("device-root.hpkroot")).unwrap();
+        fs::copy(d.join("devices/x64-enterprise.toml"), d.join("device.toml")).unwrap();
+        let size = fs::metadata(d.join("big.hpk")).unwrap().len();
+        let nginx = Nginx::serve(&d.join("repo"));
+        Site {
+            dir,
+            nginx,
+            location,
+            size,
+        }
+    }
+
+    fn d(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `hpk fetch MIRRORS… --json` for the device, into `dl`.
+    fn fetch(&self, mirrors: &[String], extra: &[&str]) -> Run {
+        let mut args = vec!["fetch"];
+        args.extend(mirrors.iter().map(String::as_str));
+        args.extend([
+            "--root",
+            "device-root.hpkroot",
+            "--device",
+            "device.toml",
+            "--out",
+            "dl",
+            "--now",
+            NOW,
+            "--json",
+        ]);
+        args.extend(extra);
+        hpk_in(self.d(), &args)
+    }
+
+    /// The fetched package's path.
+    fn fetched(&self) -> PathBuf {
+        self.d()
+            .join("dl")
+            .join(self.location.strip_prefix("packages/").unwrap())
+    }
+
+    /// The `.part` file of an interrupted fetch.
+    fn part(&self) -> PathBuf {
+        let name = self
+            .fetched()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        self.d().join("dl").join(format!(".{name}.part"))
+    }
+
+    /// Bytes of the package nginx sent since its log was cleared.
+    fn package_bytes_sent(&self) -> u64 {
+        self.nginx
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(".hpk"))
+            .map(|r| r.body_bytes_sent)
+            .sum()
+    }
+
+    fn assert_fetched_whole(&self) {
+        assert!(
+            fs::read(self.fetched()).unwrap() == fs::read(self.d().join("big.hpk")).unwrap(),
+            "the fetched package differs from the published one"
+        );
+        assert!(!self.part().exists(), "the .part file is left");
+    }
+}
+
+/// Signs and publishes a catalog of `version` naming the package.
+fn publish(d: &Path, version: u64, location: &str) {
+    let out = format!("cat{version}.hpkcat");
+    hpk_in(
+        d,
+        &[
+            "catalog",
+            "new",
+            "--out",
+            &out,
+            "--version",
+            &version.to_string(),
+            "--created",
+            "2026-01-01",
+            "--expires-in",
+            "365",
+        ],
+    )
+    .ok();
+    hpk_in(
+        d,
+        &["catalog", "add", &out, "big.hpk", "--location", location],
+    )
+    .ok();
+    hpk_in(
+        d,
+        &[
+            "catalog",
+            "sign",
+            &out,
+            "--key",
+            "keys/catalog.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    )
+    .ok();
+    hpk_in(d, &["repo", "publish", "repo", &out, "--now", NOW]).ok();
+}
+
+fn json_of(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`{}` printed no JSON ({e}):\n{}\n{}",
+            run.line, run.stdout, run.stderr
+        )
+    })
+}
+
+#[test]
+fn a_device_fetches_its_plan_head_first_and_records_the_catalog() {
+    let site = Site::new("fetch-plan");
+    let run = site.fetch(&[site.nginx.url()], &[]).ok();
+    let doc = json_of(&run);
+    assert_eq!(doc["schema"], "hpk-fetch/1");
+    assert_eq!(doc["catalog"]["version"], 5);
+    let package = &doc["packages"][0];
+    assert_eq!(package["name"], "fetch-baseline");
+    assert_eq!(package["size"], site.size);
+    assert_eq!(package["kept"], 0);
+    site.assert_fetched_whole();
+
+    // The first request for the package is one range for its head; the
+    // payload follows in ranges. What came with the head is used where it
+    // holds whole chunks, so at most that first range is asked for twice.
+    let package_requests: Vec<_> = site
+        .nginx
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(".hpk"))
+        .collect();
+    assert_eq!(package_requests[0].range.as_deref(), Some("bytes=0-65535"));
+    assert!(
+        package_requests.iter().all(|r| r.status == 206),
+        "{package_requests:?}"
+    );
+    let sent = site.package_bytes_sent();
+    assert!(
+        sent >= site.size && sent <= site.size + 65_536,
+        "sent {sent} for {}",
+        site.size
+    );
+
+    // The catalog is recorded: its version is the device's floor now.
+    let profile = fs::read_to_string(site.d().join("device.toml")).unwrap();
+    assert!(profile.contains("catalog_version = 5"), "{profile}");
+
+    // A second run finds the package there, verifies it, fetches nothing.
+    site.nginx.clear_log();
+    let run = site.fetch(&[site.nginx.url()], &[]).ok();
+    let doc = json_of(&run);
+    assert_eq!(doc["packages"][0]["received"], 0, "{doc}\n{}", run.stderr);
+    assert_eq!(doc["packages"][0]["kept"], site.size);
+    assert_eq!(site.package_bytes_sent(), 0);
+
+    // The downloaded file is the package, and verifies.
+    hpk_in(
+        site.d(),
+        &[
+            "verify",
+            site.fetched().to_str().unwrap(),
+            "--root",
+            "root.hpkroot",
+            "--now",
+            NOW,
+        ],
+    )
+    .ok();
+}
+
+#[test]
+fn a_fetch_killed_midway_resumes_from_its_verified_bytes() {
+    let site = Site::new("fetch-resume");
+    // A mirror slow enough to be killed in the middle.
+    let proxy = FaultProxy::start(&site.nginx.url());
+    proxy.set_fault(Fault::Slow {
+        bytes_per_sec: 1_000_000,
+    });
+    let mut child = Command::new(hpk_bin())
+        .current_dir(site.d())
+        .args([
+            "fetch",
+            &proxy.url(),
+            "--root",
+            "device-root.hpkroot",
+            "--device",
+            "device.toml",
+            "--out",
+            "dl",
+            "--now",
+            NOW,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let len = fs::metadata(site.part()).map(|m| m.len()).unwrap_or(0);
+        if len > site.size / 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+            "the fetch ended or stalled before a third of the package"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let left = fs::metadata(site.part()).unwrap().len();
+    assert!(left < site.size, "killed after the end");
+    // What was left is a prefix of the package: only verified bytes.
+    let whole = fs::read(site.d().join("big.hpk")).unwrap();
+    let part = fs::read(site.part()).unwrap();
+    assert!(
+        whole.starts_with(&part),
+        "the .part file holds bytes that are not the package's"
+    );
+    // Garbage after them, as a power cut can leave, is found and dropped.
+    let mut damaged = part.clone();
+    damaged.extend_from_slice(&[0u8; 100_000]);
+    fs::write(site.part(), &damaged).unwrap();
+
+    site.nginx.clear_log();
+    let doc = json_of(&site.fetch(&[site.nginx.url()], &[]).ok());
+    let kept = doc["packages"][0]["kept"].as_u64().unwrap();
+    // Whole chunks of what was left are kept (the head is fetched again).
+    assert!(
+        kept > left.saturating_sub(65_536 + 40) && kept <= left,
+        "kept {kept} of {left}"
+    );
+    site.assert_fetched_whole();
+    // nginx sent the head again and the rest, and nothing of what was kept.
+    let head_len = kept.min(65_536);
+    let sent = site.package_bytes_sent();
+    assert!(
+        sent <= site.size - kept + head_len + 65_536,
+        "sent {sent} for a package of {} with {kept} kept",
+        site.size
+    );
+}
+
+#[test]
+fn bad_mirrors_are_named_and_the_next_one_serves() {
+    let site = Site::new("fetch-mirrors");
+    let proxy = FaultProxy::start(&site.nginx.url());
+    let faults = [
+        // A flipped bit in the payload area (past the head).
+        (
+            Fault::Corrupt { at: 1_000_000 },
+            "does not match its SHA-256",
+        ),
+        // A flipped bit in the head.
+        (Fault::Corrupt { at: 300 }, "does not verify"),
+        (Fault::IgnoreRange, "whole file"),
+        (Fault::Status(503), "HTTP status 503"),
+        (Fault::Status(416), "HTTP status 416"),
+        (Fault::Endless, "more than"),
+        (Fault::InflatedLength { extra: 10 }, "Content-Length"),
+        (Fault::DropAfter { bytes: 0 }, ""),
+    ];
+    for (fault, says) in faults {
+        let _ = fs::remove_dir_all(site.d().join("dl"));
+        fs::copy(
+            site.d().join("root.hpkroot"),
+            site.d().join("device-root.hpkroot"),
+        )
+        .unwrap();
+        fs::copy(
+            site.d().join("devices/x64-enterprise.toml"),
+            site.d().join("device.toml"),
+        )
+        .unwrap();
+        proxy.set_fault(fault.clone());
+        let run = site.fetch(&[proxy.url(), site.nginx.url()], &[]).ok();
+        let doc = json_of(&run);
+        site.assert_fetched_whole();
+        // The bad mirror is named, with what it did; the good one served
+        // the rest.
+        let skipped = doc["packages"][0]["skipped_mirrors"].to_string();
+        assert!(
+            skipped.contains(&proxy.url()) && skipped.contains(says),
+            "{fault:?}: {skipped}\n{}",
+            run.stderr
+        );
+        let served = doc["packages"][0]["mirrors"].to_string();
+        assert!(served.contains(&site.nginx.url()), "{fault:?}: {served}");
+    }
+
+    // Bytes after the end of a body framed by its Content-Length are not
+    // part of it: the body is whole, and nothing after it is read.
+    let _ = fs::remove_dir_all(site.d().join("dl"));
+    proxy.set_fault(Fault::Oversize { extra: 10 });
+    site.fetch(&[proxy.url()], &[]).ok();
+    site.assert_fetched_whole();
+
+    // With no good mirror left, the error names each mirror and why.
+    proxy.set_fault(Fault::Corrupt { at: 1_000_000 });
+    let _ = fs::remove_dir_all(site.d().join("dl"));
+    let run = site.fetch(&[proxy.url()], &[]).expect_code(1);
+    assert!(run.stderr.contains(&proxy.url()), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not match its SHA-256"),
+        "{}",
+        run.stderr
+    );
+    // Only verified chunks were written: the .part file is a prefix.
+    let whole = fs::read(site.d().join("big.hpk")).unwrap();
+    let part = fs::read(site.part()).unwrap();
+    assert!(whole.starts_with(&part));
+    assert!((part.len() as u64) < site.size);
+}
+
+#[test]
+fn a_stalled_mirror_is_dropped_after_the_timeout() {
+    let site = Site::new("fetch-stall");
+    let proxy = FaultProxy::start(&site.nginx.url());
+    proxy.set_fault(Fault::StallAfter {
+        bytes: 100_000,
+        for_ms: 20_000,
+    });
+    let started = Instant::now();
+    let run = site
+        .fetch(&[proxy.url(), site.nginx.url()], &["--timeout", "1"])
+        .ok();
+    let doc = json_of(&run);
+    site.assert_fetched_whole();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}: {doc}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_trust_root_chain_is_walked_and_the_newest_kept() {
+    let site = Site::new("fetch-rotation");
+    let d = site.d();
+    hpk_in(
+        d,
+        &[
+            "root",
+            "renew",
+            "root.hpkroot",
+            "--expires-in",
+            "730",
+            "--out",
+            "root-v2.hpkroot",
+        ],
+    )
+    .ok();
+    hpk_in(
+        d,
+        &["root", "sign", "root-v2.hpkroot", "--key", "keys/root.key"],
+    )
+    .ok();
+    hpk_in(
+        d,
+        &["repo", "add-root", "repo", "root-v2.hpkroot", "--now", NOW],
+    )
+    .ok();
+    let doc = json_of(&site.fetch(&[site.nginx.url()], &[]).ok());
+    assert_eq!(doc["root"]["accepted"], serde_json::json!([2]));
+    assert_eq!(
+        fs::read(d.join("device-root.hpkroot")).unwrap(),
+        fs::read(d.join("root-v2.hpkroot")).unwrap()
+    );
+    site.assert_fetched_whole();
+
+    // A repository whose next root does not verify stops the update
+    // before the catalog: nothing else is fetched.
+    fs::write(
+        d.join("repo/root/3.hpkroot"),
+        b"\x89HPK\r\n\x1a\nnot a root",
+    )
+    .unwrap();
+    site.nginx.clear_log();
+    let run = site.fetch(&[site.nginx.url()], &[]).expect_code(1);
+    assert!(
+        run.stderr.contains("trust root version 3"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        site.nginx
+            .requests()
+            .iter()
+            .all(|r| !r.path.ends_with("catalog.hpkcat")),
+        "the catalog was fetched after a bad root"
+    );
+    assert_eq!(
+        fs::read(d.join("device-root.hpkroot")).unwrap(),
+        fs::read(d.join("root-v2.hpkroot")).unwrap()
+    );
+}
+
+#[test]
+fn an_older_catalog_on_a_mirror_is_refused_for_a_newer_one() {
+    let site = Site::new("fetch-rollback");
+    let d = site.d();
+    // The device has seen catalog version 5; a stale mirror still has 4.
+    site.fetch(&[site.nginx.url()], &[]).ok();
+    let stale = d.join("stale");
+    fs::create_dir_all(stale.join("root")).unwrap();
+    fs::copy(d.join("repo/root/1.hpkroot"), stale.join("root/1.hpkroot")).unwrap();
+    fs::create_dir_all(stale.join("packages")).unwrap();
+    hpk_in(
+        d,
+        &[
+            "catalog",
+            "new",
+            "--out",
+            "old.hpkcat",
+            "--version",
+            "4",
+            "--created",
+            "2026-01-01",
+            "--expires-in",
+            "365",
+        ],
+    )
+    .ok();
+    hpk_in(
+        d,
+        &[
+            "catalog",
+            "sign",
+            "old.hpkcat",
+            "--key",
+            "keys/catalog.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    )
+    .ok();
+    fs::copy(d.join("old.hpkcat"), stale.join("catalog.hpkcat")).unwrap();
+    let stale_server = Nginx::serve(&stale);
+    let run = site
+        .fetch(&[stale_server.url(), site.nginx.url()], &[])
+        .ok();
+    let doc = json_of(&run);
+    assert_eq!(doc["catalog"]["version"], 5);
+    assert_eq!(doc["catalog"]["mirror"], format!("{}/", site.nginx.url()));
+    let skipped = doc["catalog"]["skipped_mirrors"][0].as_str().unwrap();
+    assert!(skipped.contains("rollback"), "{skipped}");
+    // Alone, the stale mirror fails the update: a rollback is refused by
+    // the device's policy (exit 3).
+    let run = site.fetch(&[stale_server.url()], &[]).expect_code(3);
+    assert!(run.stderr.contains("rollback"), "{}", run.stderr);
+}
+
+#[test]
+fn a_mirror_slower_than_the_minimum_rate_is_dropped() {
+    let site = Site::new("fetch-slow");
+    let proxy = FaultProxy::start(&site.nginx.url());
+    proxy.set_fault(Fault::Slow {
+        bytes_per_sec: 100_000,
+    });
+    let started = Instant::now();
+    let run = site
+        .fetch(
+            &[proxy.url(), site.nginx.url()],
+            &["--timeout", "1", "--min-rate", "500000"],
+        )
+        .ok();
+    let doc = json_of(&run);
+    site.assert_fetched_whole();
+    let skipped = doc["packages"][0]["skipped_mirrors"].to_string();
+    assert!(skipped.contains("too slow"), "{skipped}");
+    // At 100 kB/s the package alone would take 30 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
