@@ -402,6 +402,25 @@ fn bad_mirrors_are_named_and_the_next_one_serves() {
     site.fetch(&[proxy.url()], &[]).ok();
     site.assert_fetched_whole();
 
+    // A mirror that is not an http(s) URL is a usage error; one that
+    // cannot be reached is an I/O error, named.
+    let run = site
+        .fetch(&["ftp://mirror.example/".into()], &[])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("ftp://mirror.example/"),
+        "{}",
+        run.stderr
+    );
+    let run = site
+        .fetch(&["http://127.0.0.1:1/".into()], &[])
+        .expect_code(4);
+    assert!(
+        run.stderr.contains("http://127.0.0.1:1/root/2.hpkroot"),
+        "{}",
+        run.stderr
+    );
+
     // With no good mirror left, the error names each mirror and why.
     proxy.set_fault(Fault::Corrupt { at: 1_000_000 });
     let _ = fs::remove_dir_all(site.d().join("dl"));

@@ -56,7 +56,11 @@ pub fn fetch(args: &FetchArgs, ui: &Ui) -> CliResult {
         rate_window: patience,
         ..Options::default()
     };
-    let repo = Repository::new(&args.mirrors, options).map_err(|e| fetch_error(&e))?;
+    // A mirror that is not an http(s) URL is a bad argument.
+    let repo = Repository::new(&args.mirrors, options).map_err(|e| {
+        CliError::usage(e.to_string())
+            .hint("give each mirror as a base URL: https://updates.example/x64/")
+    })?;
 
     // 1. The trust-root chain; the newest root replaces the device's.
     let roots = repo
