@@ -13,7 +13,7 @@ use hpk_sign::keys::{PublicKey, read_public_key_file};
 use hpk_verify::{Clock, DeviceProfile, ProfileMode, RootError, TrustedRoot};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The path that names standard input where a package or catalog is read.
 pub const STDIN: &str = "-";
@@ -76,8 +76,26 @@ pub fn read_capped(path: &Path, cap: u64, what: &str) -> CliResult<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The file that `command` replaces in place once everything is checked
+/// (`what`, given by `flag`: "the device profile", "--device FILE"):
+/// `-` and anything but a regular file are refused. The path is
+/// canonicalized, so that a symbolic link is followed and the file it
+/// points to is replaced, not the link.
+pub fn file_to_rewrite(path: &Path, command: &str, what: &str, flag: &str) -> CliResult<PathBuf> {
+    if is_stdin(path) {
+        return Err(CliError::usage(format!(
+            "{}: `hpk {command}` rewrites {what}, which cannot be standard input",
+            path.display()
+        ))
+        .hint(format!("give {what}'s file: {flag}")));
+    }
+    regular_file(path, command)?;
+    std::fs::canonicalize(path).map_err(|e| CliError::io(path, &e))
+}
+
 /// Refuses `-` and anything but a regular file for a command that reads
 /// `path` more than once or rewrites it (signing, attaching, editing).
+/// (For a file the command replaces in place, see [`file_to_rewrite`].)
 /// Checked from the file's metadata, without opening it.
 pub fn regular_file(path: &Path, command: &str) -> CliResult<()> {
     // `-` is refused as such, whether or not a file of that name exists.

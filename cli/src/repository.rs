@@ -15,7 +15,7 @@
 //! [`hpk_sign::AtomicFile`]); this module only names and lists them.
 
 use crate::exit::{CliError, CliResult};
-use hpk_format::{Digest, HEADER_LEN, Limits, SIGNATURE_RECORD_LEN};
+use hpk_format::{Digest, Limits};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -93,25 +93,14 @@ pub fn location_in_repository(location: &str) -> Option<String> {
     Some(out.join("/"))
 }
 
-/// The largest trust-root or catalog file a reader accepts within
-/// `limits`: the header, the most signature records, the largest body
-/// (they have no chunk index and no payload).
-pub fn max_metadata_len(limits: &Limits) -> u64 {
-    (HEADER_LEN as u64)
-        .saturating_add(
-            u64::from(limits.max_signatures).saturating_mul(SIGNATURE_RECORD_LEN as u64),
-        )
-        .saturating_add(limits.body_len())
-}
-
 /// Reads a trust root or a catalog (`-`: standard input) once, through
-/// its bound: at most one byte more than [`max_metadata_len`], so that the
+/// its bound: at most one byte more than [`Limits::max_document_len`], so that the
 /// library sees and names what is wrong with a longer input.
 pub fn read_metadata(path: &Path, limits: &Limits) -> CliResult<Vec<u8>> {
     let input = crate::inputs::open(path)?;
     let mut bytes = Vec::new();
     input
-        .take(max_metadata_len(limits).saturating_add(1))
+        .take(limits.max_document_len().saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| CliError::io(path, &e))?;
     Ok(bytes)
@@ -139,17 +128,6 @@ pub fn same_bytes(a: &Path, b: &Path) -> io::Result<bool> {
             return Ok(true);
         }
     }
-}
-
-/// Flushes the folder `dir`, so that files and folders made in it
-/// survive a crash. Best effort: some file systems cannot flush a folder.
-pub fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 /// The trust-root versions a repository holds: every version from
@@ -319,6 +297,6 @@ mod tests {
     #[test]
     fn the_metadata_bound_follows_the_limits() {
         let limits = Limits::default();
-        assert_eq!(max_metadata_len(&limits), 40 + 32 * 100 + 32 * 1024 * 1024);
+        assert_eq!(limits.max_document_len(), 40 + 32 * 100 + 32 * 1024 * 1024);
     }
 }

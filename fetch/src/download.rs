@@ -15,7 +15,7 @@ use crate::error::{FetchError, MirrorFailure, MirrorProblem};
 use crate::transport::Http;
 use hpk_verify::{
     CatalogEntry, ChunkEntry, Depth, DeviceProfile, Digest, ErrorClass, FetchError as HeadError,
-    Manifest, Verified, Verifier, VerifyError,
+    Manifest, Verified, Verifier, VerifyError, sync_dir,
 };
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -625,13 +625,5 @@ impl Read for RangedHead<'_> {
             .copy_from_slice(rest.get(..n).unwrap_or_default());
         self.read_at = self.read_at.saturating_add(n);
         Ok(n)
-    }
-}
-
-/// Flushes a folder's entries (the rename) to stable storage; best
-/// effort where folders cannot be opened (Windows).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }

@@ -92,7 +92,7 @@ impl Repository {
     ) -> Result<RootUpdate, FetchError> {
         let mut current = root;
         let mut accepted = Vec::new();
-        let limit = document_limit(limits);
+        let limit = limits.max_document_len();
         loop {
             let version = current.root().version.saturating_add(1);
             let mut absent = false;
@@ -162,7 +162,7 @@ impl Repository {
         device: &DeviceProfile,
         limits: &Limits,
     ) -> Result<FetchedCatalog, FetchError> {
-        let limit = document_limit(limits);
+        let limit = limits.max_document_len();
         let mut failures = Vec::new();
         let mut last_error = None;
         for mirror in &self.mirrors {
@@ -276,12 +276,4 @@ impl Repository {
             }
         }
     }
-}
-
-/// The most bytes a trust root or catalog can have under `limits`: the
-/// header, every signature record and the largest body.
-fn document_limit(limits: &Limits) -> u64 {
-    40u64
-        .saturating_add(100u64.saturating_mul(u64::from(limits.max_signatures)))
-        .saturating_add(limits.max_body_len)
 }

@@ -64,6 +64,20 @@ impl Limits {
         self.max_body_len.min(MAX_BODY_LEN)
     }
 
+    /// The largest trust-root or catalog file a reader accepts within
+    /// these limits: the header, the most signature records and the
+    /// largest body (such files have no index section and no payload
+    /// area). A client that fetches one reads at most this many bytes,
+    /// and one more to see that nothing follows.
+    pub fn max_document_len(&self) -> u64 {
+        (crate::header::HEADER_LEN as u64)
+            .saturating_add(
+                u64::from(self.max_signatures)
+                    .saturating_mul(crate::signature::SIGNATURE_RECORD_LEN as u64),
+            )
+            .saturating_add(self.body_len())
+    }
+
     /// The chunk-size limit actually in force: `max_chunk_size` clamped to
     /// [`MAX_CHUNK_SIZE`].
     pub fn chunk_size(&self) -> u32 {

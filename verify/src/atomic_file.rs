@@ -178,21 +178,27 @@ impl AtomicFile {
 }
 
 /// Syncs the folder holding `path`, so that a rename in it is durable.
-/// Best effort: some file systems refuse to sync a folder.
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
+/// Best effort, as [`sync_dir`].
+pub(crate) fn sync_parent(path: &Path) {
     if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
+        sync_dir(if dir.as_os_str().is_empty() {
             Path::new(".")
         } else {
             dir
-        };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+        });
+    }
+}
+
+/// Flushes the folder `dir` to stable storage, so that the files and
+/// folders made or renamed in it survive a crash. Best effort: some file
+/// systems refuse to flush a folder, and Windows cannot open one.
+pub fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = dir;
 }
 
 impl Drop for AtomicFile {

@@ -64,7 +64,7 @@ mod threshold;
 mod trust;
 mod verifier;
 
-pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, write_atomically};
+pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, sync_dir, write_atomically};
 pub use bases::{BaseDir, BaseFiles};
 pub use catalog::FetchError;
 pub use clock::Clock;

@@ -8,8 +8,9 @@
 //! A rename onto the target and that removal exclude each other: a folder
 //! is either committed or removed, never half of each.
 
+use crate::atomic_file::sync_parent;
 use crate::cleanup_registry::Live;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,24 +61,6 @@ fn remove_tree(folder: &Path) -> bool {
         }
     }
     false
-}
-
-/// Syncs the folder holding `path`, so that a rename in it is durable.
-/// Best effort: some file systems refuse to sync a folder.
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 /// Prefix of the name of a [`StagingDir`]: `.hpk-extract-` followed by 32

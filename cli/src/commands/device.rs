@@ -211,19 +211,10 @@ pub fn record_catalog(
     Ok(())
 }
 
-/// The file to write the device profile back to. `-` and anything but a
-/// regular file are refused: the profile is rewritten. A symbolic link is
-/// followed, so that the file it points to is replaced, not the link.
+/// The file to write the device profile back to
+/// ([`inputs::file_to_rewrite`]).
 pub(crate) fn profile_file(path: &Path, command: &str) -> CliResult<PathBuf> {
-    if inputs::is_stdin(path) {
-        return Err(CliError::usage(format!(
-            "{}: `hpk {command}` rewrites the device profile, which cannot be standard input",
-            path.display()
-        ))
-        .hint("give the device profile's file: --device FILE"));
-    }
-    inputs::regular_file(path, command)?;
-    std::fs::canonicalize(path).map_err(|e| CliError::io(path, &e))
+    inputs::file_to_rewrite(path, command, "the device profile", "--device FILE")
 }
 
 /// The installed package's head, authentic under the trust root and

@@ -12,7 +12,7 @@ use hpk_fetch::{Downloaded, FetchError, Options, PlanEvent, Repository};
 use hpk_format::Limits;
 use hpk_verify::{PlanStatus, TrustedRoot, Verifier, write_atomically};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Options of `hpk fetch`.
@@ -40,11 +40,11 @@ pub struct FetchArgs {
 pub fn fetch(args: &FetchArgs, ui: &Ui) -> CliResult {
     let command = "fetch";
     let device_file = profile_file(&args.device, command)?;
-    let root_file = root_file(&args.root)?;
+    let root_file = inputs::file_to_rewrite(&args.root, command, "the trust root", "--root FILE")?;
     let before = inputs::device(&args.device)?;
     let clock = inputs::clock(args.now, Some(&before));
     let limits = Limits::default();
-    let pinned_bytes = inputs::read_capped(&args.root, root_cap(&limits), "trust root")?;
+    let pinned_bytes = inputs::read_capped(&args.root, limits.max_document_len(), "trust root")?;
     let pinned = TrustedRoot::load_untimed(pinned_bytes.as_slice(), &limits)
         .map_err(|e| inputs::root_error(&args.root, &e))?;
     // One patience for both: silence, and the span the rate is
@@ -184,20 +184,6 @@ fn describe(entry: &hpk_format::CatalogEntry, got: &Downloaded) -> String {
         got.path.display(),
         human_bytes(got.size)
     )
-}
-
-/// The device's root file, which a rotation rewrites: a regular file.
-fn root_file(path: &Path) -> CliResult<PathBuf> {
-    inputs::regular_file(path, "fetch")?;
-    std::fs::canonicalize(path).map_err(|e| CliError::io(path, &e))
-}
-
-/// The most bytes a trust root can have: the header, every signature
-/// record and the largest body.
-fn root_cap(limits: &Limits) -> u64 {
-    40u64
-        .saturating_add(100u64.saturating_mul(u64::from(limits.max_signatures)))
-        .saturating_add(limits.max_body_len)
 }
 
 fn fetch_error(e: &FetchError) -> CliError {

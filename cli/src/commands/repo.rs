@@ -210,7 +210,7 @@ fn init(dir: &Path, root: &Path, now: Option<u64>, as_json: bool, ui: Ui) -> Cli
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    repository::sync_dir(parent);
+    hpk_verify::sync_dir(parent);
     if as_json {
         json::print(&json!({
             "schema": "hpk-repo-init/1",
@@ -240,7 +240,7 @@ fn make_layout(dir: &Path, inside: &str, root: &[u8]) -> CliResult {
         let path = dir.join(sub);
         std::fs::create_dir(&path).map_err(io_error(&path))?;
     }
-    repository::sync_dir(dir);
+    hpk_verify::sync_dir(dir);
     let target = dir.join(inside);
     write_new(&target, root).map_err(io_error(&target))
 }
