@@ -601,3 +601,79 @@ fn a_mirror_slower_than_the_minimum_rate_is_dropped() {
         started.elapsed()
     );
 }
+
+/// Copies the files of folder `from` (and its folders) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_mirror_serving_another_signed_package_under_the_name_is_refused() {
+    // Mix and match: a mirror puts another authentic package (signed by
+    // the same release key, under the same root) where the catalog's
+    // entry points. The entry's size (in the range's total, HF4) or its
+    // manifest digest (VF3) refuses it before any of it is trusted.
+    let site = Site::new("fetch-mix");
+    let d = site.d();
+    // Another package of exactly the same size (only its version differs,
+    // by one digit), and one of another size.
+    fs::write(
+        d.join("other.toml"),
+        BIG_TOML.replace("10.0.2.0", "10.0.2.1"),
+    )
+    .unwrap();
+    hpk_in(
+        d,
+        &[
+            "pack",
+            "other.toml",
+            "--out",
+            "other.hpk",
+            "--key",
+            "keys/release.key",
+            "--root",
+            "root.hpkroot",
+        ],
+    )
+    .ok();
+    assert_eq!(fs::metadata(d.join("other.hpk")).unwrap().len(), site.size);
+    let baseline_len = fs::metadata(d.join("baseline.hpk")).unwrap().len();
+    for (impostor, says) in [
+        ("other.hpk", "does not verify".to_owned()),
+        (
+            "baseline.hpk",
+            format!("serves a file of {baseline_len} bytes"),
+        ),
+    ] {
+        let swapped = d.join(format!("swapped-{impostor}"));
+        copy_tree(&d.join("repo"), &swapped);
+        fs::copy(d.join(impostor), swapped.join(&site.location)).unwrap();
+        let bad = Nginx::serve(&swapped);
+
+        let _ = fs::remove_dir_all(d.join("dl"));
+        let run = site.fetch(&[bad.url(), site.nginx.url()], &[]).ok();
+        let doc = json_of(&run);
+        site.assert_fetched_whole();
+        let skipped = doc["packages"][0]["skipped_mirrors"].to_string();
+        assert!(
+            skipped.contains(&bad.url()) && skipped.contains(&says),
+            "{impostor}: {skipped}"
+        );
+
+        // Alone, it fails the fetch (exit 1), and nothing of it is kept.
+        let _ = fs::remove_dir_all(d.join("dl"));
+        let run = site.fetch(&[bad.url()], &[]).expect_code(1);
+        assert!(run.stderr.contains(&bad.url()), "{}", run.stderr);
+        assert!(!site.fetched().exists());
+        assert_eq!(fs::metadata(site.part()).map(|m| m.len()).unwrap_or(0), 0);
+    }
+}

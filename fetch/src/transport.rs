@@ -132,6 +132,16 @@ impl Http {
             .get("content-range")
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
+        // The right range of a file of another size: another file (VF2).
+        let asked = format!("bytes {start}-{last}/");
+        if let Some(other) = range
+            .and_then(|r| r.strip_prefix(asked.as_str()))
+            .filter(|t| *t != total.to_string())
+        {
+            return Err(MirrorProblem::Invalid(format!(
+                "it serves a file of {other} bytes where the catalog entry names one of {total}"
+            )));
+        }
         if range != Some(expected.as_str()) {
             return Err(MirrorProblem::WrongRange(format!(
                 "asked for {expected}, got {}",
