@@ -12,13 +12,14 @@
 //! rest.
 
 use crate::error::{FetchError, MirrorFailure, MirrorProblem};
-use crate::transport::Http;
+use crate::pipeline::{BATCH_BYTES, BATCHES, Batch, Pipeline};
+use crate::transport::{Http, RangeReader};
 use hpk_verify::{
     CatalogEntry, ChunkEntry, Depth, DeviceProfile, Digest, ErrorClass, FetchError as HeadError,
-    Manifest, Verified, Verifier, VerifyError, sync_dir,
+    Manifest, Verified, Verifier, VerifyError, WriteBehind, sync_dir,
 };
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The first piece of the head asked for; each next one is twice as
@@ -29,8 +30,8 @@ const MAX_HEAD_PIECE: u64 = 8 << 20;
 /// end of a chunk): small enough that a mirror that fails midway costs
 /// little, large enough that requests cost nothing.
 const PAYLOAD_PIECE: u64 = 64 << 20;
-/// Buffer of the `.part` file's writer.
-const WRITE_BUFFER: usize = 1 << 20;
+/// Buffer for reading back what an earlier run left in the `.part` file.
+const READ_BUFFER: usize = 1 << 20;
 
 /// A package on disk, fetched and verified to stored depth.
 #[derive(Debug)]
@@ -172,7 +173,9 @@ impl<'a> PackageDownload<'a> {
             received = received.saturating_add(chunk.len() as u64);
         }
         progress(cursor.offset, total);
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, part);
+        // The disk writes the chunks back as they come, so that the flush
+        // at the end waits for the last few only.
+        let mut write_behind = WriteBehind::default();
         // The rest, mirror by mirror.
         let mut attempt = 0u32;
         while !cursor.done(&head.indexes) {
@@ -183,7 +186,12 @@ impl<'a> PackageDownload<'a> {
                 });
             };
             let before = cursor.offset;
-            let result = self.fetch_piece(url, &head, &mut cursor, &mut out, &part_path, progress);
+            let mut out = PartFile {
+                file: &mut part,
+                path: &part_path,
+                write_behind: &mut write_behind,
+            };
+            let result = self.fetch_piece(url, &head, &mut cursor, &mut out, progress);
             let got = cursor.offset.saturating_sub(before);
             received = received.saturating_add(got);
             if got > 0 && !mirrors_used.contains(base) {
@@ -205,9 +213,9 @@ impl<'a> PackageDownload<'a> {
                 }
             }
         }
-        let part = out
-            .into_inner()
-            .map_err(|e| FetchError::io(&part_path, e.into_error()))?;
+        write_behind
+            .finish()
+            .map_err(|e| FetchError::io(&part_path, e))?;
         // VP14: the payload area ends where the header says the file does.
         if cursor.offset != total {
             return Err(FetchError::Mirrors {
@@ -412,7 +420,7 @@ impl<'a> PackageDownload<'a> {
         let len = part.metadata().map_err(|e| FetchError::io(path, e))?.len();
         part.seek(SeekFrom::Start(cursor.offset))
             .map_err(|e| FetchError::io(path, e))?;
-        let mut input = io::BufReader::with_capacity(WRITE_BUFFER, &mut *part);
+        let mut input = io::BufReader::with_capacity(READ_BUFFER, &mut *part);
         let mut buf = Vec::new();
         while let Some(entry) = cursor.entry(&head.indexes) {
             let end = cursor.offset.saturating_add(u64::from(entry.stored_len));
@@ -432,14 +440,15 @@ impl<'a> PackageDownload<'a> {
     }
 
     /// Fetches one range of whole chunks from `url` into `out`, each chunk
-    /// verified before it is written; stops at the first fault.
-    fn fetch_piece<W: Write>(
+    /// verified before it is written (on other threads, while the next
+    /// chunks arrive: see `pipeline`); stops at the first fault, with every
+    /// chunk before it written.
+    fn fetch_piece(
         &self,
         url: &str,
         head: &Head,
         cursor: &mut Cursor,
-        out: &mut W,
-        path: &Path,
+        out: &mut PartFile<'_>,
         progress: &mut Progress<'_>,
     ) -> Result<(), Failed> {
         let start = cursor.offset;
@@ -448,25 +457,109 @@ impl<'a> PackageDownload<'a> {
             .http
             .get_range(url, start, end, self.entry.size)
             .map_err(Failed::Mirror)?;
-        let mut buf = Vec::new();
-        while cursor.offset < end {
-            let Some(entry) = cursor.entry(&head.indexes) else {
-                break;
+        // `received` runs ahead of `cursor`, which only moves past chunks
+        // that matched and were written.
+        let mut received = *cursor;
+        // The first fault of the mirror of each kind: a chunk that does
+        // not match comes before any fault of receiving found after it.
+        let mut wrong = None;
+        let mut cut = None;
+        let path = out.path;
+        let local = |e| Failed::Local(FetchError::io(path, e));
+        let mut sink = |bytes: &[u8]| out.write(bytes);
+        std::thread::scope(|scope| {
+            let mut pipeline = Pipeline::start(scope, &mut sink).map_err(local)?;
+            let mut spare: Vec<Batch> = (0..BATCHES).map(|_| Batch::default()).collect();
+            let outcome = loop {
+                let receiving = wrong.is_none() && cut.is_none() && received.offset < end;
+                if receiving && let Some(mut batch) = spare.pop() {
+                    batch.clear();
+                    cut = self.receive(&mut body, &mut batch, head, &mut received, end);
+                    if batch.is_empty() {
+                        spare.push(batch);
+                    } else if let Err(e) = pipeline.send(batch) {
+                        break Err(local(e));
+                    }
+                    continue;
+                }
+                if pipeline.in_flight() == 0 {
+                    break Ok(());
+                }
+                let mut batch = match pipeline.next() {
+                    Ok(batch) => batch,
+                    Err(e) => break Err(local(e)),
+                };
+                for _ in 0..batch.written() {
+                    cursor.advance(&head.indexes);
+                }
+                if batch.written() > 0 {
+                    progress(cursor.offset, self.entry.size);
+                }
+                if let Some(e) = batch.take_write_error() {
+                    break Err(local(e));
+                }
+                // The writer writes nothing after a chunk that did not
+                // match: the first such chunk is where the cursor stops.
+                if batch.mismatch() && wrong.is_none() {
+                    wrong = Some(MirrorProblem::WrongChunk {
+                        payload: head.names.get(cursor.payload).cloned().unwrap_or_default(),
+                        chunk: cursor.chunk as u64,
+                    });
+                }
+                spare.push(batch);
             };
-            buf.resize(entry.stored_len as usize, 0);
-            body.fill(&mut buf).map_err(Failed::Mirror)?;
-            if Digest::of(&buf) != entry.digest {
-                return Err(Failed::Mirror(MirrorProblem::WrongChunk {
-                    payload: head.names.get(cursor.payload).cloned().unwrap_or_default(),
-                    chunk: cursor.chunk as u64,
-                }));
-            }
-            out.write_all(&buf)
-                .map_err(|e| Failed::Local(FetchError::io(path, e)))?;
-            cursor.advance(&head.indexes);
-            progress(cursor.offset, self.entry.size);
+            pipeline.stop().map_err(local)?;
+            outcome
+        })?;
+        if let Some(problem) = wrong.or(cut) {
+            return Err(Failed::Mirror(problem));
         }
         body.finish().map_err(Failed::Mirror)
+    }
+
+    /// Receives the next whole chunks of the range into `batch`, up to
+    /// [`BATCH_BYTES`] (at least one chunk) or the range's `end`, moving
+    /// `received` past each; a chunk cut short is left out. Returns the
+    /// mirror's fault, if receiving stopped on one.
+    fn receive(
+        &self,
+        body: &mut RangeReader,
+        batch: &mut Batch,
+        head: &Head,
+        received: &mut Cursor,
+        end: u64,
+    ) -> Option<MirrorProblem> {
+        while received.offset < end {
+            let Some(entry) = received.entry(&head.indexes) else {
+                break;
+            };
+            let fits = batch.len().saturating_add(entry.stored_len as usize) <= BATCH_BYTES;
+            if !batch.is_empty() && !fits {
+                break;
+            }
+            if let Err(problem) = body.fill(batch.push(entry)) {
+                batch.pop();
+                return Some(problem);
+            }
+            received.advance(&head.indexes);
+        }
+        None
+    }
+}
+
+/// The `.part` file, written chunk by chunk as chunks are verified.
+struct PartFile<'a> {
+    file: &'a mut File,
+    path: &'a Path,
+    write_behind: &'a mut WriteBehind,
+}
+
+impl PartFile<'_> {
+    /// Appends verified bytes.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file
+            .write_all(bytes)
+            .and_then(|()| self.write_behind.wrote(bytes.len(), self.file))
     }
 }
 

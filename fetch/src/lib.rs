@@ -43,6 +43,7 @@
 mod download;
 mod error;
 mod mirror;
+mod pipeline;
 mod repository;
 mod transport;
 

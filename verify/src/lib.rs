@@ -63,6 +63,7 @@ mod state_file;
 mod threshold;
 mod trust;
 mod verifier;
+mod write_behind;
 
 pub use atomic_file::{AtomicFile, TEMP_SUFFIX, remove_temp_files, sync_dir, write_atomically};
 pub use bases::{BaseDir, BaseFiles};
@@ -82,6 +83,7 @@ pub use staging::{INTERRUPTED_MESSAGE, STAGING_PREFIX, StagingDir, remove_stagin
 pub use threshold::{SignerReport, Subject, ThresholdNotMet};
 pub use trust::TrustedRoot;
 pub use verifier::Verifier;
+pub use write_behind::{WRITE_BEHIND, WriteBehind};
 
 /// The types of `hpk-format` that appear in this crate's API, so that an
 /// agent needs no other dependency.
