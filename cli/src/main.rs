@@ -319,6 +319,16 @@ enum Command {
         /// over the --timeout span).
         #[arg(long, default_value_t = 1024, value_name = "BYTES")]
         min_rate: u64,
+        /// The device's files by payload name (for example the installed baseline's
+        /// tree): chunks of a payload whose file is there are rebuilt from it, and
+        /// checked against their signed digests, instead of fetched.
+        #[arg(long, value_name = "DIR")]
+        seed: Option<PathBuf>,
+        /// The zstd level the publisher packed at, to rebuild compressed chunks from
+        /// --seed files.
+        #[arg(long, default_value_t = hpk_format::DEFAULT_ZSTD_LEVEL, value_name = "LEVEL",
+              value_parser = clap::value_parser!(i32).range(1..=19), requires = "seed")]
+        seed_level: i32,
         #[command(flatten)]
         time: TimeArgs,
         /// Print a JSON document on stdout (hpk-fetch/1, see docs/json.md).
@@ -485,6 +495,8 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             out,
             timeout,
             min_rate,
+            seed,
+            seed_level,
             time,
             json,
         } => commands::fetch::fetch(
@@ -496,6 +508,8 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
                 now: time.now,
                 timeout,
                 min_rate,
+                seed,
+                seed_level,
                 json,
             },
             &ui,

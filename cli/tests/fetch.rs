@@ -59,10 +59,22 @@ struct Site {
 
 impl Site {
     fn new(name: &str) -> Site {
+        Site::with(
+            name,
+            BIG_TOML,
+            &[("payload/big.bin", hpk_tests::noise(PAYLOAD_LEN, 9))],
+        )
+    }
+
+    /// A site whose package is described by `toml`, with these payload
+    /// files.
+    fn with(name: &str, toml: &str, files: &[(&str, Vec<u8>)]) -> Site {
         let dir = copy_world(name);
         let d = dir.as_path();
-        fs::write(d.join("payload/big.bin"), hpk_tests::noise(PAYLOAD_LEN, 9)).unwrap();
-        fs::write(d.join("big.toml"), BIG_TOML).unwrap();
+        for (path, bytes) in files {
+            fs::write(d.join(path), bytes).unwrap();
+        }
+        fs::write(d.join("big.toml"), toml).unwrap();
         hpk_in(
             d,
             &[
@@ -676,4 +688,150 @@ fn a_mirror_serving_another_signed_package_under_the_name_is_refused() {
         assert!(!site.fetched().exists());
         assert_eq!(fs::metadata(site.part()).map(|m| m.len()).unwrap_or(0), 0);
     }
+}
+
+/// A baseline of three payloads: one stored raw, one compressed, one
+/// the device does not have.
+const SEEDED_TOML: &str = r#"name = "fetch-baseline"
+kind = "baseline"
+version = "10.0.2.0"
+security_version = 40
+created = 2026-01-01T00:00:00Z
+
+[targets]
+os = "windows"
+architectures = ["x64"]
+editions = ["enterprise"]
+capabilities = ["vbs"]
+
+[baseline]
+security_floor = 40
+
+[[payloads]]
+name = "System32/kernel.bin"
+file = "payload/kernel.bin"
+compression = "none"
+chunk_size = 65536
+
+[[payloads]]
+name = "System32/drivers/net.sys"
+file = "payload/net.sys"
+chunk_size = 65536
+
+[[payloads]]
+name = "System32/new.dll"
+file = "payload/new.dll"
+compression = "none"
+chunk_size = 65536
+"#;
+
+/// Text that compresses, like most of an OS image.
+fn compressible(len: usize) -> Vec<u8> {
+    (0..)
+        .map(|i: u64| format!("line {i} of a driver table: {}\n", i * 7919 % 1000))
+        .flat_map(String::into_bytes)
+        .take(len)
+        .collect()
+}
+
+#[test]
+fn chunks_the_device_already_has_are_rebuilt_from_its_files_not_fetched() {
+    let kernel = hpk_tests::noise(1_000_000, 21);
+    let net = compressible(1_500_000);
+    let new = hpk_tests::noise(400_000, 22);
+    let site = Site::with(
+        "fetch-seed",
+        SEEDED_TOML,
+        &[
+            ("payload/kernel.bin", kernel.clone()),
+            ("payload/net.sys", net.clone()),
+            ("payload/new.dll", new.clone()),
+        ],
+    );
+    let d = site.d();
+    // The device's files: the raw and the compressed payload as they are
+    // in the package; an older new.dll of another size (not tried).
+    let seed = d.join("installed");
+    fs::create_dir_all(seed.join("System32/drivers")).unwrap();
+    fs::write(seed.join("System32/kernel.bin"), &kernel).unwrap();
+    fs::write(seed.join("System32/drivers/net.sys"), &net).unwrap();
+    fs::write(seed.join("System32/new.dll"), &new[..100_000]).unwrap();
+
+    site.nginx.clear_log();
+    let run = site
+        .fetch(&[site.nginx.url()], &["--seed", "installed"])
+        .ok();
+    let doc = json_of(&run);
+    site.assert_fetched_whole();
+    let got = &doc["packages"][0];
+    let (received, rebuilt) = (
+        got["received"].as_u64().unwrap(),
+        got["rebuilt"].as_u64().unwrap(),
+    );
+    assert_eq!(received + rebuilt, site.size, "{doc}");
+    // Everything but the head's first range and new.dll came from the
+    // device's files: kernel.bin's 1 MB raw, net.sys compressed.
+    let sent = site.package_bytes_sent();
+    assert!(sent <= 65_536 + 400_000 + 65_536, "sent {sent}");
+    assert!(rebuilt >= 1_000_000 - 65_536, "rebuilt {rebuilt}");
+    assert!(sent >= 400_000, "new.dll must be fetched: sent {sent}");
+    // What came with the head past it and was not a whole chunk is the
+    // only waste.
+    assert!(
+        received <= sent && sent <= received + 65_536,
+        "sent {sent}, kept {received}"
+    );
+
+    // A device file that differs from the package from its middle on:
+    // the chunks before the difference are rebuilt, the rest fetched, and
+    // the package is still exactly the published one.
+    let mut changed = kernel.clone();
+    for b in &mut changed[600_000..] {
+        *b ^= 0x5a;
+    }
+    fs::write(seed.join("System32/kernel.bin"), &changed).unwrap();
+    fs::remove_dir_all(d.join("dl")).unwrap();
+    site.nginx.clear_log();
+    let run = site
+        .fetch(&[site.nginx.url()], &["--seed", "installed"])
+        .ok();
+    let doc = json_of(&run);
+    site.assert_fetched_whole();
+    let sent = site.package_bytes_sent();
+    assert!(
+        (400_000 + 400_000..=65_536 + 460_000 + 400_000 + 65_536).contains(&sent),
+        "sent {sent}"
+    );
+    assert_eq!(
+        doc["packages"][0]["received"].as_u64().unwrap()
+            + doc["packages"][0]["rebuilt"].as_u64().unwrap(),
+        site.size
+    );
+
+    // The wrong zstd level: no compressed chunk matches its digest, so
+    // net.sys is fetched whole; the raw payload is still rebuilt.
+    fs::write(seed.join("System32/kernel.bin"), &kernel).unwrap();
+    fs::remove_dir_all(d.join("dl")).unwrap();
+    site.nginx.clear_log();
+    let run = site
+        .fetch(
+            &[site.nginx.url()],
+            &["--seed", "installed", "--seed-level", "19"],
+        )
+        .ok();
+    let doc = json_of(&run);
+    site.assert_fetched_whole();
+    let sent = site.package_bytes_sent();
+    let rebuilt = doc["packages"][0]["rebuilt"].as_u64().unwrap();
+    assert!(
+        (1_000_000 - 65_536..=1_000_000).contains(&rebuilt),
+        "rebuilt {rebuilt}"
+    );
+    let received = doc["packages"][0]["received"].as_u64().unwrap();
+    assert_eq!(received + rebuilt, site.size);
+    assert!(received <= sent && sent <= received + 65_536, "sent {sent}");
+
+    // A seed folder that is not there is a usage error.
+    site.fetch(&[site.nginx.url()], &["--seed", "no-such-folder"])
+        .expect_code(2);
 }

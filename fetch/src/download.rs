@@ -13,6 +13,7 @@
 
 use crate::error::{FetchError, MirrorFailure, MirrorProblem};
 use crate::pipeline::{BATCH_BYTES, BATCHES, Batch, Pipeline};
+use crate::seed::Seeds;
 use crate::transport::{Http, RangeReader};
 use hpk_verify::{
     CatalogEntry, ChunkEntry, Depth, DeviceProfile, Digest, ErrorClass, FetchError as HeadError,
@@ -47,6 +48,9 @@ pub struct Downloaded {
     /// the `.part` file had none) and each chunk that verified. A chunk
     /// cut short or refused is not counted.
     pub received: u64,
+    /// Bytes rebuilt from the device's own files (seeds) in this run and
+    /// kept: chunks that matched their digests and were not fetched.
+    pub rebuilt: u64,
     /// The base URLs of the mirrors that served bytes in this run (bytes
     /// from a mirror that failed later are kept if they verified).
     pub mirrors: Vec<String>,
@@ -68,6 +72,9 @@ pub(crate) struct PackageDownload<'a> {
     pub(crate) entry: &'a CatalogEntry,
     /// (mirror base, package URL), in the order to try them.
     pub(crate) urls: Vec<(String, String)>,
+    /// The device's files by payload name, to rebuild chunks from, and
+    /// the zstd level to compress them at (HF9).
+    pub(crate) seeds: Option<(&'a Path, i32)>,
 }
 
 /// The verified head of the package and where its payload area starts.
@@ -176,9 +183,33 @@ impl<'a> PackageDownload<'a> {
         // The disk writes the chunks back as they come, so that the flush
         // at the end waits for the last few only.
         let mut write_behind = WriteBehind::default();
-        // The rest, mirror by mirror.
+        // The rest: from seeds where they serve, else mirror by mirror.
+        let mut seeds = self
+            .seeds
+            .map(|(root, level)| Seeds::new(root, level, &head.manifest.payloads));
+        let mut rebuilt = 0u64;
         let mut attempt = 0u32;
         while !cursor.done(&head.indexes) {
+            if let Some(seeds) = seeds.as_mut()
+                && seeds.usable(cursor.payload)
+            {
+                let before = cursor.offset;
+                let end = cursor.payload_end(&head.indexes);
+                let mut out = PartFile {
+                    file: &mut part,
+                    path: &part_path,
+                    write_behind: &mut write_behind,
+                };
+                let result = self.transfer(seeds, &head, &mut cursor, end, &mut out, progress);
+                rebuilt = rebuilt.saturating_add(cursor.offset.saturating_sub(before));
+                match result {
+                    Ok(()) => {}
+                    Err(Failed::Local(e)) => return Err(e),
+                    // The rest of this payload comes from the mirrors.
+                    Err(Failed::Mirror(_)) => seeds.give_up(cursor.payload),
+                }
+                continue;
+            }
             let Some((base, url)) = self.urls.get(mirror) else {
                 return Err(FetchError::Mirrors {
                     what: self.what(),
@@ -191,7 +222,11 @@ impl<'a> PackageDownload<'a> {
                 path: &part_path,
                 write_behind: &mut write_behind,
             };
-            let result = self.fetch_piece(url, &head, &mut cursor, &mut out, progress);
+            // A range ends before the next payload a seed may rebuild.
+            let end = cursor.piece_end(&head.indexes, PAYLOAD_PIECE, |p| {
+                seeds.as_mut().is_some_and(|s| s.usable(p))
+            });
+            let result = self.fetch_piece(url, &head, &mut cursor, end, &mut out, progress);
             let got = cursor.offset.saturating_sub(before);
             received = received.saturating_add(got);
             if got > 0 && !mirrors_used.contains(base) {
@@ -238,6 +273,7 @@ impl<'a> PackageDownload<'a> {
             size: total,
             kept,
             received,
+            rebuilt,
             mirrors: mirrors_used,
             skipped: failures,
             manifest: head.manifest,
@@ -286,6 +322,7 @@ impl<'a> PackageDownload<'a> {
                 size: self.entry.size,
                 kept: self.entry.size,
                 received: 0,
+                rebuilt: 0,
                 mirrors: Vec::new(),
                 skipped: Vec::new(),
                 manifest,
@@ -439,28 +476,44 @@ impl<'a> PackageDownload<'a> {
         Ok(cursor.offset)
     }
 
-    /// Fetches one range of whole chunks from `url` into `out`, each chunk
-    /// verified before it is written (on other threads, while the next
-    /// chunks arrive: see `pipeline`); stops at the first fault, with every
-    /// chunk before it written.
+    /// Fetches the whole chunks from the cursor to `end` from `url` into
+    /// `out`, each verified before it is written; stops at the first
+    /// fault, with every chunk before it written.
     fn fetch_piece(
         &self,
         url: &str,
         head: &Head,
         cursor: &mut Cursor,
+        end: u64,
         out: &mut PartFile<'_>,
         progress: &mut Progress<'_>,
     ) -> Result<(), Failed> {
-        let start = cursor.offset;
-        let end = cursor.piece_end(&head.indexes, PAYLOAD_PIECE);
         let mut body = self
             .http
-            .get_range(url, start, end, self.entry.size)
+            .get_range(url, cursor.offset, end, self.entry.size)
             .map_err(Failed::Mirror)?;
+        self.transfer(&mut body, head, cursor, end, out, progress)?;
+        body.finish().map_err(Failed::Mirror)
+    }
+
+    /// Moves the chunks from the cursor to `end` from `source` into `out`,
+    /// each chunk verified before it is written (on other threads, while
+    /// the next chunks arrive: see `pipeline`); stops at the first fault
+    /// of the source (a chunk it cannot give, or one that does not match),
+    /// with every chunk before it written.
+    fn transfer(
+        &self,
+        source: &mut dyn ChunkSource,
+        head: &Head,
+        cursor: &mut Cursor,
+        end: u64,
+        out: &mut PartFile<'_>,
+        progress: &mut Progress<'_>,
+    ) -> Result<(), Failed> {
         // `received` runs ahead of `cursor`, which only moves past chunks
         // that matched and were written.
         let mut received = *cursor;
-        // The first fault of the mirror of each kind: a chunk that does
+        // The first fault of the source of each kind: a chunk that does
         // not match comes before any fault of receiving found after it.
         let mut wrong = None;
         let mut cut = None;
@@ -474,7 +527,7 @@ impl<'a> PackageDownload<'a> {
                 let receiving = wrong.is_none() && cut.is_none() && received.offset < end;
                 if receiving && let Some(mut batch) = spare.pop() {
                     batch.clear();
-                    cut = self.receive(&mut body, &mut batch, head, &mut received, end);
+                    cut = receive(source, &mut batch, head, &mut received, end);
                     if batch.is_empty() {
                         spare.push(batch);
                     } else if let Err(e) = pipeline.send(batch) {
@@ -511,40 +564,70 @@ impl<'a> PackageDownload<'a> {
             pipeline.stop().map_err(local)?;
             outcome
         })?;
-        if let Some(problem) = wrong.or(cut) {
-            return Err(Failed::Mirror(problem));
+        match wrong.or(cut) {
+            Some(problem) => Err(Failed::Mirror(problem)),
+            None => Ok(()),
         }
-        body.finish().map_err(Failed::Mirror)
     }
+}
 
-    /// Receives the next whole chunks of the range into `batch`, up to
-    /// [`BATCH_BYTES`] (at least one chunk) or the range's `end`, moving
-    /// `received` past each; a chunk cut short is left out. Returns the
-    /// mirror's fault, if receiving stopped on one.
-    fn receive(
-        &self,
-        body: &mut RangeReader,
-        batch: &mut Batch,
-        head: &Head,
-        received: &mut Cursor,
-        end: u64,
-    ) -> Option<MirrorProblem> {
-        while received.offset < end {
-            let Some(entry) = received.entry(&head.indexes) else {
-                break;
-            };
-            let fits = batch.len().saturating_add(entry.stored_len as usize) <= BATCH_BYTES;
-            if !batch.is_empty() && !fits {
-                break;
-            }
-            if let Err(problem) = body.fill(batch.push(entry)) {
-                batch.pop();
-                return Some(problem);
-            }
-            received.advance(&head.indexes);
-        }
-        None
+/// Where the stored bytes of the next chunks come from: a mirror's
+/// response to a range request, or the device's own files.
+trait ChunkSource {
+    /// Fills `buf` with the stored bytes of the chunk `entry` at `at`, or
+    /// says why it cannot.
+    fn fill(
+        &mut self,
+        at: &Cursor,
+        entry: &ChunkEntry,
+        buf: &mut [u8],
+    ) -> Result<(), MirrorProblem>;
+}
+
+impl ChunkSource for RangeReader {
+    fn fill(&mut self, _: &Cursor, _: &ChunkEntry, buf: &mut [u8]) -> Result<(), MirrorProblem> {
+        RangeReader::fill(self, buf)
     }
+}
+
+impl ChunkSource for Seeds<'_> {
+    fn fill(
+        &mut self,
+        at: &Cursor,
+        entry: &ChunkEntry,
+        buf: &mut [u8],
+    ) -> Result<(), MirrorProblem> {
+        Seeds::fill(self, at.payload, at.chunk, entry, buf)
+    }
+}
+
+/// Receives the next whole chunks from `source` into `batch`, up to
+/// [`BATCH_BYTES`] (at least one chunk) or `end`, moving `received` past
+/// each; a chunk cut short is left out. Returns the source's fault, if
+/// receiving stopped on one.
+fn receive(
+    source: &mut dyn ChunkSource,
+    batch: &mut Batch,
+    head: &Head,
+    received: &mut Cursor,
+    end: u64,
+) -> Option<MirrorProblem> {
+    while received.offset < end {
+        let at = *received;
+        let Some(entry) = received.entry(&head.indexes) else {
+            break;
+        };
+        let fits = batch.len().saturating_add(entry.stored_len as usize) <= BATCH_BYTES;
+        if !batch.is_empty() && !fits {
+            break;
+        }
+        if let Err(problem) = source.fill(&at, entry, batch.push(entry)) {
+            batch.pop();
+            return Some(problem);
+        }
+        received.advance(&head.indexes);
+    }
+    None
 }
 
 /// The `.part` file, written chunk by chunk as chunks are verified.
@@ -613,11 +696,34 @@ impl Cursor {
     }
 
     /// The end of the chunk in which the byte `piece` bytes from here
-    /// falls (or of the last chunk).
-    fn piece_end(&self, indexes: &[Vec<ChunkEntry>], piece: u64) -> u64 {
+    /// falls (or of the last chunk), or the start of the first later
+    /// payload for which `stop` says yes, whichever comes first.
+    fn piece_end(
+        &self,
+        indexes: &[Vec<ChunkEntry>],
+        piece: u64,
+        mut stop: impl FnMut(usize) -> bool,
+    ) -> u64 {
         let mut probe = *self;
         let limit = self.offset.saturating_add(piece);
         while probe.offset < limit && !probe.done(indexes) {
+            probe.advance(indexes);
+            // `done` steps over to the next payload's first chunk.
+            if !probe.done(indexes)
+                && probe.payload != self.payload
+                && probe.chunk == 0
+                && stop(probe.payload)
+            {
+                break;
+            }
+        }
+        probe.offset
+    }
+
+    /// The end of the current payload.
+    fn payload_end(&self, indexes: &[Vec<ChunkEntry>]) -> u64 {
+        let mut probe = *self;
+        while probe.payload == self.payload && !probe.done(indexes) {
             probe.advance(indexes);
         }
         probe.offset

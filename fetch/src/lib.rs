@@ -45,6 +45,7 @@ mod error;
 mod mirror;
 mod pipeline;
 mod repository;
+mod seed;
 mod transport;
 
 pub use download::{Downloaded, Progress};

@@ -9,12 +9,14 @@ use crate::transport::{Http, Options};
 use hpk_verify::{
     Catalog, CatalogEntry, Clock, DeviceProfile, Limits, Plan, TrustedRoot, Verified, Verifier,
 };
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A repository, as served by mirrors tried in the order given.
 pub struct Repository {
     http: Http,
     mirrors: Vec<Mirror>,
+    /// The device's files to rebuild chunks from, and the zstd level.
+    seeds: Option<(PathBuf, i32)>,
 }
 
 /// The outcome of walking the trust-root chain.
@@ -69,7 +71,20 @@ impl Repository {
         Ok(Repository {
             http: Http::new(options),
             mirrors,
+            seeds: None,
         })
+    }
+
+    /// Rebuilds chunks from the device's own files instead of fetching
+    /// them where it can (SPEC.md HF9): `dir` holds them by payload name
+    /// (for example the tree of the installed baseline); a zstd chunk is
+    /// rebuilt by compressing at `level` as hpk's packer does
+    /// ([`hpk_format::DEFAULT_ZSTD_LEVEL`] unless the publisher chose
+    /// another). Every rebuilt chunk must match its signed digest, like a
+    /// fetched one; a payload whose file does not match is fetched.
+    pub fn with_seeds(mut self, dir: impl Into<PathBuf>, level: i32) -> Repository {
+        self.seeds = Some((dir.into(), level));
+        self
     }
 
     /// The mirrors' base URLs, in order.
@@ -223,6 +238,10 @@ impl Repository {
             device,
             entry,
             urls,
+            seeds: self
+                .seeds
+                .as_ref()
+                .map(|(dir, level)| (dir.as_path(), *level)),
         }
         .run(dir, progress)
     }

@@ -18,6 +18,7 @@
 
 mod base_read;
 mod catalog;
+mod chunk_compressor;
 mod chunk_index;
 mod codec;
 mod container;
@@ -39,6 +40,7 @@ mod zstd_frame;
 
 pub use base_read::{BaseRead, CachedBase};
 pub use catalog::{Catalog, CatalogEntry, DeltaOf, MAX_LOCATION_LEN};
+pub use chunk_compressor::{DEFAULT_ZSTD_LEVEL, chunk_compressor};
 pub use chunk_index::{CHUNK_ENTRY_LEN, ChunkEncoding, ChunkEntry, parse_chunk_index};
 pub use codec::{Canonical, decode, encode, encode_into, encoded_len};
 pub use container::{

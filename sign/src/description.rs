@@ -30,8 +30,7 @@ use std::path::{Path, PathBuf};
 /// file is refused before it is parsed.
 pub const MAX_DESCRIPTION_LEN: usize = 64 << 20;
 
-/// Default zstd level of a payload.
-pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+pub use hpk_format::DEFAULT_ZSTD_LEVEL;
 
 // ---------------------------------------------------------------------------
 // The file as written.

@@ -23,7 +23,7 @@ use crate::delta_streams::{RANKING_LEVEL, STREAM_LEVEL, StreamWriter};
 use crate::payload_writer::{ChunkingOptions, WrittenPayload};
 use hpk_format::{
     ChunkEncoding, ChunkEntry, Compression, DeltaBase, Digest, LimitExceeded, Limits,
-    MAX_CHUNK_SIZE, PayloadDescriptor, PayloadName, WriteError,
+    PayloadDescriptor, PayloadName, WriteError, chunk_compressor,
 };
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
@@ -440,18 +440,6 @@ fn read_against<R: Read>(
     })
 }
 
-/// A zstd compressor whose frames are single-segment (SPEC.md Z2, W3): a
-/// window as large as the largest chunk, which zstd shrinks to the chunk
-/// it compresses, so that Window_Size is the chunk's length. The frames
-/// also carry Frame_Content_Size and no dictionary id (zstd's defaults).
-fn new_compressor(level: i32) -> io::Result<zstd::bulk::Compressor<'static>> {
-    let mut c = zstd::bulk::Compressor::new(level)?;
-    c.set_parameter(zstd::zstd_safe::CParameter::WindowLog(
-        MAX_CHUNK_SIZE.ilog2(),
-    ))?;
-    Ok(c)
-}
-
 /// Stores one chunk: zstd at `level` when that is smaller, else raw.
 fn store_chunk(
     compressors: &mut Vec<(i32, zstd::bulk::Compressor<'static>)>,
@@ -463,7 +451,7 @@ fn store_chunk(
         let at = match compressors.iter().position(|(l, _)| *l == level) {
             Some(at) => at,
             None => {
-                compressors.push((level, new_compressor(level)?));
+                compressors.push((level, chunk_compressor(level)?));
                 compressors.len().saturating_sub(1)
             }
         };

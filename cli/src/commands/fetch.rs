@@ -32,6 +32,10 @@ pub struct FetchArgs {
     pub timeout: u64,
     /// Slowest acceptable body, in bytes per second.
     pub min_rate: u64,
+    /// The device's files, to rebuild chunks from instead of fetching them.
+    pub seed: Option<PathBuf>,
+    /// The zstd level to rebuild compressed chunks at.
+    pub seed_level: i32,
     /// JSON output.
     pub json: bool,
 }
@@ -61,6 +65,16 @@ pub fn fetch(args: &FetchArgs, ui: &Ui) -> CliResult {
         CliError::usage(e.to_string())
             .hint("give each mirror as a base URL: https://updates.example/x64/")
     })?;
+    let repo = match &args.seed {
+        Some(dir) if !dir.is_dir() => {
+            return Err(
+                CliError::usage(format!("--seed {}: not a folder", dir.display()))
+                    .hint("give the folder of the device's installed files, by payload name"),
+            );
+        }
+        Some(dir) => repo.with_seeds(dir, args.seed_level),
+        None => repo,
+    };
 
     // 1. The trust-root chain; the newest root replaces the device's.
     let roots = repo
@@ -144,6 +158,7 @@ pub fn fetch(args: &FetchArgs, ui: &Ui) -> CliResult {
                 "size": got.size,
                 "kept": got.kept,
                 "received": got.received,
+                "rebuilt": got.rebuilt,
                 "mirrors": got.mirrors,
                 "skipped_mirrors": got.skipped.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
@@ -166,7 +181,7 @@ pub fn fetch(args: &FetchArgs, ui: &Ui) -> CliResult {
 
 /// One line about a fetched package.
 fn describe(entry: &hpk_format::CatalogEntry, got: &Downloaded) -> String {
-    let how = if got.received == 0 && got.kept == got.size {
+    let mut how = if got.received == 0 && got.rebuilt == 0 && got.kept == got.size {
         "already there".to_owned()
     } else if got.kept > 0 {
         format!(
@@ -177,6 +192,12 @@ fn describe(entry: &hpk_format::CatalogEntry, got: &Downloaded) -> String {
     } else {
         format!("{} received", human_bytes(got.received))
     };
+    if got.rebuilt > 0 {
+        how.push_str(&format!(
+            ", {} rebuilt from seeds",
+            human_bytes(got.rebuilt)
+        ));
+    }
     format!(
         "fetched {} {} -> {} ({}, {how})",
         entry.name,
