@@ -329,6 +329,10 @@ enum Command {
         #[arg(long, default_value_t = hpk_format::DEFAULT_ZSTD_LEVEL, value_name = "LEVEL",
               value_parser = clap::value_parser!(i32).range(1..=19), requires = "seed")]
         seed_level: i32,
+        /// Trust only these certificate authorities (a PEM file) for https mirrors,
+        /// instead of the Mozilla roots: for a repository behind a private CA.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
         #[command(flatten)]
         time: TimeArgs,
         /// Print a JSON document on stdout (hpk-fetch/1, see docs/json.md).
@@ -497,6 +501,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
             min_rate,
             seed,
             seed_level,
+            ca_file,
             time,
             json,
         } => commands::fetch::fetch(
@@ -510,6 +515,7 @@ pub(crate) fn run_with(cli: Cli, ui: ui::Ui) -> CliResult {
                 min_rate,
                 seed,
                 seed_level,
+                ca_file,
                 json,
             },
             &ui,

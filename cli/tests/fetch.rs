@@ -451,6 +451,103 @@ fn bad_mirrors_are_named_and_the_next_one_serves() {
 }
 
 #[test]
+fn a_second_fetch_into_the_same_folder_waits_for_the_first() {
+    let site = Site::new("fetch-lock");
+    let proxy = FaultProxy::start(&site.nginx.url());
+    proxy.set_fault(Fault::Slow {
+        bytes_per_sec: 1_000_000,
+    });
+    let mut first = Command::new(hpk_bin())
+        .current_dir(site.d())
+        .args([
+            "fetch",
+            &proxy.url(),
+            "--root",
+            "device-root.hpkroot",
+            "--device",
+            "device.toml",
+            "--out",
+            "dl",
+            "--now",
+            NOW,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while fs::metadata(site.part()).map(|m| m.len()).unwrap_or(0) < 200_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60) && first.try_wait().unwrap().is_none(),
+            "the first fetch ended or stalled early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The second run leaves the first's file alone and says why.
+    let run = site.fetch(&[site.nginx.url()], &[]).expect_code(4);
+    assert!(run.stderr.contains("another fetch"), "{}", run.stderr);
+    assert!(first.wait().unwrap().success());
+    site.assert_fetched_whole();
+    // Once the first is done, a rerun finds the package there.
+    let doc = json_of(&site.fetch(&[site.nginx.url()], &[]).ok());
+    assert_eq!(doc["packages"][0]["received"], 0);
+}
+
+#[test]
+fn an_https_mirror_is_trusted_through_the_ca_given_and_only_through_it() {
+    let site = Site::new("fetch-https");
+    let certs = site.d().join("certs");
+    fs::create_dir_all(&certs).unwrap();
+    let ca = hpk_tests::tls::TestCa::new(&certs);
+    let https = Nginx::serve_tls(&site.d().join("repo"), &ca.server_cert, &ca.server_key);
+    assert!(https.url().starts_with("https://"));
+    let ca_file = ca.ca_cert.to_str().unwrap();
+
+    // With the CA: the whole fetch over TLS, as over plain HTTP.
+    let run = site.fetch(&[https.url()], &["--ca-file", ca_file]).ok();
+    let doc = json_of(&run);
+    assert_eq!(doc["packages"][0]["received"], site.size);
+    site.assert_fetched_whole();
+    let package_requests: Vec<_> = https
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(".hpk"))
+        .collect();
+    assert!(
+        !package_requests.is_empty() && package_requests.iter().all(|r| r.status == 206),
+        "{package_requests:?}"
+    );
+
+    // Without it, the public roots do not vouch for the server: the
+    // mirror fails on its certificate and nothing is fetched from it.
+    fs::remove_dir_all(site.d().join("dl")).unwrap();
+    fs::copy(
+        site.d().join("root.hpkroot"),
+        site.d().join("device-root.hpkroot"),
+    )
+    .unwrap();
+    https.clear_log();
+    let run = site.fetch(&[https.url()], &[]).expect_code(4);
+    assert!(
+        run.stderr.contains(&https.url()) && run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
+    assert!(https.requests().is_empty(), "{:?}", https.requests());
+    assert!(!site.fetched().exists());
+
+    // A CA file without a certificate is a usage error.
+    fs::write(certs.join("empty.pem"), "not a certificate\n").unwrap();
+    let run = site
+        .fetch(
+            &[https.url()],
+            &["--ca-file", certs.join("empty.pem").to_str().unwrap()],
+        )
+        .expect_code(2);
+    assert!(run.stderr.contains("no PEM certificate"), "{}", run.stderr);
+}
+
+#[test]
 fn a_stalled_mirror_is_dropped_after_the_timeout() {
     let site = Site::new("fetch-stall");
     let proxy = FaultProxy::start(&site.nginx.url());

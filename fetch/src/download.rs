@@ -128,6 +128,7 @@ impl<'a> PackageDownload<'a> {
             .truncate(false)
             .open(&part_path)
             .map_err(|e| FetchError::io(&part_path, e))?;
+        lock(&part, &part_path)?;
         let mut mirrors_used = Vec::new();
         let mut failures = Vec::new();
         // The first mirror asked for chunks: one that served a head that
@@ -265,8 +266,10 @@ impl<'a> PackageDownload<'a> {
             });
         }
         part.sync_all().map_err(|e| FetchError::io(&part_path, e))?;
-        drop(part);
+        // Renamed while still open and locked: no other fetch can take
+        // the .part file between the flush and the rename.
         fs::rename(&part_path, &final_path).map_err(|e| FetchError::io(&final_path, e))?;
+        drop(part);
         sync_dir(dir);
         Ok(Downloaded {
             path: final_path,
@@ -643,6 +646,26 @@ impl PartFile<'_> {
         self.file
             .write_all(bytes)
             .and_then(|()| self.write_behind.wrote(bytes.len(), self.file))
+    }
+}
+
+/// Takes the `.part` file for this process: two fetches of the same
+/// package into the same folder (two agents, or a rerun while the first
+/// run goes on) would otherwise truncate each other's verified bytes.
+/// The lock goes with the file when the process ends, however it ends.
+/// A file system without locks is used without.
+fn lock(part: &File, path: &Path) -> Result<(), FetchError> {
+    match part.try_lock() {
+        Ok(()) => Ok(()),
+        Err(fs::TryLockError::WouldBlock) => Err(FetchError::io(
+            path,
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another fetch is writing this package here; wait for it to end",
+            ),
+        )),
+        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(()),
+        Err(fs::TryLockError::Error(e)) => Err(FetchError::io(path, e)),
     }
 }
 

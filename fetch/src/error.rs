@@ -154,6 +154,9 @@ pub enum FetchError {
         /// The verification error.
         error: hpk_verify::FetchError,
     },
+    /// The certificate authorities given to trust for HTTPS could not be
+    /// read as PEM certificates.
+    Certificates(String),
     /// A local file could not be read or written.
     Io {
         /// The file.
@@ -186,7 +189,7 @@ impl FetchError {
                     ErrorClass::Io
                 }
             }
-            FetchError::Url(_) => ErrorClass::Malformed,
+            FetchError::Url(_) | FetchError::Certificates(_) => ErrorClass::Malformed,
             FetchError::Catalog { error, .. } => error.class(),
             FetchError::Root { error, .. } => error.class(),
             FetchError::Package { error, .. } => error.class(),
@@ -213,6 +216,7 @@ impl fmt::Display for FetchError {
                 Ok(())
             }
             FetchError::Url(e) => write!(f, "{e}"),
+            FetchError::Certificates(e) => write!(f, "the certificate authorities to trust: {e}"),
             FetchError::Catalog { error, failures } => {
                 write!(f, "no mirror serves a catalog that verifies: {error}")?;
                 for failure in failures {

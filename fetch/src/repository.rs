@@ -69,7 +69,7 @@ impl Repository {
             .map(|m| Mirror::parse(m))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Repository {
-            http: Http::new(options),
+            http: Http::new(options)?,
             mirrors,
             seeds: None,
         })

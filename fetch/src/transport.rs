@@ -4,9 +4,10 @@
 //! The client is `ureq` with rustls; proxies come from the environment
 //! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`).
 
-use crate::error::MirrorProblem;
+use crate::error::{FetchError, MirrorProblem};
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
+use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
 
 /// How patient the client is with mirrors.
 #[derive(Clone, Debug)]
@@ -26,6 +27,10 @@ pub struct Options {
     pub attempts: u32,
     /// Wait before the second attempt; doubled before each next one.
     pub backoff: Duration,
+    /// Certificates (PEM) of the authorities to trust for HTTPS mirrors
+    /// instead of the Mozilla roots, for example a company's own CA;
+    /// `None`: the Mozilla roots.
+    pub ca_certificates: Option<Vec<u8>>,
 }
 
 impl Options {
@@ -47,6 +52,7 @@ impl Default for Options {
             rate_window: Duration::from_secs(30),
             attempts: 3,
             backoff: Duration::from_millis(500),
+            ca_certificates: None,
         }
     }
 }
@@ -58,17 +64,20 @@ pub(crate) struct Http {
 }
 
 impl Http {
-    pub(crate) fn new(options: Options) -> Http {
-        let agent = ureq::Agent::config_builder()
+    pub(crate) fn new(options: Options) -> Result<Http, FetchError> {
+        let mut config = ureq::Agent::config_builder()
             // Statuses are judged here, one by one.
             .http_status_as_error(false)
             .timeout_connect(Some(options.connect_timeout))
             .timeout_recv_response(Some(options.read_timeout))
             .timeout_per_read(Some(options.read_timeout))
-            .user_agent(concat!("hpk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
-        Http { agent, options }
+            .user_agent(concat!("hpk/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &options.ca_certificates {
+            let roots = certificates(pem)?;
+            config = config.tls_config(TlsConfig::builder().root_certs(roots).build());
+        }
+        let agent = config.build().new_agent();
+        Ok(Http { agent, options })
     }
 
     /// GETs a whole small file of at most `limit` bytes; `None` if the
@@ -173,6 +182,23 @@ impl Http {
             window_bytes: 0,
         }
     }
+}
+
+/// The certificates of a PEM file, as the only roots to trust; other
+/// PEM items (a key, say) are ignored, and a file without a certificate
+/// is an error.
+fn certificates(pem: &[u8]) -> Result<RootCerts, FetchError> {
+    let bad = |why: String| FetchError::Certificates(why);
+    let mut certs = Vec::new();
+    for item in parse_pem(pem) {
+        if let PemItem::Certificate(cert) = item.map_err(|e| bad(e.to_string()))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(RootCerts::new_with_certs(&certs))
 }
 
 /// A body that must keep at least a minimum rate.

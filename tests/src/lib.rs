@@ -21,6 +21,7 @@ use hpk_sign::{ChunkingOptions, write_payload};
 
 pub mod fault_proxy;
 pub mod nginx;
+pub mod tls;
 pub mod verify;
 
 /// 2026-01-01T00:00:00Z: the time every fixture is created at.

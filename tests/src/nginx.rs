@@ -32,6 +32,8 @@ pub struct Nginx {
     child: Child,
     port: u16,
     dir: PathBuf,
+    /// Whether it serves HTTPS.
+    tls: bool,
 }
 
 /// One line of the access log: a request nginx finished.
@@ -57,6 +59,17 @@ impl Nginx {
     /// Panics if nginx is not installed, `root` is not a folder, or nginx
     /// does not start (with its error log in the message).
     pub fn serve(root: &Path) -> Nginx {
+        Nginx::start(root, None)
+    }
+
+    /// Starts nginx serving `root` over HTTPS only, with the certificate
+    /// chain `cert` and its private key `key` (PEM files, for example a
+    /// [`crate::tls::TestCa`]'s), like [`Nginx::serve`] otherwise.
+    pub fn serve_tls(root: &Path, cert: &Path, key: &Path) -> Nginx {
+        Nginx::start(root, Some((cert, key)))
+    }
+
+    fn start(root: &Path, tls: Option<(&Path, &Path)>) -> Nginx {
         let binary = find_nginx().unwrap_or_else(|| {
             panic!(
                 "nginx not found: install the Debian package `nginx-light` (or `nginx`); \
@@ -81,10 +94,17 @@ impl Nginx {
         let mut last_failure = String::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
-            write_config(&dir, &root, port);
+            write_config(&dir, &root, port, tls);
             let mut child = spawn(&binary, &dir);
             match wait_ready(&mut child, port, &dir) {
-                Ok(()) => return Nginx { child, port, dir },
+                Ok(()) => {
+                    return Nginx {
+                        child,
+                        port,
+                        dir,
+                        tls: tls.is_some(),
+                    };
+                }
                 Err(failure) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -103,9 +123,11 @@ impl Nginx {
         panic!("nginx did not start: {last_failure}");
     }
 
-    /// The base URL, `http://127.0.0.1:PORT` (no trailing slash).
+    /// The base URL, `http://127.0.0.1:PORT` (`https://` when it serves
+    /// HTTPS; no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The port nginx listens on.
@@ -225,8 +247,16 @@ fn quoted(path: &Path) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-fn write_config(dir: &Path, root: &Path, port: u16) {
+fn write_config(dir: &Path, root: &Path, port: u16, tls: Option<(&Path, &Path)>) {
     let p = |name: &str| quoted(&dir.join(name));
+    let listen = match tls {
+        None => format!("listen 127.0.0.1:{port};"),
+        Some((cert, key)) => format!(
+            "listen 127.0.0.1:{port} ssl;\n        ssl_certificate {};\n        ssl_certificate_key {};",
+            quoted(cert),
+            quoted(key)
+        ),
+    };
     // `master_process off` runs everything in the one process we started:
     // nothing switches to `nobody` when the tests run as root (which could
     // not read a private root folder), and `Child::kill` stops it all.
@@ -250,7 +280,7 @@ http {{
     log_format hpk \"$request_method\\t$request_uri\\t$status\\t$body_bytes_sent\\t$http_range\";
     access_log {access_log} hpk;
     server {{
-        listen 127.0.0.1:{port};
+        {listen}
         root {root};
     }}
 }}

@@ -12,8 +12,12 @@ use hpk_fetch::{Downloaded, FetchError, Options, PlanEvent, Repository};
 use hpk_format::Limits;
 use hpk_verify::{PlanStatus, TrustedRoot, Verifier, write_atomically};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The largest `--ca-file` read (a bundle of every public root is about
+/// 200 KiB).
+const MAX_CA_FILE_LEN: u64 = 4 << 20;
 
 /// Options of `hpk fetch`.
 pub struct FetchArgs {
@@ -36,6 +40,8 @@ pub struct FetchArgs {
     pub seed: Option<PathBuf>,
     /// The zstd level to rebuild compressed chunks at.
     pub seed_level: i32,
+    /// PEM certificates of the authorities to trust for https mirrors.
+    pub ca_file: Option<PathBuf>,
     /// JSON output.
     pub json: bool,
 }
@@ -54,16 +60,27 @@ pub fn fetch(args: &FetchArgs, ui: &Ui) -> CliResult {
     // One patience for both: silence, and the span the rate is
     // measured over.
     let patience = Duration::from_secs(args.timeout.max(1));
+    let ca_certificates = match &args.ca_file {
+        Some(path) => Some(inputs::read_capped(path, MAX_CA_FILE_LEN, "CA file")?),
+        None => None,
+    };
     let options = Options {
         read_timeout: patience,
         min_rate: args.min_rate,
         rate_window: patience,
+        ca_certificates,
         ..Options::default()
     };
-    // A mirror that is not an http(s) URL is a bad argument.
-    let repo = Repository::new(&args.mirrors, options).map_err(|e| {
-        CliError::usage(e.to_string())
-            .hint("give each mirror as a base URL: https://updates.example/x64/")
+    // A mirror that is not an http(s) URL, or a CA file without a
+    // certificate, is a bad argument.
+    let repo = Repository::new(&args.mirrors, options).map_err(|e| match e {
+        FetchError::Certificates(_) => CliError::usage(format!(
+            "--ca-file {}: {e}",
+            args.ca_file.as_deref().unwrap_or(Path::new("")).display()
+        ))
+        .hint("give a PEM file of the certificate authorities' certificates"),
+        _ => CliError::usage(e.to_string())
+            .hint("give each mirror as a base URL: https://updates.example/x64/"),
     })?;
     let repo = match &args.seed {
         Some(dir) if !dir.is_dir() => {
