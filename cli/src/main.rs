@@ -299,7 +299,8 @@ enum Command {
         after_help = "Example:\n  hpk fetch https://updates.example/x64/ --root root.hpkroot --device device.toml --out downloads\n  hpk fetch https://cdn-a.example/x64/ https://cdn-b.example/x64/ \\\n    --root root.hpkroot --device device.toml --out downloads --json\n\nIn order: the trust-root chain (root/N.hpkroot, each verified as the next; the\nnewest replaces the --root file), the catalog (verified with the device's floor,\nthen recorded in the device profile), the plan, then each planned package as\nDIR/<manifest digest>.hpk: its head first, judged by the device policy, then its\nchunks by byte ranges, each checked against its signed SHA-256 before it is\nwritten. An interrupted fetch leaves DIR/.<digest>.hpk.part; a rerun keeps its\nverified bytes. Mirrors are tried in order; one that fails is named and skipped.\nProxies come from HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY."
     )]
     Fetch {
-        /// Base URLs of the repository's mirrors (http:// or https://), tried in order.
+        /// Base URLs of the repository's mirrors (http://, https://, or file:// for a local
+        /// folder), tried in order.
         #[arg(required = true, value_name = "URL")]
         mirrors: Vec<String>,
         /// The device's trust root: the walk starts from it, and it is replaced by the
@@ -343,7 +344,7 @@ enum Command {
     #[command(subcommand)]
     Device(commands::device::DeviceCommand),
     // ---- other ----
-    /// Run the whole flow in a fresh folder: keys, root, packages, catalog, plans.
+    /// Run the whole flow in a fresh folder: keys, root, packages, catalog, plans, a fetch.
     #[command(after_help = "Example:\n  hpk demo\n  hpk demo --dir ./hpk-demo")]
     Demo {
         /// Folder to work in (default: a new temporary folder, kept).

@@ -66,6 +66,24 @@ fn the_demo_runs_end_to_end_and_every_step_is_a_real_command() {
         "the extracted payload differs from its source"
     );
 
+    // The agent fetched the x64 Enterprise device's plan (the baseline,
+    // then its hotpatch) from the repository, by a file:// mirror, and
+    // each download is the published package.
+    assert!(run.stdout.contains("$ hpk fetch file://"), "{}", run.stdout);
+    let downloads: Vec<_> = std::fs::read_dir(dir.join("agent/downloads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(downloads.len(), 2, "{downloads:?}");
+    for got in &downloads {
+        let published = dir.join("repo/packages").join(got.file_name().unwrap());
+        assert!(
+            std::fs::read(got).unwrap() == std::fs::read(&published).unwrap(),
+            "{} differs from the published package",
+            got.display()
+        );
+    }
+
     // What it showed: plans for three kinds of devices.
     assert!(run.stdout.contains("plan (hotpatch track):"));
     assert!(run.stdout.contains("plan (standard track):"));
@@ -88,6 +106,11 @@ fn the_demo_runs_end_to_end_and_every_step_is_a_real_command() {
             && let Some(out) = args.get(at + 1)
         {
             std::fs::remove_dir_all(dir.join(out)).unwrap();
+        }
+        // Nor does `hpk repo init` (the keys, made again, make another
+        // trust root): the demo says to remove its repository first.
+        if let ["repo", "init", repo, ..] = args.as_slice() {
+            std::fs::remove_dir_all(dir.join(repo)).unwrap();
         }
         let again = hpk_now(&dir, &args);
         assert_eq!(

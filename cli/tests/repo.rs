@@ -400,6 +400,25 @@ fn init_refuses_a_folder_that_is_not_new_or_empty() {
         )
     });
     assert!(run.stderr.contains("not empty"), "{}", run.stderr);
+    // Run again on the repository it made, it has nothing to do; with
+    // another trust root, that folder is not empty either.
+    let init = |root: &str| {
+        hpk_in(
+            d,
+            &[
+                "repo", "init", "made", "--root", root, "--now", NOW, "--json",
+            ],
+        )
+    };
+    let first: serde_json::Value = serde_json::from_str(&init("root.hpkroot").ok().stdout).unwrap();
+    assert_eq!(first["made"], true);
+    let again = init("root.hpkroot").ok();
+    let again_doc: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(again_doc["made"], false);
+    assert!(again.stderr.contains("nothing to do"), "{}", again.stderr);
+    next_root(d, "root.hpkroot", "root-v2.hpkroot");
+    let other = init("root-v2.hpkroot").expect_code(2);
+    assert!(other.stderr.contains("not empty"), "{}", other.stderr);
     // A file is no folder; a missing parent is not created.
     hpk_in(
         d,

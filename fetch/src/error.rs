@@ -52,6 +52,9 @@ pub enum MirrorProblem {
     /// A file that does not verify (a trust root, a catalog or a
     /// package's head): what the mirror serves is not what was signed.
     Invalid(String),
+    /// A file of a mirror in a local folder (`file://`) that is missing
+    /// or cannot be read.
+    Unreadable(String),
 }
 
 impl MirrorProblem {
@@ -94,6 +97,7 @@ impl fmt::Display for MirrorProblem {
                 "sent wrong bytes: chunk {chunk} of payload {payload} does not match its SHA-256 in the signed index"
             ),
             MirrorProblem::Invalid(e) => write!(f, "served a file that does not verify: {e}"),
+            MirrorProblem::Unreadable(e) => write!(f, "cannot be read: {e}"),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `hpk-fetch`: what an update agent uses to fetch from a repository
-//! over HTTP(S) (SPEC.md, "Repositories" and "Fetching").
+//! over HTTP(S), or from a local folder (`file://`, e.g. a USB stick in
+//! a recovery environment) under the same rules (SPEC.md, "Repositories"
+//! and "Fetching").
 //!
 //! Mirrors are not trusted. The trust-root chain is walked one version at
 //! a time, each verified as the next; the catalog is read within the
@@ -10,7 +12,9 @@
 //! before a byte of it is written. An interrupted download resumes from
 //! the verified bytes it left. A mirror that fails (no answer, a wrong
 //! status, the whole file for a range, wrong or too many bytes, too slow)
-//! is dropped for the next one, and the error names it.
+//! is dropped for the next one, and the error names it. Chunks the
+//! device can rebuild from its own files ([`Repository::with_seeds`]) are
+//! not fetched at all, and only kept if they match their digests too.
 //!
 //! ```no_run
 //! use hpk_fetch::{Options, Repository};
@@ -42,6 +46,7 @@
 
 mod download;
 mod error;
+mod local;
 mod mirror;
 mod pipeline;
 mod repository;

@@ -16,14 +16,14 @@ pub(crate) struct Mirror {
 }
 
 impl Mirror {
-    /// A mirror at `base` (`http://` or `https://`; a trailing `/` is
-    /// added if missing).
+    /// A mirror at `base` (`http://`, `https://`, or `file://` for a
+    /// local folder; a trailing `/` is added if missing).
     pub(crate) fn parse(base: &str) -> Result<Mirror, FetchError> {
         let mut url = Url::parse(base)
             .map_err(|e| FetchError::Url(format!("mirror {base:?} is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
+        if !matches!(url.scheme(), "http" | "https" | "file") {
             return Err(FetchError::Url(format!(
-                "mirror {base:?}: only http:// and https:// are supported"
+                "mirror {base:?}: only http://, https:// and file:// are supported"
             )));
         }
         if url.query().is_some() || url.fragment().is_some() {
@@ -65,9 +65,18 @@ impl Mirror {
                 "catalog location {location:?} does not resolve against {catalog}: {e}"
             ))
         })?;
-        if !matches!(url.scheme(), "http" | "https") {
+        // A web mirror's catalog names web files, a local mirror's local
+        // ones: a catalog never sends a client into its own files.
+        let local = |u: &Url| u.scheme() == "file";
+        if !matches!(url.scheme(), "http" | "https" | "file") || local(&url) != local(&self.base) {
             return Err(FetchError::Url(format!(
-                "catalog location {location:?} resolves to {url}: only http:// and https:// are fetched"
+                "catalog location {location:?} resolves to {url}: a mirror at {} fetches only {}",
+                self.base,
+                if local(&self.base) {
+                    "file:// URLs"
+                } else {
+                    "http:// and https:// URLs"
+                }
             )));
         }
         Ok(url.into())
@@ -117,15 +126,18 @@ mod tests {
 
     #[test]
     fn unusable_mirrors_and_locations_are_refused() {
-        for bad in [
-            "ftp://x/",
-            "not a url",
-            "file:///srv/repo/",
-            "https://x/r?q=1",
-        ] {
+        for bad in ["ftp://x/", "not a url", "https://x/r?q=1"] {
             assert!(Mirror::parse(bad).is_err(), "{bad}");
         }
         let m = Mirror::parse("http://127.0.0.1:8080/").unwrap();
         assert!(m.package_url("file:///etc/passwd").is_err());
+        // A local mirror reads its own folder's files, never the web's.
+        let local = Mirror::parse("file:///media/usb/repo").unwrap();
+        assert_eq!(local.base(), "file:///media/usb/repo/");
+        assert_eq!(
+            local.package_url("packages/p.hpk").unwrap(),
+            "file:///media/usb/repo/packages/p.hpk"
+        );
+        assert!(local.package_url("https://cdn.example/p.hpk").is_err());
     }
 }

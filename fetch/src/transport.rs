@@ -2,9 +2,12 @@
 //! the exact byte range, a bounded length and a minimum rate.
 //!
 //! The client is `ureq` with rustls; proxies come from the environment
-//! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+//! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`). A `file://`
+//! URL is read from the local folder it names, under the same rules
+//! (see `local`).
 
 use crate::error::{FetchError, MirrorProblem};
+use crate::local;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
@@ -87,6 +90,9 @@ impl Http {
         url: &str,
         limit: u64,
     ) -> Result<Option<Vec<u8>>, MirrorProblem> {
+        if let Some(path) = local::path_of(url) {
+            return local::read_small(&path, limit);
+        }
         let response = self.agent.get(url).call().map_err(transport)?;
         let status = response.status().as_u16();
         if status == 404 || status == 410 {
@@ -103,7 +109,7 @@ impl Http {
             return Err(MirrorProblem::TooLong { limit });
         }
         let mut body = Vec::new();
-        let reader = response.into_body().into_reader();
+        let reader = Box::new(response.into_body().into_reader());
         self.paced(reader, limit.saturating_add(1))
             .read_to_end(&mut body)
             .map_err(read_problem)?;
@@ -123,6 +129,14 @@ impl Http {
         end: u64,
         total: u64,
     ) -> Result<RangeReader, MirrorProblem> {
+        let len = end.saturating_sub(start);
+        if let Some(path) = local::path_of(url) {
+            return Ok(RangeReader {
+                inner: self.paced(local::open_range(&path, start, end, total)?, len),
+                left: len,
+                expected: len,
+            });
+        }
         let last = end.saturating_sub(1);
         let response = self
             .agent
@@ -157,7 +171,6 @@ impl Http {
                 range.unwrap_or("no Content-Range")
             )));
         }
-        let len = end.saturating_sub(start);
         if let Some(declared) = response.body().content_length()
             && declared != len
         {
@@ -165,7 +178,7 @@ impl Http {
                 "Content-Length {declared} for a range of {len} bytes"
             )));
         }
-        let reader = response.into_body().into_reader();
+        let reader = Box::new(response.into_body().into_reader());
         Ok(RangeReader {
             inner: self.paced(reader, len.saturating_add(1)),
             left: len,
@@ -173,7 +186,7 @@ impl Http {
         })
     }
 
-    fn paced(&self, reader: ureq::BodyReader<'static>, limit: u64) -> Paced {
+    fn paced(&self, reader: Box<dyn Read>, limit: u64) -> Paced {
         Paced {
             inner: reader.take(limit),
             min_rate: self.options.min_rate,
@@ -203,7 +216,7 @@ fn certificates(pem: &[u8]) -> Result<RootCerts, FetchError> {
 
 /// A body that must keep at least a minimum rate.
 pub(crate) struct Paced {
-    inner: io::Take<ureq::BodyReader<'static>>,
+    inner: io::Take<Box<dyn Read>>,
     min_rate: u64,
     window: Duration,
     window_start: Instant,

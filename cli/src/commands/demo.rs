@@ -2,7 +2,11 @@
 //! command that performs it and run through the same code as that command,
 //! so a newcomer can repeat each step by hand.
 
+use crate::commands::repo::manifest_digest;
+use crate::commands::root::authoring_time;
 use crate::exit::{CliError, CliResult};
+use crate::inputs::format_time;
+use crate::repository::package_location;
 use crate::ui::Ui;
 use hpk_format::Digest;
 use std::path::{Path, PathBuf};
@@ -211,15 +215,29 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
     write(Path::new("payload/hal.dll"), &sample_bytes(512 << 10, 2))?;
     write(Path::new("payload/ntoskrnl.hp"), &sample_bytes(96 << 10, 3))?;
     let kernel_digest = Digest::of(&kernel).to_hex();
-    write(Path::new("baseline-x64.toml"), BASELINE.as_bytes())?;
-    write(Path::new("baseline-arm64.toml"), BASELINE_ARM64.as_bytes())?;
+    // Each description names its creation time (the demo's start), so
+    // that packing again, by hand, makes the same packages: the same
+    // manifest digests, and so the same repository locations (step 9).
+    let created = authoring_time()?;
+    let dated = |text: &str| {
+        text.replacen(
+            "\nkind = ",
+            &format!("\ncreated = {}\nkind = ", format_time(created)),
+            1,
+        )
+    };
+    write(Path::new("baseline-x64.toml"), dated(BASELINE).as_bytes())?;
+    write(
+        Path::new("baseline-arm64.toml"),
+        dated(BASELINE_ARM64).as_bytes(),
+    )?;
     write(
         Path::new("hotpatch-x64.toml"),
-        HOTPATCH
+        dated(HOTPATCH)
             .replace("NTOSKRNL_DIGEST", &kernel_digest)
             .as_bytes(),
     )?;
-    write(Path::new("standard.toml"), STANDARD.as_bytes())?;
+    write(Path::new("standard.toml"), dated(STANDARD).as_bytes())?;
     for (path, text) in DEVICES {
         write(Path::new(path), text.as_bytes())?;
     }
@@ -356,6 +374,89 @@ pub fn demo(dir: Option<&Path>, ui: Ui) -> CliResult {
             ui,
         )?;
     }
+
+    say(
+        "9. A repository: static files any web server or CDN can serve (every trust root, \
+         packages named by manifest digest, the catalog). An update agent fetches from it: \
+         here from the folder itself, a file:// mirror, as a recovery environment reads a \
+         USB stick; over HTTP(S) the same command takes the server's URL. (`hpk repo init` \
+         starts a repository in a new folder: to run these steps again, remove repo/ first.)",
+    );
+    step(&["repo", "init", "repo", "--root", "root.hpkroot"], ui)?;
+    let published = ["baseline-x64.hpk", "hotpatch-x64.hpk"];
+    let mut add = vec!["repo", "add", "repo"];
+    add.extend(published);
+    step(&add, ui)?;
+    // The demo's start as the creation time (not "now" again) makes the
+    // catalog the same file when the steps are run again, which `repo
+    // publish` accepts as no change.
+    let created = created.to_string();
+    step(
+        &[
+            "catalog",
+            "new",
+            "--out",
+            "published.hpkcat",
+            "--version",
+            "1",
+            "--created",
+            &created,
+            "--force",
+        ],
+        ui,
+    )?;
+    for package in published {
+        let location = package_location(&manifest_digest(
+            Path::new(package),
+            &hpk_format::Limits::default(),
+        )?);
+        step(
+            &[
+                "catalog",
+                "add",
+                "published.hpkcat",
+                package,
+                "--location",
+                &location,
+            ],
+            ui,
+        )?;
+    }
+    step(
+        &[
+            "catalog",
+            "sign",
+            "published.hpkcat",
+            "--key",
+            "keys/catalog.key",
+            "--root",
+            "root.hpkroot",
+        ],
+        ui,
+    )?;
+    step(&["repo", "publish", "repo", "published.hpkcat"], ui)?;
+    let (device, profile) = DEVICES[0];
+    write(Path::new("agent/device.toml"), profile.as_bytes())?;
+    outln!(
+        "\n# wrote agent/device.toml: the profile of an x64 Enterprise device's agent (a copy \
+         of {device}); the agent trusts root.hpkroot"
+    );
+    let here = std::env::current_dir().map_err(|e| CliError::io(&dir, &e))?;
+    let mirror = url::Url::from_directory_path(here.join("repo"))
+        .map_err(|()| CliError::usage(format!("{}: not an absolute folder", here.display())))?;
+    step(
+        &[
+            "fetch",
+            mirror.as_str(),
+            "--root",
+            "root.hpkroot",
+            "--device",
+            "agent/device.toml",
+            "--out",
+            "agent/downloads",
+        ],
+        ui,
+    )?;
 
     outln!("\n# Done. Everything is in {}", dir.display());
     Ok(())

@@ -166,10 +166,22 @@ fn write_new(target: &Path, bytes: &[u8]) -> io::Result<()> {
 fn init(dir: &Path, root: &Path, now: Option<u64>, as_json: bool, ui: Ui) -> CliResult {
     let limits = Limits::default();
     let clock = inputs::clock(now, None);
+    let bytes = read_metadata(root, &limits)?;
+    let trusted =
+        TrustedRoot::load(&bytes, clock, &limits).map_err(|e| inputs::root_error(root, &e))?;
+    let version = trusted.root().version;
+    let inside = root_file(version);
     let existed = match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {
             let mut entries = std::fs::read_dir(dir).map_err(io_error(dir))?;
             if entries.next().is_some() {
+                // Run again on the repository it made: nothing to do, so
+                // that a script (or the demo) may run it every time.
+                let same_root = std::fs::read(dir.join(&inside)).is_ok_and(|b| b == bytes);
+                if same_root && dir.join(PACKAGES_DIR).is_dir() {
+                    report_init(dir, &inside, &trusted, false, as_json, ui);
+                    return Ok(());
+                }
                 return Err(CliError::usage(format!(
                     "{}: not empty: a repository starts in a new or empty folder",
                     dir.display()
@@ -187,15 +199,10 @@ fn init(dir: &Path, root: &Path, now: Option<u64>, as_json: bool, ui: Ui) -> Cli
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
         Err(e) => return Err(CliError::io(dir, &e)),
     };
-    let bytes = read_metadata(root, &limits)?;
-    let trusted =
-        TrustedRoot::load(&bytes, clock, &limits).map_err(|e| inputs::root_error(root, &e))?;
-    let version = trusted.root().version;
     if !existed {
         // The parent is not created: a mistyped path is an error.
         std::fs::create_dir(dir).map_err(io_error(dir))?;
     }
-    let inside = root_file(version);
     if let Err(e) = make_layout(dir, &inside, &bytes) {
         if existed {
             let _ = std::fs::remove_dir_all(dir.join(ROOT_DIR));
@@ -211,27 +218,42 @@ fn init(dir: &Path, root: &Path, now: Option<u64>, as_json: bool, ui: Ui) -> Cli
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     hpk_verify::sync_dir(parent);
+    report_init(dir, &inside, &trusted, true, as_json, ui);
+    Ok(())
+}
+
+/// What `repo init` says: the repository `dir` with its trust root
+/// `inside`, `made` now or found made before.
+fn report_init(dir: &Path, inside: &str, trusted: &TrustedRoot, made: bool, as_json: bool, ui: Ui) {
+    let version = trusted.root().version;
     if as_json {
         json::print(&json!({
             "schema": "hpk-repo-init/1",
             "repository": dir.display().to_string(),
+            "made": made,
             "root_file": inside,
             "root_version": version,
             "root_digest": trusted.digest().to_hex(),
             "root_expires": trusted.root().expires,
         }));
     }
-    ui.note(format!(
-        "made repository {}: {inside} (trust root version {version}, expires {}), packages/ empty, no catalog yet",
-        dir.display(),
-        inputs::format_time(trusted.root().expires)
-    ));
+    if made {
+        ui.note(format!(
+            "made repository {}: {inside} (trust root version {version}, expires {}), packages/ empty, no catalog yet",
+            dir.display(),
+            inputs::format_time(trusted.root().expires)
+        ));
+    } else {
+        ui.note(format!(
+            "{} is a repository with this trust root ({inside}) already: nothing to do",
+            dir.display()
+        ));
+    }
     ui.note(format!(
         "next: `hpk repo add {} PKG…`, then `hpk repo publish {} CATALOG`",
         dir.display(),
         dir.display()
     ));
-    Ok(())
 }
 
 /// The folders of a repository and its first trust root, in `dir`.
@@ -549,7 +571,7 @@ fn add_package(
 /// The manifest digest of the package at `path`, from its head (not
 /// authenticated: it only names the file, and is compared with the
 /// verified manifest's).
-fn manifest_digest(path: &Path, limits: &Limits) -> CliResult<Digest> {
+pub(crate) fn manifest_digest(path: &Path, limits: &Limits) -> CliResult<Digest> {
     let mut input = BufReader::new(File::open(path).map_err(io_error(path))?);
     let head = hpk_format::read_head(&mut input, FileType::Package, limits)
         .map_err(|e| verify_error(path, &hpk_verify::VerifyError::Container(e)))?;
