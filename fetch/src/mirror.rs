@@ -79,6 +79,15 @@ impl Mirror {
                 }
             )));
         }
+        // A local mirror is a folder: nothing outside it is read (the
+        // bytes would be verified anyway, but a catalog has no business
+        // pointing at the device's own files).
+        if local(&self.base) && !url.path().starts_with(self.base.path()) {
+            return Err(FetchError::Url(format!(
+                "catalog location {location:?} resolves to {url}, outside the mirror's folder {}",
+                self.base
+            )));
+        }
         Ok(url.into())
     }
 
@@ -139,5 +148,8 @@ mod tests {
             "file:///media/usb/repo/packages/p.hpk"
         );
         assert!(local.package_url("https://cdn.example/p.hpk").is_err());
+        assert!(local.package_url("../../../etc/shadow").is_err());
+        assert!(local.package_url("/etc/shadow").is_err());
+        assert!(local.package_url("packages/../../elsewhere/p.hpk").is_err());
     }
 }
