@@ -30,7 +30,7 @@ use hpk_format::{
     SIGNATURE_RECORD_LEN, SignatureRecord, WriteError, canonicalize_signatures, encode_into,
     encoded_len, statement_for_digest,
 };
-use hpk_verify::AtomicFile;
+use hpk_verify::{AtomicFile, WriteBehind};
 use hpk_verify::TrustedRoot;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -346,8 +346,17 @@ pub fn build_package(
         }
         index_section.extend_from_slice(&written.index);
     };
-    // Small payloads make small writes: buffer them into large ones.
-    let mut output = BufWriter::with_capacity(OUTPUT_BUFFER, &mut *file);
+    // Small payloads make small writes: buffer them into large ones. The
+    // disk writes the payload area back as it comes, so that the flush
+    // at the commit waits for the last pages only.
+    let mut write_behind = WriteBehind::default();
+    let mut output = BufWriter::with_capacity(
+        OUTPUT_BUFFER,
+        WritingBehind {
+            file: &mut *file,
+            write_behind: &mut write_behind,
+        },
+    );
     let delta_from = options.delta_from;
     let base_of = |i: usize| match (delta_from, base_at.get(i).copied().flatten()) {
         (Some(from), Some(at)) => from.content(at),
@@ -390,6 +399,7 @@ pub fn build_package(
     })?;
     output.flush().map_err(output_error)?;
     drop(output);
+    write_behind.finish().map_err(output_error)?;
     for (i, (descriptor, (size, _))) in manifest.payloads.iter().zip(&files).enumerate() {
         if descriptor.size != *size {
             return Err(BuildError::PayloadChanged {
@@ -767,5 +777,24 @@ impl std::error::Error for BuildError {
             BuildError::Sign(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+/// The package file, with its pages written back as the payload area is
+/// written.
+struct WritingBehind<'a> {
+    file: &'a mut File,
+    write_behind: &'a mut WriteBehind,
+}
+
+impl Write for WritingBehind<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.write_behind.wrote(n, self.file)?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
