@@ -12,7 +12,7 @@
 //! rest.
 
 use crate::error::{FetchError, MirrorFailure, MirrorProblem};
-use crate::pipeline::{BATCH_BYTES, BATCHES, Batch, Pipeline};
+use crate::pipeline::{BATCH_BYTES, BATCHES, Batch, PIPELINE_MIN, Pipeline};
 use crate::seed::Seeds;
 use crate::transport::{Http, RangeReader};
 use hpk_verify::{
@@ -513,6 +513,9 @@ impl<'a> PackageDownload<'a> {
         out: &mut PartFile<'_>,
         progress: &mut Progress<'_>,
     ) -> Result<(), Failed> {
+        if end.saturating_sub(cursor.offset) < PIPELINE_MIN {
+            return self.transfer_here(source, head, cursor, end, out, progress);
+        }
         // `received` runs ahead of `cursor`, which only moves past chunks
         // that matched and were written.
         let mut received = *cursor;
@@ -557,10 +560,7 @@ impl<'a> PackageDownload<'a> {
                 // The writer writes nothing after a chunk that did not
                 // match: the first such chunk is where the cursor stops.
                 if batch.mismatch() && wrong.is_none() {
-                    wrong = Some(MirrorProblem::WrongChunk {
-                        payload: head.names.get(cursor.payload).cloned().unwrap_or_default(),
-                        chunk: cursor.chunk as u64,
-                    });
+                    wrong = Some(wrong_chunk(head, cursor));
                 }
                 spare.push(batch);
             };
@@ -571,6 +571,54 @@ impl<'a> PackageDownload<'a> {
             Some(problem) => Err(Failed::Mirror(problem)),
             None => Ok(()),
         }
+    }
+}
+
+impl PackageDownload<'_> {
+    /// [`PackageDownload::transfer`] on the caller's thread alone, batch
+    /// by batch: the same checks, the same writes, in the same order.
+    fn transfer_here(
+        &self,
+        source: &mut dyn ChunkSource,
+        head: &Head,
+        cursor: &mut Cursor,
+        end: u64,
+        out: &mut PartFile<'_>,
+        progress: &mut Progress<'_>,
+    ) -> Result<(), Failed> {
+        let path = out.path;
+        let mut sink = |bytes: &[u8]| out.write(bytes);
+        let mut received = *cursor;
+        let mut batch = Batch::default();
+        while received.offset < end {
+            batch.clear();
+            let cut = receive(source, &mut batch, head, &mut received, end);
+            batch.check_and_write(&mut sink);
+            for _ in 0..batch.written() {
+                cursor.advance(&head.indexes);
+            }
+            if batch.written() > 0 {
+                progress(cursor.offset, self.entry.size);
+            }
+            if let Some(e) = batch.take_write_error() {
+                return Err(Failed::Local(FetchError::io(path, e)));
+            }
+            if batch.mismatch() {
+                return Err(Failed::Mirror(wrong_chunk(head, cursor)));
+            }
+            if let Some(problem) = cut {
+                return Err(Failed::Mirror(problem));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fault of a source whose chunk at `at` does not match its digest.
+fn wrong_chunk(head: &Head, at: &Cursor) -> MirrorProblem {
+    MirrorProblem::WrongChunk {
+        payload: head.names.get(at.payload).cloned().unwrap_or_default(),
+        chunk: at.chunk as u64,
     }
 }
 
