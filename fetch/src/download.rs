@@ -12,12 +12,13 @@
 //! rest.
 
 use crate::error::{FetchError, MirrorFailure, MirrorProblem};
+use crate::part_file::PartWriter;
 use crate::pipeline::{BATCH_BYTES, BATCHES, Batch, PIPELINE_MIN, Pipeline};
 use crate::seed::Seeds;
 use crate::transport::{Http, RangeReader};
 use hpk_verify::{
     CatalogEntry, ChunkEntry, Depth, DeviceProfile, Digest, ErrorClass, FetchError as HeadError,
-    Manifest, Verified, Verifier, VerifyError, WriteBehind, sync_dir,
+    Manifest, Verified, Verifier, VerifyError, sync_dir,
 };
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -181,9 +182,7 @@ impl<'a> PackageDownload<'a> {
             received = received.saturating_add(chunk.len() as u64);
         }
         progress(cursor.offset, total);
-        // The disk writes the chunks back as they come, so that the flush
-        // at the end waits for the last few only.
-        let mut write_behind = WriteBehind::default();
+        let mut writer = PartWriter::new(&part, &part_path, cursor.offset);
         // The rest: from seeds where they serve, else mirror by mirror.
         let mut seeds = self
             .seeds
@@ -199,7 +198,7 @@ impl<'a> PackageDownload<'a> {
                 let mut out = PartFile {
                     file: &mut part,
                     path: &part_path,
-                    write_behind: &mut write_behind,
+                    writer: &mut writer,
                 };
                 let result = self.transfer(seeds, &head, &mut cursor, end, &mut out, progress);
                 rebuilt = rebuilt.saturating_add(cursor.offset.saturating_sub(before));
@@ -212,6 +211,8 @@ impl<'a> PackageDownload<'a> {
                 continue;
             }
             let Some((base, url)) = self.urls.get(mirror) else {
+                // What verified stays for the next run.
+                let _ = writer.flush(&mut part);
                 return Err(FetchError::Mirrors {
                     what: self.what(),
                     failures,
@@ -221,7 +222,7 @@ impl<'a> PackageDownload<'a> {
             let mut out = PartFile {
                 file: &mut part,
                 path: &part_path,
-                write_behind: &mut write_behind,
+                writer: &mut writer,
             };
             // A range ends before the next payload a seed may rebuild.
             let end = cursor.piece_end(&head.indexes, PAYLOAD_PIECE, |p| {
@@ -249,8 +250,8 @@ impl<'a> PackageDownload<'a> {
                 }
             }
         }
-        write_behind
-            .finish()
+        writer
+            .flush(&mut part)
             .map_err(|e| FetchError::io(&part_path, e))?;
         // VP14: the payload area ends where the header says the file does.
         if cursor.offset != total {
@@ -685,15 +686,13 @@ fn receive(
 struct PartFile<'a> {
     file: &'a mut File,
     path: &'a Path,
-    write_behind: &'a mut WriteBehind,
+    writer: &'a mut PartWriter,
 }
 
 impl PartFile<'_> {
     /// Appends verified bytes.
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.file
-            .write_all(bytes)
-            .and_then(|()| self.write_behind.wrote(bytes.len(), self.file))
+        self.writer.write(self.file, bytes)
     }
 }
 

@@ -48,6 +48,7 @@ mod download;
 mod error;
 mod local;
 mod mirror;
+mod part_file;
 mod pipeline;
 mod repository;
 mod seed;

@@ -30,8 +30,8 @@ use hpk_format::{
     SIGNATURE_RECORD_LEN, SignatureRecord, WriteError, canonicalize_signatures, encode_into,
     encoded_len, statement_for_digest,
 };
-use hpk_verify::{AtomicFile, WriteBehind};
 use hpk_verify::TrustedRoot;
+use hpk_verify::{AtomicFile, WriteBehind};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::fs::{self, File};
