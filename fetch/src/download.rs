@@ -12,13 +12,12 @@
 //! rest.
 
 use crate::error::{FetchError, MirrorFailure, MirrorProblem};
-use crate::part_file::PartWriter;
 use crate::pipeline::{BATCH_BYTES, BATCHES, Batch, PIPELINE_MIN, Pipeline};
 use crate::seed::Seeds;
 use crate::transport::{Http, RangeReader};
 use hpk_verify::{
-    CatalogEntry, ChunkEntry, Depth, DeviceProfile, Digest, ErrorClass, FetchError as HeadError,
-    Manifest, Verified, Verifier, VerifyError, sync_dir,
+    CatalogEntry, ChunkEntry, Depth, DeviceProfile, Digest, DirectWriter, ErrorClass,
+    FetchError as HeadError, Manifest, Verified, Verifier, VerifyError, sync_dir,
 };
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -182,7 +181,9 @@ impl<'a> PackageDownload<'a> {
             received = received.saturating_add(chunk.len() as u64);
         }
         progress(cursor.offset, total);
-        let mut writer = PartWriter::new(&part, &part_path, cursor.offset);
+        // Verified chunks go to the disk directly where they can (the page
+        // cache copy cost as much as hashing them).
+        let mut writer = DirectWriter::new(&part, &part_path, cursor.offset);
         // The rest: from seeds where they serve, else mirror by mirror.
         let mut seeds = self
             .seeds
@@ -686,7 +687,7 @@ fn receive(
 struct PartFile<'a> {
     file: &'a mut File,
     path: &'a Path,
-    writer: &'a mut PartWriter,
+    writer: &'a mut DirectWriter,
 }
 
 impl PartFile<'_> {

@@ -48,7 +48,6 @@ mod download;
 mod error;
 mod local;
 mod mirror;
-mod part_file;
 mod pipeline;
 mod repository;
 mod seed;

@@ -15,15 +15,15 @@
 //! path that stays inside the folder; executable payloads get execute
 //! permission (on Unix).
 
+use crate::direct_writer::DirectWriter;
 use crate::document::Verified;
 use crate::error::{ExtractError, VerifyError};
 use crate::sink::PayloadSink;
 use crate::staging::StagingDir;
-use crate::write_behind::WriteBehind;
 use hpk_format::{Manifest, PayloadDescriptor, PayloadName};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// What an extraction wrote.
@@ -39,12 +39,23 @@ pub struct Extracted {
     pub folders: Vec<PathBuf>,
 }
 
+/// Payloads at least this large are written with direct writes where
+/// the file system allows them (see `DirectWriter`); smaller ones through
+/// the page cache, where a second open would cost more than the copy.
+const DIRECT_MIN: u64 = 4 << 20;
+
+/// The payload file being written.
+struct Current {
+    path: PathBuf,
+    file: File,
+    writer: DirectWriter,
+}
+
 /// Writes payloads under their final names inside the staging folder.
 struct DirSink<'a> {
     /// The staging folder.
     root: &'a Path,
-    current: Option<(PathBuf, File)>,
-    write_behind: WriteBehind,
+    current: Option<Current>,
     /// Folders made inside the staging folder, relative to it.
     made: HashSet<PathBuf>,
     /// The same, in creation order, to sync them (deepest last).
@@ -273,8 +284,13 @@ fn sync_folder(path: &Path) -> io::Result<()> {
 impl PayloadSink for DirSink<'_> {
     fn begin(&mut self, desc: &PayloadDescriptor) -> io::Result<()> {
         match self.create(desc) {
-            Ok(file) => {
-                self.current = Some(file);
+            Ok((path, file)) => {
+                let writer = if desc.size >= DIRECT_MIN {
+                    DirectWriter::new(&file, &path, 0)
+                } else {
+                    DirectWriter::buffered(0)
+                };
+                self.current = Some(Current { path, file, writer });
                 Ok(())
             }
             Err(e) => Err(self.fail(e)),
@@ -282,35 +298,34 @@ impl PayloadSink for DirSink<'_> {
     }
 
     fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let Some((path, file)) = self.current.as_mut() else {
+        let Some(current) = self.current.as_mut() else {
             return Err(io::Error::other("data outside a payload"));
         };
         // A failed write is recorded with its file, so that it is never
         // taken for a read error of the package.
-        match file
-            .write_all(chunk)
-            .and_then(|()| self.write_behind.wrote(chunk.len(), file))
-        {
+        match current.writer.write(&mut current.file, chunk) {
             Ok(()) => Ok(()),
             Err(source) => {
-                let path = path.clone();
+                let path = current.path.clone();
                 Err(self.fail(ExtractError::Io { path, source }))
             }
         }
     }
 
     fn end(&mut self, _: &PayloadDescriptor) -> io::Result<()> {
-        let (path, file) = self
+        let mut current = self
             .current
             .take()
             .ok_or_else(|| io::Error::other("end outside a payload"))?;
         // The file is flushed with all the others before the commit
         // (`sync_files`), not here: nothing is visible before the rename,
         // and one flush of many files costs far less than one each.
-        drop(file);
-        match self.write_behind.finish() {
+        match current.writer.flush(&mut current.file) {
             Ok(()) => Ok(()),
-            Err(source) => Err(self.fail(ExtractError::Io { path, source })),
+            Err(source) => Err(self.fail(ExtractError::Io {
+                path: current.path,
+                source,
+            })),
         }
     }
 }
@@ -437,7 +452,6 @@ pub(crate) fn extract_to_dir(
     let mut sink = DirSink {
         root: staging.path(),
         current: None,
-        write_behind: WriteBehind::default(),
         made: HashSet::new(),
         made_order: Vec::new(),
         names: Vec::with_capacity(payloads),
@@ -448,8 +462,11 @@ pub(crate) fn extract_to_dir(
     let manifest = match stream(&mut sink) {
         Ok(manifest) => manifest,
         Err(e) => {
-            let _ = sink.write_behind.finish();
-            sink.current = None;
+            // Its write-behind thread is waited for; the file goes with
+            // the staging folder.
+            if let Some(mut current) = sink.current.take() {
+                let _ = current.writer.flush(&mut current.file);
+            }
             // Dropping `staging` removes it and what it holds.
             if let Some(failure) = sink.failure.take() {
                 return Err(named(failure));

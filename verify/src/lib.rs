@@ -50,6 +50,7 @@ mod catalog;
 mod cleanup_registry;
 mod clock;
 mod device;
+mod direct_writer;
 mod document;
 mod error;
 mod extract;
@@ -70,6 +71,7 @@ pub use bases::{BaseDir, BaseFiles};
 pub use catalog::FetchError;
 pub use clock::Clock;
 pub use device::{DeviceError, DeviceProfile, ProfileMode};
+pub use direct_writer::DirectWriter;
 pub use document::Verified;
 pub use error::{
     CatalogError, DocumentError, DocumentKind, DocumentReason, ExtractError, NotApplicable, Reason,

@@ -1,25 +1,27 @@
-//! Appending verified chunks to the `.part` file.
+//! Appending a large file's bytes without copying them into the page
+//! cache.
 //!
-//! Writing 1 GB through the page cache cost a fetch about as much
-//! processor time as receiving and hashing it together (the copy into
-//! freshly allocated cache pages), and the pages then had to be written
-//! back before the final flush. On Linux the chunks are therefore
-//! written with `O_DIRECT` where the file system allows it: staged in an
-//! aligned buffer and written in whole aligned blocks straight from it,
-//! with no cache copy and nothing left to write back, each time bytes
-//! are handed over. The bytes after the last whole block (less than one
-//! block) wait in the buffer, as the start of the next block, and are
-//! written through the ordinary file when the writer is flushed. Where
-//! direct writes are refused (another system, a file system without
-//! them), chunks are written through the ordinary file, with their pages
-//! written back as they come ([`WriteBehind`]).
+//! Writing 1 GB through the page cache costs about as much processor time
+//! as hashing it (the copy into freshly allocated cache pages, which on
+//! this project's VMs also varies by up to 2x from run to run), and the
+//! pages must then be written back before the final flush. On Linux a
+//! [`DirectWriter`] therefore writes with `O_DIRECT` where the file system
+//! allows it: bytes are staged in an aligned buffer and, each time bytes
+//! are handed over, every whole aligned block is written straight from
+//! it, with no cache copy and nothing left to write back. The bytes after
+//! the last whole block (less than one block) wait in the buffer, as the
+//! start of the next block, and are written through the ordinary file
+//! when the writer is flushed. Where direct writes are refused (another
+//! system, a file system without them, such as tmpfs), bytes go through
+//! the ordinary file, with their pages written back as they come
+//! ([`WriteBehind`]).
 //!
-//! Either way, only bytes the caller hands over, which are verified, are
-//! ever written, in file order from the offset the writer starts at: the
-//! file always holds a prefix of the package. Bytes still in the buffer
-//! when the process dies are simply fetched again.
+//! Either way, only the bytes handed over are written, in file order
+//! from the offset the writer starts at, so a file assembled from
+//! verified pieces (a download, an extraction) only ever holds verified
+//! bytes; bytes still staged when the process dies are less than a block.
 
-use hpk_verify::WriteBehind;
+use crate::write_behind::WriteBehind;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -31,27 +33,45 @@ const ALIGN: usize = 4096;
 /// is 2 MiB; a larger chunk is written in several).
 const STAGE: usize = 4 << 20;
 
-/// Appends to the `.part` file from a given offset.
-pub(crate) struct PartWriter {
+/// Appends to one file from a given offset, directly where it can.
+pub struct DirectWriter {
     /// Where the next byte handed over goes.
     offset: u64,
     direct: Option<Direct>,
     write_behind: WriteBehind,
 }
 
-impl PartWriter {
-    /// A writer appending to `part` (at `path`) from `offset`, where the
-    /// file ends.
-    pub(crate) fn new(part: &File, path: &Path, offset: u64) -> PartWriter {
-        PartWriter {
+impl DirectWriter {
+    /// A writer appending to `part` (the file at `path`, open for
+    /// reading and writing) from `offset`, where the file ends; it opens
+    /// `path` a second time for direct writes if it can.
+    pub fn new(part: &File, path: &Path, offset: u64) -> DirectWriter {
+        DirectWriter {
             offset,
             direct: Direct::open(part, path, offset),
             write_behind: WriteBehind::default(),
         }
     }
 
-    /// Appends `bytes` (verified) to the file.
-    pub(crate) fn write(&mut self, part: &mut File, bytes: &[u8]) -> io::Result<()> {
+    /// A writer appending to a file from `offset` through the ordinary
+    /// file only (for small files, where a second open costs more than
+    /// the copy it saves).
+    pub fn buffered(offset: u64) -> DirectWriter {
+        DirectWriter {
+            offset,
+            direct: None,
+            write_behind: WriteBehind::default(),
+        }
+    }
+
+    /// Whether bytes go to the disk directly.
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Appends `bytes` to the file (`part`, the file given to
+    /// [`DirectWriter::new`]).
+    pub fn write(&mut self, part: &mut File, bytes: &[u8]) -> io::Result<()> {
         if let Some(direct) = self.direct.as_mut() {
             match direct.write(bytes) {
                 Ok(()) => {
@@ -63,23 +83,26 @@ impl PartWriter {
                 Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
                     let staged = self.direct.take().map(Direct::into_staged);
                     if let Some((at, staged)) = staged {
-                        self.buffered(part, at, &staged)?;
+                        self.write_buffered(part, at, &staged)?;
                     }
                     self.offset = self.offset.saturating_add(bytes.len() as u64);
                     let at = self.offset.saturating_sub(bytes.len() as u64);
-                    return self.buffered(part, at, bytes);
+                    return self.write_buffered(part, at, bytes);
                 }
                 Err(e) => return Err(e),
             }
         }
         let at = self.offset;
         self.offset = self.offset.saturating_add(bytes.len() as u64);
-        self.buffered(part, at, bytes)
+        self.write_buffered(part, at, bytes)
     }
 
-    /// Writes everything handed over so far into the file (not yet to
-    /// stable storage: the caller flushes the file).
-    pub(crate) fn flush(&mut self, part: &mut File) -> io::Result<()> {
+    /// Writes everything handed over so far into the file, and waits for
+    /// the write-behind thread (not to stable storage: the caller flushes
+    /// the file, or its file system, afterwards). Call it before that
+    /// flush, and before giving up on the file if what was written is to
+    /// be kept.
+    pub fn flush(&mut self, part: &mut File) -> io::Result<()> {
         if let Some(direct) = self.direct.as_mut() {
             direct.write_blocks()?;
             // The bytes after the last whole block go through the file;
@@ -87,12 +110,12 @@ impl PartWriter {
             // later direct write writes again, the same bytes.
             let (at, tail) = direct.tail();
             let tail = tail.to_vec();
-            self.buffered(part, at, &tail)?;
+            self.write_buffered(part, at, &tail)?;
         }
         self.write_behind.finish()
     }
 
-    fn buffered(&mut self, part: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
+    fn write_buffered(&mut self, part: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
         part.seek(SeekFrom::Start(at))?;
         part.write_all(bytes)?;
         self.write_behind.wrote(bytes.len(), part)
@@ -234,9 +257,9 @@ mod tests {
             .write(true)
             .open(&path)
             .unwrap();
-        let mut writer = PartWriter::new(&part, &path, prefix.len() as u64);
+        let mut writer = DirectWriter::new(&part, &path, prefix.len() as u64);
         if !direct {
-            writer.direct = None;
+            writer = DirectWriter::buffered(prefix.len() as u64);
         }
         let mut rest = data;
         let mut size = 1usize;
@@ -284,8 +307,8 @@ mod tests {
             .custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32)
             .open(&path)
             .is_ok();
-        let writer = PartWriter::new(&part, &path, 4);
-        assert_eq!(writer.direct.is_some(), takes_direct);
+        let writer = DirectWriter::new(&part, &path, 4);
+        assert_eq!(writer.is_direct(), takes_direct);
         if let Some(direct) = &writer.direct {
             // Staged from the block boundary before the offset, with the
             // bytes already there; the buffer aligned.
