@@ -42,9 +42,11 @@ pub struct DirectWriter {
 }
 
 impl DirectWriter {
-    /// A writer appending to `part` (the file at `path`, open for
-    /// reading and writing) from `offset`, where the file ends; it opens
-    /// `path` a second time for direct writes if it can.
+    /// A writer appending to `part` (the file at `path`) from `offset`,
+    /// where the file ends; it opens `path` a second time for direct
+    /// writes if it can. `part` must be open for writing, and for
+    /// reading too when `offset` is not on a 4 KiB boundary (the bytes of
+    /// that block before it are read back, to write whole blocks).
     pub fn new(part: &File, path: &Path, offset: u64) -> DirectWriter {
         DirectWriter {
             offset,
