@@ -17,7 +17,7 @@ use hpk_tests::nginx::Nginx;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The package's payload: 3 MB that do not compress, in 4 KiB chunks (so that
@@ -45,6 +45,19 @@ file = "payload/big.bin"
 compression = "none"
 chunk_size = 4096
 "#;
+
+/// What every fetch of the device gives: its trust root and profile, the
+/// downloads folder, the time.
+const DEVICE_ARGS: [&str; 8] = [
+    "--root",
+    "device-root.hpkroot",
+    "--device",
+    "device.toml",
+    "--out",
+    "dl",
+    "--now",
+    NOW,
+];
 
 /// A repository with one large baseline, served by nginx, and a device
 /// (its own copies of the trust root and profile) that wants it.
@@ -125,19 +138,38 @@ impl Site {
     fn fetch(&self, mirrors: &[String], extra: &[&str]) -> Run {
         let mut args = vec!["fetch"];
         args.extend(mirrors.iter().map(String::as_str));
-        args.extend([
-            "--root",
-            "device-root.hpkroot",
-            "--device",
-            "device.toml",
-            "--out",
-            "dl",
-            "--now",
-            NOW,
-            "--json",
-        ]);
+        args.extend(DEVICE_ARGS);
+        args.push("--json");
         args.extend(extra);
         hpk_in(self.d(), &args)
+    }
+
+    /// Starts `hpk fetch` from a proxy that trickles at 1 MB/s (slow
+    /// enough to act on in the middle) and returns once the `.part` file
+    /// holds more than `at_least` bytes, with the proxy (kept alive by
+    /// the caller).
+    fn slow_fetch(&self, at_least: u64) -> (Child, FaultProxy) {
+        let proxy = FaultProxy::start(&self.nginx.url());
+        proxy.set_fault(Fault::Slow {
+            bytes_per_sec: 1_000_000,
+        });
+        let mut child = Command::new(hpk_bin())
+            .current_dir(self.d())
+            .args(["fetch", &proxy.url()])
+            .args(DEVICE_ARGS)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while fs::metadata(self.part()).map(|m| m.len()).unwrap_or(0) <= at_least {
+            assert!(
+                started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+                "the fetch ended or stalled before {at_least} bytes"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (child, proxy)
     }
 
     /// The fetched package's path.
@@ -290,41 +322,7 @@ fn a_device_fetches_its_plan_head_first_and_records_the_catalog() {
 #[test]
 fn a_fetch_killed_midway_resumes_from_its_verified_bytes() {
     let site = Site::new("fetch-resume");
-    // A mirror slow enough to be killed in the middle.
-    let proxy = FaultProxy::start(&site.nginx.url());
-    proxy.set_fault(Fault::Slow {
-        bytes_per_sec: 1_000_000,
-    });
-    let mut child = Command::new(hpk_bin())
-        .current_dir(site.d())
-        .args([
-            "fetch",
-            &proxy.url(),
-            "--root",
-            "device-root.hpkroot",
-            "--device",
-            "device.toml",
-            "--out",
-            "dl",
-            "--now",
-            NOW,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        let len = fs::metadata(site.part()).map(|m| m.len()).unwrap_or(0);
-        if len > site.size / 3 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
-            "the fetch ended or stalled before a third of the package"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut child, _proxy) = site.slow_fetch(site.size / 3);
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
     let left = fs::metadata(site.part()).unwrap().len();
@@ -453,36 +451,7 @@ fn bad_mirrors_are_named_and_the_next_one_serves() {
 #[test]
 fn a_second_fetch_into_the_same_folder_waits_for_the_first() {
     let site = Site::new("fetch-lock");
-    let proxy = FaultProxy::start(&site.nginx.url());
-    proxy.set_fault(Fault::Slow {
-        bytes_per_sec: 1_000_000,
-    });
-    let mut first = Command::new(hpk_bin())
-        .current_dir(site.d())
-        .args([
-            "fetch",
-            &proxy.url(),
-            "--root",
-            "device-root.hpkroot",
-            "--device",
-            "device.toml",
-            "--out",
-            "dl",
-            "--now",
-            NOW,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while fs::metadata(site.part()).map(|m| m.len()).unwrap_or(0) < 200_000 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60) && first.try_wait().unwrap().is_none(),
-            "the first fetch ended or stalled early"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut first, _proxy) = site.slow_fetch(200_000);
     // The second run leaves the first's file alone and says why.
     let run = site.fetch(&[site.nginx.url()], &[]).expect_code(4);
     assert!(run.stderr.contains("another fetch"), "{}", run.stderr);

@@ -550,19 +550,12 @@ impl<'a> PackageDownload<'a> {
                     Ok(batch) => batch,
                     Err(e) => break Err(local(e)),
                 };
-                for _ in 0..batch.written() {
-                    cursor.advance(&head.indexes);
-                }
-                if batch.written() > 0 {
-                    progress(cursor.offset, self.entry.size);
-                }
-                if let Some(e) = batch.take_write_error() {
-                    break Err(local(e));
-                }
-                // The writer writes nothing after a chunk that did not
-                // match: the first such chunk is where the cursor stops.
-                if batch.mismatch() && wrong.is_none() {
-                    wrong = Some(wrong_chunk(head, cursor));
+                match self.take_back(&mut batch, head, cursor, progress) {
+                    Err(e) => break Err(local(e)),
+                    // The writer writes nothing after a chunk that did not
+                    // match: the first such chunk is where the cursor stops.
+                    Ok(Some(problem)) if wrong.is_none() => wrong = Some(problem),
+                    Ok(_) => {}
                 }
                 spare.push(batch);
             };
@@ -574,9 +567,7 @@ impl<'a> PackageDownload<'a> {
             None => Ok(()),
         }
     }
-}
 
-impl PackageDownload<'_> {
     /// [`PackageDownload::transfer`] on the caller's thread alone, batch
     /// by batch: the same checks, the same writes, in the same order.
     fn transfer_here(
@@ -596,17 +587,10 @@ impl PackageDownload<'_> {
             batch.clear();
             let cut = receive(source, &mut batch, head, &mut received, end);
             batch.check_and_write(&mut sink);
-            for _ in 0..batch.written() {
-                cursor.advance(&head.indexes);
-            }
-            if batch.written() > 0 {
-                progress(cursor.offset, self.entry.size);
-            }
-            if let Some(e) = batch.take_write_error() {
-                return Err(Failed::Local(FetchError::io(path, e)));
-            }
-            if batch.mismatch() {
-                return Err(Failed::Mirror(wrong_chunk(head, cursor)));
+            match self.take_back(&mut batch, head, cursor, progress) {
+                Err(e) => return Err(Failed::Local(FetchError::io(path, e))),
+                Ok(Some(problem)) => return Err(Failed::Mirror(problem)),
+                Ok(None) => {}
             }
             if let Some(problem) = cut {
                 return Err(Failed::Mirror(problem));
@@ -614,13 +598,31 @@ impl PackageDownload<'_> {
         }
         Ok(())
     }
-}
 
-/// The fault of a source whose chunk at `at` does not match its digest.
-fn wrong_chunk(head: &Head, at: &Cursor) -> MirrorProblem {
-    MirrorProblem::WrongChunk {
-        payload: head.names.get(at.payload).cloned().unwrap_or_default(),
-        chunk: at.chunk as u64,
+    /// A batch back from checking and writing: the cursor moves past the
+    /// chunks written, and progress is reported. Returns the write's
+    /// failure, else the fault of a chunk that did not match (where the
+    /// cursor now stands).
+    fn take_back(
+        &self,
+        batch: &mut Batch,
+        head: &Head,
+        cursor: &mut Cursor,
+        progress: &mut Progress<'_>,
+    ) -> io::Result<Option<MirrorProblem>> {
+        for _ in 0..batch.written() {
+            cursor.advance(&head.indexes);
+        }
+        if batch.written() > 0 {
+            progress(cursor.offset, self.entry.size);
+        }
+        if let Some(e) = batch.take_write_error() {
+            return Err(e);
+        }
+        Ok(batch.mismatch().then(|| MirrorProblem::WrongChunk {
+            payload: head.names.get(cursor.payload).cloned().unwrap_or_default(),
+            chunk: cursor.chunk as u64,
+        }))
     }
 }
 

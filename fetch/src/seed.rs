@@ -15,15 +15,15 @@
 
 use crate::error::MirrorProblem;
 use hpk_format::chunk_compressor;
-use hpk_verify::{ChunkEncoding, ChunkEntry, PayloadDescriptor};
+use hpk_verify::{BaseDir, ChunkEncoding, ChunkEntry, PayloadDescriptor};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where rebuilt chunks come from, with what was learned about each
 /// payload's seed.
 pub(crate) struct Seeds<'a> {
-    root: &'a Path,
+    files: BaseDir,
     level: i32,
     payloads: &'a [PayloadDescriptor],
     /// Per payload: whether its seed is worth trying (`None`: not looked
@@ -38,9 +38,9 @@ pub(crate) struct Seeds<'a> {
 impl<'a> Seeds<'a> {
     /// Seeds under `root` for `payloads`, zstd chunks compressed at
     /// `level`.
-    pub(crate) fn new(root: &'a Path, level: i32, payloads: &'a [PayloadDescriptor]) -> Seeds<'a> {
+    pub(crate) fn new(root: &Path, level: i32, payloads: &'a [PayloadDescriptor]) -> Seeds<'a> {
         Seeds {
-            root,
+            files: BaseDir::new(root),
             level,
             payloads,
             usable: vec![None; payloads.len()],
@@ -63,7 +63,7 @@ impl<'a> Seeds<'a> {
         }
         let known = self.payloads.get(p).is_some_and(|desc| {
             desc.base().is_none()
-                && std::fs::metadata(path_of(self.root, desc))
+                && std::fs::metadata(self.files.path_of(&desc.name))
                     .is_ok_and(|m| m.is_file() && m.len() == desc.size)
         });
         *slot = Some(known);
@@ -100,8 +100,8 @@ impl<'a> Seeds<'a> {
             .chunk_len(chunk as u64)
             .ok_or_else(|| unusable("no such chunk".into()))? as usize;
         let offset = (chunk as u64).saturating_mul(u64::from(desc.chunk_size));
-        let file =
-            open(&mut self.open, self.root, payload, desc).map_err(|e| unusable(e.to_string()))?;
+        let file = open(&mut self.open, &self.files, payload, desc)
+            .map_err(|e| unusable(e.to_string()))?;
         match entry.encoding {
             ChunkEncoding::Raw if len == buf.len() => read_at(file, offset, buf),
             ChunkEncoding::Zstd => {
@@ -131,26 +131,17 @@ impl<'a> Seeds<'a> {
 /// else opened there.
 fn open<'f>(
     open: &'f mut Option<(usize, File)>,
-    root: &Path,
+    files: &BaseDir,
     payload: usize,
     desc: &PayloadDescriptor,
 ) -> io::Result<&'f mut File> {
     if open.as_ref().is_none_or(|(at, _)| *at != payload) {
-        *open = Some((payload, File::open(path_of(root, desc))?));
+        *open = Some((payload, File::open(files.path_of(&desc.name))?));
     }
     match open.as_mut() {
         Some((_, file)) => Ok(file),
         None => Err(io::Error::other("no seed file open")),
     }
-}
-
-/// `root/NAME`: payload names are relative, `/`-separated, without `..`,
-/// so the path stays under the folder.
-fn path_of(root: &Path, desc: &PayloadDescriptor) -> PathBuf {
-    desc.name
-        .as_str()
-        .split('/')
-        .fold(root.to_path_buf(), |p, part| p.join(part))
 }
 
 fn read_at(file: &mut File, offset: u64, buf: &mut [u8]) -> Result<(), MirrorProblem> {

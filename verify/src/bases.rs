@@ -49,16 +49,19 @@ impl BaseDir {
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    /// Where the file of payload `name` is: `root/NAME`. Payload names
+    /// are relative, `/`-separated, without `..`: the path stays under
+    /// the folder.
+    pub fn path_of(&self, name: &PayloadName) -> PathBuf {
+        name.components()
+            .fold(self.root.clone(), |p, part| p.join(part))
+    }
 }
 
 impl BaseFiles for BaseDir {
     fn open(&self, name: &PayloadName, _: &DeltaBase) -> io::Result<Option<Box<dyn BaseRead>>> {
-        // Payload names are relative, `/`-separated, without `..`: the
-        // path stays under the folder.
-        let path = name
-            .as_str()
-            .split('/')
-            .fold(self.root.clone(), |p, part| p.join(part));
+        let path = self.path_of(name);
         match File::open(&path) {
             Ok(file) if file.metadata()?.is_file() => Ok(Some(Box::new(file))),
             Ok(_) => Ok(None),

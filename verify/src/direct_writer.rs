@@ -83,20 +83,20 @@ impl DirectWriter {
                 // Refused by the file system after all: what is staged,
                 // then everything else, goes through the ordinary file.
                 Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                    let staged = self.direct.take().map(Direct::into_staged);
-                    if let Some((at, staged)) = staged {
-                        self.write_buffered(part, at, &staged)?;
+                    if let Some(direct) = self.direct.take() {
+                        let (at, staged) = direct.tail();
+                        write_buffered(&mut self.write_behind, part, at, staged)?;
                     }
+                    let at = self.offset;
                     self.offset = self.offset.saturating_add(bytes.len() as u64);
-                    let at = self.offset.saturating_sub(bytes.len() as u64);
-                    return self.write_buffered(part, at, bytes);
+                    return write_buffered(&mut self.write_behind, part, at, bytes);
                 }
                 Err(e) => return Err(e),
             }
         }
         let at = self.offset;
         self.offset = self.offset.saturating_add(bytes.len() as u64);
-        self.write_buffered(part, at, bytes)
+        write_buffered(&mut self.write_behind, part, at, bytes)
     }
 
     /// Writes everything handed over so far into the file, and waits for
@@ -111,17 +111,22 @@ impl DirectWriter {
             // they stay staged as the start of the next block, which a
             // later direct write writes again, the same bytes.
             let (at, tail) = direct.tail();
-            let tail = tail.to_vec();
-            self.write_buffered(part, at, &tail)?;
+            write_buffered(&mut self.write_behind, part, at, tail)?;
         }
         self.write_behind.finish()
     }
+}
 
-    fn write_buffered(&mut self, part: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
-        part.seek(SeekFrom::Start(at))?;
-        part.write_all(bytes)?;
-        self.write_behind.wrote(bytes.len(), part)
-    }
+/// Writes `bytes` at `at` through the ordinary file (the page cache).
+fn write_buffered(
+    write_behind: &mut WriteBehind,
+    part: &mut File,
+    at: u64,
+    bytes: &[u8],
+) -> io::Result<()> {
+    part.seek(SeekFrom::Start(at))?;
+    part.write_all(bytes)?;
+    write_behind.wrote(bytes.len(), part)
 }
 
 /// The file opened for direct writes, and its aligned staging buffer.
@@ -222,12 +227,6 @@ impl Direct {
     fn tail(&self) -> (u64, &[u8]) {
         let end = self.start.saturating_add(self.filled);
         (self.at, self.buf.get(self.start..end).unwrap_or_default())
-    }
-
-    /// The staged bytes and their file offset, giving up direct writes.
-    fn into_staged(self) -> (u64, Vec<u8>) {
-        let (at, staged) = self.tail();
-        (at, staged.to_vec())
     }
 }
 
